@@ -1,0 +1,232 @@
+//! Layered, typed configuration: built-in defaults, then an optional TOML file, then `GOVMEDIA_*`
+//! environment variables (nested keys joined by `__`, e.g. `GOVMEDIA_AUTH__ISSUER`).
+//!
+//! The sections here are the ones every service shares. Each service adds its own section type
+//! (e.g. `registry::config::RegistryConfig`); the `govmedia` binary composes them into one document.
+
+use std::path::Path;
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+/// Environment variables that are not configuration keys, although they carry the prefix.
+const NON_CONFIG_ENV: &[&str] = &[
+    "config",
+    "test_postgres_url",
+    "test_redis_url",
+    "test_require_backends",
+];
+
+/// Short aliases documented for operators, mapped to their nested keys.
+const ENV_ALIASES: &[(&str, &str)] = &[
+    ("database_url", "database.url"),
+    ("redis_url", "redis.url"),
+    ("jwt_secret", "auth.jwt_secret"),
+    ("log", "telemetry.log"),
+];
+
+/// Loads a configuration document of type `T`: `T::default()`, merged with `file` when given (it
+/// must exist), merged with the environment.
+pub fn load<T>(file: Option<&Path>) -> Result<T, ConfigError>
+where
+    T: DeserializeOwned + Serialize + Default,
+{
+    let mut figment = Figment::from(Serialized::defaults(T::default()));
+    if let Some(file) = file {
+        if !file.is_file() {
+            return Err(ConfigError(format!(
+                "configuration file {} does not exist",
+                file.display()
+            )));
+        }
+        figment = figment.merge(Toml::file_exact(file));
+    }
+    figment
+        .merge(environment())
+        .extract()
+        .map_err(|error| ConfigError(error.to_string()))
+}
+
+fn environment() -> Env {
+    Env::prefixed("GOVMEDIA_")
+        .filter(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            !NON_CONFIG_ENV.contains(&key.as_str())
+        })
+        .map(|key| {
+            let lower = key.as_str().to_ascii_lowercase();
+            ENV_ALIASES
+                .iter()
+                .find(|(alias, _)| *alias == lower)
+                .map(|(_, nested)| (*nested).to_owned())
+                .unwrap_or_else(|| lower.replace("__", "."))
+                .into()
+        })
+}
+
+/// A configuration that cannot be loaded; the message names the offending key or file.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub String);
+
+/// Where a service keeps its tables.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH?mode=rwc` or `postgres://user@host/db`. `govmedia dev` fills this in per
+    /// service; `govmedia serve` requires it (`GOVMEDIA_DATABASE_URL`).
+    pub url: Option<String>,
+    /// PostgreSQL schema for the service's tables; defaults to the service name, so several
+    /// services can share one database. Ignored for SQLite.
+    pub schema: Option<String>,
+    /// Connection pool size.
+    pub max_connections: u32,
+    /// Seconds to wait for a connection.
+    pub connect_timeout_secs: u64,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            schema: None,
+            max_connections: 10,
+            connect_timeout_secs: 10,
+        }
+    }
+}
+
+/// Redis, used for the event streams (and later rate limits and leases). Without a URL the
+/// in-process equivalents are used, which is right only for a single-process deployment.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisSettings {
+    /// `redis://host:port/db` (`GOVMEDIA_REDIS_URL`).
+    pub url: Option<String>,
+    /// Prefix of every key govmedia writes, so that several deployments can share one Redis.
+    pub key_prefix: String,
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            key_prefix: "govmedia:".to_owned(),
+        }
+    }
+}
+
+/// Bearer-token verification.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HS256 secret (`GOVMEDIA_JWT_SECRET`), at least 32 bytes. `govmedia dev` uses a built-in
+    /// development secret when unset; `govmedia serve` refuses to start without a real one.
+    pub jwt_secret: Option<String>,
+    /// Expected `iss` claim.
+    pub issuer: String,
+    /// Expected `aud` claim.
+    pub audience: String,
+    /// Lifetime of tokens issued by `govmedia token issue`, in seconds.
+    pub token_ttl_secs: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: None,
+            issuer: "govmedia".to_owned(),
+            audience: "govmedia".to_owned(),
+            token_ttl_secs: 8 * 3600,
+        }
+    }
+}
+
+/// Logging and tracing. Traces are exported over OTLP when the standard
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` variable is set.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// `tracing` filter directives (`GOVMEDIA_LOG`), e.g. `info,govmedia_registry=debug`.
+    pub log: String,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self {
+            log: "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,h2=warn,tower=warn".to_owned(),
+        }
+    }
+}
+
+/// Outbox relay and consumer tuning.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventSettings {
+    /// How often the outbox relay looks for unpublished events when nothing woke it, in ms.
+    pub relay_interval_ms: u64,
+    /// Events moved per relay round.
+    pub relay_batch: u64,
+    /// How long a consumer blocks waiting for new entries, in ms.
+    pub consumer_block_ms: u64,
+    /// Entries delivered but not acknowledged for this long are claimed by another consumer, in ms.
+    pub claim_idle_ms: u64,
+}
+
+impl Default for EventSettings {
+    fn default() -> Self {
+        Self {
+            relay_interval_ms: 1000,
+            relay_batch: 100,
+            consumer_block_ms: 1000,
+            claim_idle_ms: 30_000,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment's Jail API returns its own large error type
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    struct Doc {
+        database: DatabaseSettings,
+        auth: AuthSettings,
+    }
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "govmedia.toml",
+                "[auth]\nissuer = \"from-file\"\naudience = \"file\"\n",
+            )?;
+            jail.set_env("GOVMEDIA_AUTH__AUDIENCE", "from-env");
+            jail.set_env("GOVMEDIA_DATABASE_URL", "postgres://x/y");
+            jail.set_env("GOVMEDIA_TEST_REQUIRE_BACKENDS", "1");
+            let doc: Doc = load(Some(Path::new("govmedia.toml"))).map_err(|e| e.0)?;
+            assert_eq!(doc.auth.issuer, "from-file");
+            assert_eq!(doc.auth.audience, "from-env");
+            assert_eq!(doc.database.url.as_deref(), Some("postgres://x/y"));
+            assert_eq!(doc.database.max_connections, 10);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_files_are_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "[auth]\nisuer = \"typo\"\n")?;
+            let error = load::<Doc>(Some(Path::new("bad.toml"))).unwrap_err();
+            assert!(error.0.contains("isuer"), "{error}");
+            let error = load::<Doc>(Some(Path::new("absent.toml"))).unwrap_err();
+            assert!(error.0.contains("does not exist"), "{error}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,207 @@
+//! Database connection for SQLite (embedded default) and PostgreSQL (production), and the write
+//! transactions every service uses.
+//!
+//! SQLite allows one writer at a time and fails a second one with "database is locked" when a read
+//! transaction tries to upgrade. Instead of retrying, [`Db::begin_write`] serializes writers of a
+//! SQLite database in-process (readers stay concurrent under WAL). On PostgreSQL writers run
+//! concurrently and constraints settle races.
+
+use std::{ops::Deref, sync::Arc, time::Duration};
+
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    Statement, TransactionTrait,
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+};
+use sea_orm_migration::MigratorTrait;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::config::DatabaseSettings;
+
+/// A service's database handle; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Db {
+    conn: DatabaseConnection,
+    writer: Option<Arc<Mutex<()>>>,
+}
+
+/// A database that could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum DbOpenError {
+    /// No URL configured.
+    #[error("no database URL configured (set GOVMEDIA_DATABASE_URL)")]
+    MissingUrl,
+    /// The URL's scheme is not supported.
+    #[error("unsupported database URL {0:?}: use sqlite:// or postgres://")]
+    UnsupportedUrl(String),
+    /// The schema name is not a plain identifier.
+    #[error("invalid schema name {0:?}: use lower-case letters, digits and '_'")]
+    InvalidSchema(String),
+    /// Connecting or preparing failed.
+    #[error("cannot open the database: {0}")]
+    Connect(#[from] DbErr),
+}
+
+impl Db {
+    /// Opens the database of `service`: on PostgreSQL its tables live in the configured schema,
+    /// by default one named after the service, created when missing.
+    pub async fn connect(settings: &DatabaseSettings, service: &str) -> Result<Db, DbOpenError> {
+        let url = settings.url.as_deref().ok_or(DbOpenError::MissingUrl)?;
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .max_connections(settings.max_connections.max(1))
+            .connect_timeout(Duration::from_secs(settings.connect_timeout_secs))
+            .acquire_timeout(Duration::from_secs(settings.connect_timeout_secs))
+            .sqlx_logging(false);
+
+        if url.starts_with("sqlite:") {
+            options.map_sqlx_sqlite_opts(|opts| {
+                opts.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+            });
+            let conn = sea_orm::Database::connect(options).await?;
+            Ok(Db {
+                conn,
+                writer: Some(Arc::new(Mutex::new(()))),
+            })
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let schema = settings
+                .schema
+                .clone()
+                .unwrap_or_else(|| service.replace('-', "_"));
+            if !is_identifier(&schema) {
+                return Err(DbOpenError::InvalidSchema(schema));
+            }
+            // The schema must exist before pooled connections put it first on their search path.
+            let admin = sea_orm::Database::connect(
+                ConnectOptions::new(url.to_owned())
+                    .sqlx_logging(false)
+                    .to_owned(),
+            )
+            .await?;
+            admin
+                .execute_raw(Statement::from_string(
+                    DbBackend::Postgres,
+                    format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""),
+                ))
+                .await?;
+            admin.close().await?;
+            options.set_schema_search_path(schema);
+            let conn = sea_orm::Database::connect(options).await?;
+            Ok(Db { conn, writer: None })
+        } else {
+            Err(DbOpenError::UnsupportedUrl(redact(url)))
+        }
+    }
+
+    /// The connection pool, for reads.
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// Which engine this is.
+    pub fn backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// Starts a write transaction (serialized on SQLite, see the module docs).
+    pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
+        let guard = match &self.writer {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let txn = self.conn.begin().await?;
+        Ok(WriteTxn { txn, _guard: guard })
+    }
+
+    /// Runs the migrations of `M` up to the latest.
+    pub async fn migrate<M: MigratorTrait>(&self) -> Result<(), DbErr> {
+        M::up(&self.conn, None).await
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.conn.ping().await
+    }
+}
+
+/// A write transaction; commits only when told, rolls back when dropped.
+pub struct WriteTxn {
+    txn: DatabaseTransaction,
+    _guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTxn {
+    /// Commits the transaction.
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await
+    }
+}
+
+impl Deref for WriteTxn {
+    type Target = DatabaseTransaction;
+
+    fn deref(&self) -> &Self::Target {
+        &self.txn
+    }
+}
+
+/// True when a database error is a unique-constraint violation (a lost race or a duplicate).
+pub fn is_unique_violation(error: &DbErr) -> bool {
+    matches!(
+        error.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
+
+fn is_identifier(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.as_bytes()[0].is_ascii_lowercase()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
+    }
+
+    #[test]
+    fn schema_names() {
+        assert!(is_identifier("registry"));
+        assert!(is_identifier("t_0a1b"));
+        assert!(!is_identifier("Registry"));
+        assert!(!is_identifier("a;drop"));
+        assert!(!is_identifier(""));
+    }
+}

@@ -1,0 +1,379 @@
+//! One place that turns service errors into what a caller sees.
+//!
+//! Every service has its own error enum (e.g. `RegistryError`) whose variants say which
+//! [`ErrorCode`] they become; it converts into an [`ApiError`], and `ApiError` converts into a
+//! `tonic::Status` carrying google.rpc details:
+//!
+//! * `BadRequest` with one field violation per bad request field,
+//! * `ErrorInfo` with a stable reason from `govmedia.common.v1.ErrorReason` and domain
+//!   [`ERROR_DOMAIN`],
+//! * `PreconditionFailure` for rule violations,
+//! * a zh-CN `LocalizedMessage` for messages a government operator will read.
+//!
+//! Internal errors are logged here with their cause and reach the caller only as a generic
+//! message with the trace id, so no database text ever leaks.
+
+use std::collections::HashMap;
+
+use govmedia_proto::common::v1::ErrorReason;
+use tonic::Code;
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// `ErrorInfo.domain` of every govmedia error.
+pub const ERROR_DOMAIN: &str = "govmedia.gov.cn";
+
+/// The small code set every service error maps to (quickwit's `ServiceErrorCode` idea): one
+/// table from domain outcome to gRPC code and HTTP status, shared by the gRPC servers and the
+/// HTTP/JSON gateway.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// The request itself is malformed.
+    InvalidArgument,
+    /// No valid credentials.
+    Unauthenticated,
+    /// Valid credentials, but the role or jurisdiction does not allow it.
+    PermissionDenied,
+    /// The named resource does not exist.
+    NotFound,
+    /// The resource to create exists already.
+    AlreadyExists,
+    /// A business rule forbids the change in the current state.
+    FailedPrecondition,
+    /// A concurrent change won (stale etag); re-read and retry.
+    Aborted,
+    /// A quota or rate limit was hit.
+    ResourceExhausted,
+    /// A dependency is down; retrying later can succeed.
+    Unavailable,
+    /// A bug or an unexpected failure; details are in the server log only.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The gRPC status code.
+    pub fn grpc(self) -> Code {
+        match self {
+            ErrorCode::InvalidArgument => Code::InvalidArgument,
+            ErrorCode::Unauthenticated => Code::Unauthenticated,
+            ErrorCode::PermissionDenied => Code::PermissionDenied,
+            ErrorCode::NotFound => Code::NotFound,
+            ErrorCode::AlreadyExists => Code::AlreadyExists,
+            ErrorCode::FailedPrecondition => Code::FailedPrecondition,
+            ErrorCode::Aborted => Code::Aborted,
+            ErrorCode::ResourceExhausted => Code::ResourceExhausted,
+            ErrorCode::Unavailable => Code::Unavailable,
+            ErrorCode::Internal => Code::Internal,
+        }
+    }
+
+    /// The HTTP status of the same outcome (google.rpc.Code mapping).
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::InvalidArgument => 400,
+            ErrorCode::Unauthenticated => 401,
+            ErrorCode::PermissionDenied => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::AlreadyExists | ErrorCode::Aborted => 409,
+            ErrorCode::FailedPrecondition => 412,
+            ErrorCode::ResourceExhausted => 429,
+            ErrorCode::Unavailable => 503,
+            ErrorCode::Internal => 500,
+        }
+    }
+}
+
+/// A field of the request that failed validation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldViolation {
+    /// Path of the field, e.g. `account.display_name`.
+    pub field: String,
+    /// What is wrong, for a developer.
+    pub description: String,
+}
+
+/// A rule that the current state violates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreconditionViolation {
+    /// Kind of violation, e.g. `ACCOUNT_NOT_HEALTHY`.
+    pub kind: String,
+    /// What it is about, e.g. `accounts/golmud-edu-wechat`.
+    pub subject: String,
+    /// What is wrong.
+    pub description: String,
+}
+
+/// An error on its way to the caller. Build it with the constructors, add details, convert with
+/// `tonic::Status::from`. Boxed, so that `Result<T, ApiError>` stays one pointer wide.
+#[derive(Debug)]
+pub struct ApiError(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    code: ErrorCode,
+    reason: ErrorReason,
+    message: String,
+    metadata: HashMap<String, String>,
+    field_violations: Vec<FieldViolation>,
+    preconditions: Vec<PreconditionViolation>,
+    localized: Option<String>,
+}
+
+impl ApiError {
+    /// An error with a code, a stable reason and a developer message.
+    pub fn new(code: ErrorCode, reason: ErrorReason, message: impl Into<String>) -> Self {
+        Self(Box::new(Inner {
+            code,
+            reason,
+            message: message.into(),
+            metadata: HashMap::new(),
+            field_violations: Vec::new(),
+            preconditions: Vec::new(),
+            localized: None,
+        }))
+    }
+
+    /// INVALID_ARGUMENT with the given field violations.
+    pub fn invalid(violations: Vec<FieldViolation>) -> Self {
+        let message = match violations.as_slice() {
+            [only] => format!("invalid {}: {}", only.field, only.description),
+            many => format!(
+                "{} invalid fields: {}",
+                many.len(),
+                many.iter()
+                    .map(|v| v.field.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        let mut error = Self::new(
+            ErrorCode::InvalidArgument,
+            ErrorReason::InvalidField,
+            message,
+        );
+        error.0.field_violations = violations;
+        error
+    }
+
+    /// NOT_FOUND for a resource name.
+    pub fn not_found(resource: &str) -> Self {
+        Self::new(
+            ErrorCode::NotFound,
+            ErrorReason::NotFound,
+            format!("{resource} does not exist"),
+        )
+        .with_metadata("resource", resource)
+        .localized(format!("{resource} 不存在"))
+    }
+
+    /// PERMISSION_DENIED because the resource is outside the caller's subtree.
+    pub fn outside_jurisdiction(resource: &str) -> Self {
+        Self::new(
+            ErrorCode::PermissionDenied,
+            ErrorReason::OutsideJurisdiction,
+            format!("{resource} is outside the caller's jurisdiction"),
+        )
+        .with_metadata("resource", resource)
+        .localized(format!("{resource} 不在本单位管辖范围内"))
+    }
+
+    /// INTERNAL: logs the cause here, tells the caller only where to look.
+    pub fn internal(context: &str, cause: &dyn std::fmt::Display) -> Self {
+        let trace_id = crate::telemetry::current_trace_id();
+        tracing::error!(%cause, trace_id = %trace_id, "{context}");
+        Self::new(
+            ErrorCode::Internal,
+            ErrorReason::Internal,
+            format!("internal error while {context}; trace id {trace_id}"),
+        )
+    }
+
+    /// UNAVAILABLE: a dependency is down; logs the cause.
+    pub fn unavailable(context: &str, cause: &dyn std::fmt::Display) -> Self {
+        tracing::warn!(%cause, "{context}");
+        Self::new(
+            ErrorCode::Unavailable,
+            ErrorReason::Unavailable,
+            format!("{context} is unavailable; retry later"),
+        )
+    }
+
+    /// Adds an `ErrorInfo.metadata` entry.
+    pub fn with_metadata(mut self, key: &str, value: impl Into<String>) -> Self {
+        self.0.metadata.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// Adds a field violation (a BadRequest detail).
+    pub fn with_field_violation(mut self, field: &str, description: impl Into<String>) -> Self {
+        self.0.field_violations.push(FieldViolation {
+            field: field.to_owned(),
+            description: description.into(),
+        });
+        self
+    }
+
+    /// Adds a precondition violation.
+    pub fn with_precondition(mut self, violation: PreconditionViolation) -> Self {
+        self.0.preconditions.push(violation);
+        self
+    }
+
+    /// Sets the zh-CN message for the operator.
+    pub fn localized(mut self, message: impl Into<String>) -> Self {
+        self.0.localized = Some(message.into());
+        self
+    }
+
+    /// The code of this error.
+    pub fn code(&self) -> ErrorCode {
+        self.0.code
+    }
+
+    /// The reason of this error.
+    pub fn reason(&self) -> ErrorReason {
+        self.0.reason
+    }
+
+    /// The developer message.
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+}
+
+/// The `ErrorInfo.reason` string of a reason: its proto name without the `ERROR_REASON_` prefix.
+pub fn reason_name(reason: ErrorReason) -> &'static str {
+    let full = reason.as_str_name();
+    full.strip_prefix("ERROR_REASON_").unwrap_or(full)
+}
+
+impl From<ApiError> for tonic::Status {
+    fn from(error: ApiError) -> Self {
+        let error = *error.0;
+        let mut details = ErrorDetails::new();
+        details.set_error_info(reason_name(error.reason), ERROR_DOMAIN, error.metadata);
+        for violation in error.field_violations {
+            details.add_bad_request_violation(violation.field, violation.description);
+        }
+        for violation in error.preconditions {
+            details.add_precondition_failure_violation(
+                violation.kind,
+                violation.subject,
+                violation.description,
+            );
+        }
+        if let Some(message) = error.localized {
+            details.set_localized_message("zh-CN", message);
+        }
+        tonic::Status::with_error_details(error.code.grpc(), error.message, details)
+    }
+}
+
+/// Collects field violations while validating a request, so that the caller learns about every
+/// bad field at once.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    /// An empty collection.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records that `field` is wrong.
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        });
+    }
+
+    /// True when nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(())` when nothing was recorded, the INVALID_ARGUMENT error otherwise.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::invalid(self.0))
+        }
+    }
+
+    /// `Ok(value)` when nothing was recorded, the INVALID_ARGUMENT error otherwise.
+    pub fn finish_with<T>(self, value: T) -> Result<T, ApiError> {
+        self.finish().map(|()| value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_carries_every_detail() {
+        let status = tonic::Status::from(
+            ApiError::new(
+                ErrorCode::FailedPrecondition,
+                ErrorReason::AccountLimitPerPlatform,
+                "limit",
+            )
+            .with_metadata("platform", "PLATFORM_WEIBO")
+            .with_precondition(PreconditionViolation {
+                kind: "ACCOUNT_NOT_HEALTHY".into(),
+                subject: "accounts/a".into(),
+                description: "suspended".into(),
+            })
+            .localized("同一平台原则上只开设一个账号"),
+        );
+        assert_eq!(status.code(), Code::FailedPrecondition);
+        let details = status.get_error_details();
+        let info = details.error_info().expect("error info");
+        assert_eq!(info.reason, "ACCOUNT_LIMIT_PER_PLATFORM");
+        assert_eq!(info.domain, ERROR_DOMAIN);
+        assert_eq!(info.metadata["platform"], "PLATFORM_WEIBO");
+        assert_eq!(
+            details.precondition_failure().expect("pf").violations.len(),
+            1
+        );
+        assert_eq!(details.localized_message().expect("lm").locale, "zh-CN");
+    }
+
+    #[test]
+    fn violations_become_bad_request() {
+        let mut violations = Violations::new();
+        violations.add("a", "empty");
+        violations.add("b", "too long");
+        let status = tonic::Status::from(violations.finish().unwrap_err());
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(
+            status
+                .get_error_details()
+                .bad_request()
+                .expect("br")
+                .field_violations
+                .len(),
+            2
+        );
+        assert_eq!(reason_name(ErrorReason::InvalidField), "INVALID_FIELD");
+    }
+
+    #[test]
+    fn every_code_has_an_http_status() {
+        for code in [
+            ErrorCode::InvalidArgument,
+            ErrorCode::Unauthenticated,
+            ErrorCode::PermissionDenied,
+            ErrorCode::NotFound,
+            ErrorCode::AlreadyExists,
+            ErrorCode::FailedPrecondition,
+            ErrorCode::Aborted,
+            ErrorCode::ResourceExhausted,
+            ErrorCode::Unavailable,
+            ErrorCode::Internal,
+        ] {
+            assert!((400..600).contains(&code.http_status()));
+        }
+    }
+}

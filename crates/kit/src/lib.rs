@@ -1,0 +1,35 @@
+//! The shared kit every govmedia service is built from. It holds no business rule of any one
+//! service: only the machinery that makes all services look and behave alike.
+//!
+//! | module | what it gives a service |
+//! |---|---|
+//! | [`config`] | layered typed settings: defaults → TOML file → `GOVMEDIA_*` environment |
+//! | [`telemetry`] | tracing, OTLP export, W3C trace context in and out, one span per call |
+//! | [`db`] | SQLite/PostgreSQL connection, schema per service, serialized SQLite writers |
+//! | [`schema`] | the kit's own tables (outbox, processed events, idempotency keys, audit) |
+//! | [`events`] | transactional outbox, relay, Redis Streams or in-process bus, consumers |
+//! | [`unit`] | the unit of work: change + events + audit + idempotency in one transaction |
+//! | [`auth`] | roles, principal, JWT verification, the access check from the proto option |
+//! | [`error`] | the shared error code set and the mapping to `tonic::Status` with details |
+//! | [`validate`], [`paging`] | request validation primitives and filter-bound page tokens |
+//! | [`server`] | health + reflection + one tower stack + graceful shutdown |
+
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod events;
+pub mod idempotency;
+pub mod paging;
+pub mod schema;
+pub mod server;
+pub mod store;
+pub mod telemetry;
+pub mod unit;
+pub mod validate;
+
+pub use tokio_util::sync::CancellationToken;

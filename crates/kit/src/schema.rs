@@ -1,0 +1,108 @@
+//! Tables the kit keeps in every service's database: the event outbox, the processed-event log
+//! of consumers, idempotency keys and the audit trail. A service's migrator lists
+//! [`migrations`] first, then its own.
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+/// The kit's migrations, in order.
+pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+    vec![Box::new(KitTables)]
+}
+
+struct KitTables;
+
+impl MigrationName for KitTables {
+    fn name(&self) -> &str {
+        "m20261129_000001_kit_tables"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for KitTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("outbox_events")
+                    .if_not_exists()
+                    .col(big_pk_auto("seq"))
+                    .col(string_len_uniq("event_id", 64))
+                    .col(string_len("stream", 100))
+                    .col(string_len("event_type", 200))
+                    .col(string_len("subject", 300))
+                    .col(blob("payload"))
+                    .col(string_len("traceparent", 100))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .col(timestamp_with_time_zone_null("published_at"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("outbox_events_unpublished")
+                    .table("outbox_events")
+                    .col("published_at")
+                    .col("seq")
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("processed_events")
+                    .if_not_exists()
+                    .col(string_len("consumer_group", 100))
+                    .col(string_len("event_id", 64))
+                    .col(timestamp_with_time_zone("processed_at"))
+                    .primary_key(Index::create().col("consumer_group").col("event_id"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("idempotency_keys")
+                    .if_not_exists()
+                    .col(string_len("scope", 200))
+                    .col(string_len("request_id", 128))
+                    .col(string_len("fingerprint", 64))
+                    .col(blob("response"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .primary_key(Index::create().col("scope").col("request_id"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("audit_log")
+                    .if_not_exists()
+                    .col(big_integer("seq").primary_key())
+                    .col(timestamp_with_time_zone("recorded_at"))
+                    .col(string_len("actor", 200))
+                    .col(string_len("actor_organization", 100))
+                    .col(string_len("action", 100))
+                    .col(string_len("resource", 300))
+                    .col(string_len("scope", 1000))
+                    .col(string_len("request_id", 128))
+                    .col(text("details"))
+                    .col(string_len("previous_hash", 64))
+                    .col(string_len("hash", 64))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("audit_log_resource")
+                    .table("audit_log")
+                    .col("resource")
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+        Ok(())
+    }
+}

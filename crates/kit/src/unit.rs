@@ -1,0 +1,169 @@
+//! The unit of work: every write in every service goes through one, so a state change, the
+//! events it publishes, its audit entry and its idempotency key commit together or not at all.
+//!
+//! ```text
+//! let mut unit = writer.begin("CreateAccount", &principal, &req.request_id, &req).await?;
+//! if let Some(done) = unit.replay().await? { return Ok(done) }   // a retried request
+//! ... change rows through unit.txn() ...
+//! unit.publish(&subject, &event).await?;
+//! unit.audit(resource, scope, details).await?;
+//! unit.commit(response).await                                    // key + commit + wake relay
+//! ```
+
+use prost::{Message, Name};
+use sea_orm::DatabaseTransaction;
+
+use crate::{
+    audit::{self, AuditEntry},
+    auth::Principal,
+    db::{Db, WriteTxn, is_unique_violation},
+    error::ApiError,
+    events::outbox::{self, OutboxSignal},
+    idempotency,
+};
+
+/// Starts units of work for one service. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Writer {
+    db: Db,
+    signal: OutboxSignal,
+    stream: &'static str,
+}
+
+impl Writer {
+    /// A writer for the service whose events go to `stream`.
+    pub fn new(db: Db, signal: OutboxSignal, stream: &'static str) -> Self {
+        Self { db, signal, stream }
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Opens a write transaction for `method` called by `principal` with idempotency key
+    /// `request_id` (may be empty) over `request`.
+    pub async fn begin(
+        &self,
+        method: &'static str,
+        principal: &Principal,
+        request_id: &str,
+        request: &impl Message,
+    ) -> Result<Unit, ApiError> {
+        let txn = self
+            .db
+            .begin_write()
+            .await
+            .map_err(|error| ApiError::unavailable("the database", &error))?;
+        Ok(Unit {
+            txn,
+            db: self.db.clone(),
+            signal: self.signal.clone(),
+            stream: self.stream,
+            method,
+            principal: principal.clone(),
+            request_id: request_id.to_owned(),
+            fingerprint: idempotency::fingerprint(&principal.subject, request),
+            published: false,
+        })
+    }
+}
+
+/// One open write; see the module docs. Dropping it without commit rolls everything back.
+pub struct Unit {
+    txn: WriteTxn,
+    db: Db,
+    signal: OutboxSignal,
+    stream: &'static str,
+    method: &'static str,
+    principal: Principal,
+    request_id: String,
+    fingerprint: String,
+    published: bool,
+}
+
+impl Unit {
+    /// The first response when this request (same key, same body, same caller) already ran;
+    /// INVALID_ARGUMENT (REQUEST_ID_REUSED) when the key was used for something else.
+    pub async fn replay<M: Message + Default>(&self) -> Result<Option<M>, ApiError> {
+        idempotency::lookup(&*self.txn, self.method, &self.request_id, &self.fingerprint).await
+    }
+
+    /// The transaction, for the service's own queries.
+    pub fn txn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    /// The caller.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// Writes an event about `subject` into the outbox.
+    pub async fn publish<M: Message + Name>(
+        &mut self,
+        subject: &str,
+        payload: &M,
+    ) -> Result<(), ApiError> {
+        outbox::enqueue(&*self.txn, self.stream, subject, payload)
+            .await
+            .map_err(|error| ApiError::internal("writing an event", &error))?;
+        self.published = true;
+        Ok(())
+    }
+
+    /// Appends the audit entry of this change.
+    pub async fn audit(
+        &mut self,
+        resource: &str,
+        scope: &str,
+        details: serde_json::Value,
+    ) -> Result<(), ApiError> {
+        let entry = AuditEntry {
+            action: self.method.to_owned(),
+            resource: resource.to_owned(),
+            scope: scope.to_owned(),
+            details,
+        };
+        audit::append(&*self.txn, &self.principal, &self.request_id, entry)
+            .await
+            .map(|_| ())
+            .map_err(|error| ApiError::internal("writing the audit trail", &error))
+    }
+
+    /// Stores the idempotency key with `response`, commits, and wakes the outbox relay. When a
+    /// concurrent twin of this request committed first, returns the twin's response instead.
+    pub async fn commit<M: Message + Default>(self, response: M) -> Result<M, ApiError> {
+        let stored = idempotency::remember(
+            &*self.txn,
+            self.method,
+            &self.request_id,
+            &self.fingerprint,
+            &response,
+        )
+        .await;
+        match stored {
+            Ok(()) => {}
+            Err(error) if is_unique_violation(&error) => {
+                drop(self.txn);
+                return idempotency::lookup(
+                    self.db.conn(),
+                    self.method,
+                    &self.request_id,
+                    &self.fingerprint,
+                )
+                .await?
+                .ok_or_else(|| ApiError::internal("replaying a concurrent request", &error));
+            }
+            Err(error) => return Err(ApiError::internal("storing the idempotency key", &error)),
+        }
+        self.txn
+            .commit()
+            .await
+            .map_err(|error| ApiError::unavailable("committing to the database", &error))?;
+        if self.published {
+            self.signal.notify();
+        }
+        Ok(response)
+    }
+}

@@ -1,0 +1,192 @@
+//! Validation primitives for request fields. Services compose them in their `grpc` layer, at the
+//! edge, collecting every violation into [`Violations`] before anything touches storage.
+
+use crate::error::Violations;
+
+/// Maximum length of a resource id.
+pub const MAX_ID_LEN: usize = 63;
+
+/// True for a resource id: 2-63 characters of `[a-z0-9-]`, starting with a letter, not ending
+/// with '-'.
+pub fn is_id(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    (2..=MAX_ID_LEN).contains(&bytes.len())
+        && bytes[0].is_ascii_lowercase()
+        && bytes[bytes.len() - 1] != b'-'
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+}
+
+/// Checks a resource id field; returns it when valid.
+pub fn id<'a>(violations: &mut Violations, field: &str, value: &'a str) -> Option<&'a str> {
+    if value.is_empty() {
+        violations.add(field, "is required");
+        None
+    } else if !is_id(value) {
+        violations.add(
+            field,
+            "must be 2-63 characters of a-z, 0-9 and '-', start with a letter and not end with '-'",
+        );
+        None
+    } else {
+        Some(value)
+    }
+}
+
+/// Parses `collection/{id}` and returns the id. `required` decides whether empty is a violation
+/// (`None` is returned for an allowed empty value).
+pub fn resource_id(
+    violations: &mut Violations,
+    field: &str,
+    value: &str,
+    collection: &str,
+    required: bool,
+) -> Option<String> {
+    if value.is_empty() {
+        if required {
+            violations.add(field, format!("is required (`{collection}/{{id}}`)"));
+        }
+        return None;
+    }
+    match value
+        .strip_prefix(collection)
+        .and_then(|rest| rest.strip_prefix('/'))
+    {
+        Some(id) if is_id(id) => Some(id.to_owned()),
+        _ => {
+            violations.add(
+                field,
+                format!("must be a resource name `{collection}/{{id}}` with a valid id"),
+            );
+            None
+        }
+    }
+}
+
+/// Checks free text: trimmed, no control characters, at most `max` characters; `required`
+/// rejects empty or blank text.
+pub fn text(violations: &mut Violations, field: &str, value: &str, max: usize, required: bool) {
+    if value.trim().is_empty() {
+        if required {
+            violations.add(field, "is required");
+        } else if !value.is_empty() {
+            violations.add(field, "must not be blank");
+        }
+        return;
+    }
+    let chars = value.chars().count();
+    if chars > max {
+        violations.add(
+            field,
+            format!("must be at most {max} characters (got {chars})"),
+        );
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n') {
+        violations.add(field, "must not contain control characters");
+    }
+    if value.trim() != value {
+        violations.add(field, "must not start or end with white space");
+    }
+}
+
+/// Checks a proto enum field: a known, non-zero value (`known` decodes the number).
+pub fn enum_value<E>(
+    violations: &mut Violations,
+    field: &str,
+    value: i32,
+    required: bool,
+    known: impl Fn(i32) -> Option<E>,
+) -> Option<E> {
+    if value == 0 {
+        if required {
+            violations.add(field, "is required");
+        }
+        return None;
+    }
+    match known(value) {
+        Some(decoded) => Some(decoded),
+        None => {
+            violations.add(field, format!("{value} is not a known value"));
+            None
+        }
+    }
+}
+
+/// Checks a request id (idempotency key): empty, or 1-128 characters of `[A-Za-z0-9._:/-]`.
+pub fn request_id(violations: &mut Violations, field: &str, value: &str) {
+    if value.len() > 128
+        || !value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._:/-".contains(&b))
+    {
+        violations.add(
+            field,
+            "must be at most 128 characters of A-Z, a-z, 0-9 and . _ : / -",
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        for good in ["ab", "golmud-edu", "a1", &"a".repeat(63)] {
+            assert!(is_id(good), "{good}");
+        }
+        for bad in [
+            "",
+            "a",
+            "1a",
+            "A-b",
+            "ab-",
+            "a_b",
+            "格尔木",
+            &"a".repeat(64),
+        ] {
+            assert!(!is_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn resource_names() {
+        let mut v = Violations::new();
+        assert_eq!(
+            resource_id(&mut v, "f", "organizations/golmud", "organizations", true).as_deref(),
+            Some("golmud")
+        );
+        assert!(resource_id(&mut v, "f", "", "organizations", false).is_none());
+        assert!(v.is_empty());
+        assert!(resource_id(&mut v, "f", "accounts/golmud", "organizations", true).is_none());
+        assert!(resource_id(&mut v, "f", "organizations/", "organizations", true).is_none());
+        assert!(resource_id(&mut v, "f", "organizations/a/b", "organizations", true).is_none());
+        assert!(resource_id(&mut v, "f", "", "organizations", true).is_none());
+        assert!(v.finish().is_err());
+    }
+
+    #[test]
+    fn texts() {
+        let mut v = Violations::new();
+        text(&mut v, "a", "格尔木市教育局", 10, true);
+        text(&mut v, "b", "", 10, false);
+        assert!(v.is_empty());
+        text(&mut v, "c", "", 10, true);
+        text(&mut v, "d", "   ", 10, false);
+        text(&mut v, "e", "一二三四五六七八九十一", 10, true);
+        text(&mut v, "f", "a\u{0}b", 10, true);
+        text(&mut v, "g", " padded", 10, true);
+        let status = tonic::Status::from(v.finish().unwrap_err());
+        use tonic_types::StatusExt;
+        assert_eq!(
+            status
+                .get_error_details()
+                .bad_request()
+                .expect("br")
+                .field_violations
+                .len(),
+            5
+        );
+    }
+}

@@ -1,0 +1,106 @@
+use std::collections::BTreeSet;
+
+use govmedia_kit::{
+    audit,
+    auth::{Principal, Role},
+    error::ErrorCode,
+    events::outbox::{self, OutboxSignal},
+    unit::Writer,
+};
+use govmedia_proto::common::v1::{AuditStamp, ErrorReason};
+use govmedia_test_support::{Backend, TestBackends, backend_test};
+
+fn principal(subject: &str) -> Principal {
+    Principal {
+        subject: subject.into(),
+        organization: "golmud".into(),
+        roles: BTreeSet::from([Role::System]),
+    }
+}
+
+async fn a_request_id_runs_the_change_once(backend: Backend) {
+    let backends = TestBackends::new(backend).await;
+    let db = crate::open(&backends).await;
+    let writer = Writer::new(db.clone(), OutboxSignal::default(), "kit-test");
+    let request = AuditStamp {
+        actor: "first".into(),
+        ..AuditStamp::default()
+    };
+
+    let mut unit = writer
+        .begin("DoThing", &principal("alice"), "req-1", &request)
+        .await
+        .expect("begin");
+    assert!(unit.replay::<AuditStamp>().await.expect("replay").is_none());
+    unit.publish("things/1", &request).await.expect("publish");
+    unit.audit("things/1", "/golmud/", serde_json::json!({"n": 1}))
+        .await
+        .expect("audit");
+    let response = AuditStamp {
+        actor: "response".into(),
+        ..AuditStamp::default()
+    };
+    unit.commit(response.clone()).await.expect("commit");
+
+    // Same key, same request, same caller: the first response, and no second change.
+    let unit = writer
+        .begin("DoThing", &principal("alice"), "req-1", &request)
+        .await
+        .expect("begin");
+    assert_eq!(
+        unit.replay::<AuditStamp>().await.expect("replay"),
+        Some(response)
+    );
+    drop(unit);
+
+    // Same key, other body or other caller: refused.
+    let other = AuditStamp {
+        actor: "second".into(),
+        ..AuditStamp::default()
+    };
+    for (caller, body) in [("alice", &other), ("mallory", &request)] {
+        let unit = writer
+            .begin("DoThing", &principal(caller), "req-1", body)
+            .await
+            .expect("begin");
+        let error = unit.replay::<AuditStamp>().await.expect_err("reused");
+        assert_eq!(error.code(), ErrorCode::InvalidArgument);
+        assert_eq!(error.reason(), ErrorReason::RequestIdReused);
+    }
+
+    assert_eq!(outbox::backlog(&db).await.expect("backlog"), 1);
+    assert_eq!(audit::verify(db.conn()).await, Ok(1));
+}
+backend_test!(
+    a_request_id_runs_the_change_once_on,
+    a_request_id_runs_the_change_once
+);
+
+async fn a_dropped_unit_changes_nothing(backend: Backend) {
+    let backends = TestBackends::new(backend).await;
+    let db = crate::open(&backends).await;
+    let writer = Writer::new(db.clone(), OutboxSignal::default(), "kit-test");
+    let request = AuditStamp::default();
+    {
+        let mut unit = writer
+            .begin("DoThing", &principal("alice"), "req-2", &request)
+            .await
+            .expect("begin");
+        unit.publish("things/2", &request).await.expect("publish");
+        unit.audit("things/2", "/golmud/", serde_json::json!({}))
+            .await
+            .expect("audit");
+        // dropped: a validation failure after the first writes
+    }
+    assert_eq!(outbox::backlog(&db).await.expect("backlog"), 0);
+    assert_eq!(audit::verify(db.conn()).await, Ok(0));
+    let unit = writer
+        .begin("DoThing", &principal("alice"), "req-2", &request)
+        .await
+        .expect("begin");
+    assert!(unit.replay::<AuditStamp>().await.expect("replay").is_none());
+}
+backend_test!(
+    a_dropped_unit_changes_nothing_on,
+    a_dropped_unit_changes_nothing
+);

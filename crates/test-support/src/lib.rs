@@ -1,0 +1,242 @@
+//! Test helpers shared by every crate's integration tests.
+//!
+//! Every storage and event test runs twice: on [`Backend::Embedded`] (a fresh SQLite file and the
+//! in-process bus) and on [`Backend::Production`] (a fresh PostgreSQL schema and a unique Redis
+//! key prefix). The production run needs `GOVMEDIA_TEST_POSTGRES_URL` and
+//! `GOVMEDIA_TEST_REDIS_URL`; without them it is skipped, unless
+//! `GOVMEDIA_TEST_REQUIRE_BACKENDS=1` (as in CI), which turns a missing or unreachable backend
+//! into a failure. Each test gets its own database/schema and prefix, so tests run in parallel,
+//! and both are removed when the test ends.
+
+use std::time::Duration;
+
+use govmedia_kit::config::{DatabaseSettings, EventSettings, RedisSettings};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+/// Which pair of real backends a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite file + in-process event bus.
+    Embedded,
+    /// PostgreSQL schema + Redis Streams.
+    Production,
+}
+
+const POSTGRES_ENV: &str = "GOVMEDIA_TEST_POSTGRES_URL";
+const REDIS_ENV: &str = "GOVMEDIA_TEST_REDIS_URL";
+const REQUIRE_ENV: &str = "GOVMEDIA_TEST_REQUIRE_BACKENDS";
+
+fn required() -> bool {
+    std::env::var(REQUIRE_ENV).is_ok_and(|value| value == "1" || value == "true")
+}
+
+/// Runs `$body(Backend)` as two tests, `embedded` and `production`, in a module `$name`.
+#[macro_export]
+macro_rules! backend_test {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn embedded() {
+                super::$body($crate::Backend::Embedded).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn production() {
+                if $crate::skip_production() {
+                    return;
+                }
+                super::$body($crate::Backend::Production).await
+            }
+        }
+    };
+}
+
+/// True (with a note on stderr) when the production backends are not configured and not
+/// required; panics when they are required but not configured.
+pub fn skip_production() -> bool {
+    let configured = std::env::var(POSTGRES_ENV).is_ok() && std::env::var(REDIS_ENV).is_ok();
+    if configured {
+        return false;
+    }
+    if required() {
+        panic!("{REQUIRE_ENV}=1 but {POSTGRES_ENV} or {REDIS_ENV} is not set");
+    }
+    eprintln!("skipping the PostgreSQL/Redis run: set {POSTGRES_ENV} and {REDIS_ENV}");
+    true
+}
+
+/// A fresh database and event-bus configuration for one test; removed on drop.
+pub struct TestBackends {
+    /// The backend pair.
+    pub backend: Backend,
+    /// Settings pointing at the fresh database.
+    pub database: DatabaseSettings,
+    /// Settings pointing at Redis with a unique prefix (no URL for the embedded backend).
+    pub redis: RedisSettings,
+    /// Event settings tuned for tests (short claim idle time).
+    pub events: EventSettings,
+    _dir: tempfile::TempDir,
+    cleanup: Option<Cleanup>,
+}
+
+struct Cleanup {
+    postgres_url: String,
+    schema: String,
+    redis_url: String,
+    prefix: String,
+}
+
+impl TestBackends {
+    /// Creates the database (a SQLite file, or a PostgreSQL schema `t_<uuid>`) and picks a
+    /// Redis prefix.
+    pub async fn new(backend: Backend) -> TestBackends {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let events = EventSettings {
+            relay_interval_ms: 50,
+            relay_batch: 100,
+            consumer_block_ms: 100,
+            claim_idle_ms: 300,
+        };
+        match backend {
+            Backend::Embedded => TestBackends {
+                backend,
+                database: DatabaseSettings {
+                    url: Some(format!(
+                        "sqlite://{}?mode=rwc",
+                        dir.path().join("test.db").display()
+                    )),
+                    ..DatabaseSettings::default()
+                },
+                redis: RedisSettings::default(),
+                events,
+                _dir: dir,
+                cleanup: None,
+            },
+            Backend::Production => {
+                let postgres_url = std::env::var(POSTGRES_ENV).expect(POSTGRES_ENV);
+                let redis_url = std::env::var(REDIS_ENV).expect(REDIS_ENV);
+                let id = uuid::Uuid::new_v4().simple().to_string();
+                let schema = format!("t_{id}");
+                let prefix = format!("govmedia-test:{id}:");
+                check_postgres(&postgres_url).await;
+                check_redis(&redis_url).await;
+                TestBackends {
+                    backend,
+                    database: DatabaseSettings {
+                        url: Some(postgres_url.clone()),
+                        schema: Some(schema.clone()),
+                        max_connections: 5,
+                        ..DatabaseSettings::default()
+                    },
+                    redis: RedisSettings {
+                        url: Some(redis_url.clone()),
+                        key_prefix: prefix.clone(),
+                    },
+                    events,
+                    _dir: dir,
+                    cleanup: Some(Cleanup {
+                        postgres_url,
+                        schema,
+                        redis_url,
+                        prefix,
+                    }),
+                }
+            }
+        }
+    }
+
+    /// A directory that lives as long as this value.
+    pub fn dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+}
+
+async fn check_postgres(url: &str) {
+    let result =
+        tokio::time::timeout(Duration::from_secs(10), sea_orm::Database::connect(url)).await;
+    match result {
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+        }
+        Ok(Err(error)) => panic!("PostgreSQL at {POSTGRES_ENV} does not answer: {error}"),
+        Err(_) => panic!("PostgreSQL at {POSTGRES_ENV} does not answer within 10 s"),
+    }
+}
+
+async fn check_redis(url: &str) {
+    let client = redis::Client::open(url).expect("redis url");
+    let mut conn = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.get_multiplexed_async_connection(),
+    )
+    .await
+    .expect("Redis answers within 10 s")
+    .unwrap_or_else(|error| panic!("Redis at {REDIS_ENV} does not answer: {error}"));
+    let _: String = redis::cmd("PING")
+        .query_async(&mut conn)
+        .await
+        .expect("Redis PING");
+}
+
+impl Drop for TestBackends {
+    fn drop(&mut self) {
+        let Some(cleanup) = self.cleanup.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime, which cannot be blocked on; clean up from a
+        // thread with its own small runtime.
+        let joined = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                if let Ok(conn) = sea_orm::Database::connect(&cleanup.postgres_url).await {
+                    let _ = conn
+                        .execute_raw(Statement::from_string(
+                            DbBackend::Postgres,
+                            format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", cleanup.schema),
+                        ))
+                        .await;
+                    let _ = conn.close().await;
+                }
+                if let Ok(client) = redis::Client::open(cleanup.redis_url.as_str())
+                    && let Ok(mut conn) = client.get_multiplexed_async_connection().await
+                {
+                    let keys: Vec<String> = redis::cmd("KEYS")
+                        .arg(format!("{}*", cleanup.prefix))
+                        .query_async(&mut conn)
+                        .await
+                        .unwrap_or_default();
+                    if !keys.is_empty() {
+                        let _: Result<i64, _> =
+                            redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
+                    }
+                }
+            });
+        })
+        .join();
+        if joined.is_err() {
+            eprintln!("cleaning up the test database failed");
+        }
+    }
+}
+
+/// Waits until `check` returns `Some`, polling every 20 ms, for at most `limit`; panics with
+/// `what` after that. A generous limit guards against hangs; it is not a performance assertion.
+pub async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            panic!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
