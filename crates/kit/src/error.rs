@@ -240,6 +240,14 @@ impl ApiError {
     }
 }
 
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}: {}", self.0.code, self.0.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
 /// The `ErrorInfo.reason` string of a reason: its proto name without the `ERROR_REASON_` prefix.
 pub fn reason_name(reason: ErrorReason) -> &'static str {
     let full = reason.as_str_name();

@@ -13,11 +13,13 @@
 //! | [`error`] | the shared error code set and the mapping to `tonic::Status` with details |
 //! | [`validate`], [`paging`] | request validation primitives and filter-bound page tokens |
 //! | [`server`] | health + reflection + one tower stack + graceful shutdown |
+//! | [`client`] | channels and the interceptor carrying bearer token and trace context |
 
 #![forbid(unsafe_code)]
 
 pub mod audit;
 pub mod auth;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -10,7 +10,27 @@ use tokio_util::sync::CancellationToken;
 use tonic::{service::Routes, transport::Server};
 use tonic_health::ServingStatus;
 
-use crate::{auth::AuthLayer, auth::TokenKeys, telemetry::TraceLayer};
+use crate::{
+    auth::{AuthLayer, TokenKeys},
+    config::EventSettings,
+    db::Db,
+    events::EventBus,
+    telemetry::TraceLayer,
+};
+
+/// What every service needs from its environment; the `govmedia` binary and the test harness
+/// build one per service, so a service is started the same way in dev, production and tests.
+#[derive(Clone, Debug)]
+pub struct ServiceContext {
+    /// The service's own database (migrated).
+    pub db: Db,
+    /// The event bus.
+    pub bus: EventBus,
+    /// Token verification keys.
+    pub keys: Arc<TokenKeys>,
+    /// Outbox relay and consumer tuning.
+    pub events: EventSettings,
+}
 
 /// A server could not start or failed.
 #[derive(Debug, thiserror::Error)]
@@ -49,13 +69,18 @@ pub async fn serve(
             .set_service_status(*name, ServingStatus::Serving)
             .await;
     }
+    // Both reflection versions describe everything, each other included, so that any client
+    // (grpcurl 1.8 speaks only v1alpha) lists the same services.
     let descriptors = [
         govmedia_proto::FILE_DESCRIPTOR_SET,
         tonic_health::pb::FILE_DESCRIPTOR_SET,
         tonic_types::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
     ];
-    let mut v1 = tonic_reflection::server::Builder::configure();
-    let mut v1alpha = tonic_reflection::server::Builder::configure();
+    let mut v1 = tonic_reflection::server::Builder::configure().include_reflection_service(false);
+    let mut v1alpha =
+        tonic_reflection::server::Builder::configure().include_reflection_service(false);
     for set in descriptors {
         v1 = v1.register_encoded_file_descriptor_set(set);
         v1alpha = v1alpha.register_encoded_file_descriptor_set(set);

@@ -2,19 +2,30 @@
 
 use sea_orm::{
     ColumnTrait,
-    sea_query::{Expr, ExprTrait, LikeExpr, SimpleExpr},
+    sea_query::{Expr, ExprTrait, Func, LikeExpr, SimpleExpr},
 };
 
 /// `column LIKE 'prefix%'` with the prefix's wildcards escaped, for materialized-path subtree
 /// queries that both SQLite and PostgreSQL answer the same way.
 pub fn starts_with(column: impl ColumnTrait, prefix: &str) -> SimpleExpr {
-    let mut pattern = String::with_capacity(prefix.len() + 1);
-    for c in prefix.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
+    let pattern = format!("{}%", escape_like(prefix));
     Expr::col(column).like(LikeExpr::new(pattern).escape('\\'))
+}
+
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// `LOWER(column) LIKE '%text%'` with the text's wildcards escaped: a case-insensitive (for
+/// the letters A-Z) substring search that SQLite and PostgreSQL answer the same way.
+pub fn contains_ci(column: impl ColumnTrait, text: &str) -> SimpleExpr {
+    let pattern = format!("%{}%", escape_like(&text.to_ascii_lowercase()));
+    Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern).escape('\\'))
 }

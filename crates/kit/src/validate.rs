@@ -127,6 +127,86 @@ pub fn request_id(violations: &mut Violations, field: &str, value: &str) {
     }
 }
 
+/// Checks an update mask against the fields a method lets change; returns the paths when valid.
+/// A missing or empty mask, `*`, unknown or repeated paths are violations.
+pub fn field_mask(
+    violations: &mut Violations,
+    field: &str,
+    mask: Option<&prost_types::FieldMask>,
+    allowed: &[&str],
+) -> Vec<String> {
+    let paths = mask.map(|m| m.paths.as_slice()).unwrap_or_default();
+    if paths.is_empty() {
+        violations.add(
+            field,
+            format!(
+                "is required; name the fields to change: {}",
+                allowed.join(", ")
+            ),
+        );
+        return Vec::new();
+    }
+    let mut seen = Vec::new();
+    for path in paths {
+        if !allowed.contains(&path.as_str()) {
+            violations.add(
+                field,
+                format!(
+                    "{path:?} cannot be changed; allowed: {}",
+                    allowed.join(", ")
+                ),
+            );
+        } else if seen.contains(path) {
+            violations.add(field, format!("{path:?} is named twice"));
+        } else {
+            seen.push(path.clone());
+        }
+    }
+    seen
+}
+
+/// Checks a phone number: 5-20 characters of digits, spaces and '-', optionally starting with
+/// '+', with at least 5 digits.
+pub fn phone(violations: &mut Violations, field: &str, value: &str, required: bool) {
+    if value.is_empty() {
+        if required {
+            violations.add(field, "is required");
+        }
+        return;
+    }
+    let body = value.strip_prefix('+').unwrap_or(value);
+    let digits = body.bytes().filter(u8::is_ascii_digit).count();
+    if !(5..=20).contains(&value.len())
+        || digits < 5
+        || !body
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b' ' || b == b'-')
+    {
+        violations.add(
+            field,
+            "must be a phone number: 5-20 digits, spaces or '-', optionally after '+'",
+        );
+    }
+}
+
+/// Checks an optional `https://` URL of at most 2048 characters without white space.
+pub fn https_url(violations: &mut Violations, field: &str, value: &str) {
+    if value.is_empty() {
+        return;
+    }
+    let host = value.strip_prefix("https://").unwrap_or("");
+    if value.len() > 2048
+        || host.is_empty()
+        || host.starts_with('/')
+        || value.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        violations.add(
+            field,
+            "must be an https:// URL of at most 2048 characters without spaces",
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +243,30 @@ mod tests {
         assert!(resource_id(&mut v, "f", "organizations/", "organizations", true).is_none());
         assert!(resource_id(&mut v, "f", "organizations/a/b", "organizations", true).is_none());
         assert!(resource_id(&mut v, "f", "", "organizations", true).is_none());
+        assert!(v.finish().is_err());
+    }
+
+    #[test]
+    fn masks_phones_and_urls() {
+        let mask = |paths: &[&str]| prost_types::FieldMask {
+            paths: paths.iter().map(|p| p.to_string()).collect(),
+        };
+        let mut v = Violations::new();
+        assert_eq!(
+            field_mask(&mut v, "m", Some(&mask(&["a", "b"])), &["a", "b"]),
+            ["a", "b"]
+        );
+        phone(&mut v, "p", "0979-8412345", true);
+        phone(&mut v, "p", "+86 138 1234 5678", true);
+        https_url(&mut v, "u", "https://www.golmud.gov.cn/");
+        assert!(v.is_empty());
+        field_mask(&mut v, "m", None, &["a"]);
+        field_mask(&mut v, "m", Some(&mask(&["*"])), &["a"]);
+        field_mask(&mut v, "m", Some(&mask(&["a", "a"])), &["a"]);
+        phone(&mut v, "p", "12", true);
+        phone(&mut v, "p", "1380000abcd", true);
+        https_url(&mut v, "u", "http://example.com");
+        https_url(&mut v, "u", "https://exa mple.com");
         assert!(v.finish().is_err());
     }
 

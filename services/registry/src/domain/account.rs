@@ -1,0 +1,446 @@
+//! Accounts and their lifecycle.
+
+use std::fmt;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::{Level, RuleViolation, Stamp};
+
+/// Platforms; numbers as in `govmedia.common.v1.Platform`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Platform {
+    /// 微信公众号.
+    WechatOfficialAccount = 1,
+    /// 微信视频号.
+    WechatChannels = 2,
+    /// 微博.
+    Weibo = 3,
+    /// 抖音.
+    Douyin = 4,
+    /// 今日头条.
+    Toutiao = 5,
+    /// 快手.
+    Kuaishou = 6,
+    /// 哔哩哔哩.
+    Bilibili = 7,
+    /// 小红书.
+    Xiaohongshu = 8,
+    /// 移动客户端.
+    MobileApp = 9,
+    /// 小程序.
+    MiniProgram = 10,
+    /// 企鹅号.
+    QqPenguin = 11,
+    /// 百家号.
+    Baijiahao = 12,
+    /// 网易号.
+    Netease = 13,
+    /// 一点号.
+    Yidian = 14,
+    /// 搜狐号.
+    Sohu = 15,
+    /// 大风号.
+    Dafeng = 16,
+    /// 大鱼号.
+    Dayu = 17,
+    /// Other.
+    Other = 18,
+}
+
+impl Platform {
+    const ALL: [Platform; 18] = [
+        Platform::WechatOfficialAccount,
+        Platform::WechatChannels,
+        Platform::Weibo,
+        Platform::Douyin,
+        Platform::Toutiao,
+        Platform::Kuaishou,
+        Platform::Bilibili,
+        Platform::Xiaohongshu,
+        Platform::MobileApp,
+        Platform::MiniProgram,
+        Platform::QqPenguin,
+        Platform::Baijiahao,
+        Platform::Netease,
+        Platform::Yidian,
+        Platform::Sohu,
+        Platform::Dafeng,
+        Platform::Dayu,
+        Platform::Other,
+    ];
+
+    /// From the stored/proto number.
+    pub fn from_i32(value: i32) -> Option<Platform> {
+        Platform::ALL.into_iter().find(|p| *p as i32 == value)
+    }
+
+    /// The Chinese name operators know.
+    pub fn chinese(self) -> &'static str {
+        match self {
+            Platform::WechatOfficialAccount => "微信公众号",
+            Platform::WechatChannels => "微信视频号",
+            Platform::Weibo => "微博",
+            Platform::Douyin => "抖音",
+            Platform::Toutiao => "今日头条",
+            Platform::Kuaishou => "快手",
+            Platform::Bilibili => "哔哩哔哩",
+            Platform::Xiaohongshu => "小红书",
+            Platform::MobileApp => "移动客户端",
+            Platform::MiniProgram => "小程序",
+            Platform::QqPenguin => "企鹅号",
+            Platform::Baijiahao => "百家号",
+            Platform::Netease => "网易号",
+            Platform::Yidian => "一点号",
+            Platform::Sohu => "搜狐号",
+            Platform::Dafeng => "大风号",
+            Platform::Dayu => "大鱼号",
+            Platform::Other => "其他平台",
+        }
+    }
+}
+
+/// 发布类 / 服务类 / 互动类; numbers as in the proto.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AccountKind {
+    /// 发布类.
+    Publishing = 1,
+    /// 服务类.
+    Service = 2,
+    /// 互动类.
+    Interaction = 3,
+}
+
+impl AccountKind {
+    /// From the stored/proto number.
+    pub fn from_i32(value: i32) -> Option<AccountKind> {
+        Some(match value {
+            1 => AccountKind::Publishing,
+            2 => AccountKind::Service,
+            3 => AccountKind::Interaction,
+            _ => return None,
+        })
+    }
+}
+
+/// Lifecycle status; numbers as in the proto.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AccountStatus {
+    /// Opening filing accepted, platform id not bound yet.
+    Filed = 1,
+    /// Operating.
+    Active = 2,
+    /// 关停.
+    Suspended = 3,
+    /// 注销; final.
+    Cancelled = 4,
+}
+
+impl AccountStatus {
+    /// From the stored/proto number.
+    pub fn from_i32(value: i32) -> Option<AccountStatus> {
+        Some(match value {
+            1 => AccountStatus::Filed,
+            2 => AccountStatus::Active,
+            3 => AccountStatus::Suspended,
+            4 => AccountStatus::Cancelled,
+            _ => return None,
+        })
+    }
+
+    /// The Chinese status name.
+    pub fn chinese(self) -> &'static str {
+        match self {
+            AccountStatus::Filed => "已备案",
+            AccountStatus::Active => "运行中",
+            AccountStatus::Suspended => "已关停",
+            AccountStatus::Cancelled => "已注销",
+        }
+    }
+
+    /// Every status but CANCELLED counts as live for R-03 and the credential alerts.
+    pub fn is_live(self) -> bool {
+        self != AccountStatus::Cancelled
+    }
+
+    /// may an account go from `self` to `to`?
+    pub fn can_become(self, to: AccountStatus) -> bool {
+        use AccountStatus::*;
+        matches!(
+            (self, to),
+            (Filed, Active)
+                | (Suspended, Active)
+                | (Active, Suspended)
+                | (Filed | Active | Suspended, Cancelled)
+        )
+    }
+}
+
+impl fmt::Display for AccountStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AccountStatus::Filed => "FILED",
+            AccountStatus::Active => "ACTIVE",
+            AccountStatus::Suspended => "SUSPENDED",
+            AccountStatus::Cancelled => "CANCELLED",
+        })
+    }
+}
+
+/// Who operates an account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Operator {
+    /// The owning unit.
+    OwnUnit,
+    /// A vendor (`vendors/{id}` id part).
+    Vendor(String),
+}
+
+/// A responsible person.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Contact {
+    /// Name.
+    pub name: String,
+    /// Post.
+    pub title: String,
+    /// Phone.
+    pub phone: String,
+}
+
+/// A ledger entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    /// Id (`accounts/{id}`).
+    pub id: String,
+    /// Owning unit's id.
+    pub organization: String,
+    /// Owning unit's path (for jurisdiction).
+    pub organization_path: String,
+    /// Platform.
+    pub platform: Platform,
+    /// Bound platform id.
+    pub platform_account_id: Option<String>,
+    /// Name on the platform.
+    pub display_name: String,
+    /// Kind.
+    pub kind: AccountKind,
+    /// Operator.
+    pub operator: Operator,
+    /// Responsible person.
+    pub responsible_person: Contact,
+    /// 认证主体.
+    pub verified_subject: String,
+    /// Status.
+    pub status: AccountStatus,
+    /// Owning unit's level.
+    pub level: Level,
+    /// R-03 justification.
+    pub justification: String,
+    /// Homepage.
+    pub homepage_url: String,
+    /// First activation.
+    pub open_time: Option<DateTime<Utc>>,
+    /// Latest post seen.
+    pub last_post_time: Option<DateTime<Utc>>,
+    /// Followers seen.
+    pub follower_count: i64,
+    /// Filing behind the latest change (`filings/{id}` id part).
+    pub last_filing: String,
+    /// Creation.
+    pub created: Stamp,
+    /// Latest change.
+    pub updated: Stamp,
+    /// Optimistic-concurrency version.
+    pub version: i64,
+}
+
+impl Account {
+    /// The resource name.
+    pub fn name(&self) -> String {
+        format!("accounts/{}", self.id)
+    }
+
+    /// Why the account does not count as healthy for R-03, or `None` when it does: it must be
+    /// ACTIVE and have posted within `window` before `now`.
+    pub fn unhealthy_reason(&self, now: DateTime<Utc>, window: Duration) -> Option<String> {
+        if self.status != AccountStatus::Active {
+            return Some(format!("status is {}", self.status));
+        }
+        match self.last_post_time {
+            None => Some("no post has been seen".to_owned()),
+            Some(last) if now - last > window => Some(format!(
+                "no post since {} (more than {} days)",
+                last.format("%Y-%m-%d"),
+                window.num_days()
+            )),
+            Some(_) => None,
+        }
+    }
+
+    /// Moves to `to`, or says why not.
+    pub fn transition(&mut self, to: AccountStatus) -> Result<AccountStatus, RuleViolation> {
+        if !self.status.can_become(to) {
+            return Err(RuleViolation::InvalidTransition {
+                account: self.name(),
+                from: self.status,
+                to,
+            });
+        }
+        Ok(std::mem::replace(&mut self.status, to))
+    }
+}
+
+/// may the unit open a further account on `platform`, given its accounts there? A first
+/// account always may; a further one needs a justification and every live account on the
+/// platform healthy.
+pub fn check_further_account(
+    platform: Platform,
+    existing: &[Account],
+    justification: &str,
+    now: DateTime<Utc>,
+    window: Duration,
+) -> Result<(), RuleViolation> {
+    let live: Vec<&Account> = existing.iter().filter(|a| a.status.is_live()).collect();
+    if live.is_empty() {
+        return Ok(());
+    }
+    let reasons: Vec<(String, Option<String>)> = live
+        .iter()
+        .map(|a| (a.name(), a.unhealthy_reason(now, window)))
+        .collect();
+    let justification_missing = justification.trim().is_empty();
+    if justification_missing || reasons.iter().any(|(_, reason)| reason.is_some()) {
+        return Err(RuleViolation::AccountLimitPerPlatform {
+            platform: platform_name(platform),
+            existing: reasons,
+            justification_missing,
+        });
+    }
+    Ok(())
+}
+
+fn platform_name(platform: Platform) -> &'static str {
+    match platform {
+        Platform::WechatOfficialAccount => "PLATFORM_WECHAT_OFFICIAL_ACCOUNT",
+        Platform::WechatChannels => "PLATFORM_WECHAT_CHANNELS",
+        Platform::Weibo => "PLATFORM_WEIBO",
+        Platform::Douyin => "PLATFORM_DOUYIN",
+        Platform::Toutiao => "PLATFORM_TOUTIAO",
+        Platform::Kuaishou => "PLATFORM_KUAISHOU",
+        Platform::Bilibili => "PLATFORM_BILIBILI",
+        Platform::Xiaohongshu => "PLATFORM_XIAOHONGSHU",
+        Platform::MobileApp => "PLATFORM_MOBILE_APP",
+        Platform::MiniProgram => "PLATFORM_MINI_PROGRAM",
+        Platform::QqPenguin => "PLATFORM_QQ_PENGUIN",
+        Platform::Baijiahao => "PLATFORM_BAIJIAHAO",
+        Platform::Netease => "PLATFORM_NETEASE",
+        Platform::Yidian => "PLATFORM_YIDIAN",
+        Platform::Sohu => "PLATFORM_SOHU",
+        Platform::Dafeng => "PLATFORM_DAFENG",
+        Platform::Dayu => "PLATFORM_DAYU",
+        Platform::Other => "PLATFORM_OTHER",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(id: &str, status: AccountStatus, last_post_days_ago: Option<i64>) -> Account {
+        let now = Utc::now();
+        let stamp = Stamp {
+            time: now,
+            actor: "t".into(),
+            actor_organization: "t".into(),
+        };
+        Account {
+            id: id.into(),
+            organization: "golmud-edu".into(),
+            organization_path: "/golmud/golmud-edu/".into(),
+            platform: Platform::Weibo,
+            platform_account_id: None,
+            display_name: id.into(),
+            kind: AccountKind::Publishing,
+            operator: Operator::OwnUnit,
+            responsible_person: Contact::default(),
+            verified_subject: String::new(),
+            status,
+            level: Level::County,
+            justification: String::new(),
+            homepage_url: String::new(),
+            open_time: None,
+            last_post_time: last_post_days_ago.map(|d| now - Duration::days(d)),
+            follower_count: 0,
+            last_filing: String::new(),
+            created: stamp.clone(),
+            updated: stamp,
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn lifecycle() {
+        use AccountStatus::*;
+        let allowed = [
+            (Filed, Active),
+            (Suspended, Active),
+            (Active, Suspended),
+            (Filed, Cancelled),
+            (Active, Cancelled),
+            (Suspended, Cancelled),
+        ];
+        for from in [Filed, Active, Suspended, Cancelled] {
+            for to in [Filed, Active, Suspended, Cancelled] {
+                assert_eq!(
+                    from.can_become(to),
+                    allowed.contains(&(from, to)),
+                    "{from} -> {to}"
+                );
+            }
+        }
+        let mut a = account("a1", Filed, None);
+        assert_eq!(a.transition(Active), Ok(Filed));
+        assert!(a.transition(Active).is_err());
+        assert_eq!(a.transition(Cancelled), Ok(Active));
+        assert!(a.transition(Active).is_err(), "CANCELLED is final");
+    }
+
+    #[test]
+    fn one_account_per_platform() {
+        let now = Utc::now();
+        let window = Duration::days(14);
+        assert!(check_further_account(Platform::Weibo, &[], "", now, window).is_ok());
+        let cancelled = [account("old", AccountStatus::Cancelled, None)];
+        assert!(check_further_account(Platform::Weibo, &cancelled, "", now, window).is_ok());
+
+        let healthy = [account("a1", AccountStatus::Active, Some(2))];
+        let Err(RuleViolation::AccountLimitPerPlatform {
+            justification_missing,
+            ..
+        }) = check_further_account(Platform::Weibo, &healthy, " ", now, window)
+        else {
+            panic!("a justification is required");
+        };
+        assert!(justification_missing);
+        assert!(
+            check_further_account(Platform::Weibo, &healthy, "专项服务需要", now, window).is_ok()
+        );
+
+        for blocker in [
+            account("idle", AccountStatus::Active, Some(30)),
+            account("never", AccountStatus::Active, None),
+            account("filed", AccountStatus::Filed, None),
+            account("suspended", AccountStatus::Suspended, Some(1)),
+        ] {
+            let Err(RuleViolation::AccountLimitPerPlatform {
+                existing,
+                justification_missing,
+                ..
+            }) = check_further_account(Platform::Weibo, &[blocker], "专项服务需要", now, window)
+            else {
+                panic!("an unhealthy account blocks a further one");
+            };
+            assert!(!justification_missing);
+            assert!(existing[0].1.is_some());
+        }
+    }
+}

@@ -1,0 +1,706 @@
+//! Account handlers: the ledger entries and their lifecycle.
+
+use chrono::Duration;
+use govmedia_kit::{
+    auth::Principal,
+    clock,
+    error::{ApiError, Violations},
+    paging::{Page, fingerprint},
+    validate,
+};
+use govmedia_proto::registry::v1 as pb;
+use serde_json::json;
+
+use super::{
+    RegistryApi, check_etag, convert, ensure_within, jurisdiction,
+    organizations::{stamp, unvalidated},
+    read_scope, scope_field,
+};
+use crate::{
+    domain::{
+        Account, AccountKind, AccountStatus, Contact, Operator, Platform, RuleViolation,
+        account::check_further_account,
+    },
+    error::RegistryError,
+    events, store,
+};
+
+/// Fields a change filing may change.
+const MUTABLE_FIELDS: &[&str] = &[
+    "display_name",
+    "kind",
+    "operator",
+    "responsible_person",
+    "verified_subject",
+    "homepage_url",
+];
+
+fn check_field(v: &mut Violations, account: &pb::Account, field: &str) {
+    let path = format!("account.{field}");
+    match field {
+        "display_name" => validate::text(v, &path, &account.display_name, 100, true),
+        "kind" => {
+            validate::enum_value(v, &path, account.kind, true, AccountKind::from_i32);
+        }
+        "operator" => match &account.operator {
+            None => v.add(path, "is required"),
+            Some(operator) => match pb::OperatorType::try_from(operator.r#type) {
+                Ok(pb::OperatorType::Self_) if !operator.vendor.is_empty() => {
+                    v.add(
+                        "account.operator.vendor",
+                        "must be empty for a self-operated account",
+                    );
+                }
+                Ok(pb::OperatorType::Self_) => {}
+                Ok(pb::OperatorType::Vendor) => {
+                    validate::resource_id(
+                        v,
+                        "account.operator.vendor",
+                        &operator.vendor,
+                        "vendors",
+                        true,
+                    );
+                }
+                Ok(pb::OperatorType::Unspecified) => v.add("account.operator.type", "is required"),
+                Err(_) => v.add(
+                    "account.operator.type",
+                    format!("{} is not a known value", operator.r#type),
+                ),
+            },
+        },
+        "responsible_person" => match &account.responsible_person {
+            None => v.add(path, "is required"),
+            Some(contact) => {
+                validate::text(
+                    v,
+                    "account.responsible_person.name",
+                    &contact.name,
+                    50,
+                    true,
+                );
+                validate::text(
+                    v,
+                    "account.responsible_person.title",
+                    &contact.title,
+                    50,
+                    false,
+                );
+                validate::phone(v, "account.responsible_person.phone", &contact.phone, false);
+            }
+        },
+        "verified_subject" => validate::text(v, &path, &account.verified_subject, 100, false),
+        "homepage_url" => validate::https_url(v, &path, &account.homepage_url),
+        "justification" => validate::text(v, &path, &account.justification, 500, false),
+        _ => {}
+    }
+}
+
+fn apply_field(account: &mut Account, source: &pb::Account, field: &str) {
+    match field {
+        "display_name" => account.display_name = source.display_name.clone(),
+        "kind" => {
+            if let Some(kind) = AccountKind::from_i32(source.kind) {
+                account.kind = kind;
+            }
+        }
+        "operator" => {
+            if let Some(operator) = &source.operator {
+                account.operator = match operator.vendor.strip_prefix("vendors/") {
+                    Some(vendor) => Operator::Vendor(vendor.to_owned()),
+                    None => Operator::OwnUnit,
+                };
+            }
+        }
+        "responsible_person" => {
+            if let Some(contact) = &source.responsible_person {
+                account.responsible_person = Contact {
+                    name: contact.name.clone(),
+                    title: contact.title.clone(),
+                    phone: contact.phone.clone(),
+                };
+            }
+        }
+        "verified_subject" => account.verified_subject = source.verified_subject.clone(),
+        "homepage_url" => account.homepage_url = source.homepage_url.clone(),
+        "justification" => account.justification = source.justification.clone(),
+        _ => {}
+    }
+}
+
+/// Validates a `filings/{id}` reference; an empty one breaks R-10 (FAILED_PRECONDITION), which
+/// is reported only once the request is otherwise well-formed.
+fn filing_field(v: &mut Violations, value: &str) -> Option<String> {
+    if value.is_empty() {
+        return None;
+    }
+    validate::resource_id(v, "filing", value, "filings", true)
+}
+
+fn require_filing(filing: Option<String>) -> Result<String, RegistryError> {
+    filing.ok_or(RegistryError::Rule(RuleViolation::FilingRequired))
+}
+
+/// Loads an account for a change, inside the unit, checking jurisdiction and etag.
+pub(super) async fn load_for_change(
+    txn: &sea_orm::DatabaseTransaction,
+    principal: &Principal,
+    id: &str,
+    etag: &str,
+) -> Result<Account, RegistryError> {
+    let name = convert::account_name(id);
+    let account = store::accounts::get(txn, id)
+        .await?
+        .ok_or_else(|| RegistryError::NotFound(name.clone()))?;
+    let caller = jurisdiction(txn, principal).await?;
+    ensure_within(&caller, &account.organization_path, &name)?;
+    check_etag(etag, account.version, &name)?;
+    Ok(account)
+}
+
+/// Stores a changed account (bumping its version), or ABORTED when someone changed it meanwhile.
+pub(super) async fn store_change(
+    txn: &sea_orm::DatabaseTransaction,
+    principal: &Principal,
+    account: &mut Account,
+) -> Result<(), RegistryError> {
+    let expected = account.version;
+    account.version += 1;
+    account.updated = stamp(principal);
+    if store::accounts::update(txn, account, expected).await? {
+        Ok(())
+    } else {
+        Err(RegistryError::EtagMismatch {
+            resource: account.name(),
+            current: convert::etag(expected + 1),
+        })
+    }
+}
+
+pub(super) async fn get(
+    api: &RegistryApi,
+    principal: &Principal,
+    req: pb::GetAccountRequest,
+) -> Result<pb::Account, RegistryError> {
+    let mut v = Violations::new();
+    let id = validate::resource_id(&mut v, "name", &req.name, "accounts", true);
+    v.finish()?;
+    let id = id.ok_or_else(|| unvalidated("name"))?;
+    let caller = jurisdiction(api.conn(), principal).await?;
+    let account = store::accounts::get(api.conn(), &id)
+        .await?
+        .ok_or_else(|| RegistryError::NotFound(req.name.clone()))?;
+    ensure_within(&caller, &account.organization_path, &req.name)?;
+    Ok(convert::account(&account))
+}
+
+pub(super) async fn list(
+    api: &RegistryApi,
+    principal: &Principal,
+    req: pb::ListAccountsRequest,
+) -> Result<pb::ListAccountsResponse, RegistryError> {
+    let mut v = Violations::new();
+    let organization = scope_field(&mut v, "organization", &req.organization);
+    let platform =
+        validate::enum_value(&mut v, "platform", req.platform, false, Platform::from_i32);
+    let kind = validate::enum_value(&mut v, "kind", req.kind, false, AccountKind::from_i32);
+    let status = validate::enum_value(&mut v, "status", req.status, false, AccountStatus::from_i32);
+    let vendor = validate::resource_id(
+        &mut v,
+        "operator_vendor",
+        &req.operator_vendor,
+        "vendors",
+        false,
+    );
+    let page = Page::parse(
+        &mut v,
+        req.page_size,
+        &req.page_token,
+        fingerprint(&[
+            &principal.organization,
+            &req.organization,
+            &req.platform.to_string(),
+            &req.kind.to_string(),
+            &req.status.to_string(),
+            &req.operator_vendor,
+        ]),
+    )?;
+    v.finish()?;
+    let scope = read_scope(api.conn(), principal, organization).await?;
+    let filter = store::accounts::Filter {
+        path: scope.path,
+        platform,
+        kind,
+        status,
+        vendor,
+        text: None,
+    };
+    let mut rows = store::accounts::list(
+        api.conn(),
+        &filter,
+        page.after.as_deref(),
+        page.fetch_limit(),
+    )
+    .await?;
+    let next_page_token = page.finish(&mut rows, |account| account.id.clone());
+    Ok(pb::ListAccountsResponse {
+        accounts: rows.iter().map(convert::account).collect(),
+        next_page_token,
+        total_size: store::accounts::count(api.conn(), &filter).await? as i64,
+    })
+}
+
+pub(super) async fn search(
+    api: &RegistryApi,
+    principal: &Principal,
+    req: pb::SearchAccountsRequest,
+) -> Result<pb::SearchAccountsResponse, RegistryError> {
+    let mut v = Violations::new();
+    validate::text(&mut v, "query", &req.query, 50, true);
+    let organization = scope_field(&mut v, "organization", &req.organization);
+    let page = Page::parse(
+        &mut v,
+        req.page_size,
+        &req.page_token,
+        fingerprint(&[&principal.organization, &req.organization, &req.query]),
+    )?;
+    v.finish()?;
+    let scope = read_scope(api.conn(), principal, organization).await?;
+    let filter = store::accounts::Filter {
+        path: scope.path,
+        text: Some(req.query.clone()),
+        ..store::accounts::Filter::default()
+    };
+    let mut rows = store::accounts::list(
+        api.conn(),
+        &filter,
+        page.after.as_deref(),
+        page.fetch_limit(),
+    )
+    .await?;
+    let next_page_token = page.finish(&mut rows, |account| account.id.clone());
+    Ok(pb::SearchAccountsResponse {
+        accounts: rows.iter().map(convert::account).collect(),
+        next_page_token,
+        total_size: store::accounts::count(api.conn(), &filter).await? as i64,
+    })
+}
+
+pub(super) async fn create(
+    api: &RegistryApi,
+    principal: &Principal,
+    req: pb::CreateAccountRequest,
+) -> Result<pb::Account, RegistryError> {
+    let mut v = Violations::new();
+    let account_id = if req.account_id.is_empty() {
+        Some(format!("acc-{}", uuid::Uuid::now_v7().simple()))
+    } else {
+        validate::id(&mut v, "account_id", &req.account_id).map(str::to_owned)
+    };
+    validate::request_id(&mut v, "request_id", &req.request_id);
+    let filing = filing_field(&mut v, &req.filing);
+    let (organization, platform) = match &req.account {
+        Some(account) => {
+            for field in MUTABLE_FIELDS.iter().chain(&["justification"]) {
+                check_field(&mut v, account, field);
+            }
+            (
+                validate::resource_id(
+                    &mut v,
+                    "account.organization",
+                    &account.organization,
+                    "organizations",
+                    true,
+                ),
+                validate::enum_value(
+                    &mut v,
+                    "account.platform",
+                    account.platform,
+                    true,
+                    Platform::from_i32,
+                ),
+            )
+        }
+        None => {
+            v.add("account", "is required");
+            (None, None)
+        }
+    };
+    v.finish()?;
+    let (Some(id), Some(organization), Some(platform), Some(source)) =
+        (account_id, organization, platform, req.account.as_ref())
+    else {
+        return Err(unvalidated("account"));
+    };
+    let filing = require_filing(filing)?;
+    let name = convert::account_name(&id);
+
+    let mut unit = api
+        .writer
+        .begin("CreateAccount", principal, &req.request_id, &req)
+        .await?;
+    if let Some(done) = unit.replay().await? {
+        return Ok(done);
+    }
+    let org_name = convert::organization_name(&organization);
+    let org = store::organizations::get(unit.txn(), &organization)
+        .await?
+        .ok_or_else(|| RegistryError::NotFound(org_name.clone()))?;
+    let caller = jurisdiction(unit.txn(), principal).await?;
+    ensure_within(&caller, &org.path, &org_name)?;
+    if store::accounts::get(unit.txn(), &id).await?.is_some() {
+        return Err(RegistryError::AlreadyExists(name));
+    }
+    let existing = store::accounts::on_platform(unit.txn(), &organization, platform).await?;
+    let now = clock::now();
+    check_further_account(
+        platform,
+        &existing,
+        &source.justification,
+        now,
+        Duration::days(i64::from(api.config.healthy_post_window_days)),
+    )?;
+    let created = stamp(principal);
+    let mut account = Account {
+        id,
+        organization,
+        organization_path: org.path,
+        platform,
+        platform_account_id: None,
+        display_name: String::new(),
+        kind: AccountKind::Publishing,
+        operator: Operator::OwnUnit,
+        responsible_person: Contact::default(),
+        verified_subject: String::new(),
+        status: AccountStatus::Filed,
+        level: org.level,
+        justification: String::new(),
+        homepage_url: String::new(),
+        open_time: None,
+        last_post_time: None,
+        follower_count: 0,
+        last_filing: filing,
+        created: created.clone(),
+        updated: created,
+        version: 1,
+    };
+    for field in MUTABLE_FIELDS.iter().chain(&["justification"]) {
+        apply_field(&mut account, source, field);
+    }
+    store::accounts::insert(unit.txn(), &account)
+        .await
+        .map_err(|error| {
+            if govmedia_kit::db::is_unique_violation(&error) {
+                RegistryError::AlreadyExists(name.clone())
+            } else {
+                error.into()
+            }
+        })?;
+    let response = convert::account(&account);
+    unit.publish(&name, &events::account_registered(&response))
+        .await?;
+    unit.audit(
+        &name,
+        &account.organization_path,
+        json!({
+            "organization": response.organization,
+            "platform": response.platform,
+            "display_name": response.display_name,
+            "filing": response.last_filing,
+        }),
+    )
+    .await?;
+    Ok(unit.commit(response).await?)
+}
+
+pub(super) async fn update(
+    api: &RegistryApi,
+    principal: &Principal,
+    req: pb::UpdateAccountRequest,
+) -> Result<pb::Account, RegistryError> {
+    let mut v = Violations::new();
+    validate::request_id(&mut v, "request_id", &req.request_id);
+    let filing = filing_field(&mut v, &req.filing);
+    let paths = validate::field_mask(
+        &mut v,
+        "update_mask",
+        req.update_mask.as_ref(),
+        MUTABLE_FIELDS,
+    );
+    let id = match &req.account {
+        Some(account) => {
+            for path in &paths {
+                check_field(&mut v, account, path);
+            }
+            validate::resource_id(&mut v, "account.name", &account.name, "accounts", true)
+        }
+        None => {
+            v.add("account", "is required");
+            None
+        }
+    };
+    v.finish()?;
+    let (Some(id), Some(source)) = (id, req.account.as_ref()) else {
+        return Err(unvalidated("account"));
+    };
+    let filing = require_filing(filing)?;
+
+    let mut unit = api
+        .writer
+        .begin("UpdateAccount", principal, &req.request_id, &req)
+        .await?;
+    if let Some(done) = unit.replay().await? {
+        return Ok(done);
+    }
+    let mut account = load_for_change(unit.txn(), principal, &id, &source.etag).await?;
+    if account.status == AccountStatus::Cancelled {
+        return Err(RuleViolation::AccountCancelled(account.name()).into());
+    }
+    for path in &paths {
+        apply_field(&mut account, source, path);
+    }
+    account.last_filing = filing;
+    store_change(unit.txn(), principal, &mut account).await?;
+    let name = account.name();
+    let response = convert::account(&account);
+    unit.publish(&name, &events::account_updated(&response, &paths))
+        .await?;
+    unit.audit(
+        &name,
+        &account.organization_path,
+        json!({ "changed_fields": paths, "filing": response.last_filing }),
+    )
+    .await?;
+    Ok(unit.commit(response).await?)
+}
+
+/// The request of a status change, reduced to what the three transitions share.
+struct Transition<'a> {
+    method: &'static str,
+    name: &'a str,
+    filing: &'a str,
+    etag: &'a str,
+    request_id: &'a str,
+    reason: Option<&'a str>,
+    platform_account_id: &'a str,
+    to: AccountStatus,
+}
+
+async fn transition(
+    api: &RegistryApi,
+    principal: &Principal,
+    change: Transition<'_>,
+    request: &impl prost::Message,
+) -> Result<pb::Account, RegistryError> {
+    let mut v = Violations::new();
+    let id = validate::resource_id(&mut v, "name", change.name, "accounts", true);
+    let filing = filing_field(&mut v, change.filing);
+    validate::request_id(&mut v, "request_id", change.request_id);
+    if let Some(reason) = change.reason {
+        validate::text(&mut v, "reason", reason, 500, true);
+    }
+    if change.platform_account_id.len() > 100
+        || change
+            .platform_account_id
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control())
+    {
+        v.add(
+            "platform_account_id",
+            "must be at most 100 characters without white space",
+        );
+    }
+    v.finish()?;
+    let id = id.ok_or_else(|| unvalidated("name"))?;
+    let filing = require_filing(filing)?;
+
+    let mut unit = api
+        .writer
+        .begin(change.method, principal, change.request_id, request)
+        .await?;
+    if let Some(done) = unit.replay().await? {
+        return Ok(done);
+    }
+    let mut account = load_for_change(unit.txn(), principal, &id, change.etag).await?;
+    let previous = account.transition(change.to)?;
+    if change.to == AccountStatus::Active {
+        let bound = account.platform_account_id.clone();
+        match (previous, bound, change.platform_account_id) {
+            (AccountStatus::Filed, _, "") => {
+                return Err(ApiError::invalid(vec![govmedia_kit::error::FieldViolation {
+                    field: "platform_account_id".into(),
+                    description:
+                        "is required to activate a FILED account (binding its platform id)".into(),
+                }])
+                .into());
+            }
+            (AccountStatus::Filed, _, platform_id) => {
+                if let Some(holder) =
+                    store::accounts::by_platform_id(unit.txn(), account.platform, platform_id)
+                        .await?
+                {
+                    return Err(RegistryError::PlatformAccountTaken {
+                        platform_account_id: platform_id.to_owned(),
+                        existing: holder.name(),
+                    });
+                }
+                account.platform_account_id = Some(platform_id.to_owned());
+            }
+            (_, Some(bound), platform_id) if !platform_id.is_empty() && platform_id != bound => {
+                return Err(ApiError::invalid(vec![govmedia_kit::error::FieldViolation {
+                    field: "platform_account_id".into(),
+                    description: format!("must be empty or the bound id {bound:?} when resuming"),
+                }])
+                .into());
+            }
+            _ => {}
+        }
+        if account.open_time.is_none() {
+            account.open_time = Some(clock::now());
+        }
+    }
+    account.last_filing = filing;
+    store_change(unit.txn(), principal, &mut account).await?;
+    let name = account.name();
+    let response = convert::account(&account);
+    unit.publish(
+        &name,
+        &events::account_status_changed(
+            &response,
+            previous as i32,
+            change.reason.unwrap_or_default(),
+        ),
+    )
+    .await?;
+    unit.audit(
+        &name,
+        &account.organization_path,
+        json!({
+            "from": previous.to_string(),
+            "to": account.status.to_string(),
+            "filing": response.last_filing,
+            "reason": change.reason,
+            "platform_account_id": response.platform_account_id,
+        }),
+    )
+    .await?;
+    Ok(unit.commit(response).await?)
+}
+
+pub(super) async fn activate(
+    api: &RegistryApi,
+    principal: &Principal,
+    req: pb::ActivateAccountRequest,
+) -> Result<pb::Account, RegistryError> {
+    let change = Transition {
+        method: "ActivateAccount",
+        name: &req.name,
+        filing: &req.filing,
+        etag: &req.etag,
+        request_id: &req.request_id,
+        reason: None,
+        platform_account_id: &req.platform_account_id,
+        to: AccountStatus::Active,
+    };
+    transition(api, principal, change, &req).await
+}
+
+pub(super) async fn suspend(
+    api: &RegistryApi,
+    principal: &Principal,
+    req: pb::SuspendAccountRequest,
+) -> Result<pb::Account, RegistryError> {
+    let change = Transition {
+        method: "SuspendAccount",
+        name: &req.name,
+        filing: &req.filing,
+        etag: &req.etag,
+        request_id: &req.request_id,
+        reason: Some(&req.reason),
+        platform_account_id: "",
+        to: AccountStatus::Suspended,
+    };
+    transition(api, principal, change, &req).await
+}
+
+pub(super) async fn cancel(
+    api: &RegistryApi,
+    principal: &Principal,
+    req: pb::CancelAccountRequest,
+) -> Result<pb::Account, RegistryError> {
+    let change = Transition {
+        method: "CancelAccount",
+        name: &req.name,
+        filing: &req.filing,
+        etag: &req.etag,
+        request_id: &req.request_id,
+        reason: Some(&req.reason),
+        platform_account_id: "",
+        to: AccountStatus::Cancelled,
+    };
+    transition(api, principal, change, &req).await
+}
+
+/// Clock skew tolerated on times reported by collectors.
+const MAX_SKEW_MINUTES: i64 = 5;
+
+pub(super) async fn report_activity(
+    api: &RegistryApi,
+    principal: &Principal,
+    req: pb::ReportAccountActivityRequest,
+) -> Result<pb::Account, RegistryError> {
+    let mut v = Violations::new();
+    let id = validate::resource_id(&mut v, "name", &req.name, "accounts", true);
+    validate::request_id(&mut v, "request_id", &req.request_id);
+    let last_post = match &req.last_post_time {
+        Some(time) => match clock::from_proto(time) {
+            Some(time) if time <= clock::now() + Duration::minutes(MAX_SKEW_MINUTES) => Some(time),
+            Some(_) => {
+                v.add("last_post_time", "must not be in the future");
+                None
+            }
+            None => {
+                v.add("last_post_time", "is not a valid timestamp");
+                None
+            }
+        },
+        None => None,
+    };
+    if req.follower_count < 0 {
+        v.add("follower_count", "must not be negative");
+    }
+    v.finish()?;
+    let id = id.ok_or_else(|| unvalidated("name"))?;
+
+    let mut unit = api
+        .writer
+        .begin("ReportAccountActivity", principal, &req.request_id, &req)
+        .await?;
+    if let Some(done) = unit.replay().await? {
+        return Ok(done);
+    }
+    let mut account = load_for_change(unit.txn(), principal, &id, "").await?;
+    if account.status == AccountStatus::Cancelled {
+        return Err(RuleViolation::AccountCancelled(account.name()).into());
+    }
+    // Observations arrive out of order; the latest post time never moves backwards.
+    if let Some(last_post) = last_post {
+        account.last_post_time = Some(
+            account
+                .last_post_time
+                .map_or(last_post, |known| known.max(last_post)),
+        );
+    }
+    account.follower_count = req.follower_count;
+    store_change(unit.txn(), principal, &mut account).await?;
+    let name = account.name();
+    let response = convert::account(&account);
+    unit.publish(&name, &events::account_activity_reported(&response))
+        .await?;
+    unit.audit(
+        &name,
+        &account.organization_path,
+        json!({ "last_post_time": account.last_post_time.map(|t| t.to_rfc3339()), "follower_count": account.follower_count }),
+    )
+    .await?;
+    Ok(unit.commit(response).await?)
+}

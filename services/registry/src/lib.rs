@@ -1,0 +1,71 @@
+//! The registry: govmedia's account ledger (台账). See `proto/govmedia/registry/v1` for the
+//! contract and ARCHITECTURE.md for where it sits.
+//!
+//! Same rooms as every govmedia service: [`config`], [`error`], [`grpc`] (handlers and
+//! proto↔domain conversion), [`domain`] (rules, no I/O), [`store`] (entities, migrations,
+//! queries), [`events`] (what it publishes).
+
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod grpc;
+pub mod store;
+
+use govmedia_kit::{
+    CancellationToken,
+    events::outbox::{self, OutboxSignal},
+    server::{self, ServerError, ServiceContext},
+    unit::Writer,
+};
+use govmedia_proto::registry::v1::registry_service_server::RegistryServiceServer;
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+
+pub use config::RegistryConfig;
+pub use store::Migrator;
+
+/// Full gRPC name of the service (health checks use it).
+pub const SERVICE_NAME: &str = "govmedia.registry.v1.RegistryService";
+
+/// Short name: the `govmedia serve` argument, the default PostgreSQL schema and SQLite file.
+pub const NAME: &str = "registry";
+
+/// Serves the registry on `listener` until `shutdown`, relaying its outbox meanwhile. The
+/// database must be migrated.
+pub async fn serve(
+    context: ServiceContext,
+    config: RegistryConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), ServerError> {
+    let signal = OutboxSignal::default();
+    let relay = outbox::spawn_relay(
+        context.db.clone(),
+        context.bus.clone(),
+        context.events.clone(),
+        signal.clone(),
+        shutdown.clone(),
+    );
+    let api = grpc::RegistryApi::new(
+        Writer::new(context.db.clone(), signal, events::STREAM),
+        config,
+    );
+    let routes = Routes::new(RegistryServiceServer::new(api));
+    let result = server::serve(
+        listener,
+        routes,
+        &[SERVICE_NAME],
+        context.keys,
+        shutdown.clone(),
+    )
+    .await;
+    // If the server stopped on its own (an error), stop the relay too.
+    shutdown.cancel();
+    if relay.await.is_err() {
+        tracing::warn!("the outbox relay task panicked");
+    }
+    result
+}

@@ -1,0 +1,546 @@
+use govmedia_kit::auth::Role;
+use govmedia_proto::{
+    common::v1::Platform,
+    registry::v1::{self as pb, AccountStatus},
+};
+use govmedia_test_support::{Backend, backend_test};
+use prost_types::{FieldMask, Timestamp};
+use tonic::Code;
+use tonic_types::StatusExt;
+
+use crate::helpers::{
+    TestApp, activate, assert_error, assert_invalid, audit_count, create_account, new_account,
+    seed_tree,
+};
+
+fn days_ago(days: i64) -> Timestamp {
+    let time = chrono::Utc::now() - chrono::Duration::days(days);
+    Timestamp {
+        seconds: time.timestamp(),
+        nanos: 0,
+    }
+}
+
+async fn an_account_goes_through_its_lifecycle(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_tree(&app).await;
+    let mut system = app.system().await;
+
+    let filed = create_account(
+        &mut system,
+        "golmud-edu-wechat",
+        new_account("golmud-edu", Platform::WechatOfficialAccount, "格尔木教育"),
+    )
+    .await
+    .expect("create");
+    assert_eq!(filed.status, AccountStatus::Filed as i32);
+    assert_eq!(
+        filed.level,
+        govmedia_proto::common::v1::AdministrativeLevel::County as i32
+    );
+    assert_eq!(filed.last_filing, "filings/open-golmud-edu-wechat");
+    assert_eq!(filed.platform_account_id, "");
+
+    // Binding needs the platform id.
+    assert_invalid(
+        activate(&mut system, "golmud-edu-wechat", "").await,
+        "platform_account_id",
+    );
+    let active = activate(&mut system, "golmud-edu-wechat", "gh_8a1b2c3d4e5f")
+        .await
+        .expect("activate");
+    assert_eq!(active.status, AccountStatus::Active as i32);
+    assert_eq!(active.platform_account_id, "gh_8a1b2c3d4e5f");
+    assert!(active.open_time.is_some());
+
+    let again = activate(&mut system, "golmud-edu-wechat", "gh_8a1b2c3d4e5f").await;
+    let status = assert_error(again, Code::FailedPrecondition, "INVALID_TRANSITION");
+    let details = status.get_error_details();
+    assert_eq!(
+        details.error_info().expect("info").metadata["from"],
+        "ACTIVE"
+    );
+    assert!(
+        details
+            .localized_message()
+            .expect("zh")
+            .message
+            .contains("运行中")
+    );
+
+    let suspend = |reason: &str, filing: &str| pb::SuspendAccountRequest {
+        name: "accounts/golmud-edu-wechat".into(),
+        filing: filing.into(),
+        reason: reason.into(),
+        etag: String::new(),
+        request_id: String::new(),
+    };
+    assert_error(
+        system
+            .suspend_account(suspend("整改期间暂停更新", ""))
+            .await,
+        Code::FailedPrecondition,
+        "FILING_REQUIRED",
+    );
+    assert_invalid(
+        system
+            .suspend_account(suspend("", "filings/suspend-1"))
+            .await,
+        "reason",
+    );
+    let suspended = system
+        .suspend_account(suspend("整改期间暂停更新", "filings/suspend-1"))
+        .await
+        .expect("suspend")
+        .into_inner();
+    assert_eq!(suspended.status, AccountStatus::Suspended as i32);
+    assert_eq!(suspended.last_filing, "filings/suspend-1");
+
+    // Resuming keeps the bound id; another id is refused.
+    assert_invalid(
+        activate(&mut system, "golmud-edu-wechat", "gh_other").await,
+        "platform_account_id",
+    );
+    let resumed = activate(&mut system, "golmud-edu-wechat", "")
+        .await
+        .expect("resume");
+    assert_eq!(resumed.platform_account_id, "gh_8a1b2c3d4e5f");
+
+    let cancel = |etag: &str| pb::CancelAccountRequest {
+        name: "accounts/golmud-edu-wechat".into(),
+        filing: "filings/cancel-1".into(),
+        reason: "职能调整,账号注销".into(),
+        etag: etag.into(),
+        request_id: String::new(),
+    };
+    assert_error(
+        system.cancel_account(cancel("1")).await,
+        Code::Aborted,
+        "ETAG_MISMATCH",
+    );
+    let cancelled = system
+        .cancel_account(cancel(&resumed.etag))
+        .await
+        .expect("cancel")
+        .into_inner();
+    assert_eq!(cancelled.status, AccountStatus::Cancelled as i32);
+    assert_error(
+        activate(&mut system, "golmud-edu-wechat", "").await,
+        Code::FailedPrecondition,
+        "INVALID_TRANSITION",
+    );
+
+    // Every change is in the audit trail of the account, newest first.
+    let mut auditor = app.client("golmud", &[Role::Auditor]).await;
+    let trail = auditor
+        .list_audit_records(pb::ListAuditRecordsRequest {
+            resource: "accounts/golmud-edu-wechat".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_inner();
+    let actions: Vec<_> = trail.records.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "CancelAccount",
+            "ActivateAccount",
+            "SuspendAccount",
+            "ActivateAccount",
+            "CreateAccount"
+        ]
+    );
+    assert!(
+        trail
+            .records
+            .iter()
+            .all(|r| r.organization == "organizations/golmud-edu")
+    );
+}
+backend_test!(
+    an_account_goes_through_its_lifecycle_on,
+    an_account_goes_through_its_lifecycle
+);
+
+async fn changes_without_a_filing_are_refused(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_tree(&app).await;
+    let mut system = app.system().await;
+    let result = system
+        .create_account(pb::CreateAccountRequest {
+            account_id: "no-filing".into(),
+            account: Some(new_account("golmud-edu", Platform::Weibo, "格尔木教育")),
+            filing: String::new(),
+            request_id: String::new(),
+        })
+        .await;
+    let status = assert_error(result, Code::FailedPrecondition, "FILING_REQUIRED");
+    assert!(
+        status
+            .get_error_details()
+            .localized_message()
+            .expect("zh")
+            .message
+            .contains("未经报备")
+    );
+    assert_eq!(audit_count(&app).await, 6, "only the seeded organizations");
+    let missing = system
+        .get_account(pb::GetAccountRequest {
+            name: "accounts/no-filing".into(),
+        })
+        .await;
+    assert_error(missing, Code::NotFound, "NOT_FOUND");
+}
+backend_test!(
+    changes_without_a_filing_are_refused_on,
+    changes_without_a_filing_are_refused
+);
+
+async fn one_account_per_platform_unless_justified_and_healthy(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_tree(&app).await;
+    let mut system = app.system().await;
+    create_account(
+        &mut system,
+        "edu-weibo",
+        new_account("golmud-edu", Platform::Weibo, "格尔木教育"),
+    )
+    .await
+    .expect("first");
+
+    // A second one without justification.
+    let second = create_account(
+        &mut system,
+        "edu-weibo-2",
+        new_account("golmud-edu", Platform::Weibo, "格尔木招考"),
+    )
+    .await;
+    let status = assert_error(
+        second,
+        Code::FailedPrecondition,
+        "ACCOUNT_LIMIT_PER_PLATFORM",
+    );
+    let details = status.get_error_details();
+    let violations = &details.precondition_failure().expect("pf").violations;
+    assert!(
+        violations
+            .iter()
+            .any(|v| v.r#type == "JUSTIFICATION_REQUIRED")
+    );
+    assert!(
+        violations
+            .iter()
+            .any(|v| v.r#type == "ACCOUNT_NOT_HEALTHY" && v.subject == "accounts/edu-weibo")
+    );
+
+    // Justified, but the first is only FILED.
+    let mut justified = new_account("golmud-edu", Platform::Weibo, "格尔木招考");
+    justified.justification = "招生考试信息需独立发布,与局官方账号分开运营".into();
+    let status = assert_error(
+        create_account(&mut system, "edu-weibo-2", justified.clone()).await,
+        Code::FailedPrecondition,
+        "ACCOUNT_LIMIT_PER_PLATFORM",
+    );
+    assert!(
+        !status
+            .get_error_details()
+            .precondition_failure()
+            .expect("pf")
+            .violations
+            .iter()
+            .any(|v| v.r#type == "JUSTIFICATION_REQUIRED")
+    );
+
+    // Active, but silent: still unhealthy.
+    activate(&mut system, "edu-weibo", "7712345678")
+        .await
+        .expect("activate");
+    let report = |days: i64| pb::ReportAccountActivityRequest {
+        name: "accounts/edu-weibo".into(),
+        last_post_time: Some(days_ago(days)),
+        follower_count: 5230,
+        request_id: String::new(),
+    };
+    system
+        .report_account_activity(report(30))
+        .await
+        .expect("report");
+    assert_error(
+        create_account(&mut system, "edu-weibo-2", justified.clone()).await,
+        Code::FailedPrecondition,
+        "ACCOUNT_LIMIT_PER_PLATFORM",
+    );
+    // Posting recently: now healthy, and the justified second account is allowed.
+    let reported = system
+        .report_account_activity(report(1))
+        .await
+        .expect("report")
+        .into_inner();
+    assert_eq!(reported.follower_count, 5230);
+    // An older observation does not move the latest post back.
+    let older = system
+        .report_account_activity(report(20))
+        .await
+        .expect("report")
+        .into_inner();
+    assert_eq!(older.last_post_time, reported.last_post_time);
+    let second = create_account(&mut system, "edu-weibo-2", justified)
+        .await
+        .expect("justified second account");
+    assert_eq!(
+        second.justification,
+        "招生考试信息需独立发布,与局官方账号分开运营"
+    );
+    // Other platforms are not affected.
+    create_account(
+        &mut system,
+        "edu-douyin",
+        new_account("golmud-edu", Platform::Douyin, "格尔木教育"),
+    )
+    .await
+    .expect("another platform");
+}
+backend_test!(
+    one_account_per_platform_unless_justified_and_healthy_on,
+    one_account_per_platform_unless_justified_and_healthy
+);
+
+async fn a_platform_id_belongs_to_one_account(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_tree(&app).await;
+    let mut system = app.system().await;
+    create_account(
+        &mut system,
+        "office-douyin",
+        new_account("golmud-office", Platform::Douyin, "格尔木发布"),
+    )
+    .await
+    .expect("create");
+    create_account(
+        &mut system,
+        "edu-douyin",
+        new_account("golmud-edu", Platform::Douyin, "格尔木教育"),
+    )
+    .await
+    .expect("create");
+    activate(&mut system, "office-douyin", "golmudfabu")
+        .await
+        .expect("activate");
+    let taken = activate(&mut system, "edu-douyin", "golmudfabu").await;
+    let status = assert_error(taken, Code::AlreadyExists, "ALREADY_EXISTS");
+    assert_eq!(
+        status
+            .get_error_details()
+            .error_info()
+            .expect("info")
+            .metadata["existing"],
+        "accounts/office-douyin"
+    );
+    let duplicate = create_account(
+        &mut system,
+        "office-douyin",
+        new_account("golmud-office", Platform::Kuaishou, "x"),
+    )
+    .await;
+    assert_error(duplicate, Code::AlreadyExists, "ALREADY_EXISTS");
+}
+backend_test!(
+    a_platform_id_belongs_to_one_account_on,
+    a_platform_id_belongs_to_one_account
+);
+
+async fn a_request_id_makes_a_write_happen_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_tree(&app).await;
+    let mut system = app.system().await;
+    let request = pb::CreateAccountRequest {
+        account_id: String::new(),
+        account: Some(new_account("golmud-edu", Platform::Bilibili, "格尔木教育")),
+        filing: "filings/open-1".into(),
+        request_id: "3f2b4c1e-1b7a-4c0e-9a55-0d7f2a6e8b11".into(),
+    };
+    let first = system
+        .create_account(request.clone())
+        .await
+        .expect("first")
+        .into_inner();
+    assert!(first.name.starts_with("accounts/acc-"), "{}", first.name);
+    let before = audit_count(&app).await;
+    let second = system
+        .create_account(request.clone())
+        .await
+        .expect("replay")
+        .into_inner();
+    assert_eq!(first, second, "the replay returns the first result");
+    assert_eq!(audit_count(&app).await, before, "and changes nothing");
+
+    let mut changed = request;
+    changed.account.as_mut().expect("account").display_name = "别的名字".into();
+    let status = assert_error(
+        system.create_account(changed).await,
+        Code::InvalidArgument,
+        "REQUEST_ID_REUSED",
+    );
+    assert!(status.get_error_details().bad_request().is_some());
+}
+backend_test!(
+    a_request_id_makes_a_write_happen_once_on,
+    a_request_id_makes_a_write_happen_once
+);
+
+async fn accounts_are_listed_searched_and_updated(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_tree(&app).await;
+    let mut system = app.system().await;
+    for (id, org, platform, name) in [
+        (
+            "a-office-wechat",
+            "golmud-office",
+            Platform::WechatOfficialAccount,
+            "格尔木发布",
+        ),
+        (
+            "a-office-weibo",
+            "golmud-office",
+            Platform::Weibo,
+            "格尔木发布",
+        ),
+        (
+            "a-edu-wechat",
+            "golmud-edu",
+            Platform::WechatOfficialAccount,
+            "格尔木教育",
+        ),
+        (
+            "a-edu-app",
+            "golmud-edu",
+            Platform::MobileApp,
+            "Golmud Edu App",
+        ),
+    ] {
+        create_account(&mut system, id, new_account(org, platform, name))
+            .await
+            .expect("create");
+    }
+    let mut vendor_account = new_account("golmud-edu", Platform::Kuaishou, "格尔木教育快手");
+    vendor_account.operator = Some(pb::Operator {
+        r#type: pb::OperatorType::Vendor as i32,
+        vendor: "vendors/qinghai-media".into(),
+    });
+    create_account(&mut system, "a-edu-kuaishou", vendor_account)
+        .await
+        .expect("create");
+    activate(&mut system, "a-edu-wechat", "gh_edu")
+        .await
+        .expect("activate");
+
+    let mut operator = app.client("golmud-edu", &[Role::Operator]).await;
+    let own = operator
+        .list_accounts(pb::ListAccountsRequest::default())
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(own.total_size, 3, "an operator sees its unit only");
+
+    let mut supervisor = app.client("golmud", &[Role::Supervisor]).await;
+    let wechat = supervisor
+        .list_accounts(pb::ListAccountsRequest {
+            platform: Platform::WechatOfficialAccount as i32,
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(wechat.accounts.len(), 2);
+    let active = supervisor
+        .list_accounts(pb::ListAccountsRequest {
+            status: AccountStatus::Active as i32,
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(
+        active
+            .accounts
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect::<Vec<_>>(),
+        ["accounts/a-edu-wechat"]
+    );
+    let vendor = supervisor
+        .list_accounts(pb::ListAccountsRequest {
+            operator_vendor: "vendors/qinghai-media".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(vendor.total_size, 1);
+
+    let search = |query: &str| pb::SearchAccountsRequest {
+        query: query.into(),
+        ..Default::default()
+    };
+    let found = supervisor
+        .search_accounts(search("发布"))
+        .await
+        .expect("search")
+        .into_inner();
+    assert_eq!(found.total_size, 2);
+    let found = supervisor
+        .search_accounts(search("golmud EDU"))
+        .await
+        .expect("search")
+        .into_inner();
+    assert_eq!(
+        found.accounts.len(),
+        1,
+        "case-insensitive for Latin letters"
+    );
+    let found = supervisor
+        .search_accounts(search("gh_edu"))
+        .await
+        .expect("search")
+        .into_inner();
+    assert_eq!(
+        found.accounts[0].name, "accounts/a-edu-wechat",
+        "platform ids are searched too"
+    );
+    let found = supervisor
+        .search_accounts(search("100%"))
+        .await
+        .expect("search")
+        .into_inner();
+    assert_eq!(found.total_size, 0, "wildcards are literal");
+
+    let updated = system
+        .update_account(pb::UpdateAccountRequest {
+            account: Some(pb::Account {
+                name: "accounts/a-edu-app".into(),
+                display_name: "格尔木教育客户端".into(),
+                homepage_url: "https://edu.golmud.gov.cn/app".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(FieldMask {
+                paths: vec!["display_name".into(), "homepage_url".into()],
+            }),
+            filing: "filings/change-1".into(),
+            request_id: String::new(),
+        })
+        .await
+        .expect("update")
+        .into_inner();
+    assert_eq!(updated.display_name, "格尔木教育客户端");
+    assert_eq!(updated.last_filing, "filings/change-1");
+    assert_eq!(
+        updated.responsible_person.expect("contact").name,
+        "王敏",
+        "unmasked fields stay"
+    );
+}
+backend_test!(
+    accounts_are_listed_searched_and_updated_on,
+    accounts_are_listed_searched_and_updated
+);

@@ -1,0 +1,218 @@
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use govmedia_kit::auth::{DEV_JWT_SECRET, Role};
+use govmedia_proto::{common::v1::Platform, registry::v1 as pb};
+use govmedia_test_support::{Backend, backend_test};
+use tonic::Code;
+
+use crate::helpers::{TestApp, assert_error, audit_count, create_account, new_account, seed_tree};
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
+fn forge(secret: &str, claims: serde_json::Value) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()).expect("key"),
+    )
+    .expect("token")
+}
+
+fn claims(exp: u64, aud: &str) -> serde_json::Value {
+    serde_json::json!({
+        "sub": "mallory", "org": "qinghai", "roles": ["system"],
+        "iss": "govmedia", "aud": aud, "iat": now(), "nbf": now() - 10, "exp": exp,
+    })
+}
+
+async fn calls_without_valid_credentials_are_refused_before_anything_runs(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_tree(&app).await;
+    let before = audit_count(&app).await;
+    let tokens = [
+        String::new(),
+        "not-a-jwt".to_owned(),
+        forge(&"x".repeat(40), claims(now() + 600, "govmedia")),
+        forge(DEV_JWT_SECRET, claims(now() - 3600, "govmedia")),
+        forge(DEV_JWT_SECRET, claims(now() + 600, "someone-else")),
+        forge(
+            DEV_JWT_SECRET,
+            serde_json::json!({"sub": "x", "org": "qinghai", "roles": ["emperor"], "iss": "govmedia",
+                               "aud": "govmedia", "iat": now(), "nbf": now(), "exp": now() + 600}),
+        ),
+    ];
+    for token in tokens {
+        let mut client = app.client_with_token(&token).await;
+        let read = client
+            .get_organization(pb::GetOrganizationRequest {
+                name: "organizations/golmud".into(),
+            })
+            .await;
+        assert_error(read, Code::Unauthenticated, "UNAUTHENTICATED");
+        let write = create_account(
+            &mut client,
+            "sneaky",
+            new_account("golmud-edu", Platform::Weibo, "x"),
+        )
+        .await;
+        assert_error(write, Code::Unauthenticated, "UNAUTHENTICATED");
+    }
+    assert_eq!(audit_count(&app).await, before);
+}
+backend_test!(
+    calls_without_valid_credentials_are_refused_before_anything_runs_on,
+    calls_without_valid_credentials_are_refused_before_anything_runs
+);
+
+/// Every registry method against every role: the roles named in the method's proto option get
+/// past the access check (an empty request then fails validation or returns an empty result);
+/// all others get PERMISSION_DENIED / ROLE_NOT_ALLOWED.
+async fn every_method_admits_exactly_its_roles(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_tree(&app).await;
+    let channel = app.channel().await;
+    let methods: Vec<_> = govmedia_proto::all_method_access()
+        .iter()
+        .filter(|(path, _)| path.starts_with("/govmedia.registry.v1.RegistryService/"))
+        .collect();
+    assert_eq!(methods.len(), 20);
+    for (path, _) in &methods {
+        let allowed = govmedia_kit::auth::allowed_roles(path).expect("govmedia method");
+        for role in Role::ALL {
+            let mut grpc = tonic::client::Grpc::new(channel.clone());
+            grpc.ready().await.expect("ready");
+            let mut request = tonic::Request::new(());
+            let token = app.token("matrix", "golmud", &[role]);
+            request.metadata_mut().insert(
+                "authorization",
+                format!("Bearer {token}").parse().expect("metadata"),
+            );
+            let codec = tonic_prost::ProstCodec::<(), ()>::default();
+            let path_and_query: http::uri::PathAndQuery = path.parse().expect("path");
+            let result = grpc.unary(request, path_and_query, codec).await;
+            if allowed.contains(&role) {
+                if let Err(status) = &result {
+                    assert_ne!(
+                        status.code(),
+                        Code::PermissionDenied,
+                        "{path} must admit {role}: {status:?}"
+                    );
+                    assert_ne!(status.code(), Code::Unauthenticated, "{path}: {status:?}");
+                }
+            } else {
+                assert_error(result, Code::PermissionDenied, "ROLE_NOT_ALLOWED");
+            }
+        }
+    }
+    assert_eq!(audit_count(&app).await, 6, "empty requests changed nothing");
+}
+backend_test!(
+    every_method_admits_exactly_its_roles_on,
+    every_method_admits_exactly_its_roles
+);
+
+async fn callers_act_only_within_their_subtree(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_tree(&app).await;
+    let mut system = app.system().await;
+    create_account(
+        &mut system,
+        "edu-wechat",
+        new_account("golmud-edu", Platform::WechatOfficialAccount, "格尔木教育"),
+    )
+    .await
+    .expect("create");
+    let before = audit_count(&app).await;
+
+    let mut xining = app
+        .client("xining", &[Role::Supervisor, Role::System, Role::Auditor])
+        .await;
+    assert_error(
+        xining
+            .get_organization(pb::GetOrganizationRequest {
+                name: "organizations/golmud".into(),
+            })
+            .await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
+    assert_error(
+        xining
+            .get_account(pb::GetAccountRequest {
+                name: "accounts/edu-wechat".into(),
+            })
+            .await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
+    assert_error(
+        xining
+            .list_accounts(pb::ListAccountsRequest {
+                organization: "organizations/haixi".into(),
+                ..Default::default()
+            })
+            .await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
+    assert_error(
+        create_account(
+            &mut xining,
+            "grab",
+            new_account("golmud-edu", Platform::Weibo, "x"),
+        )
+        .await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
+    assert_error(
+        xining
+            .cancel_account(pb::CancelAccountRequest {
+                name: "accounts/edu-wechat".into(),
+                filing: "filings/cancel-1".into(),
+                reason: "越权".into(),
+                etag: String::new(),
+                request_id: String::new(),
+            })
+            .await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
+    // A sibling unit sees nothing of another; the parent sees both.
+    let mut office = app.client("golmud-office", &[Role::Operator]).await;
+    assert_error(
+        office
+            .get_account(pb::GetAccountRequest {
+                name: "accounts/edu-wechat".into(),
+            })
+            .await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
+    let mut haixi = app.client("haixi", &[Role::Auditor]).await;
+    haixi
+        .get_account(pb::GetAccountRequest {
+            name: "accounts/edu-wechat".into(),
+        })
+        .await
+        .expect("an ancestor sees its subtree");
+    // A caller whose organization is not in the registry has no jurisdiction at all.
+    let mut stranger = app.client("nowhere", &[Role::Auditor]).await;
+    assert_error(
+        stranger
+            .list_accounts(pb::ListAccountsRequest::default())
+            .await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
+    assert_eq!(audit_count(&app).await, before);
+}
+backend_test!(
+    callers_act_only_within_their_subtree_on,
+    callers_act_only_within_their_subtree
+);

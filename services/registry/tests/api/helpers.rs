@@ -1,0 +1,290 @@
+//! `TestApp`: a registry on port 0 with its own database, plus clients and a seeded tree.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use govmedia_kit::{
+    CancellationToken,
+    auth::{DEV_JWT_SECRET, Role, TokenKeys},
+    client::{self, Credentials},
+    db::Db,
+    events::EventBus,
+    server::{self, ServiceContext},
+};
+use govmedia_proto::{
+    common::v1::{AdministrativeLevel, Platform},
+    registry::v1::{self as pb, registry_service_client::RegistryServiceClient},
+};
+use govmedia_registry::{Migrator, RegistryConfig};
+use govmedia_test_support::{Backend, TestBackends};
+use tonic::{Code, Status, service::interceptor::InterceptedService, transport::Channel};
+use tonic_types::StatusExt;
+
+pub type Client = RegistryServiceClient<InterceptedService<Channel, Credentials>>;
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db: Db,
+    pub bus: EventBus,
+    keys: Arc<TokenKeys>,
+    shutdown: CancellationToken,
+    server: Option<tokio::task::JoinHandle<()>>,
+    _backends: TestBackends,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let backends = TestBackends::new(backend).await;
+        let db = Db::connect(&backends.database, "registry")
+            .await
+            .expect("database");
+        db.migrate::<Migrator>().await.expect("migrations");
+        let bus = EventBus::from_settings(&backends.redis).await.expect("bus");
+        let keys =
+            Arc::new(TokenKeys::hs256(DEV_JWT_SECRET, "govmedia", "govmedia").expect("keys"));
+        let listener = server::bind("127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let shutdown = CancellationToken::new();
+        let context = ServiceContext {
+            db: db.clone(),
+            bus: bus.clone(),
+            keys: keys.clone(),
+            events: backends.events.clone(),
+        };
+        let server = tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                govmedia_registry::serve(context, RegistryConfig::default(), listener, shutdown)
+                    .await
+                    .expect("registry server");
+            }
+        });
+        TestApp {
+            addr,
+            db,
+            bus,
+            keys,
+            shutdown,
+            server: Some(server),
+            _backends: backends,
+        }
+    }
+
+    pub fn token(&self, subject: &str, organization: &str, roles: &[Role]) -> String {
+        self.keys
+            .issue(subject, organization, roles, Duration::from_secs(600))
+            .expect("token")
+    }
+
+    pub async fn channel(&self) -> Channel {
+        client::connect(&format!("http://{}", self.addr))
+            .await
+            .expect("connect")
+    }
+
+    /// A client with a raw token (empty: no credentials).
+    pub async fn client_with_token(&self, token: &str) -> Client {
+        RegistryServiceClient::with_interceptor(
+            self.channel().await,
+            Credentials::bearer(token).expect("creds"),
+        )
+    }
+
+    pub async fn client(&self, organization: &str, roles: &[Role]) -> Client {
+        let subject = format!(
+            "{}@{organization}",
+            roles.first().map_or("nobody", |r| r.as_str())
+        );
+        self.client_with_token(&self.token(&subject, organization, roles))
+            .await
+    }
+
+    /// A system caller at the root of the seeded tree.
+    pub async fn system(&self) -> Client {
+        self.client("qinghai", &[Role::System]).await
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task");
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+pub fn org(
+    parent: &str,
+    name: &str,
+    level: AdministrativeLevel,
+    kind: pb::OrganizationKind,
+) -> pb::Organization {
+    pb::Organization {
+        parent: if parent.is_empty() {
+            String::new()
+        } else {
+            format!("organizations/{parent}")
+        },
+        display_name: name.to_owned(),
+        level: level as i32,
+        kind: kind as i32,
+        ..pb::Organization::default()
+    }
+}
+
+pub async fn create_org(
+    client: &mut Client,
+    id: &str,
+    organization: pb::Organization,
+) -> pb::Organization {
+    client
+        .create_organization(pb::CreateOrganizationRequest {
+            organization_id: id.to_owned(),
+            organization: Some(organization),
+            request_id: String::new(),
+        })
+        .await
+        .unwrap_or_else(|status| panic!("create {id}: {status:?}"))
+        .into_inner()
+}
+
+/// qinghai (province) → haixi (prefecture) → golmud (county-level city) → golmud-office
+/// (management department, must have an account), golmud-edu (department, must have one);
+/// qinghai → xining (a sibling subtree).
+pub async fn seed_tree(app: &TestApp) {
+    use AdministrativeLevel::{County, Municipal, Provincial};
+    use pb::OrganizationKind::{Department, Government};
+    let mut system = app.system().await;
+    create_org(
+        &mut system,
+        "qinghai",
+        org("", "青海省人民政府", Provincial, Government),
+    )
+    .await;
+    create_org(
+        &mut system,
+        "haixi",
+        org(
+            "qinghai",
+            "海西蒙古族藏族自治州人民政府",
+            Municipal,
+            Government,
+        ),
+    )
+    .await;
+    create_org(
+        &mut system,
+        "xining",
+        org("qinghai", "西宁市人民政府", Municipal, Government),
+    )
+    .await;
+    let mut golmud = org("haixi", "格尔木市人民政府", County, Government);
+    golmud.must_have_account = true;
+    create_org(&mut system, "golmud", golmud).await;
+    let mut office = org("golmud", "格尔木市人民政府办公室", County, Department);
+    office.management_department = true;
+    office.must_have_account = true;
+    create_org(&mut system, "golmud-office", office).await;
+    let mut edu = org("golmud", "格尔木市教育局", County, Department);
+    edu.must_have_account = true;
+    create_org(&mut system, "golmud-edu", edu).await;
+}
+
+pub fn new_account(organization: &str, platform: Platform, name: &str) -> pb::Account {
+    pb::Account {
+        organization: format!("organizations/{organization}"),
+        platform: platform as i32,
+        display_name: name.to_owned(),
+        kind: govmedia_proto::common::v1::AccountKind::Publishing as i32,
+        operator: Some(pb::Operator {
+            r#type: pb::OperatorType::Self_ as i32,
+            vendor: String::new(),
+        }),
+        responsible_person: Some(pb::Contact {
+            name: "王敏".to_owned(),
+            title: "办公室主任".to_owned(),
+            phone: "0979-8412345".to_owned(),
+        }),
+        verified_subject: "格尔木市教育局".to_owned(),
+        ..pb::Account::default()
+    }
+}
+
+pub async fn create_account(
+    client: &mut Client,
+    id: &str,
+    account: pb::Account,
+) -> Result<pb::Account, Status> {
+    client
+        .create_account(pb::CreateAccountRequest {
+            account_id: id.to_owned(),
+            account: Some(account),
+            filing: format!("filings/open-{id}"),
+            request_id: String::new(),
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+pub async fn activate(
+    client: &mut Client,
+    id: &str,
+    platform_id: &str,
+) -> Result<pb::Account, Status> {
+    client
+        .activate_account(pb::ActivateAccountRequest {
+            name: format!("accounts/{id}"),
+            platform_account_id: platform_id.to_owned(),
+            filing: format!("filings/open-{id}"),
+            etag: String::new(),
+            request_id: String::new(),
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// Asserts the code and the ErrorInfo reason of a failed call.
+pub fn assert_error(
+    result: Result<impl std::fmt::Debug, Status>,
+    code: Code,
+    reason: &str,
+) -> Status {
+    let status = result.expect_err("the call must fail");
+    assert_eq!(status.code(), code, "{status:?}");
+    let details = status.get_error_details();
+    let info = details
+        .error_info()
+        .unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"));
+    assert_eq!(info.reason, reason, "{status:?}");
+    assert_eq!(info.domain, "govmedia.gov.cn");
+    status
+}
+
+/// Asserts INVALID_ARGUMENT with a violation of exactly `field` (among possibly others).
+pub fn assert_invalid(result: Result<impl std::fmt::Debug, Status>, field: &str) -> Status {
+    let status = assert_error(result, Code::InvalidArgument, "INVALID_FIELD");
+    let details = status.get_error_details();
+    let violations = &details
+        .bad_request()
+        .expect("BadRequest detail")
+        .field_violations;
+    assert!(
+        violations.iter().any(|v| v.field == field),
+        "no violation of {field} in {violations:?}"
+    );
+    status
+}
+
+/// Number of audit records, as a cheap "did anything change" probe.
+pub async fn audit_count(app: &TestApp) -> u64 {
+    govmedia_kit::audit::verify(app.db.conn())
+        .await
+        .expect("audit chain intact")
+}
