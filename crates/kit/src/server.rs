@@ -5,9 +5,11 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
-use tonic::{service::Routes, transport::Server};
+use tonic::{
+    service::Routes,
+    transport::{Server, server::TcpIncoming},
+};
 use tonic_health::ServingStatus;
 
 use crate::{
@@ -98,17 +100,24 @@ pub async fn serve(
     Server::builder()
         .layer(stack)
         .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
-            shutdown.cancelled().await;
-            for name in names {
+        // Serving from our own listener bypasses the builder's socket options: set them here,
+        // or every response waits for a delayed ACK (Nagle).
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener)
+                .with_nodelay(Some(true))
+                .with_keepalive(Some(std::time::Duration::from_secs(60))),
+            async move {
+                shutdown.cancelled().await;
+                for name in names {
+                    reporter
+                        .set_service_status(name, ServingStatus::NotServing)
+                        .await;
+                }
                 reporter
-                    .set_service_status(name, ServingStatus::NotServing)
+                    .set_service_status("", ServingStatus::NotServing)
                     .await;
-            }
-            reporter
-                .set_service_status("", ServingStatus::NotServing)
-                .await;
-        })
+            },
+        )
         .await?;
     Ok(())
 }

@@ -76,7 +76,11 @@ pub fn init(
         .map_err(|error| TelemetryError(format!("bad log filter {:?}: {error}", settings.log)))?;
     tracing_subscriber::registry()
         .with(filter)
-        .with(tracing_subscriber::fmt::layer().with_target(true))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_target(true)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout())),
+        )
         .with(tracing_opentelemetry::layer().with_tracer(tracer))
         .try_init()
         .map_err(|error| TelemetryError(error.to_string()))?;
@@ -232,11 +236,12 @@ where
                 let span = tracing::Span::current();
                 span.record("rpc.grpc.status_code", status);
                 let code = tonic::Code::from_i32(status);
-                let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+                let elapsed_ms = (started.elapsed().as_secs_f64() * 1e4).round() / 10.0;
+                // The access line stands alone (the span's fields are on the span for traces).
                 if quiet {
-                    tracing::debug!(path = %path, code = ?code, elapsed_ms, "grpc call");
+                    tracing::debug!(target: "govmedia::access", parent: None, %path, ?code, elapsed_ms);
                 } else {
-                    tracing::info!(path = %path, code = ?code, elapsed_ms, "grpc call");
+                    tracing::info!(target: "govmedia::access", parent: None, %path, ?code, elapsed_ms);
                 }
                 result
             }

@@ -1,0 +1,352 @@
+//! The `--demo` dataset: Qinghai province → Haixi prefecture → Golmud city, its departments,
+//! townships and a few dozen accounts (platform ids and people are fictional). It is loaded as
+//! a client of the public API with a system token, so it passes the same validation, rules,
+//! events and audit trail as any other data.
+
+use std::fmt;
+
+use anyhow::Context as _;
+use govmedia_kit::client::{self, Credentials};
+use govmedia_proto::{
+    common::v1::{AccountKind, AdministrativeLevel, Platform},
+    registry::v1::{self as pb, OrganizationKind, registry_service_client::RegistryServiceClient},
+};
+use serde::Deserialize;
+use tonic::{Code, service::interceptor::InterceptedService, transport::Channel};
+
+/// The root organization of the demo tree; `govmedia dev` issues its tokens for it.
+pub const ROOT: &str = "qinghai";
+
+const DATA: &str = include_str!("../demo/golmud.json");
+
+type Client = RegistryServiceClient<InterceptedService<Channel, Credentials>>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Dataset {
+    organizations: Vec<Org>,
+    accounts: Vec<Account>,
+    custody: Vec<Custody>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Org {
+    id: String,
+    parent: Option<String>,
+    name: String,
+    level: String,
+    kind: String,
+    #[serde(default)]
+    management_department: bool,
+    #[serde(default)]
+    must_have_account: bool,
+    credit_code: Option<String>,
+    region_code: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Person {
+    name: String,
+    title: String,
+    phone: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Account {
+    id: String,
+    organization: String,
+    platform: String,
+    name: String,
+    kind: String,
+    status: String,
+    platform_account_id: Option<String>,
+    responsible: Person,
+    verified_subject: String,
+    followers: i64,
+    last_post_days_ago: Option<i64>,
+    vendor: Option<String>,
+    justification: Option<String>,
+    homepage_url: Option<String>,
+    reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Custody {
+    account: String,
+    custodian: String,
+    title: String,
+    phone: String,
+    email: Option<String>,
+    rotated_days_ago: Option<i64>,
+    #[serde(default = "yes")]
+    active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What was loaded.
+#[derive(Debug)]
+pub struct Summary {
+    organizations: usize,
+    accounts: usize,
+    already_present: bool,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.already_present {
+            write!(f, "Demo data is already present; left as it is.")
+        } else {
+            write!(
+                f,
+                "Demo data loaded: {} organizations (Qinghai → Haixi → Golmud), {} accounts.",
+                self.organizations, self.accounts
+            )
+        }
+    }
+}
+
+fn enum_value(
+    name: &str,
+    prefix: &str,
+    parse: impl Fn(&str) -> Option<i32>,
+) -> anyhow::Result<i32> {
+    parse(&format!("{prefix}{name}"))
+        .with_context(|| format!("unknown {prefix}{name} in the demo data"))
+}
+
+fn days_ago(days: i64) -> prost_types::Timestamp {
+    govmedia_kit::clock::to_proto(chrono::Utc::now() - chrono::Duration::days(days))
+}
+
+/// Loads the dataset into the registry at `uri`, unless its root is already there.
+pub async fn load(uri: &str, token: &str) -> anyhow::Result<Summary> {
+    let data: Dataset =
+        serde_json::from_str(DATA).context("the embedded demo data is malformed")?;
+    let channel = client::connect(uri).await?;
+    let mut registry =
+        RegistryServiceClient::with_interceptor(channel, Credentials::bearer(token)?);
+    match registry
+        .get_organization(pb::GetOrganizationRequest {
+            name: format!("organizations/{ROOT}"),
+        })
+        .await
+    {
+        Ok(_) => {
+            return Ok(Summary {
+                organizations: 0,
+                accounts: 0,
+                already_present: true,
+            });
+        }
+        Err(status) if matches!(status.code(), Code::NotFound | Code::PermissionDenied) => {}
+        Err(status) => return Err(status).context("checking for existing demo data"),
+    }
+    for org in &data.organizations {
+        create_organization(&mut registry, org)
+            .await
+            .with_context(|| format!("organization {}", org.id))?;
+    }
+    for account in &data.accounts {
+        create_account(&mut registry, account)
+            .await
+            .with_context(|| format!("account {}", account.id))?;
+    }
+    for custody in &data.custody {
+        record_custody(&mut registry, custody)
+            .await
+            .with_context(|| format!("custody of {}", custody.account))?;
+    }
+    Ok(Summary {
+        organizations: data.organizations.len(),
+        accounts: data.accounts.len(),
+        already_present: false,
+    })
+}
+
+async fn create_organization(registry: &mut Client, org: &Org) -> anyhow::Result<()> {
+    registry
+        .create_organization(pb::CreateOrganizationRequest {
+            organization_id: org.id.clone(),
+            organization: Some(pb::Organization {
+                parent: org
+                    .parent
+                    .as_deref()
+                    .map(|p| format!("organizations/{p}"))
+                    .unwrap_or_default(),
+                display_name: org.name.clone(),
+                level: enum_value(&org.level, "ADMINISTRATIVE_LEVEL_", |s| {
+                    AdministrativeLevel::from_str_name(s).map(|v| v as i32)
+                })?,
+                kind: enum_value(&org.kind, "ORGANIZATION_KIND_", |s| {
+                    OrganizationKind::from_str_name(s).map(|v| v as i32)
+                })?,
+                management_department: org.management_department,
+                must_have_account: org.must_have_account,
+                unified_social_credit_code: org.credit_code.clone().unwrap_or_default(),
+                region_code: org.region_code.clone().unwrap_or_default(),
+                ..Default::default()
+            }),
+            request_id: format!("demo-org-{}", org.id),
+        })
+        .await?;
+    Ok(())
+}
+
+async fn create_account(registry: &mut Client, account: &Account) -> anyhow::Result<()> {
+    let name = format!("accounts/{}", account.id);
+    let filing = |what: &str| format!("filings/demo-{what}-{}", account.id);
+    registry
+        .create_account(pb::CreateAccountRequest {
+            account_id: account.id.clone(),
+            account: Some(pb::Account {
+                organization: format!("organizations/{}", account.organization),
+                platform: enum_value(&account.platform, "PLATFORM_", |s| {
+                    Platform::from_str_name(s).map(|v| v as i32)
+                })?,
+                display_name: account.name.clone(),
+                kind: enum_value(&account.kind, "ACCOUNT_KIND_", |s| {
+                    AccountKind::from_str_name(s).map(|v| v as i32)
+                })?,
+                operator: Some(match &account.vendor {
+                    Some(vendor) => pb::Operator {
+                        r#type: pb::OperatorType::Vendor as i32,
+                        vendor: format!("vendors/{vendor}"),
+                    },
+                    None => pb::Operator {
+                        r#type: pb::OperatorType::Self_ as i32,
+                        vendor: String::new(),
+                    },
+                }),
+                responsible_person: Some(pb::Contact {
+                    name: account.responsible.name.clone(),
+                    title: account.responsible.title.clone(),
+                    phone: account.responsible.phone.clone(),
+                }),
+                verified_subject: account.verified_subject.clone(),
+                justification: account.justification.clone().unwrap_or_default(),
+                homepage_url: account.homepage_url.clone().unwrap_or_default(),
+                ..Default::default()
+            }),
+            filing: filing("open"),
+            request_id: String::new(),
+        })
+        .await?;
+    if account.status == "FILED" {
+        return Ok(());
+    }
+    registry
+        .activate_account(pb::ActivateAccountRequest {
+            name: name.clone(),
+            platform_account_id: account.platform_account_id.clone().unwrap_or_default(),
+            filing: filing("open"),
+            ..Default::default()
+        })
+        .await?;
+    registry
+        .report_account_activity(pb::ReportAccountActivityRequest {
+            name: name.clone(),
+            last_post_time: account.last_post_days_ago.map(days_ago),
+            follower_count: account.followers,
+            request_id: String::new(),
+        })
+        .await?;
+    let reason = account.reason.clone().unwrap_or_default();
+    match account.status.as_str() {
+        "ACTIVE" => {}
+        "SUSPENDED" => {
+            registry
+                .suspend_account(pb::SuspendAccountRequest {
+                    name,
+                    filing: filing("suspend"),
+                    reason,
+                    ..Default::default()
+                })
+                .await?;
+        }
+        "CANCELLED" => {
+            registry
+                .cancel_account(pb::CancelAccountRequest {
+                    name,
+                    filing: filing("cancel"),
+                    reason,
+                    ..Default::default()
+                })
+                .await?;
+        }
+        other => anyhow::bail!("unknown status {other} in the demo data"),
+    }
+    Ok(())
+}
+
+async fn record_custody(registry: &mut Client, custody: &Custody) -> anyhow::Result<()> {
+    let name = format!("accounts/{}/credentialCustody", custody.account);
+    let mut paths = vec![
+        "custodian_name",
+        "custodian_title",
+        "custodian_active",
+        "bound_phone",
+    ];
+    if custody.email.is_some() {
+        paths.push("bound_email");
+    }
+    registry
+        .update_credential_custody(pb::UpdateCredentialCustodyRequest {
+            credential_custody: Some(pb::CredentialCustody {
+                name: name.clone(),
+                custodian_name: custody.custodian.clone(),
+                custodian_title: custody.title.clone(),
+                custodian_active: custody.active,
+                bound_phone: custody.phone.clone(),
+                bound_email: custody.email.clone().unwrap_or_default(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: paths.into_iter().map(str::to_owned).collect(),
+            }),
+            allow_missing: true,
+            request_id: String::new(),
+        })
+        .await?;
+    if let Some(days) = custody.rotated_days_ago {
+        registry
+            .record_credential_rotation(pb::RecordCredentialRotationRequest {
+                name,
+                rotate_time: Some(days_ago(days)),
+                request_id: String::new(),
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dataset_parses_and_names_known_values() {
+        let data: Dataset = serde_json::from_str(DATA).expect("demo data");
+        assert!(data.organizations.len() >= 20);
+        assert!(data.accounts.len() >= 30);
+        for account in &data.accounts {
+            enum_value(&account.platform, "PLATFORM_", |s| {
+                Platform::from_str_name(s).map(|v| v as i32)
+            })
+            .expect("platform");
+            assert!(
+                data.organizations
+                    .iter()
+                    .any(|o| o.id == account.organization),
+                "{}",
+                account.id
+            );
+        }
+    }
+}

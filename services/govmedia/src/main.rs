@@ -1,0 +1,138 @@
+//! `govmedia`: run the whole suite for development, one service for production, migrations,
+//! and tokens. Thin by design: every service brings its own `serve`, the kit brings the rest.
+
+#![forbid(unsafe_code)]
+
+mod demo;
+mod dev;
+mod serve;
+mod services;
+mod settings;
+
+use std::{path::PathBuf, process::ExitCode, time::Duration};
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use govmedia_kit::auth::{Role, TokenKeys};
+
+use crate::settings::Settings;
+
+/// govmedia: supervision of government new-media accounts (政务新媒体监管).
+#[derive(Debug, Parser)]
+#[command(name = "govmedia", version, about, long_about = None)]
+struct Cli {
+    /// TOML configuration file; `GOVMEDIA_*` environment variables override it.
+    #[arg(long, global = true, env = "GOVMEDIA_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run every service in one process on SQLite files with in-process events (127.0.0.1).
+    Dev {
+        /// Where the SQLite files live.
+        #[arg(long, default_value = "./data")]
+        data_dir: PathBuf,
+        /// Load the demo dataset (Qinghai → Haixi → Golmud) unless it is already there.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Run one service for production (PostgreSQL via GOVMEDIA_DATABASE_URL, Redis via
+    /// GOVMEDIA_REDIS_URL).
+    Serve {
+        /// The service to run.
+        service: String,
+        /// Run pending migrations first (otherwise pending migrations stop the start).
+        #[arg(long)]
+        migrate: bool,
+    },
+    /// Run the database migrations of the named services (all when none is named).
+    Migrate {
+        /// Services to migrate.
+        services: Vec<String>,
+    },
+    /// Bearer tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Print a signed token (HS256, the configured secret or, without one, the development secret).
+    Issue {
+        /// Who the token speaks for (the `sub` claim).
+        #[arg(long)]
+        subject: String,
+        /// The caller's organization id, e.g. `golmud` (its subtree is the jurisdiction).
+        #[arg(long)]
+        org: String,
+        /// A role: operator, leader, handler, supervisor, vendor, auditor or system. Repeatable.
+        #[arg(long = "role", required = true, value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<Role>()))]
+        roles: Vec<Role>,
+        /// Lifetime in seconds (default: auth.token_ttl_secs, 8 hours).
+        #[arg(long)]
+        ttl: Option<u64>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = (|| {
+        let settings: Settings = govmedia_kit::config::load(cli.config.as_deref())?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        match cli.command {
+            Command::Dev { data_dir, demo } => runtime.block_on(dev::run(settings, data_dir, demo)),
+            Command::Serve { service, migrate } => {
+                runtime.block_on(serve::run(settings, &service, migrate))
+            }
+            Command::Migrate { services } => runtime.block_on(serve::migrate(settings, &services)),
+            Command::Token {
+                command:
+                    TokenCommand::Issue {
+                        subject,
+                        org,
+                        roles,
+                        ttl,
+                    },
+            } => issue_token(&settings, &subject, &org, &roles, ttl),
+        }
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn issue_token(
+    settings: &Settings,
+    subject: &str,
+    org: &str,
+    roles: &[Role],
+    ttl: Option<u64>,
+) -> anyhow::Result<()> {
+    let org = org.strip_prefix("organizations/").unwrap_or(org);
+    anyhow::ensure!(
+        govmedia_kit::validate::is_id(org),
+        "--org must be an organization id such as `golmud` (2-63 characters of a-z, 0-9 and '-')"
+    );
+    anyhow::ensure!(!subject.trim().is_empty(), "--subject must not be empty");
+    if settings.auth.jwt_secret.is_none() {
+        eprintln!(
+            "note: signed with the development secret; only `govmedia dev` accepts this token"
+        );
+    }
+    let keys = TokenKeys::from_settings(&settings.auth, true)?;
+    let ttl = Duration::from_secs(ttl.unwrap_or(settings.auth.token_ttl_secs));
+    println!("{}", keys.issue(subject, org, roles, ttl)?);
+    Ok(())
+}

@@ -1,0 +1,27 @@
+//! The configuration document of the `govmedia` binary: the kit's shared sections plus one
+//! section per service. Loaded by `govmedia_kit::config::load` (defaults → `--config` file →
+//! `GOVMEDIA_*` environment).
+
+use govmedia_kit::config::{
+    AuthSettings, DatabaseSettings, EventSettings, RedisSettings, TelemetrySettings,
+};
+use govmedia_registry::RegistryConfig;
+use serde::{Deserialize, Serialize};
+
+/// Everything configurable. Every key has a default; see README.md for the environment names.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// `[database]`.
+    pub database: DatabaseSettings,
+    /// `[redis]`.
+    pub redis: RedisSettings,
+    /// `[auth]`.
+    pub auth: AuthSettings,
+    /// `[telemetry]`.
+    pub telemetry: TelemetrySettings,
+    /// `[events]`.
+    pub events: EventSettings,
+    /// `[registry]`.
+    pub registry: RegistryConfig,
+}

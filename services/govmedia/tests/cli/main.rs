@@ -1,0 +1,319 @@
+//! The `govmedia` binary as an operator runs it: real processes, real ports, real databases.
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::Duration,
+};
+
+use govmedia_kit::{
+    auth::{DEV_JWT_SECRET, Role, TokenKeys},
+    client::{self, Credentials},
+};
+use govmedia_proto::registry::v1::{self as pb, registry_service_client::RegistryServiceClient};
+use govmedia_test_support::{Backend, TestBackends, backend_test};
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_govmedia");
+
+/// A command with a clean environment: no `GOVMEDIA_*` from the caller except what a test sets.
+fn govmedia(args: &[&str]) -> Command {
+    let mut command = Command::new(BIN);
+    command.args(args).env("GOVMEDIA_LOG", "info");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("GOVMEDIA_") && key != "GOVMEDIA_LOG" {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+/// A running child whose output lines arrive on a channel; killed when dropped.
+struct Running {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Running {
+    fn start(mut command: Command) -> Running {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start govmedia");
+        let (sender, lines) = mpsc::channel();
+        for stream in [
+            Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().expect("stderr")),
+        ] {
+            let sender = sender.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if sender.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        Running {
+            child,
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a line containing `needle` and returns it.
+    fn wait_for(&mut self, needle: &str) -> String {
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "no line with {needle:?}; output so far:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Sends SIGTERM and returns the exit code.
+    fn terminate(mut self) -> Option<i32> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        for _ in 0..200 {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("govmedia did not stop within 20 s of SIGTERM");
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn address_in(line: &str) -> String {
+    line.split_whitespace()
+        .map(|word| {
+            word.trim_start_matches("addr=")
+                .trim_end_matches(|c: char| !c.is_ascii_digit())
+        })
+        .find(|word| word.starts_with("127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned()
+}
+
+#[test]
+fn token_issue_prints_a_token_the_dev_keys_accept() {
+    let output = govmedia(&[
+        "token",
+        "issue",
+        "--subject",
+        "li.hua",
+        "--org",
+        "golmud",
+        "--role",
+        "supervisor",
+        "--role",
+        "auditor",
+    ])
+    .output()
+    .expect("run");
+    assert!(output.status.success(), "{output:?}");
+    let token = String::from_utf8(output.stdout).expect("utf-8");
+    let keys = TokenKeys::hs256(DEV_JWT_SECRET, "govmedia", "govmedia").expect("keys");
+    let principal = keys.verify(token.trim()).expect("valid token");
+    assert_eq!(principal.organization, "golmud");
+    assert!(principal.has(Role::Supervisor) && principal.has(Role::Auditor));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("development secret"));
+
+    let bad_role = govmedia(&[
+        "token",
+        "issue",
+        "--subject",
+        "x",
+        "--org",
+        "golmud",
+        "--role",
+        "emperor",
+    ])
+    .output()
+    .expect("run");
+    assert!(!bad_role.status.success());
+    assert!(String::from_utf8_lossy(&bad_role.stderr).contains("unknown role"));
+    let bad_org = govmedia(&[
+        "token",
+        "issue",
+        "--subject",
+        "x",
+        "--org",
+        "Golmud City",
+        "--role",
+        "system",
+    ])
+    .output()
+    .expect("run");
+    assert!(!bad_org.status.success());
+    assert!(String::from_utf8_lossy(&bad_org.stderr).contains("--org"));
+}
+
+#[test]
+fn serve_refuses_to_start_unsafely() {
+    let no_database = govmedia(&["serve", "registry"])
+        .env(
+            "GOVMEDIA_JWT_SECRET",
+            "a-production-secret-of-at-least-32-bytes",
+        )
+        .output()
+        .expect("run");
+    assert!(!no_database.status.success());
+    assert!(
+        String::from_utf8_lossy(&no_database.stderr).contains("GOVMEDIA_DATABASE_URL"),
+        "{no_database:?}"
+    );
+
+    let dev_secret = govmedia(&["serve", "registry"])
+        .env("GOVMEDIA_JWT_SECRET", DEV_JWT_SECRET)
+        .env("GOVMEDIA_DATABASE_URL", "sqlite::memory:")
+        .output()
+        .expect("run");
+    assert!(!dev_secret.status.success());
+    assert!(String::from_utf8_lossy(&dev_secret.stderr).contains("development JWT secret"));
+
+    let unknown = govmedia(&["serve", "routing"]).output().expect("run");
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown service"));
+
+    let typo = govmedia(&["serve", "registry"])
+        .env("GOVMEDIA_REGISTRY__LISTN", "127.0.0.1:1")
+        .output()
+        .expect("run");
+    assert!(
+        String::from_utf8_lossy(&typo.stderr).contains("listn"),
+        "{typo:?}"
+    );
+}
+
+/// Production: `migrate` then `serve` on the test database and Redis (or a SQLite file for the
+/// embedded run); pending migrations stop `serve`; SIGTERM stops it cleanly.
+async fn migrate_then_serve(backend: Backend) {
+    let backends = TestBackends::new(backend).await;
+    let with_backends = |args: &[&str]| {
+        let mut command = govmedia(args);
+        command
+            .env(
+                "GOVMEDIA_DATABASE_URL",
+                backends.database.url.as_deref().expect("url"),
+            )
+            .env(
+                "GOVMEDIA_JWT_SECRET",
+                "a-production-secret-of-at-least-32-bytes",
+            )
+            .env("GOVMEDIA_REGISTRY__LISTEN", "127.0.0.1:0");
+        if let Some(schema) = &backends.database.schema {
+            command.env("GOVMEDIA_DATABASE__SCHEMA", schema);
+        }
+        if let Some(url) = &backends.redis.url {
+            command
+                .env("GOVMEDIA_REDIS_URL", url)
+                .env("GOVMEDIA_REDIS__KEY_PREFIX", &backends.redis.key_prefix);
+        }
+        command
+    };
+
+    let pending = with_backends(&["serve", "registry"]).output().expect("run");
+    assert!(!pending.status.success());
+    assert!(
+        String::from_utf8_lossy(&pending.stderr).contains("govmedia migrate registry"),
+        "{pending:?}"
+    );
+
+    let migrated = with_backends(&["migrate"]).output().expect("run");
+    assert!(migrated.status.success(), "{migrated:?}");
+    assert!(String::from_utf8_lossy(&migrated.stdout).contains("registry: 2 migration(s) applied"));
+    let again = with_backends(&["migrate", "registry"])
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&again.stdout).contains("registry: 0 migration(s) applied"));
+
+    let mut server = Running::start(with_backends(&["serve", "registry"]));
+    let addr = address_in(&server.wait_for("serving"));
+    let channel = client::connect(&format!("http://{addr}"))
+        .await
+        .expect("connect");
+    let status = HealthClient::new(channel.clone())
+        .check(HealthCheckRequest {
+            service: govmedia_registry::SERVICE_NAME.into(),
+        })
+        .await
+        .expect("health")
+        .into_inner()
+        .status;
+    assert_eq!(status, ServingStatus::Serving as i32);
+    // Tokens signed with the development secret are refused by a production server.
+    let dev_token = TokenKeys::hs256(DEV_JWT_SECRET, "govmedia", "govmedia")
+        .expect("keys")
+        .issue("x", "qinghai", &[Role::System], Duration::from_secs(60))
+        .expect("token");
+    let refused = RegistryServiceClient::with_interceptor(
+        channel,
+        Credentials::bearer(&dev_token).expect("creds"),
+    )
+    .list_accounts(pb::ListAccountsRequest::default())
+    .await
+    .expect_err("dev token");
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+    assert_eq!(server.terminate(), Some(0));
+}
+backend_test!(migrate_then_serve_on, migrate_then_serve);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_loads_the_demo_once_and_stops_on_sigterm() {
+    let data = tempfile::tempdir().expect("dir");
+    let dev = |data: &std::path::Path| {
+        let mut command = govmedia(&["dev", "--demo", "--data-dir", data.to_str().expect("utf-8")]);
+        command.env("GOVMEDIA_REGISTRY__LISTEN", "127.0.0.1:0");
+        command
+    };
+    let mut first = Running::start(dev(data.path()));
+    first.wait_for("Demo data loaded: 21 organizations");
+    let addr = address_in(&first.wait_for("govmedia.registry.v1.RegistryService"));
+    let token = TokenKeys::hs256(DEV_JWT_SECRET, "govmedia", "govmedia")
+        .expect("keys")
+        .issue("t", "qinghai", &[Role::Auditor], Duration::from_secs(60))
+        .expect("token");
+    let channel = client::connect(&format!("http://{addr}"))
+        .await
+        .expect("connect");
+    let mut registry = RegistryServiceClient::with_interceptor(
+        channel,
+        Credentials::bearer(&token).expect("creds"),
+    );
+    let count = registry
+        .count_accounts(pb::CountAccountsRequest::default())
+        .await
+        .expect("count")
+        .into_inner();
+    assert_eq!(count.total, 35);
+    assert_eq!(first.terminate(), Some(0));
+
+    let mut second = Running::start(dev(data.path()));
+    second.wait_for("Demo data is already present");
+    second.wait_for("govmedia dev is running");
+    assert_eq!(second.terminate(), Some(0));
+}
