@@ -249,3 +249,54 @@ where
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+    #[test]
+    fn trace_context_crosses_metadata_and_events() {
+        global::set_text_map_propagator(TraceContextPropagator::new());
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
+        tracing::subscriber::with_default(subscriber, || {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(
+                "traceparent",
+                format!("00-{TRACE_ID}-00f067aa0ba902b7-01")
+                    .parse()
+                    .expect("header"),
+            );
+            let span = tracing::info_span!("incoming");
+            set_parent_from_headers(&span, &headers);
+            let _entered = span.enter();
+            assert_eq!(current_trace_id(), TRACE_ID);
+
+            // Out through gRPC metadata...
+            let mut metadata = tonic::metadata::MetadataMap::new();
+            inject_into_metadata(&mut metadata);
+            let sent = metadata
+                .get("traceparent")
+                .expect("traceparent")
+                .to_str()
+                .expect("ascii");
+            assert!(sent.starts_with(&format!("00-{TRACE_ID}-")), "{sent}");
+
+            // ...and into an event, whose consumer continues the same trace.
+            let stored = current_traceparent().expect("traceparent");
+            let consumer = tracing::info_span!("consume");
+            set_parent_from_traceparent(&consumer, &stored);
+            let _consuming = consumer.enter();
+            assert_eq!(current_trace_id(), TRACE_ID);
+        });
+    }
+
+    #[test]
+    fn outside_a_trace_there_is_nothing_to_propagate() {
+        assert_eq!(current_traceparent(), None);
+        assert_eq!(current_trace_id(), "-");
+    }
+}

@@ -12,9 +12,9 @@ use govmedia_proto::registry::v1 as pb;
 use serde_json::json;
 
 use super::{
-    RegistryApi, check_etag, convert, ensure_within, jurisdiction,
+    RegistryApi, check_etag, convert,
     organizations::{stamp, unvalidated},
-    read_scope, scope_field,
+    read_scope, scope_field, visible_account, visible_organization,
 };
 use crate::{
     domain::{
@@ -147,13 +147,8 @@ pub(super) async fn load_for_change(
     id: &str,
     etag: &str,
 ) -> Result<Account, RegistryError> {
-    let name = convert::account_name(id);
-    let account = store::accounts::get(txn, id)
-        .await?
-        .ok_or_else(|| RegistryError::NotFound(name.clone()))?;
-    let caller = jurisdiction(txn, principal).await?;
-    ensure_within(&caller, &account.organization_path, &name)?;
-    check_etag(etag, account.version, &name)?;
+    let account = visible_account(txn, principal, id).await?;
+    check_etag(etag, account.version, &account.name())?;
     Ok(account)
 }
 
@@ -185,11 +180,7 @@ pub(super) async fn get(
     let id = validate::resource_id(&mut v, "name", &req.name, "accounts", true);
     v.finish()?;
     let id = id.ok_or_else(|| unvalidated("name"))?;
-    let caller = jurisdiction(api.conn(), principal).await?;
-    let account = store::accounts::get(api.conn(), &id)
-        .await?
-        .ok_or_else(|| RegistryError::NotFound(req.name.clone()))?;
-    ensure_within(&caller, &account.organization_path, &req.name)?;
+    let account = visible_account(api.conn(), principal, &id).await?;
     Ok(convert::account(&account))
 }
 
@@ -341,12 +332,7 @@ pub(super) async fn create(
     if let Some(done) = unit.replay().await? {
         return Ok(done);
     }
-    let org_name = convert::organization_name(&organization);
-    let org = store::organizations::get(unit.txn(), &organization)
-        .await?
-        .ok_or_else(|| RegistryError::NotFound(org_name.clone()))?;
-    let caller = jurisdiction(unit.txn(), principal).await?;
-    ensure_within(&caller, &org.path, &org_name)?;
+    let org = visible_organization(unit.txn(), principal, &organization).await?;
     if store::accounts::get(unit.txn(), &id).await?.is_some() {
         return Err(RegistryError::AlreadyExists(name));
     }

@@ -1,6 +1,7 @@
 //! Credential custody handlers.
 
 use chrono::Duration;
+use govmedia_kit::unit::Unit;
 use govmedia_kit::{
     auth::Principal,
     clock,
@@ -14,13 +15,13 @@ use serde_json::json;
 use super::{
     RegistryApi,
     accounts::load_for_change,
-    check_etag, convert, ensure_within, jurisdiction,
+    check_etag, convert,
     organizations::{stamp, unvalidated},
-    read_scope, scope_field,
+    read_scope, scope_field, visible_account,
 };
 use crate::{
     domain::{
-        AccountStatus, Custody, RuleViolation,
+        Account, AccountStatus, Custody, RuleViolation,
         custody::{self, is_masked, mask_email, mask_phone},
     },
     error::RegistryError,
@@ -144,12 +145,7 @@ pub(super) async fn get(
     let account_id = custody_name(&mut v, "name", &req.name);
     v.finish()?;
     let account_id = account_id.ok_or_else(|| unvalidated("name"))?;
-    let account_name = convert::account_name(&account_id);
-    let caller = jurisdiction(api.conn(), principal).await?;
-    let account = store::accounts::get(api.conn(), &account_id)
-        .await?
-        .ok_or_else(|| RegistryError::NotFound(account_name.clone()))?;
-    ensure_within(&caller, &account.organization_path, &account_name)?;
+    visible_account(api.conn(), principal, &account_id).await?;
     let record = store::custody::get(api.conn(), &account_id)
         .await?
         .ok_or_else(|| RegistryError::NotFound(req.name.clone()))?;
@@ -187,7 +183,7 @@ pub(super) async fn update(
     };
     let name = convert::custody_name(&account_id);
 
-    let mut unit = api
+    let unit = api
         .writer
         .begin("UpdateCredentialCustody", principal, &req.request_id, &req)
         .await?;
@@ -241,8 +237,22 @@ pub(super) async fn update(
     if !bad.is_empty() {
         return Err(ApiError::invalid(bad).into());
     }
-    record.version += 1;
     record.updated = now;
+    let details = json!({ "changed_fields": paths, "created": expected.is_none() });
+    save(unit, record, expected, &account, details).await
+}
+
+/// Stores a new (`expected` is `None`) or changed record with the next version (ABORTED when
+/// someone changed it meanwhile), publishes, audits and commits.
+async fn save(
+    mut unit: Unit,
+    mut record: Custody,
+    expected: Option<i64>,
+    account: &Account,
+    details: serde_json::Value,
+) -> Result<pb::CredentialCustody, RegistryError> {
+    let name = convert::custody_name(&record.account);
+    record.version = expected.unwrap_or(0) + 1;
     match expected {
         None => store::custody::insert(unit.txn(), &record).await?,
         Some(expected) => {
@@ -260,12 +270,8 @@ pub(super) async fn update(
         &events::credential_custody_changed(&response, &account.name()),
     )
     .await?;
-    unit.audit(
-        &name,
-        &account.organization_path,
-        json!({ "changed_fields": paths, "created": expected.is_none() }),
-    )
-    .await?;
+    unit.audit(&name, &account.organization_path, details)
+        .await?;
     Ok(unit.commit(response).await?)
 }
 
@@ -300,7 +306,7 @@ pub(super) async fn record_rotation(
     };
     let name = convert::custody_name(&account_id);
 
-    let mut unit = api
+    let unit = api
         .writer
         .begin("RecordCredentialRotation", principal, &req.request_id, &req)
         .await?;
@@ -325,27 +331,9 @@ pub(super) async fn record_rotation(
     }
     let expected = record.version;
     record.last_rotation_time = Some(rotated);
-    record.version += 1;
     record.updated = stamp(principal);
-    if !store::custody::update(unit.txn(), &record, expected).await? {
-        return Err(RegistryError::EtagMismatch {
-            resource: name,
-            current: convert::etag(expected + 1),
-        });
-    }
-    let response = convert::custody(&record);
-    unit.publish(
-        &name,
-        &events::credential_custody_changed(&response, &account.name()),
-    )
-    .await?;
-    unit.audit(
-        &name,
-        &account.organization_path,
-        json!({ "rotated_at": rotated.to_rfc3339() }),
-    )
-    .await?;
-    Ok(unit.commit(response).await?)
+    let details = json!({ "rotated_at": rotated.to_rfc3339() });
+    save(unit, record, Some(expected), &account, details).await
 }
 
 pub(super) async fn alerts(

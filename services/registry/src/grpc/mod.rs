@@ -61,6 +61,38 @@ fn ensure_within(scope: &Organization, path: &str, resource: &str) -> Result<(),
     }
 }
 
+/// An account the caller may see: NOT_FOUND when missing, PERMISSION_DENIED outside its subtree.
+async fn visible_account(
+    conn: &impl ConnectionTrait,
+    principal: &Principal,
+    id: &str,
+) -> Result<crate::domain::Account, RegistryError> {
+    let name = convert::account_name(id);
+    let account = store::accounts::get(conn, id)
+        .await?
+        .ok_or_else(|| RegistryError::NotFound(name.clone()))?;
+    ensure_within(
+        &jurisdiction(conn, principal).await?,
+        &account.organization_path,
+        &name,
+    )?;
+    Ok(account)
+}
+
+/// An organization the caller may see (see [`visible_account`]).
+async fn visible_organization(
+    conn: &impl ConnectionTrait,
+    principal: &Principal,
+    id: &str,
+) -> Result<Organization, RegistryError> {
+    let name = convert::organization_name(id);
+    let org = store::organizations::get(conn, id)
+        .await?
+        .ok_or_else(|| RegistryError::NotFound(name.clone()))?;
+    ensure_within(&jurisdiction(conn, principal).await?, &org.path, &name)?;
+    Ok(org)
+}
+
 /// Resolves the optional subtree-root field of a read request: empty means the caller's own
 /// organization; a named one must exist and lie within the caller's subtree.
 async fn read_scope(
@@ -68,16 +100,10 @@ async fn read_scope(
     principal: &Principal,
     organization: Option<String>,
 ) -> Result<Organization, RegistryError> {
-    let own = jurisdiction(conn, principal).await?;
-    let Some(id) = organization else {
-        return Ok(own);
-    };
-    let name = convert::organization_name(&id);
-    let org = store::organizations::get(conn, &id)
-        .await?
-        .ok_or_else(|| RegistryError::NotFound(name.clone()))?;
-    ensure_within(&own, &org.path, &name)?;
-    Ok(org)
+    match organization {
+        Some(id) => visible_organization(conn, principal, &id).await,
+        None => jurisdiction(conn, principal).await,
+    }
 }
 
 /// Validates an optional subtree-root field (`organizations/{id}` or empty).

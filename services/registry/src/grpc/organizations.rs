@@ -10,9 +10,7 @@ use govmedia_kit::{
 use govmedia_proto::registry::v1 as pb;
 use serde_json::json;
 
-use super::{
-    RegistryApi, check_etag, convert, ensure_within, jurisdiction, read_scope, scope_field,
-};
+use super::{RegistryApi, check_etag, convert, read_scope, scope_field, visible_organization};
 use crate::{
     domain::{
         Level, OrgKind, Organization, RuleViolation, Stamp, credit_code,
@@ -100,11 +98,7 @@ pub(super) async fn get(
     let id = validate::resource_id(&mut v, "name", &req.name, "organizations", true);
     v.finish()?;
     let id = id.ok_or_else(|| unvalidated("name"))?;
-    let caller = jurisdiction(api.conn(), principal).await?;
-    let org = store::organizations::get(api.conn(), &id)
-        .await?
-        .ok_or_else(|| RegistryError::NotFound(req.name.clone()))?;
-    ensure_within(&caller, &org.path, &req.name)?;
+    let org = visible_organization(api.conn(), principal, &id).await?;
     Ok(convert::organization(&org))
 }
 
@@ -200,15 +194,7 @@ pub(super) async fn create(
         return Ok(done);
     }
     let parent = match &parent_id {
-        Some(parent_id) => {
-            let parent_name = convert::organization_name(parent_id);
-            let parent = store::organizations::get(unit.txn(), parent_id)
-                .await?
-                .ok_or(RegistryError::NotFound(parent_name.clone()))?;
-            let caller = jurisdiction(unit.txn(), principal).await?;
-            ensure_within(&caller, &parent.path, &parent_name)?;
-            Some(parent)
-        }
+        Some(parent_id) => Some(visible_organization(unit.txn(), principal, parent_id).await?),
         // Bootstrapping: only a system caller of the new root itself may create a root.
         None if principal.has(Role::System) && principal.organization == id => None,
         None => return Err(RegistryError::OutsideJurisdiction(name)),
@@ -317,11 +303,7 @@ pub(super) async fn update(
     if let Some(done) = unit.replay().await? {
         return Ok(done);
     }
-    let mut org = store::organizations::get(unit.txn(), &id)
-        .await?
-        .ok_or_else(|| RegistryError::NotFound(name.clone()))?;
-    let caller = jurisdiction(unit.txn(), principal).await?;
-    ensure_within(&caller, &org.path, &name)?;
+    let mut org = visible_organization(unit.txn(), principal, &id).await?;
     check_etag(&source.etag, org.version, &name)?;
 
     let before = org.clone();

@@ -102,3 +102,79 @@ backend_test!(
     state_changes_are_published_in_order_on,
     state_changes_are_published_in_order
 );
+
+/// A caller's W3C trace context reaches the event its call published, so consumers continue
+/// the caller's trace.
+async fn events_carry_the_callers_trace(backend: Backend) {
+    crate::helpers::trace_everything();
+    let app = TestApp::spawn(backend).await;
+    seed_tree(&app).await;
+    let trace_id = "0af7651916cd43dd8448eb211c80319c";
+    let token = app.token(
+        "filing-service",
+        "golmud",
+        &[govmedia_kit::auth::Role::System],
+    );
+    let mut request = tonic::Request::new(pb::CreateAccountRequest {
+        account_id: "traced".into(),
+        account: Some(new_account("golmud-edu", Platform::Douyin, "格尔木教育")),
+        filing: "filings/open-traced".into(),
+        request_id: String::new(),
+    });
+    let metadata = request.metadata_mut();
+    metadata.insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("metadata"),
+    );
+    metadata.insert(
+        "traceparent",
+        format!("00-{trace_id}-b7ad6b7169203331-01")
+            .parse()
+            .expect("metadata"),
+    );
+    pb::registry_service_client::RegistryServiceClient::new(app.channel().await)
+        .create_account(request)
+        .await
+        .expect("create");
+
+    let mut subscriber = app.bus.subscriber().await.expect("subscriber");
+    subscriber
+        .ensure_group("registry", "trace-check")
+        .await
+        .expect("group");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the event did not arrive"
+        );
+        let deliveries = subscriber
+            .read(
+                "registry",
+                "trace-check",
+                "t",
+                100,
+                Duration::from_millis(200),
+            )
+            .await
+            .expect("read");
+        if let Some(event) = deliveries
+            .iter()
+            .find(|d| d.envelope.subject == "accounts/traced")
+        {
+            assert!(
+                event
+                    .envelope
+                    .traceparent
+                    .starts_with(&format!("00-{trace_id}-")),
+                "{:?}",
+                event.envelope.traceparent
+            );
+            break;
+        }
+    }
+}
+backend_test!(
+    events_carry_the_callers_trace_on,
+    events_carry_the_callers_trace
+);
