@@ -225,19 +225,34 @@ pub(super) async fn list(
         vendor,
         text: None,
     };
+    let (accounts, next_page_token, total_size) = account_page(api, &filter, &page).await?;
+    Ok(pb::ListAccountsResponse {
+        accounts,
+        next_page_token,
+        total_size,
+    })
+}
+
+/// One page of the accounts matching `filter`, the next page token and the total count.
+async fn account_page(
+    api: &RegistryApi,
+    filter: &store::accounts::Filter,
+    page: &Page,
+) -> Result<(Vec<pb::Account>, String, i64), RegistryError> {
     let mut rows = store::accounts::list(
         api.conn(),
-        &filter,
+        filter,
         page.after.as_deref(),
         page.fetch_limit(),
     )
     .await?;
     let next_page_token = page.finish(&mut rows, |account| account.id.clone());
-    Ok(pb::ListAccountsResponse {
-        accounts: rows.iter().map(convert::account).collect(),
+    let total = store::accounts::count(api.conn(), filter).await? as i64;
+    Ok((
+        rows.iter().map(convert::account).collect(),
         next_page_token,
-        total_size: store::accounts::count(api.conn(), &filter).await? as i64,
-    })
+        total,
+    ))
 }
 
 pub(super) async fn search(
@@ -261,18 +276,11 @@ pub(super) async fn search(
         text: Some(req.query.clone()),
         ..store::accounts::Filter::default()
     };
-    let mut rows = store::accounts::list(
-        api.conn(),
-        &filter,
-        page.after.as_deref(),
-        page.fetch_limit(),
-    )
-    .await?;
-    let next_page_token = page.finish(&mut rows, |account| account.id.clone());
+    let (accounts, next_page_token, total_size) = account_page(api, &filter, &page).await?;
     Ok(pb::SearchAccountsResponse {
-        accounts: rows.iter().map(convert::account).collect(),
+        accounts,
         next_page_token,
-        total_size: store::accounts::count(api.conn(), &filter).await? as i64,
+        total_size,
     })
 }
 
