@@ -14,6 +14,7 @@ use prost_reflect::{DescriptorPool, Value};
 /// One entry per proto file. Adding a service means adding its file here.
 const PROTO_FILES: &[&str] = &[
     "govmedia/common/v1/common.proto",
+    "govmedia/gateway/v1/gateway.proto",
     "govmedia/registry/v1/registry.proto",
 ];
 
@@ -62,6 +63,9 @@ fn method_access_table(pool: &DescriptorPool) -> Result<String, Box<dyn std::err
     let role_enum = pool
         .get_enum_by_name("govmedia.common.v1.Role")
         .ok_or("govmedia.common.v1.Role is missing")?;
+    let class_enum = pool
+        .get_enum_by_name("govmedia.common.v1.MethodClass")
+        .ok_or("govmedia.common.v1.MethodClass is missing")?;
 
     let mut rows = Vec::new();
     for service in pool.services() {
@@ -75,38 +79,49 @@ fn method_access_table(pool: &DescriptorPool) -> Result<String, Box<dyn std::err
                 return Err(format!("{path} has no (govmedia.common.v1.access) option").into());
             }
             let access = options.get_extension(&extension);
-            let roles = match access.as_ref() {
-                Value::Message(message) => match message.get_field_by_name("roles").as_deref() {
-                    Some(Value::List(values)) => values
-                        .iter()
-                        .filter_map(Value::as_enum_number)
-                        .map(|number| {
-                            role_enum
-                                .get_value(number)
-                                .map(|value| to_pascal(value.name().trim_start_matches("ROLE_")))
-                                .ok_or_else(|| format!("{path}: unknown role number {number}"))
-                        })
-                        .collect::<Result<Vec<_>, _>>()?,
-                    _ => Vec::new(),
-                },
-                _ => return Err(format!("{path}: access option is not a message").into()),
+            let Value::Message(message) = access.as_ref() else {
+                return Err(format!("{path}: access option is not a message").into());
             };
-            rows.push((path, roles));
+            let class = message
+                .get_field_by_name("class")
+                .as_deref()
+                .and_then(Value::as_enum_number)
+                .filter(|number| *number != 0)
+                .and_then(|number| class_enum.get_value(number))
+                .map(|value| to_pascal(value.name().trim_start_matches("METHOD_CLASS_")))
+                .ok_or_else(|| format!("{path} has no `class` in its access option"))?;
+            let roles = match message.get_field_by_name("roles").as_deref() {
+                Some(Value::List(values)) => values
+                    .iter()
+                    .filter_map(Value::as_enum_number)
+                    .map(|number| {
+                        role_enum
+                            .get_value(number)
+                            .map(|value| to_pascal(value.name().trim_start_matches("ROLE_")))
+                            .ok_or_else(|| format!("{path}: unknown role number {number}"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+                _ => Vec::new(),
+            };
+            rows.push((path, roles, class));
         }
     }
     rows.sort();
 
     let mut out = String::from(
-        "/// Allowed roles per gRPC method path, from the `(govmedia.common.v1.access)` option.\n\
-         /// Sorted by path for binary search.\n\
-         pub static METHOD_ACCESS: &[(&str, &[crate::common::v1::Role])] = &[\n",
+        "/// The `(govmedia.common.v1.access)` option of every govmedia method, sorted by path.\n\
+         pub static METHOD_ACCESS: &[crate::MethodRule] = &[\n",
     );
-    for (path, roles) in rows {
+    for (path, roles, class) in rows {
         let roles: Vec<String> = roles
             .iter()
             .map(|role| format!("crate::common::v1::Role::{role}"))
             .collect();
-        writeln!(out, "    ({path:?}, &[{}]),", roles.join(", "))?;
+        writeln!(
+            out,
+            "    crate::MethodRule {{ path: {path:?}, roles: &[{}], class: crate::common::v1::MethodClass::{class} }},",
+            roles.join(", ")
+        )?;
     }
     out.push_str("];\n");
     Ok(out)

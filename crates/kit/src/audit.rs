@@ -3,7 +3,11 @@
 //! previous entry's hash, so rewriting or deleting an entry breaks [`verify`] from that point on.
 //!
 //! Appends are serialized so that the chain cannot fork: on PostgreSQL by a transaction-scoped
-//! advisory lock, on SQLite by the single-writer guard of [`crate::db::Db::begin_write`].
+//! advisory lock keyed on the schema (each service has its own chain and its own lock), on
+//! SQLite by the single-writer guard of [`crate::db::Db::begin_write`].
+//!
+//! The chain proves that nothing was rewritten or removed *before* the latest entry; to also
+//! notice entries cut off at the end, keep the latest hash somewhere else (a report, a ledger).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{
@@ -13,9 +17,6 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 
 use crate::{auth::Principal, clock, idempotency::hex};
-
-/// Advisory lock key of the audit chain (any constant unique within govmedia).
-const AUDIT_LOCK_KEY: i64 = 0x676f_766d_6175_6474;
 
 pub(crate) mod entity {
     use sea_orm::entity::prelude::*;
@@ -132,10 +133,9 @@ pub async fn append(
     entry: AuditEntry,
 ) -> Result<AuditRecord, DbErr> {
     if txn.get_database_backend() == DbBackend::Postgres {
-        txn.execute_raw(Statement::from_sql_and_values(
+        txn.execute_raw(Statement::from_string(
             DbBackend::Postgres,
-            "SELECT pg_advisory_xact_lock($1)",
-            [AUDIT_LOCK_KEY.into()],
+            "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':audit'))",
         ))
         .await?;
     }

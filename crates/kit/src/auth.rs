@@ -151,16 +151,74 @@ pub fn principal<T>(request: &tonic::Request<T>) -> Result<Principal, ApiError> 
         })
 }
 
+/// The claims of a govmedia bearer token. External issuers (verified by the gateway) use the
+/// same `org` and `roles` claims.
 #[derive(Debug, Serialize, Deserialize)]
-struct Claims {
-    sub: String,
-    org: String,
-    roles: Vec<String>,
-    iss: String,
-    aud: String,
-    iat: u64,
-    nbf: u64,
-    exp: u64,
+pub struct Claims {
+    /// Subject.
+    pub sub: String,
+    /// Organization id (or `organizations/{id}`).
+    pub org: String,
+    /// Role names.
+    pub roles: Vec<String>,
+    /// Issuer.
+    pub iss: String,
+    /// Audience.
+    pub aud: String,
+    /// Issued at (seconds since the epoch).
+    #[serde(default)]
+    pub iat: u64,
+    /// Not before.
+    pub nbf: u64,
+    /// Expires.
+    pub exp: u64,
+}
+
+impl Claims {
+    /// The principal these (already verified) claims describe.
+    pub fn into_principal(self) -> Result<Principal, TokenError> {
+        let organization = self
+            .org
+            .strip_prefix("organizations/")
+            .unwrap_or(&self.org)
+            .to_owned();
+        if self.sub.trim().is_empty()
+            || self.sub.chars().count() > 200
+            || !crate::validate::is_id(&organization)
+        {
+            return Err(TokenError(
+                "token subject or organization is invalid".to_owned(),
+            ));
+        }
+        let roles = self
+            .roles
+            .iter()
+            .map(|role| role.parse::<Role>())
+            .collect::<Result<BTreeSet<_>, _>>()
+            .map_err(TokenError)?;
+        if roles.is_empty() {
+            return Err(TokenError("token grants no role".to_owned()));
+        }
+        Ok(Principal {
+            subject: self.sub,
+            organization,
+            roles,
+        })
+    }
+}
+
+/// Why a JWT was refused, in words fit for the caller.
+pub fn describe_jwt_error(error: &jsonwebtoken::errors::Error) -> &'static str {
+    match error.kind() {
+        ErrorKind::ExpiredSignature => "token expired",
+        ErrorKind::ImmatureSignature => "token not valid yet (nbf)",
+        ErrorKind::InvalidSignature => "token signature is invalid",
+        ErrorKind::InvalidIssuer => "token issuer is not accepted",
+        ErrorKind::InvalidAudience => "token audience is not accepted",
+        ErrorKind::InvalidAlgorithm => "token algorithm is not accepted",
+        ErrorKind::MissingRequiredClaim(_) => "token lacks a required claim",
+        _ => "token is malformed",
+    }
 }
 
 /// Signs and verifies HS256 bearer tokens.
@@ -184,7 +242,7 @@ impl fmt::Debug for TokenKeys {
 /// A token that cannot be accepted, with a message fit for the caller.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct TokenError(String);
+pub struct TokenError(pub String);
 
 impl TokenKeys {
     /// Keys from a secret of at least [`MIN_SECRET_LEN`] bytes.
@@ -265,55 +323,18 @@ impl TokenKeys {
 
     /// Verifies a token and returns its principal.
     pub fn verify(&self, token: &str) -> Result<Principal, TokenError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|error| {
-                TokenError(
-                    match error.kind() {
-                        ErrorKind::ExpiredSignature => "token expired",
-                        ErrorKind::ImmatureSignature => "token not valid yet (nbf)",
-                        ErrorKind::InvalidSignature => "token signature is invalid",
-                        ErrorKind::InvalidIssuer => "token issuer is not accepted",
-                        ErrorKind::InvalidAudience => "token audience is not accepted",
-                        ErrorKind::InvalidAlgorithm => "token algorithm is not accepted",
-                        ErrorKind::MissingRequiredClaim(_) => "token lacks a required claim",
-                        _ => "token is malformed",
-                    }
-                    .to_owned(),
-                )
-            })?;
-        let claims = data.claims;
-        let organization = claims
-            .org
-            .strip_prefix("organizations/")
-            .unwrap_or(&claims.org)
-            .to_owned();
-        if claims.sub.trim().is_empty() || !crate::validate::is_id(&organization) {
-            return Err(TokenError(
-                "token subject or organization is invalid".to_owned(),
-            ));
-        }
-        let roles = claims
-            .roles
-            .iter()
-            .map(|role| role.parse::<Role>())
-            .collect::<Result<BTreeSet<_>, _>>()
-            .map_err(TokenError)?;
-        if roles.is_empty() {
-            return Err(TokenError("token grants no role".to_owned()));
-        }
-        Ok(Principal {
-            subject: claims.sub,
-            organization,
-            roles,
-        })
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|error| TokenError(describe_jwt_error(&error).to_owned()))?
+            .claims
+            .into_principal()
     }
 }
 
 /// The roles a govmedia method allows, from its proto option; `None` for other paths (health,
 /// reflection), which need no credentials.
 pub fn allowed_roles(path: &str) -> Option<Vec<Role>> {
-    govmedia_proto::method_access(path).map(|roles| {
-        roles
+    govmedia_proto::method_access(path).map(|rule| {
+        rule.roles
             .iter()
             .filter_map(|role| Role::from_proto(*role))
             .collect()

@@ -174,6 +174,9 @@ pub struct EventSettings {
     pub consumer_block_ms: u64,
     /// Entries delivered but not acknowledged for this long are claimed by another consumer, in ms.
     pub claim_idle_ms: u64,
+    /// Entries a stream keeps (older ones are trimmed, approximately, on Redis). Size it so that
+    /// the slowest consumer never falls this far behind.
+    pub max_stream_len: u64,
 }
 
 impl Default for EventSettings {
@@ -183,6 +186,7 @@ impl Default for EventSettings {
             relay_batch: 100,
             consumer_block_ms: 1000,
             claim_idle_ms: 30_000,
+            max_stream_len: 1_000_000,
         }
     }
 }

@@ -47,6 +47,12 @@ pub enum ErrorCode {
     Unavailable,
     /// A bug or an unexpected failure; details are in the server log only.
     Internal,
+    /// The deadline passed before the answer.
+    DeadlineExceeded,
+    /// No such method.
+    Unimplemented,
+    /// The caller cancelled.
+    Cancelled,
 }
 
 impl ErrorCode {
@@ -63,6 +69,28 @@ impl ErrorCode {
             ErrorCode::ResourceExhausted => Code::ResourceExhausted,
             ErrorCode::Unavailable => Code::Unavailable,
             ErrorCode::Internal => Code::Internal,
+            ErrorCode::DeadlineExceeded => Code::DeadlineExceeded,
+            ErrorCode::Unimplemented => Code::Unimplemented,
+            ErrorCode::Cancelled => Code::Cancelled,
+        }
+    }
+
+    /// The code set entry of a gRPC code (for statuses that come back from another service).
+    pub fn from_grpc(code: Code) -> ErrorCode {
+        match code {
+            Code::InvalidArgument | Code::OutOfRange => ErrorCode::InvalidArgument,
+            Code::Unauthenticated => ErrorCode::Unauthenticated,
+            Code::PermissionDenied => ErrorCode::PermissionDenied,
+            Code::NotFound => ErrorCode::NotFound,
+            Code::AlreadyExists => ErrorCode::AlreadyExists,
+            Code::FailedPrecondition => ErrorCode::FailedPrecondition,
+            Code::Aborted => ErrorCode::Aborted,
+            Code::ResourceExhausted => ErrorCode::ResourceExhausted,
+            Code::Unavailable => ErrorCode::Unavailable,
+            Code::DeadlineExceeded => ErrorCode::DeadlineExceeded,
+            Code::Unimplemented => ErrorCode::Unimplemented,
+            Code::Cancelled => ErrorCode::Cancelled,
+            Code::Ok | Code::Unknown | Code::Internal | Code::DataLoss => ErrorCode::Internal,
         }
     }
 
@@ -78,6 +106,10 @@ impl ErrorCode {
             ErrorCode::ResourceExhausted => 429,
             ErrorCode::Unavailable => 503,
             ErrorCode::Internal => 500,
+            ErrorCode::DeadlineExceeded => 504,
+            ErrorCode::Unimplemented => 501,
+            // What nginx and Google's APIs use for a client that went away.
+            ErrorCode::Cancelled => 499,
         }
     }
 }
@@ -116,6 +148,7 @@ struct Inner {
     field_violations: Vec<FieldViolation>,
     preconditions: Vec<PreconditionViolation>,
     localized: Option<String>,
+    retry_after: Option<std::time::Duration>,
 }
 
 impl ApiError {
@@ -129,6 +162,7 @@ impl ApiError {
             field_violations: Vec::new(),
             preconditions: Vec::new(),
             localized: None,
+            retry_after: None,
         }))
     }
 
@@ -218,6 +252,12 @@ impl ApiError {
         self
     }
 
+    /// Tells the caller when to retry (a google.rpc.RetryInfo detail).
+    pub fn retry_after(mut self, delay: std::time::Duration) -> Self {
+        self.0.retry_after = Some(delay);
+        self
+    }
+
     /// Sets the zh-CN message for the operator.
     pub fn localized(mut self, message: impl Into<String>) -> Self {
         self.0.localized = Some(message.into());
@@ -272,6 +312,9 @@ impl From<ApiError> for tonic::Status {
         if let Some(message) = error.localized {
             details.set_localized_message("zh-CN", message);
         }
+        if let Some(delay) = error.retry_after {
+            details.set_retry_info(Some(delay));
+        }
         tonic::Status::with_error_details(error.code.grpc(), error.message, details)
     }
 }
@@ -279,7 +322,11 @@ impl From<ApiError> for tonic::Status {
 /// Collects field violations while validating a request, so that the caller learns about every
 /// bad field at once.
 #[derive(Debug, Default)]
-pub struct Violations(Vec<FieldViolation>);
+pub struct Violations {
+    violations: Vec<FieldViolation>,
+    /// A more specific reason than INVALID_FIELD, when one violation has one.
+    reason: Option<ErrorReason>,
+}
 
 impl Violations {
     /// An empty collection.
@@ -289,24 +336,39 @@ impl Violations {
 
     /// Records that `field` is wrong.
     pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.0.push(FieldViolation {
+        self.violations.push(FieldViolation {
             field: field.into(),
             description: description.into(),
         });
     }
 
+    /// Records a violation that has its own stable reason (e.g. INVALID_PAGE_TOKEN); the error
+    /// then carries that reason instead of INVALID_FIELD.
+    pub fn add_with_reason(
+        &mut self,
+        field: impl Into<String>,
+        description: impl Into<String>,
+        reason: ErrorReason,
+    ) {
+        self.add(field, description);
+        self.reason.get_or_insert(reason);
+    }
+
     /// True when nothing was recorded.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.violations.is_empty()
     }
 
     /// `Ok(())` when nothing was recorded, the INVALID_ARGUMENT error otherwise.
     pub fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::invalid(self.0))
+        if self.violations.is_empty() {
+            return Ok(());
         }
+        let mut error = ApiError::invalid(self.violations);
+        if let Some(reason) = self.reason {
+            error.0.reason = reason;
+        }
+        Err(error)
     }
 
     /// `Ok(value)` when nothing was recorded, the INVALID_ARGUMENT error otherwise.
@@ -380,7 +442,11 @@ mod tests {
             ErrorCode::ResourceExhausted,
             ErrorCode::Unavailable,
             ErrorCode::Internal,
+            ErrorCode::DeadlineExceeded,
+            ErrorCode::Unimplemented,
+            ErrorCode::Cancelled,
         ] {
+            assert_eq!(ErrorCode::from_grpc(code.grpc()), code);
             assert!((400..600).contains(&code.http_status()));
         }
     }

@@ -1,6 +1,9 @@
 //! Idempotency keys for writes (AIP-155). The stored response and the key commit in the same
 //! transaction as the change, so a repeated request either finds the key and gets the first
 //! response, or runs the change for the first time; never both, never twice.
+//!
+//! Keys are scoped by method and caller, so one caller's ids say nothing about another's, and
+//! are kept for [`RETENTION_HOURS`] (a retry comes within minutes; a week is generous).
 
 use prost::Message;
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
@@ -31,6 +34,25 @@ pub(crate) mod entity {
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// How long a key is remembered.
+pub const RETENTION_HOURS: i64 = 7 * 24;
+
+/// The scope of a key: method and caller.
+pub fn scope(method: &str, subject: &str) -> String {
+    format!("{method}:{subject}")
+}
+
+/// Forgets keys older than [`RETENTION_HOURS`]; returns how many.
+pub async fn sweep(conn: &impl ConnectionTrait) -> Result<u64, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let before = clock::now() - chrono::Duration::hours(RETENTION_HOURS);
+    Ok(entity::Entity::delete_many()
+        .filter(entity::Column::CreatedAt.lt(before))
+        .exec(conn)
+        .await?
+        .rows_affected)
 }
 
 /// Fingerprint of a request by a caller: the same id with another body, or from another caller,

@@ -48,14 +48,14 @@ pub fn fingerprint(parts: &[&str]) -> String {
 }
 
 impl Page {
-    /// Validates `page_size` into `violations` and decodes `page_token` for the filters that
-    /// `fingerprint` describes.
+    /// Validates `page_size` and `page_token` (for the filters that `fingerprint` describes) into
+    /// `violations`; a bad token is a `page_token` violation with reason INVALID_PAGE_TOKEN.
     pub fn parse(
         violations: &mut Violations,
         page_size: i32,
         page_token: &str,
         fingerprint: String,
-    ) -> Result<Page, ApiError> {
+    ) -> Page {
         let size = match page_size {
             0 => DEFAULT_PAGE_SIZE,
             n if n > 0 && (n as u64) <= MAX_PAGE_SIZE => n as u64,
@@ -77,26 +77,46 @@ impl Page {
             match token {
                 Some(token) if token.f == fingerprint => Some(token.k),
                 Some(_) => {
-                    return Err(ApiError::new(
-                        ErrorCode::InvalidArgument,
+                    violations.add_with_reason(
+                        "page_token",
+                        "belongs to a request with other filters",
                         ErrorReason::InvalidPageToken,
-                        "page_token belongs to a request with other filters",
-                    ));
+                    );
+                    None
                 }
                 None => {
-                    return Err(ApiError::new(
-                        ErrorCode::InvalidArgument,
+                    violations.add_with_reason(
+                        "page_token",
+                        "is not a token this service issued",
                         ErrorReason::InvalidPageToken,
-                        "page_token is not a token this service issued",
-                    ));
+                    );
+                    None
                 }
             }
         };
-        Ok(Page {
+        Page {
             size,
             after,
             fingerprint,
-        })
+        }
+    }
+
+    /// The page's key as a number, for listings keyed by a sequence; a key that is not one is a
+    /// `page_token` the service did not issue.
+    pub fn after_number(&self) -> Result<Option<i64>, ApiError> {
+        self.after
+            .as_deref()
+            .map(|key| {
+                key.parse::<i64>().map_err(|_| {
+                    ApiError::new(
+                        ErrorCode::InvalidArgument,
+                        ErrorReason::InvalidPageToken,
+                        "page_token is not a token this service issued",
+                    )
+                    .with_field_violation("page_token", "is not a token this service issued")
+                })
+            })
+            .transpose()
     }
 
     /// How many rows to fetch: one more than the page, to learn whether another page follows.
@@ -130,15 +150,17 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_bind_to_filters() {
         let mut v = Violations::new();
-        let page = Page::parse(&mut v, 2, "", fingerprint(&["a"])).expect("page");
+        let page = Page::parse(&mut v, 2, "", fingerprint(&["a"]));
         let mut rows = vec!["x", "y", "z"];
         let token = page.finish(&mut rows, |row| row.to_string());
         assert_eq!(rows, ["x", "y"]);
-        let next = Page::parse(&mut v, 2, &token, fingerprint(&["a"])).expect("page");
+        let next = Page::parse(&mut v, 2, &token, fingerprint(&["a"]));
         assert_eq!(next.after.as_deref(), Some("y"));
-        assert!(Page::parse(&mut v, 2, &token, fingerprint(&["b"])).is_err());
-        assert!(Page::parse(&mut v, 2, "garbage!", fingerprint(&["a"])).is_err());
         assert!(v.is_empty());
+        Page::parse(&mut v, 2, &token, fingerprint(&["b"]));
+        Page::parse(&mut v, 2, "garbage!", fingerprint(&["a"]));
+        let error = v.finish().expect_err("bad tokens");
+        assert_eq!(error.reason(), ErrorReason::InvalidPageToken);
         let mut last = vec!["x"];
         assert_eq!(next.finish(&mut last, |row| row.to_string()), "");
     }
@@ -147,7 +169,7 @@ mod tests {
     fn page_size_bounds() {
         for (size, ok) in [(0, true), (1, true), (500, true), (501, false), (-1, false)] {
             let mut v = Violations::new();
-            Page::parse(&mut v, size, "", String::new()).expect("page");
+            Page::parse(&mut v, size, "", String::new());
             assert_eq!(v.is_empty(), ok, "{size}");
         }
     }

@@ -65,7 +65,7 @@ impl MigrationTrait for KitTables {
                 Table::create()
                     .table("idempotency_keys")
                     .if_not_exists()
-                    .col(string_len("scope", 200))
+                    .col(string_len("scope", 400))
                     .col(string_len("request_id", 128))
                     .col(string_len("fingerprint", 64))
                     .col(blob("response"))

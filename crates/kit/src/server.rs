@@ -16,7 +16,11 @@ use crate::{
     auth::{AuthLayer, TokenKeys},
     config::EventSettings,
     db::Db,
-    events::EventBus,
+    events::{
+        EventBus,
+        outbox::{self, OutboxSignal},
+    },
+    idempotency,
     telemetry::TraceLayer,
 };
 
@@ -48,6 +52,44 @@ pub enum ServerError {
     Transport(#[from] tonic::transport::Error),
 }
 
+/// Starts what runs beside every service's server until `shutdown`: the outbox relay (woken by
+/// `signal`) and an hourly sweep of expired idempotency keys. Await the handle after shutdown.
+pub fn spawn_background(
+    context: &ServiceContext,
+    signal: OutboxSignal,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let relay = outbox::spawn_relay(
+        context.db.clone(),
+        context.bus.clone(),
+        context.events.clone(),
+        signal,
+        shutdown.clone(),
+    );
+    let db = context.db.clone();
+    let sweeper = tokio::spawn(async move {
+        loop {
+            match idempotency::sweep(db.conn()).await {
+                Ok(0) => {}
+                Ok(swept) => tracing::info!(swept, "forgot expired idempotency keys"),
+                Err(error) => tracing::warn!(%error, "cannot sweep idempotency keys"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                () = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+            }
+        }
+    });
+    tokio::spawn(async move {
+        if relay.await.is_err() {
+            tracing::error!("the outbox relay task panicked");
+        }
+        if sweeper.await.is_err() {
+            tracing::error!("the idempotency sweeper panicked");
+        }
+    })
+}
+
 /// Binds `addr` (port 0 picks a free port).
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
     TcpListener::bind(addr)
@@ -71,8 +113,43 @@ pub async fn serve(
             .set_service_status(*name, ServingStatus::Serving)
             .await;
     }
-    // Both reflection versions describe everything, each other included, so that any client
-    // (grpcurl 1.8 speaks only v1alpha) lists the same services.
+    let routes = with_reflection(routes.add_service(health))?;
+    let stack = tower::ServiceBuilder::new()
+        .layer(TraceLayer)
+        .layer(AuthLayer::new(keys))
+        .into_inner();
+    let names: Vec<&'static str> = service_names.to_vec();
+    Server::builder()
+        .layer(stack)
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(incoming(listener), async move {
+            shutdown.cancelled().await;
+            for name in names {
+                reporter
+                    .set_service_status(name, ServingStatus::NotServing)
+                    .await;
+            }
+            reporter
+                .set_service_status("", ServingStatus::NotServing)
+                .await;
+        })
+        .await?;
+    Ok(())
+}
+
+/// The connections of `listener` with TCP_NODELAY and keepalive. Serving from our own listener
+/// bypasses tonic's builder options, and without NODELAY every response waits for a delayed ACK.
+pub fn incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(std::time::Duration::from_secs(60)))
+}
+
+/// Adds reflection v1 and v1alpha over every govmedia service (and health, reflection itself
+/// and the google.rpc error details) to `routes`.
+pub fn with_reflection(routes: Routes) -> Result<Routes, ServerError> {
+    // Both versions describe everything, each other included, so that any client (grpcurl 1.8
+    // speaks only v1alpha) lists the same services.
     let descriptors = [
         govmedia_proto::FILE_DESCRIPTOR_SET,
         tonic_health::pb::FILE_DESCRIPTOR_SET,
@@ -87,39 +164,9 @@ pub async fn serve(
         v1 = v1.register_encoded_file_descriptor_set(set);
         v1alpha = v1alpha.register_encoded_file_descriptor_set(set);
     }
-    let routes = routes
-        .add_service(health)
+    Ok(routes
         .add_service(v1.build_v1()?)
-        .add_service(v1alpha.build_v1alpha()?);
-
-    let stack = tower::ServiceBuilder::new()
-        .layer(TraceLayer)
-        .layer(AuthLayer::new(keys))
-        .into_inner();
-    let names: Vec<&'static str> = service_names.to_vec();
-    Server::builder()
-        .layer(stack)
-        .add_routes(routes)
-        // Serving from our own listener bypasses the builder's socket options: set them here,
-        // or every response waits for a delayed ACK (Nagle).
-        .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener)
-                .with_nodelay(Some(true))
-                .with_keepalive(Some(std::time::Duration::from_secs(60))),
-            async move {
-                shutdown.cancelled().await;
-                for name in names {
-                    reporter
-                        .set_service_status(name, ServingStatus::NotServing)
-                        .await;
-                }
-                reporter
-                    .set_service_status("", ServingStatus::NotServing)
-                    .await;
-            },
-        )
-        .await?;
-    Ok(())
+        .add_service(v1alpha.build_v1alpha()?))
 }
 
 /// Resolves on SIGINT or SIGTERM.

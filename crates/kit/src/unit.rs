@@ -61,6 +61,7 @@ impl Writer {
             signal: self.signal.clone(),
             stream: self.stream,
             method,
+            scope: idempotency::scope(method, &principal.subject),
             principal: principal.clone(),
             request_id: request_id.to_owned(),
             fingerprint: idempotency::fingerprint(&principal.subject, request),
@@ -76,6 +77,7 @@ pub struct Unit {
     signal: OutboxSignal,
     stream: &'static str,
     method: &'static str,
+    scope: String,
     principal: Principal,
     request_id: String,
     fingerprint: String,
@@ -86,7 +88,20 @@ impl Unit {
     /// The first response when this request (same key, same body, same caller) already ran;
     /// INVALID_ARGUMENT (REQUEST_ID_REUSED) when the key was used for something else.
     pub async fn replay<M: Message + Default>(&self) -> Result<Option<M>, ApiError> {
-        idempotency::lookup(&*self.txn, self.method, &self.request_id, &self.fingerprint).await
+        idempotency::lookup(&*self.txn, &self.scope, &self.request_id, &self.fingerprint).await
+    }
+
+    /// After a write lost a race on a unique constraint: the response of a twin request with the
+    /// same key that committed first, if that is what happened. Ends the unit (rolled back).
+    pub async fn into_replay<M: Message + Default>(self) -> Result<Option<M>, ApiError> {
+        drop(self.txn);
+        idempotency::lookup(
+            self.db.conn(),
+            &self.scope,
+            &self.request_id,
+            &self.fingerprint,
+        )
+        .await
     }
 
     /// The transaction, for the service's own queries.
@@ -136,7 +151,7 @@ impl Unit {
     pub async fn commit<M: Message + Default>(self, response: M) -> Result<M, ApiError> {
         let stored = idempotency::remember(
             &*self.txn,
-            self.method,
+            &self.scope,
             &self.request_id,
             &self.fingerprint,
             &response,

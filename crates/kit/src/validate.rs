@@ -64,9 +64,32 @@ pub fn resource_id(
     }
 }
 
-/// Checks free text: trimmed, no control characters, at most `max` characters; `required`
-/// rejects empty or blank text.
+/// Checks one-line text (names, titles, queries): trimmed, no line breaks or other control
+/// characters, at most `max` characters; `required` rejects empty or blank text.
 pub fn text(violations: &mut Violations, field: &str, value: &str, max: usize, required: bool) {
+    check_text(violations, field, value, max, required, false);
+}
+
+/// Checks free text that may span lines (reasons, justifications): as [`text`], but `\n` is
+/// allowed.
+pub fn multiline_text(
+    violations: &mut Violations,
+    field: &str,
+    value: &str,
+    max: usize,
+    required: bool,
+) {
+    check_text(violations, field, value, max, required, true);
+}
+
+fn check_text(
+    violations: &mut Violations,
+    field: &str,
+    value: &str,
+    max: usize,
+    required: bool,
+    lines: bool,
+) {
     if value.trim().is_empty() {
         if required {
             violations.add(field, "is required");
@@ -82,8 +105,18 @@ pub fn text(violations: &mut Violations, field: &str, value: &str, max: usize, r
             format!("must be at most {max} characters (got {chars})"),
         );
     }
-    if value.chars().any(|c| c.is_control() && c != '\n') {
-        violations.add(field, "must not contain control characters");
+    if value
+        .chars()
+        .any(|c| c.is_control() && !(lines && c == '\n'))
+    {
+        violations.add(
+            field,
+            if lines {
+                "must not contain control characters"
+            } else {
+                "must be one line without control characters"
+            },
+        );
     }
     if value.trim() != value {
         violations.add(field, "must not start or end with white space");
@@ -108,6 +141,34 @@ pub fn enum_value<E>(
         Some(decoded) => Some(decoded),
         None => {
             violations.add(field, format!("{value} is not a known value"));
+            None
+        }
+    }
+}
+
+/// Earliest time govmedia accepts for observations of the past (posts, rotations): older values
+/// are typing errors, and PostgreSQL cannot store every year a Timestamp can.
+pub const EARLIEST: i64 = 946_684_800; // 2000-01-01T00:00:00Z
+
+/// Checks a time in the past: a valid timestamp, not before 2000, not after now plus `skew`.
+pub fn past_time(
+    violations: &mut Violations,
+    field: &str,
+    value: &prost_types::Timestamp,
+    skew: chrono::Duration,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    match crate::clock::from_proto(value) {
+        Some(time) if time.timestamp() < EARLIEST => {
+            violations.add(field, "must not be before 2000-01-01");
+            None
+        }
+        Some(time) if time > crate::clock::now() + skew => {
+            violations.add(field, "must not be in the future");
+            None
+        }
+        Some(time) => Some(time),
+        None => {
+            violations.add(field, "is not a valid timestamp");
             None
         }
     }
@@ -243,6 +304,31 @@ mod tests {
         assert!(resource_id(&mut v, "f", "organizations/", "organizations", true).is_none());
         assert!(resource_id(&mut v, "f", "organizations/a/b", "organizations", true).is_none());
         assert!(resource_id(&mut v, "f", "", "organizations", true).is_none());
+        assert!(v.finish().is_err());
+    }
+
+    #[test]
+    fn past_times() {
+        let mut v = Violations::new();
+        let skew = chrono::Duration::minutes(5);
+        let now = crate::clock::to_proto(crate::clock::now());
+        assert!(past_time(&mut v, "t", &now, skew).is_some());
+        assert!(v.is_empty());
+        let ancient = prost_types::Timestamp {
+            seconds: -3_000_000_000_000,
+            nanos: 0,
+        };
+        let future = prost_types::Timestamp {
+            seconds: now.seconds + 86_400,
+            nanos: 0,
+        };
+        let broken = prost_types::Timestamp {
+            seconds: 0,
+            nanos: -1,
+        };
+        for value in [ancient, future, broken] {
+            assert!(past_time(&mut v, "t", &value, skew).is_none());
+        }
         assert!(v.finish().is_err());
     }
 

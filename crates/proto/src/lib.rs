@@ -12,6 +12,11 @@ mod generated {
                 include!(concat!(env!("OUT_DIR"), "/govmedia.common.v1.rs"));
             }
         }
+        pub mod gateway {
+            pub mod v1 {
+                include!(concat!(env!("OUT_DIR"), "/govmedia.gateway.v1.rs"));
+            }
+        }
         pub mod registry {
             pub mod v1 {
                 include!(concat!(env!("OUT_DIR"), "/govmedia.registry.v1.rs"));
@@ -20,7 +25,7 @@ mod generated {
     }
 }
 
-pub use generated::govmedia::{common, registry};
+pub use generated::govmedia::{common, gateway, registry};
 
 /// The encoded `FileDescriptorSet` of every govmedia proto and its imports, with source info (so
 /// reflection shows comments) and custom options (so it shows who may call each method).
@@ -31,17 +36,28 @@ mod access {
     include!(concat!(env!("OUT_DIR"), "/method_access.rs"));
 }
 
-/// The roles allowed to call a govmedia method, by gRPC path (`/package.Service/Method`). `None`
-/// means the path is not a govmedia method at all.
-pub fn method_access(path: &str) -> Option<&'static [common::v1::Role]> {
-    access::METHOD_ACCESS
-        .binary_search_by(|(candidate, _)| (*candidate).cmp(path))
-        .ok()
-        .map(|index| access::METHOD_ACCESS[index].1)
+/// The access option of one govmedia method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MethodRule {
+    /// gRPC path, `/package.Service/Method`.
+    pub path: &'static str,
+    /// Roles allowed to call it.
+    pub roles: &'static [common::v1::Role],
+    /// Read or write.
+    pub class: common::v1::MethodClass,
 }
 
-/// Every govmedia method path with its allowed roles, sorted by path.
-pub fn all_method_access() -> &'static [(&'static str, &'static [common::v1::Role])] {
+/// The access rule of a govmedia method, by gRPC path (`/package.Service/Method`). `None` means
+/// the path is not a govmedia method at all.
+pub fn method_access(path: &str) -> Option<&'static MethodRule> {
+    access::METHOD_ACCESS
+        .binary_search_by(|rule| rule.path.cmp(path))
+        .ok()
+        .map(|index| &access::METHOD_ACCESS[index])
+}
+
+/// Every govmedia method's rule, sorted by path.
+pub fn all_method_access() -> &'static [MethodRule] {
     access::METHOD_ACCESS
 }
 
@@ -52,10 +68,13 @@ mod tests {
 
     #[test]
     fn access_table_is_read_from_the_proto_options() {
-        assert_eq!(
-            method_access("/govmedia.registry.v1.RegistryService/CreateAccount"),
-            Some(&[Role::System][..])
-        );
+        let rule =
+            method_access("/govmedia.registry.v1.RegistryService/CreateAccount").expect("rule");
+        assert_eq!(rule.roles, &[Role::System][..]);
+        assert_eq!(rule.class, common::v1::MethodClass::Write);
+        let read =
+            method_access("/govmedia.registry.v1.RegistryService/ListAccounts").expect("rule");
+        assert_eq!(read.class, common::v1::MethodClass::Read);
         assert_eq!(method_access("/grpc.health.v1.Health/Check"), None);
         assert_eq!(all_method_access().len(), 20);
     }

@@ -96,6 +96,7 @@ impl TestBackends {
             relay_batch: 100,
             consumer_block_ms: 100,
             claim_idle_ms: 300,
+            max_stream_len: 10_000,
         };
         match backend {
             Backend::Embedded => TestBackends {

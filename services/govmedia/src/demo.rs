@@ -253,7 +253,7 @@ async fn create_account(registry: &mut Client, account: &Account) -> anyhow::Res
         .report_account_activity(pb::ReportAccountActivityRequest {
             name: name.clone(),
             last_post_time: account.last_post_days_ago.map(days_ago),
-            follower_count: account.followers,
+            follower_count: Some(account.followers),
             request_id: String::new(),
         })
         .await?;

@@ -28,7 +28,7 @@ pub async fn run(settings: Settings, data_dir: PathBuf, load_demo: bool) -> anyh
         .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
     let data_dir = data_dir.canonicalize()?;
     let keys = Arc::new(TokenKeys::from_settings(&settings.auth, true)?);
-    let bus = EventBus::memory();
+    let bus = EventBus::memory(settings.events.max_stream_len);
     let shutdown = CancellationToken::new();
     let mut servers = JoinSet::new();
     let mut listening = Vec::new();
@@ -48,6 +48,12 @@ pub async fn run(settings: Settings, data_dir: PathBuf, load_demo: bool) -> anyh
             .await
             .with_context(|| format!("migrating the {} database", service.name))?;
         let addr = (service.listen)(&settings);
+        // The development secret is public: dev never listens beyond this machine.
+        anyhow::ensure!(
+            addr.ip().is_loopback(),
+            "`govmedia dev` listens on loopback only, but {} is set to {addr}; use `govmedia serve` to serve a network",
+            service.name
+        );
         let listener = server::bind(addr).await.with_context(|| {
             format!(
                 "starting {} (is another govmedia already running?)",

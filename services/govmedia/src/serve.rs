@@ -57,7 +57,7 @@ pub async fn run(settings: Settings, name: &str, migrate: bool) -> anyhow::Resul
             "no GOVMEDIA_REDIS_URL: events stay inside this process and reach no other service"
         );
     }
-    let bus = EventBus::from_settings(&settings.redis)
+    let bus = EventBus::from_settings(&settings.redis, settings.events.max_stream_len)
         .await
         .context("connecting to Redis")?;
     let addr = (service.listen)(&settings);

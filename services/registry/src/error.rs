@@ -20,6 +20,10 @@ pub enum RegistryError {
     /// PERMISSION_DENIED: the resource is outside the caller's subtree.
     #[error("{0} is outside the caller's jurisdiction")]
     OutsideJurisdiction(String),
+    /// PERMISSION_DENIED: the record of the caller's own jurisdiction root is kept by the level
+    /// above.
+    #[error("{0} is kept by the level above the caller")]
+    KeptByLevelAbove(String),
     /// PERMISSION_DENIED: the caller's own organization is unknown, so it has no jurisdiction.
     #[error("the caller's organization {0} is not in the registry")]
     UnknownCallerOrganization(String),
@@ -50,12 +54,29 @@ pub enum RegistryError {
     Store(#[from] DbErr),
 }
 
+impl RegistryError {
+    /// ABORTED: `resource` changed since version `expected` was read.
+    pub fn stale(resource: &str, expected: i64) -> Self {
+        RegistryError::EtagMismatch {
+            resource: resource.to_owned(),
+            current: (expected + 1).to_string(),
+        }
+    }
+}
+
 impl From<RegistryError> for ApiError {
     fn from(error: RegistryError) -> Self {
         match error {
             RegistryError::Api(error) => error,
             RegistryError::NotFound(resource) => ApiError::not_found(&resource),
             RegistryError::OutsideJurisdiction(resource) => ApiError::outside_jurisdiction(&resource),
+            RegistryError::KeptByLevelAbove(resource) => ApiError::new(
+                ErrorCode::PermissionDenied,
+                ErrorReason::OutsideJurisdiction,
+                format!("{resource} is kept by the level above the caller"),
+            )
+            .with_metadata("resource", resource)
+            .localized("本单位及其上级单位的信息由上级管理部门维护"),
             RegistryError::UnknownCallerOrganization(org) => ApiError::new(
                 ErrorCode::PermissionDenied,
                 ErrorReason::OutsideJurisdiction,

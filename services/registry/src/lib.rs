@@ -16,7 +16,7 @@ pub mod store;
 
 use govmedia_kit::{
     CancellationToken,
-    events::outbox::{self, OutboxSignal},
+    events::outbox::OutboxSignal,
     server::{self, ServerError, ServiceContext},
     unit::Writer,
 };
@@ -42,13 +42,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> Result<(), ServerError> {
     let signal = OutboxSignal::default();
-    let relay = outbox::spawn_relay(
-        context.db.clone(),
-        context.bus.clone(),
-        context.events.clone(),
-        signal.clone(),
-        shutdown.clone(),
-    );
+    let background = server::spawn_background(&context, signal.clone(), shutdown.clone());
     let api = grpc::RegistryApi::new(
         Writer::new(context.db.clone(), signal, events::STREAM),
         config,
@@ -62,10 +56,8 @@ pub async fn serve(
         shutdown.clone(),
     )
     .await;
-    // If the server stopped on its own (an error), stop the relay too.
+    // If the server stopped on its own (an error), stop the background work too.
     shutdown.cancel();
-    if relay.await.is_err() {
-        tracing::warn!("the outbox relay task panicked");
-    }
+    let _ = background.await;
     result
 }

@@ -1,6 +1,7 @@
 //! The in-process bus: Redis Streams semantics (consumer groups, pending entries, ack, claim of
 //! stale entries) inside one process, for `govmedia dev` and tests without Redis. Entries that
-//! every group has acknowledged are dropped, so memory stays bounded by what is unprocessed.
+//! every group has acknowledged are dropped, and a stream never holds more than its cap (the
+//! oldest go first, as with Redis `MAXLEN`), so memory stays bounded even with no consumer.
 
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
@@ -13,10 +14,11 @@ use tokio::sync::Notify;
 use super::{Delivery, EventEnvelope};
 
 /// See the module docs.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct MemoryBus {
     streams: Mutex<HashMap<String, Stream>>,
     appended: Notify,
+    max_len: u64,
 }
 
 #[derive(Debug, Default)]
@@ -67,6 +69,15 @@ impl Stream {
 }
 
 impl MemoryBus {
+    /// A bus whose streams keep at most `max_len` entries.
+    pub fn new(max_len: u64) -> Self {
+        Self {
+            streams: Mutex::new(HashMap::new()),
+            appended: Notify::new(),
+            max_len: max_len.max(1),
+        }
+    }
+
     fn with<R>(&self, stream: &str, f: impl FnOnce(&mut Stream) -> R) -> R {
         let mut streams = self
             .streams
@@ -77,7 +88,17 @@ impl MemoryBus {
 
     /// Appends an event.
     pub fn publish(&self, stream: &str, envelope: EventEnvelope) {
-        self.with(stream, |s| s.entries.push_back(envelope));
+        let max_len = self.max_len;
+        self.with(stream, |s| {
+            s.entries.push_back(envelope);
+            while s.entries.len() as u64 > max_len && s.entries.pop_front().is_some() {
+                s.base += 1;
+                for group in s.groups.values_mut() {
+                    group.next = group.next.max(s.base);
+                    group.pending.retain(|index, _| *index >= s.base);
+                }
+            }
+        });
         self.appended.notify_waiters();
     }
 

@@ -51,19 +51,23 @@ pub enum EventBus {
 }
 
 impl EventBus {
-    /// Redis when a URL is configured, the in-process bus otherwise.
-    pub async fn from_settings(settings: &RedisSettings) -> Result<EventBus, BusError> {
+    /// Redis when a URL is configured, the in-process bus otherwise; streams keep at most
+    /// `max_len` entries.
+    pub async fn from_settings(
+        settings: &RedisSettings,
+        max_len: u64,
+    ) -> Result<EventBus, BusError> {
         match &settings.url {
             Some(url) => Ok(EventBus::Redis(
-                redis_bus::RedisBus::connect(url, &settings.key_prefix).await?,
+                redis_bus::RedisBus::connect(url, &settings.key_prefix, max_len).await?,
             )),
-            None => Ok(EventBus::memory()),
+            None => Ok(EventBus::memory(max_len)),
         }
     }
 
-    /// A fresh in-process bus.
-    pub fn memory() -> EventBus {
-        EventBus::Memory(Arc::new(memory::MemoryBus::default()))
+    /// A fresh in-process bus keeping at most `max_len` entries per stream.
+    pub fn memory(max_len: u64) -> EventBus {
+        EventBus::Memory(Arc::new(memory::MemoryBus::new(max_len)))
     }
 
     /// Appends an event to `stream`.

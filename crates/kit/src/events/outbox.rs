@@ -5,8 +5,7 @@ use std::{sync::Arc, time::Duration};
 use prost::{Message, Name};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
-    sea_query::{Expr, LockBehavior, LockType},
+    QuerySelect, Set, Statement, sea_query::Expr,
 };
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -98,18 +97,32 @@ pub enum RelayError {
 }
 
 /// Moves up to `batch` committed, unpublished events to the bus in commit order. Returns how
-/// many were published. On PostgreSQL the rows are locked with SKIP LOCKED, so several replicas
-/// relay without publishing the same event twice; consumers deduplicate anyway.
+/// many were published. On PostgreSQL only one replica relays a schema's outbox at a time (a
+/// transaction-scoped advisory lock; the others skip the round), so events of one resource
+/// reach the bus in the order they committed. Consumers deduplicate redeliveries anyway.
 pub async fn relay_once(db: &Db, bus: &EventBus, batch: u64) -> Result<usize, RelayError> {
     let txn = db.begin_write().await?;
-    let mut query = entity::Entity::find()
+    if db.backend() == DbBackend::Postgres {
+        let row = txn
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || ':outbox')) AS mine",
+            ))
+            .await?;
+        let mine = row
+            .map(|row| row.try_get::<bool>("", "mine"))
+            .transpose()?
+            .unwrap_or(false);
+        if !mine {
+            return Ok(0);
+        }
+    }
+    let rows = entity::Entity::find()
         .filter(entity::Column::PublishedAt.is_null())
         .order_by_asc(entity::Column::Seq)
-        .limit(batch);
-    if db.backend() == DbBackend::Postgres {
-        query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-    }
-    let rows = query.all(&*txn).await?;
+        .limit(batch)
+        .all(&*txn)
+        .await?;
     let mut published = Vec::with_capacity(rows.len());
     let mut failure = None;
     for row in &rows {

@@ -22,6 +22,7 @@ pub struct RedisBus {
     client: redis::Client,
     conn: ConnectionManager,
     prefix: String,
+    max_len: u64,
 }
 
 impl std::fmt::Debug for RedisBus {
@@ -40,8 +41,9 @@ async fn manager(client: &redis::Client) -> Result<ConnectionManager, BusError> 
 }
 
 impl RedisBus {
-    /// Connects (and checks the connection) to `url`; every key starts with `prefix`.
-    pub async fn connect(url: &str, prefix: &str) -> Result<RedisBus, BusError> {
+    /// Connects (and checks the connection) to `url`; every key starts with `prefix`; streams
+    /// are trimmed to about `max_len` entries.
+    pub async fn connect(url: &str, prefix: &str, max_len: u64) -> Result<RedisBus, BusError> {
         let client = redis::Client::open(url)?;
         let mut conn = manager(&client).await?;
         let _: String = redis::cmd("PING").query_async(&mut conn).await?;
@@ -49,12 +51,18 @@ impl RedisBus {
             client,
             conn,
             prefix: prefix.to_owned(),
+            max_len: max_len.max(1),
         })
     }
 
     /// The Redis key of a stream.
     pub fn key(&self, stream: &str) -> String {
         stream_key(&self.prefix, stream)
+    }
+
+    /// The key prefix of this deployment.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
     }
 
     /// A shared connection for other kit users (rate limits, leases) with the same prefix.
@@ -70,6 +78,9 @@ impl RedisBus {
         let mut conn = self.conn.clone();
         let _: String = redis::cmd("XADD")
             .arg(self.key(stream))
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(self.max_len)
             .arg("*")
             .arg("type")
             .arg(&envelope.r#type)

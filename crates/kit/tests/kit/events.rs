@@ -62,7 +62,9 @@ async fn setup(backend: Backend) -> (TestBackends, Db, EventBus) {
         ))
         .await
         .expect("effects table");
-    let bus = EventBus::from_settings(&backends.redis).await.expect("bus");
+    let bus = EventBus::from_settings(&backends.redis, backends.events.max_stream_len)
+        .await
+        .expect("bus");
     match (backend, &bus) {
         (Backend::Embedded, EventBus::Memory(_)) | (Backend::Production, EventBus::Redis(_)) => {}
         _ => panic!("wrong bus for {backend:?}"),
@@ -243,10 +245,13 @@ async fn events_wait_in_the_outbox_while_the_bus_is_down(backend: Backend) {
     let (_backends, db, _bus) = setup(backend).await;
     commit_events(&db, 2).await;
     // A bus pointing at a closed port refuses; the events stay unpublished.
-    let down = EventBus::from_settings(&govmedia_kit::config::RedisSettings {
-        url: Some("redis://127.0.0.1:1".into()),
-        key_prefix: "unused:".into(),
-    })
+    let down = EventBus::from_settings(
+        &govmedia_kit::config::RedisSettings {
+            url: Some("redis://127.0.0.1:1".into()),
+            key_prefix: "unused:".into(),
+        },
+        100,
+    )
     .await;
     assert!(down.is_err(), "a closed port must not connect");
     assert_eq!(outbox::backlog(&db).await.expect("backlog"), 2);

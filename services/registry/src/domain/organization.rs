@@ -101,6 +101,9 @@ impl Organization {
     }
 }
 
+/// Longest materialized path stored (the column's size); deeper trees are refused.
+pub const MAX_PATH_LEN: usize = 1000;
+
 /// The materialized path of a child of `parent` (or of a root).
 pub fn child_path(parent: Option<&Organization>, id: &str) -> String {
     format!("{}{id}/", parent.map_or("/", |p| p.path.as_str()))

@@ -90,7 +90,7 @@ fn check_field(v: &mut Violations, account: &pb::Account, field: &str) {
         },
         "verified_subject" => validate::text(v, &path, &account.verified_subject, 100, false),
         "homepage_url" => validate::https_url(v, &path, &account.homepage_url),
-        "justification" => validate::text(v, &path, &account.justification, 500, false),
+        "justification" => validate::multiline_text(v, &path, &account.justification, 500, false),
         _ => {}
     }
 }
@@ -161,13 +161,17 @@ pub(super) async fn store_change(
     let expected = account.version;
     account.version += 1;
     account.updated = stamp(principal);
-    if store::accounts::update(txn, account, expected).await? {
-        Ok(())
-    } else {
-        Err(RegistryError::EtagMismatch {
-            resource: account.name(),
-            current: convert::etag(expected + 1),
-        })
+    match store::accounts::update(txn, account, expected).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(RegistryError::stale(&account.name(), expected)),
+        // Only the platform id is unique: another account bound it concurrently.
+        Err(error) if govmedia_kit::db::is_unique_violation(&error) => {
+            Err(RegistryError::PlatformAccountTaken {
+                platform_account_id: account.platform_account_id.clone().unwrap_or_default(),
+                existing: "another account".to_owned(),
+            })
+        }
+        Err(error) => Err(error.into()),
     }
 }
 
@@ -214,7 +218,7 @@ pub(super) async fn list(
             &req.status.to_string(),
             &req.operator_vendor,
         ]),
-    )?;
+    );
     v.finish()?;
     let scope = read_scope(api.conn(), principal, organization).await?;
     let filter = store::accounts::Filter {
@@ -268,7 +272,7 @@ pub(super) async fn search(
         req.page_size,
         &req.page_token,
         fingerprint(&[&principal.organization, &req.organization, &req.query]),
-    )?;
+    );
     v.finish()?;
     let scope = read_scope(api.conn(), principal, organization).await?;
     let filter = store::accounts::Filter {
@@ -341,8 +345,14 @@ pub(super) async fn create(
         return Ok(done);
     }
     let org = visible_organization(unit.txn(), principal, &organization).await?;
+    // R-03 reads the unit's accounts, then adds one: hold the unit so no twin interleaves.
+    store::organizations::lock(unit.txn(), &organization).await?;
     if store::accounts::get(unit.txn(), &id).await?.is_some() {
-        return Err(RegistryError::AlreadyExists(name));
+        // A twin of this request may have committed while this one waited: answer as it did.
+        return match unit.into_replay().await? {
+            Some(first) => Ok(first),
+            None => Err(RegistryError::AlreadyExists(name)),
+        };
     }
     let existing = store::accounts::on_platform(unit.txn(), &organization, platform).await?;
     let now = clock::now();
@@ -380,15 +390,16 @@ pub(super) async fn create(
     for field in MUTABLE_FIELDS.iter().chain(&["justification"]) {
         apply_field(&mut account, source, field);
     }
-    store::accounts::insert(unit.txn(), &account)
-        .await
-        .map_err(|error| {
-            if govmedia_kit::db::is_unique_violation(&error) {
-                RegistryError::AlreadyExists(name.clone())
-            } else {
-                error.into()
-            }
-        })?;
+    if let Err(error) = store::accounts::insert(unit.txn(), &account).await {
+        if !govmedia_kit::db::is_unique_violation(&error) {
+            return Err(error.into());
+        }
+        // A concurrent writer created this id first: if it was this very request, answer as it.
+        return match unit.into_replay().await? {
+            Some(first) => Ok(first),
+            None => Err(RegistryError::AlreadyExists(name)),
+        };
+    }
     let response = convert::account(&account);
     unit.publish(&name, &events::account_registered(&response))
         .await?;
@@ -490,7 +501,7 @@ async fn transition(
     let filing = filing_field(&mut v, change.filing);
     validate::request_id(&mut v, "request_id", change.request_id);
     if let Some(reason) = change.reason {
-        validate::text(&mut v, "reason", reason, 500, true);
+        validate::multiline_text(&mut v, "reason", reason, 500, true);
     }
     if change.platform_account_id.len() > 100
         || change
@@ -635,7 +646,7 @@ pub(super) async fn cancel(
 }
 
 /// Clock skew tolerated on times reported by collectors.
-const MAX_SKEW_MINUTES: i64 = 5;
+pub(super) const MAX_SKEW: Duration = Duration::minutes(5);
 
 pub(super) async fn report_activity(
     api: &RegistryApi,
@@ -645,21 +656,11 @@ pub(super) async fn report_activity(
     let mut v = Violations::new();
     let id = validate::resource_id(&mut v, "name", &req.name, "accounts", true);
     validate::request_id(&mut v, "request_id", &req.request_id);
-    let last_post = match &req.last_post_time {
-        Some(time) => match clock::from_proto(time) {
-            Some(time) if time <= clock::now() + Duration::minutes(MAX_SKEW_MINUTES) => Some(time),
-            Some(_) => {
-                v.add("last_post_time", "must not be in the future");
-                None
-            }
-            None => {
-                v.add("last_post_time", "is not a valid timestamp");
-                None
-            }
-        },
-        None => None,
-    };
-    if req.follower_count < 0 {
+    let last_post = req
+        .last_post_time
+        .as_ref()
+        .and_then(|time| validate::past_time(&mut v, "last_post_time", time, MAX_SKEW));
+    if req.follower_count.is_some_and(|count| count < 0) {
         v.add("follower_count", "must not be negative");
     }
     v.finish()?;
@@ -684,7 +685,9 @@ pub(super) async fn report_activity(
                 .map_or(last_post, |known| known.max(last_post)),
         );
     }
-    account.follower_count = req.follower_count;
+    if let Some(count) = req.follower_count {
+        account.follower_count = count;
+    }
     store_change(unit.txn(), principal, &mut account).await?;
     let name = account.name();
     let response = convert::account(&account);

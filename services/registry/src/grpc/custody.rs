@@ -1,6 +1,5 @@
 //! Credential custody handlers.
 
-use chrono::Duration;
 use govmedia_kit::unit::Unit;
 use govmedia_kit::{
     auth::Principal,
@@ -14,7 +13,7 @@ use serde_json::json;
 
 use super::{
     RegistryApi,
-    accounts::load_for_change,
+    accounts::{MAX_SKEW, load_for_change},
     check_etag, convert,
     organizations::{stamp, unvalidated},
     read_scope, scope_field, visible_account,
@@ -56,18 +55,7 @@ fn check_field(v: &mut Violations, custody: &pb::CredentialCustody, field: &str)
         "custodian_name" => validate::text(v, &path, &custody.custodian_name, 50, true),
         "custodian_title" => validate::text(v, &path, &custody.custodian_title, 50, false),
         "bound_phone" if !is_masked(&custody.bound_phone) => {
-            let body = custody
-                .bound_phone
-                .strip_prefix('+')
-                .unwrap_or(&custody.bound_phone);
-            if !custody.bound_phone.is_empty()
-                && (!(5..=20).contains(&body.len()) || !body.bytes().all(|b| b.is_ascii_digit()))
-            {
-                v.add(
-                    path,
-                    "must be the full number: 5-20 digits, optionally after '+'",
-                );
-            }
+            validate::phone(v, &path, &custody.bound_phone, false);
         }
         "bound_email" if !is_masked(&custody.bound_email) => {
             let email = &custody.bound_email;
@@ -111,7 +99,19 @@ fn apply_field(
             return Err(masked_changed(&source.bound_phone));
         }
         "bound_phone" if is_masked(&source.bound_phone) => {}
-        "bound_phone" => record.bound_phone = mask_phone(&source.bound_phone),
+        "bound_phone" => {
+            // Stored masked, without the separators people type.
+            let digits: String = source
+                .bound_phone
+                .chars()
+                .filter(|c| !matches!(c, ' ' | '-'))
+                .collect();
+            record.bound_phone = if digits.is_empty() {
+                String::new()
+            } else {
+                mask_phone(&digits)
+            };
+        }
         "bound_email"
             if is_masked(&source.bound_email) && source.bound_email != record.bound_email =>
         {
@@ -254,13 +254,16 @@ async fn save(
     let name = convert::custody_name(&record.account);
     record.version = expected.unwrap_or(0) + 1;
     match expected {
-        None => store::custody::insert(unit.txn(), &record).await?,
+        None => match store::custody::insert(unit.txn(), &record).await {
+            // Someone created the record meanwhile: as with any concurrent change, re-read.
+            Err(error) if govmedia_kit::db::is_unique_violation(&error) => {
+                return Err(RegistryError::stale(&name, 0));
+            }
+            other => other?,
+        },
         Some(expected) => {
             if !store::custody::update(unit.txn(), &record, expected).await? {
-                return Err(RegistryError::EtagMismatch {
-                    resource: name,
-                    current: convert::etag(expected + 1),
-                });
+                return Err(RegistryError::stale(&name, expected));
             }
         }
     }
@@ -275,9 +278,6 @@ async fn save(
     Ok(unit.commit(response).await?)
 }
 
-/// Clock skew tolerated on reported times.
-const MAX_SKEW_MINUTES: i64 = 5;
-
 pub(super) async fn record_rotation(
     api: &RegistryApi,
     principal: &Principal,
@@ -288,17 +288,7 @@ pub(super) async fn record_rotation(
     validate::request_id(&mut v, "request_id", &req.request_id);
     let rotated = match &req.rotate_time {
         None => Some(clock::now()),
-        Some(time) => match clock::from_proto(time) {
-            Some(time) if time <= clock::now() + Duration::minutes(MAX_SKEW_MINUTES) => Some(time),
-            Some(_) => {
-                v.add("rotate_time", "must not be in the future");
-                None
-            }
-            None => {
-                v.add("rotate_time", "is not a valid timestamp");
-                None
-            }
-        },
+        Some(time) => validate::past_time(&mut v, "rotate_time", time, MAX_SKEW),
     };
     v.finish()?;
     let (Some(account_id), Some(rotated)) = (account_id, rotated) else {
@@ -314,6 +304,9 @@ pub(super) async fn record_rotation(
         return Ok(done);
     }
     let account = load_for_change(unit.txn(), principal, &account_id, "").await?;
+    if account.status == AccountStatus::Cancelled {
+        return Err(RuleViolation::AccountCancelled(account.name()).into());
+    }
     let mut record = store::custody::get(unit.txn(), &account_id)
         .await?
         .ok_or_else(|| RegistryError::NotFound(name.clone()))?;
@@ -348,7 +341,7 @@ pub(super) async fn alerts(
         req.page_size,
         &req.page_token,
         fingerprint(&[&principal.organization, &req.organization]),
-    )?;
+    );
     v.finish()?;
     let scope = read_scope(api.conn(), principal, organization).await?;
     let now = clock::now();

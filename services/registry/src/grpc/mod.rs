@@ -9,7 +9,7 @@ mod organizations;
 mod reports;
 
 use govmedia_kit::{
-    auth::{self, Principal},
+    auth::{self, Principal, Role},
     error::Violations,
     unit::Writer,
     validate,
@@ -38,18 +38,28 @@ impl RegistryApi {
     }
 }
 
-/// The caller's own organization: the root of its jurisdiction.
+/// The root of the caller's jurisdiction: its own organization, or, for a SUPERVISOR in a
+/// management department, the government that department serves (it supervises that level).
 async fn jurisdiction(
     conn: &impl ConnectionTrait,
     principal: &Principal,
 ) -> Result<Organization, RegistryError> {
-    store::organizations::get(conn, &principal.organization)
+    let own = store::organizations::get(conn, &principal.organization)
         .await?
         .ok_or_else(|| {
             RegistryError::UnknownCallerOrganization(convert::organization_name(
                 &principal.organization,
             ))
-        })
+        })?;
+    if principal.has(Role::Supervisor)
+        && own.management_department
+        && let Some(government) = own.government.as_deref()
+        && government != own.id
+        && let Some(government) = store::organizations::get(conn, government).await?
+    {
+        return Ok(government);
+    }
+    Ok(own)
 }
 
 /// PERMISSION_DENIED unless `path` lies in the subtree of `scope`.

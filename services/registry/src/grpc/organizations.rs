@@ -10,7 +10,9 @@ use govmedia_kit::{
 use govmedia_proto::registry::v1 as pb;
 use serde_json::json;
 
-use super::{RegistryApi, check_etag, convert, read_scope, scope_field, visible_organization};
+use super::{
+    RegistryApi, check_etag, convert, jurisdiction, read_scope, scope_field, visible_organization,
+};
 use crate::{
     domain::{
         Level, OrgKind, Organization, RuleViolation, Stamp, credit_code,
@@ -121,7 +123,7 @@ pub(super) async fn list(
             &req.level.to_string(),
             &req.kind.to_string(),
         ]),
-    )?;
+    );
     v.finish()?;
     let scope = read_scope(api.conn(), principal, ancestor).await?;
     let filter = store::organizations::Filter {
@@ -200,7 +202,11 @@ pub(super) async fn create(
         None => return Err(RegistryError::OutsideJurisdiction(name)),
     };
     if store::organizations::get(unit.txn(), &id).await?.is_some() {
-        return Err(RegistryError::AlreadyExists(name));
+        // A twin of this request may have committed while this one waited: answer as it did.
+        return match unit.into_replay().await? {
+            Some(first) => Ok(first),
+            None => Err(RegistryError::AlreadyExists(name)),
+        };
     }
     organization::check_placement(parent.as_ref(), Placement { level, kind })?;
     let government = organization::government_of(&id, kind, parent.as_ref());
@@ -217,9 +223,13 @@ pub(super) async fn create(
             existing.as_deref(),
         )?;
     }
+    let path = organization::child_path(parent.as_ref(), &id);
+    if path.len() > organization::MAX_PATH_LEN {
+        return Err(RuleViolation::InvalidHierarchy("the tree is nested too deeply".into()).into());
+    }
     let now = stamp(principal);
     let mut org = Organization {
-        path: organization::child_path(parent.as_ref(), &id),
+        path,
         id,
         parent: parent_id,
         display_name: String::new(),
@@ -304,6 +314,13 @@ pub(super) async fn update(
         return Ok(done);
     }
     let mut org = visible_organization(unit.txn(), principal, &id).await?;
+    // A unit does not rewrite its own record (e.g. drop out of coverage): the level above does.
+    if !principal.has(Role::System) {
+        let root = jurisdiction(unit.txn(), principal).await?;
+        if org.id == root.id || org.id == principal.organization {
+            return Err(RegistryError::KeptByLevelAbove(name));
+        }
+    }
     check_etag(&source.etag, org.version, &name)?;
 
     let before = org.clone();
@@ -346,7 +363,7 @@ pub(super) async fn update(
     let stored = store::organizations::update(unit.txn(), &org, before.version)
         .await
         .map_err(|error| {
-            if govmedia_kit::db::is_unique_violation(&error) {
+            if store::organizations::is_management_conflict(&error) {
                 RuleViolation::ManagementDepartmentExists {
                     government: org
                         .government
@@ -361,10 +378,7 @@ pub(super) async fn update(
             }
         })?;
     if !stored {
-        return Err(RegistryError::EtagMismatch {
-            resource: name,
-            current: convert::etag(before.version + 1),
-        });
+        return Err(RegistryError::stale(&name, before.version));
     }
     let response = convert::organization(&org);
     unit.publish(&name, &events::organization_updated(&response, &paths))

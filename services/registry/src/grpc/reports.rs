@@ -6,11 +6,11 @@ use govmedia_kit::{
     audit,
     auth::Principal,
     clock,
-    error::{ApiError, ErrorCode, Violations},
+    error::Violations,
     paging::{Page, fingerprint},
     validate,
 };
-use govmedia_proto::{common::v1::ErrorReason, registry::v1 as pb};
+use govmedia_proto::registry::v1 as pb;
 
 use super::{RegistryApi, convert, read_scope, scope_field};
 use crate::{domain::AccountStatus, error::RegistryError, store};
@@ -78,7 +78,7 @@ pub(super) async fn coverage_gaps(
         req.page_size,
         &req.page_token,
         fingerprint(&[&principal.organization, &req.organization]),
-    )?;
+    );
     v.finish()?;
     let scope = read_scope(api.conn(), principal, organization).await?;
     let mut orgs = store::organizations::coverage_gaps(
@@ -130,18 +130,9 @@ pub(super) async fn audit_records(
         req.page_size,
         &req.page_token,
         fingerprint(&[&principal.organization, &req.organization, &req.resource]),
-    )?;
+    );
     v.finish()?;
-    let before = match &page.after {
-        None => None,
-        Some(key) => Some(key.parse::<i64>().map_err(|_| {
-            ApiError::new(
-                ErrorCode::InvalidArgument,
-                ErrorReason::InvalidPageToken,
-                "page_token is not a token this service issued",
-            )
-        })?),
-    };
+    let before = page.after_number()?;
     let scope = read_scope(api.conn(), principal, organization).await?;
     let resource = (!req.resource.is_empty()).then_some(req.resource.as_str());
     let mut records = audit::list(

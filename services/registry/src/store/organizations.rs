@@ -84,6 +84,33 @@ pub async fn update(
     Ok(result.rows_affected == 1)
 }
 
+/// True when `error` is the one-management-department-per-government index refusing a row.
+pub fn is_management_conflict(error: &DbErr) -> bool {
+    match error.sql_err() {
+        // PostgreSQL names the index, SQLite the column.
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(message)) => {
+            message.contains("organizations_one_management_department")
+                || message.contains("organizations.government_id")
+        }
+        _ => false,
+    }
+}
+
+/// Locks an organization's row until the transaction ends (PostgreSQL; SQLite writers are
+/// serialized anyway), so that rules that read its accounts and then write one cannot
+/// interleave with another writer doing the same.
+pub async fn lock(conn: &impl ConnectionTrait, id: &str) -> Result<(), DbErr> {
+    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        conn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE",
+            [id.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
 /// The management department whose government is `government`, other than `except`.
 pub async fn management_department_of(
     conn: &impl ConnectionTrait,

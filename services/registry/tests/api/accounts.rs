@@ -259,7 +259,7 @@ async fn one_account_per_platform_unless_justified_and_healthy(backend: Backend)
     let report = |days: i64| pb::ReportAccountActivityRequest {
         name: "accounts/edu-weibo".into(),
         last_post_time: Some(days_ago(days)),
-        follower_count: 5230,
+        follower_count: Some(5230),
         request_id: String::new(),
     };
     system

@@ -78,10 +78,14 @@ async fn every_method_admits_exactly_its_roles(backend: Backend) {
     let channel = app.channel().await;
     let methods: Vec<_> = govmedia_proto::all_method_access()
         .iter()
-        .filter(|(path, _)| path.starts_with("/govmedia.registry.v1.RegistryService/"))
+        .filter(|rule| {
+            rule.path
+                .starts_with("/govmedia.registry.v1.RegistryService/")
+        })
         .collect();
     assert_eq!(methods.len(), 20);
-    for (path, _) in &methods {
+    for rule in &methods {
+        let path = rule.path;
         let allowed = govmedia_kit::auth::allowed_roles(path).expect("govmedia method");
         for role in Role::ALL {
             let mut grpc = tonic::client::Grpc::new(channel.clone());
@@ -215,4 +219,99 @@ async fn callers_act_only_within_their_subtree(backend: Backend) {
 backend_test!(
     callers_act_only_within_their_subtree_on,
     callers_act_only_within_their_subtree
+);
+
+/// A supervisor of the government office (the management department) supervises the whole
+/// city; an operator of the same office sees only the office; neither rewrites its own record.
+async fn a_management_department_supervises_its_government(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_tree(&app).await;
+    let mut system = app.system().await;
+    create_account(
+        &mut system,
+        "edu-wechat",
+        new_account("golmud-edu", Platform::WechatOfficialAccount, "格尔木教育"),
+    )
+    .await
+    .expect("create");
+
+    let mut supervisor = app.client("golmud-office", &[Role::Supervisor]).await;
+    let city = supervisor
+        .list_accounts(pb::ListAccountsRequest::default())
+        .await
+        .expect("list")
+        .into_inner();
+    assert_eq!(
+        city.accounts.len(),
+        1,
+        "the office's supervisor sees the city's departments"
+    );
+    supervisor
+        .get_organization(pb::GetOrganizationRequest {
+            name: "organizations/golmud".into(),
+        })
+        .await
+        .expect("and the city government");
+    for own in ["organizations/golmud", "organizations/golmud-office"] {
+        let update = supervisor
+            .update_organization(pb::UpdateOrganizationRequest {
+                organization: Some(pb::Organization {
+                    name: own.into(),
+                    must_have_account: false,
+                    ..Default::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["must_have_account".into()],
+                }),
+                request_id: String::new(),
+            })
+            .await;
+        assert_error(update, Code::PermissionDenied, "OUTSIDE_JURISDICTION");
+    }
+    supervisor
+        .update_organization(pb::UpdateOrganizationRequest {
+            organization: Some(pb::Organization {
+                name: "organizations/golmud-edu".into(),
+                display_name: "格尔木市教育局".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["display_name".into()],
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("a department below is the supervisor's to keep");
+
+    let mut operator = app.client("golmud-office", &[Role::Operator]).await;
+    assert_error(
+        operator
+            .get_account(pb::GetAccountRequest {
+                name: "accounts/edu-wechat".into(),
+            })
+            .await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
+
+    let mut xining = app.client("xining", &[Role::Supervisor]).await;
+    let custody = xining
+        .update_credential_custody(pb::UpdateCredentialCustodyRequest {
+            credential_custody: Some(pb::CredentialCustody {
+                name: "accounts/edu-wechat/credentialCustody".into(),
+                custodian_name: "越权者".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["custodian_name".into()],
+            }),
+            allow_missing: true,
+            request_id: String::new(),
+        })
+        .await;
+    assert_error(custody, Code::PermissionDenied, "OUTSIDE_JURISDICTION");
+}
+backend_test!(
+    a_management_department_supervises_its_government_on,
+    a_management_department_supervises_its_government
 );

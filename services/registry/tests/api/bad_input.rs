@@ -451,7 +451,7 @@ async fn malformed_requests_are_refused_field_by_field(backend: Backend) {
         (
             pb::ReportAccountActivityRequest {
                 name: "accounts/edu-wechat".into(),
-                follower_count: -1,
+                follower_count: Some(-1),
                 ..Default::default()
             },
             "follower_count",

@@ -38,7 +38,9 @@ impl TestApp {
             .await
             .expect("database");
         db.migrate::<Migrator>().await.expect("migrations");
-        let bus = EventBus::from_settings(&backends.redis).await.expect("bus");
+        let bus = EventBus::from_settings(&backends.redis, backends.events.max_stream_len)
+            .await
+            .expect("bus");
         let keys =
             Arc::new(TokenKeys::hs256(DEV_JWT_SECRET, "govmedia", "govmedia").expect("keys"));
         let listener = server::bind("127.0.0.1:0".parse().expect("addr"))

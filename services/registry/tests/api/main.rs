@@ -5,8 +5,10 @@
 mod accounts;
 mod auth;
 mod bad_input;
+mod concurrency;
 mod custody;
 mod events;
+mod failures;
 mod health;
 mod helpers;
 mod organizations;

@@ -278,8 +278,22 @@ async fn updates_take_a_mask_and_guard_the_etag(backend: Backend) {
         .await;
     assert_error(stale, Code::Aborted, "ETAG_MISMATCH");
 
-    // golmud has children: its kind cannot change.
-    let kind = supervisor
+    // A unit's own record is kept by the level above: golmud's supervisor cannot drop golmud
+    // out of the coverage report...
+    let own = supervisor
+        .update_organization(update(
+            pb::Organization {
+                name: "organizations/golmud".into(),
+                must_have_account: false,
+                ..Default::default()
+            },
+            &["must_have_account"],
+        ))
+        .await;
+    assert_error(own, Code::PermissionDenied, "OUTSIDE_JURISDICTION");
+    // ...Haixi's can change golmud, but not its kind while it has children.
+    let mut haixi = app.client("haixi", &[Role::Supervisor]).await;
+    let kind = haixi
         .update_organization(update(
             pb::Organization {
                 name: "organizations/golmud".into(),
