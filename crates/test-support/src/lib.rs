@@ -150,6 +150,24 @@ impl TestBackends {
     pub fn dir(&self) -> &std::path::Path {
         self._dir.path()
     }
+
+    /// A further database for service `name` in the same test (several services, each with its
+    /// own tables): another SQLite file, or another PostgreSQL schema; removed with the rest.
+    pub fn database_for(&self, name: &str) -> DatabaseSettings {
+        match &self.database.schema {
+            Some(schema) => DatabaseSettings {
+                schema: Some(format!("{schema}_{name}")),
+                ..self.database.clone()
+            },
+            None => DatabaseSettings {
+                url: Some(format!(
+                    "sqlite://{}?mode=rwc",
+                    self.dir().join(format!("{name}.db")).display()
+                )),
+                ..self.database.clone()
+            },
+        }
+    }
 }
 
 async fn check_postgres(url: &str) {
@@ -193,12 +211,27 @@ impl Drop for TestBackends {
                 .expect("runtime");
             runtime.block_on(async move {
                 if let Ok(conn) = sea_orm::Database::connect(&cleanup.postgres_url).await {
-                    let _ = conn
-                        .execute_raw(Statement::from_string(
+                    // The test's schema and the further ones of `database_for`.
+                    let schemas = conn
+                        .query_all_raw(Statement::from_string(
                             DbBackend::Postgres,
-                            format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", cleanup.schema),
+                            format!(
+                                "SELECT nspname FROM pg_namespace WHERE nspname = '{0}' OR nspname LIKE '{0}\\_%'",
+                                cleanup.schema
+                            ),
                         ))
-                        .await;
+                        .await
+                        .unwrap_or_default();
+                    for row in schemas {
+                        if let Ok(schema) = row.try_get::<String>("", "nspname") {
+                            let _ = conn
+                                .execute_raw(Statement::from_string(
+                                    DbBackend::Postgres,
+                                    format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"),
+                                ))
+                                .await;
+                        }
+                    }
                     let _ = conn.close().await;
                 }
                 if let Ok(client) = redis::Client::open(cleanup.redis_url.as_str())

@@ -1,7 +1,7 @@
-//! `govmedia dev`: every service in one process, SQLite files under the data directory,
-//! in-process events, the development token secret, 127.0.0.1 only.
+//! `govmedia dev`: every service in one process behind the gateway, SQLite files under the data
+//! directory, in-process events and rate limits, the development token secret, loopback only.
 
-use std::{path::PathBuf, sync::Arc, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::Context as _;
 use govmedia_kit::{
@@ -15,9 +15,40 @@ use govmedia_kit::{
 };
 use tokio::task::JoinSet;
 
-use crate::{demo, services::SERVICES, settings::Settings};
+use crate::{
+    demo,
+    services::{SERVICES, find_schema},
+    settings::Settings,
+};
 
-pub async fn run(settings: Settings, data_dir: PathBuf, load_demo: bool) -> anyhow::Result<()> {
+/// The development secret is public: dev never listens beyond this machine.
+fn loopback(what: &str, addr: SocketAddr) -> anyhow::Result<SocketAddr> {
+    anyhow::ensure!(
+        addr.ip().is_loopback(),
+        "`govmedia dev` listens on loopback only, but {what} is set to {addr}; use `govmedia serve` to serve a network"
+    );
+    Ok(addr)
+}
+
+async fn open(settings: &Settings, data_dir: &std::path::Path, name: &str) -> anyhow::Result<Db> {
+    let database = DatabaseSettings {
+        url: Some(format!(
+            "sqlite://{}?mode=rwc",
+            data_dir.join(format!("{name}.db")).display()
+        )),
+        ..settings.database.clone()
+    };
+    let db = Db::connect(&database, name)
+        .await
+        .with_context(|| format!("opening the {name} database"))?;
+    let schema = find_schema(name).with_context(|| format!("no schema {name}"))?;
+    (schema.migrate)(db.clone())
+        .await
+        .with_context(|| format!("migrating the {name} database"))?;
+    Ok(db)
+}
+
+pub async fn run(mut settings: Settings, data_dir: PathBuf, load_demo: bool) -> anyhow::Result<()> {
     let _telemetry = telemetry::init("govmedia", &settings.telemetry)?;
     if settings.database.url.is_some() || settings.redis.url.is_some() {
         tracing::warn!(
@@ -31,56 +62,73 @@ pub async fn run(settings: Settings, data_dir: PathBuf, load_demo: bool) -> anyh
     let bus = EventBus::memory(settings.events.max_stream_len);
     let shutdown = CancellationToken::new();
     let mut servers = JoinSet::new();
-    let mut listening = Vec::new();
+    let context = |db| ServiceContext {
+        db,
+        bus: bus.clone(),
+        keys: keys.clone(),
+        events: settings.events.clone(),
+    };
 
+    let mut listening = Vec::new();
+    settings.gateway.upstreams.clear();
     for service in SERVICES {
-        let database = DatabaseSettings {
-            url: Some(format!(
-                "sqlite://{}?mode=rwc",
-                data_dir.join(format!("{}.db", service.name)).display()
-            )),
-            ..settings.database.clone()
-        };
-        let db = Db::connect(&database, service.name)
-            .await
-            .with_context(|| format!("opening the {} database", service.name))?;
-        (service.migrate)(db.clone())
-            .await
-            .with_context(|| format!("migrating the {} database", service.name))?;
-        let addr = (service.listen)(&settings);
-        // The development secret is public: dev never listens beyond this machine.
-        anyhow::ensure!(
-            addr.ip().is_loopback(),
-            "`govmedia dev` listens on loopback only, but {} is set to {addr}; use `govmedia serve` to serve a network",
-            service.name
-        );
+        let db = open(&settings, &data_dir, service.name).await?;
+        let addr = loopback(service.name, (service.listen)(&settings))?;
         let listener = server::bind(addr).await.with_context(|| {
             format!(
                 "starting {} (is another govmedia already running?)",
                 service.name
             )
         })?;
-        listening.push((service, listener.local_addr()?));
-        let context = ServiceContext {
-            db,
-            bus: bus.clone(),
-            keys: keys.clone(),
-            events: settings.events.clone(),
-        };
-        let serve = (service.serve)(context, settings.clone(), listener, shutdown.clone());
-        servers.spawn(async move { (service.name, serve.await) });
+        let addr = listener.local_addr()?;
+        listening.push((service.name, service.grpc_name, addr));
+        settings
+            .gateway
+            .upstreams
+            .insert(service.name.to_owned(), format!("http://{addr}"));
+        let serve = (service.serve)(context(db), settings.clone(), listener, shutdown.clone());
+        servers.spawn(async move { (service.name, serve.await.map_err(anyhow::Error::from)) });
     }
 
-    let (_, registry_addr) = listening[0];
-    let registry_uri = format!("http://{registry_addr}");
+    let gateway_db = open(&settings, &data_dir, govmedia_gateway::NAME).await?;
+    let grpc = server::bind(loopback("gateway.listen", settings.gateway.listen)?)
+        .await
+        .context("starting the gateway (is another govmedia already running?)")?;
+    let http = server::bind(loopback(
+        "gateway.http_listen",
+        settings.gateway.http_listen,
+    )?)
+    .await
+    .context("starting the gateway's HTTP/JSON port")?;
+    let (gateway_addr, http_addr) = (grpc.local_addr()?, http.local_addr()?);
+    let gateway = govmedia_gateway::serve(
+        context(gateway_db),
+        settings.gateway.clone(),
+        grpc,
+        http,
+        shutdown.clone(),
+    );
+    servers.spawn(async move {
+        (
+            govmedia_gateway::NAME,
+            gateway.await.map_err(anyhow::Error::from),
+        )
+    });
+
     if load_demo {
+        // Straight to the registry: the loader is one trusted client, not a caller to rate-limit.
+        let registry = listening
+            .iter()
+            .find(|(name, ..)| *name == govmedia_registry::NAME)
+            .map(|(.., addr)| format!("http://{addr}"))
+            .context("no registry to load the demo into")?;
         let token = keys.issue(
             "govmedia-demo",
             demo::ROOT,
             &[Role::System],
             Duration::from_secs(600),
         )?;
-        let summary = demo::load(&registry_uri, &token)
+        let summary = demo::load(&registry, &token)
             .await
             .context("loading the demo data")?;
         println!("{summary}");
@@ -96,16 +144,26 @@ pub async fn run(settings: Settings, data_dir: PathBuf, load_demo: bool) -> anyh
         "\ngovmedia dev is running (SQLite files in {}, events in-process):",
         data_dir.display()
     );
-    for (service, addr) in &listening {
-        println!("  {:<10} {:<42} {addr}", service.name, service.grpc_name);
+    println!(
+        "  {:<10} {:<42} {gateway_addr}  <- use this address",
+        "gateway", "every govmedia service (gRPC)"
+    );
+    println!(
+        "  {:<10} {:<42} http://{http_addr}",
+        "", "HTTP/JSON, /healthz, /metrics"
+    );
+    for (name, grpc_name, addr) in &listening {
+        println!("  {name:<10} {grpc_name:<42} {addr}");
     }
     println!(
         "\nA development token (organization {root}, roles supervisor+auditor+system, valid {hours} h):\n\n  \
          export TOKEN={token}\n\n\
          Try:\n\n  \
-         grpcurl -plaintext {registry_addr} list\n  \
+         grpcurl -plaintext {gateway_addr} list\n  \
          grpcurl -plaintext -H \"authorization: Bearer $TOKEN\" -d '{{\"group_by\":[\"COUNT_DIMENSION_PLATFORM\"]}}' \\\n    \
-         {registry_addr} govmedia.registry.v1.RegistryService/CountAccounts\n\n\
+         {gateway_addr} govmedia.registry.v1.RegistryService/CountAccounts\n  \
+         curl -s -H \"authorization: Bearer $TOKEN\" -H 'content-type: application/json' -d '{{}}' \\\n    \
+         http://{http_addr}/v1/govmedia.registry.v1.RegistryService/CountAccounts\n\n\
          Stop with Ctrl-C.",
         root = demo::ROOT,
         hours = settings.auth.token_ttl_secs / 3600,
@@ -118,14 +176,14 @@ pub async fn run(settings: Settings, data_dir: PathBuf, load_demo: bool) -> anyh
         }
         Some(joined) = servers.join_next() => match joined {
             Ok((name, Ok(()))) => Err(anyhow::anyhow!("{name} stopped unexpectedly")),
-            Ok((name, Err(error))) => Err(anyhow::anyhow!("{name} failed: {error}")),
+            Ok((name, Err(error))) => Err(anyhow::anyhow!("{name} failed: {error:#}")),
             Err(error) => Err(anyhow::anyhow!("a server task failed: {error}")),
         },
     };
     shutdown.cancel();
     while let Some(joined) = servers.join_next().await {
         if let Ok((name, Err(error))) = joined {
-            tracing::warn!(service = name, %error, "stopped with an error");
+            tracing::warn!(service = name, error = %format!("{error:#}"), "stopped with an error");
         }
     }
     outcome

@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+mod admin;
 mod demo;
 mod dev;
 mod serve;
@@ -58,6 +59,57 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// API keys of other government systems, checked by the gateway.
+    Apikey {
+        /// The data directory of `govmedia dev` (ignored when GOVMEDIA_DATABASE_URL is set).
+        #[arg(long, default_value = "./data", global = true)]
+        data_dir: PathBuf,
+        #[command(subcommand)]
+        command: ApikeyCommand,
+    },
+    /// The append-only audit trails.
+    Audit {
+        /// The data directory of `govmedia dev` (ignored when GOVMEDIA_DATABASE_URL is set).
+        #[arg(long, default_value = "./data", global = true)]
+        data_dir: PathBuf,
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ApikeyCommand {
+    /// Issue a key; it is printed once, on standard output.
+    Issue {
+        /// Who the key is for, e.g. "12345 政务服务便民热线".
+        #[arg(long)]
+        name: String,
+        /// The organization it acts for, e.g. `golmud`.
+        #[arg(long)]
+        org: String,
+        /// A role (repeatable).
+        #[arg(long = "role", required = true, value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<Role>()))]
+        roles: Vec<Role>,
+        /// Days until it expires (default: never).
+        #[arg(long)]
+        expires_in_days: Option<i64>,
+    },
+    /// List every key (never the secrets).
+    List,
+    /// Revoke a key by id.
+    Revoke {
+        /// The key's id (`apiKeys/{id}` or the id).
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute a service's audit hash chain and report whether it is intact.
+    Verify {
+        /// The service, e.g. `registry`.
+        service: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,6 +154,27 @@ fn main() -> ExitCode {
                         ttl,
                     },
             } => issue_token(&settings, &subject, &org, &roles, ttl),
+            Command::Apikey { data_dir, command } => runtime.block_on(async {
+                match command {
+                    ApikeyCommand::Issue {
+                        name,
+                        org,
+                        roles,
+                        expires_in_days,
+                    } => {
+                        admin::issue_key(&settings, &data_dir, &name, &org, &roles, expires_in_days)
+                            .await
+                    }
+                    ApikeyCommand::List => admin::list_keys(&settings, &data_dir).await,
+                    ApikeyCommand::Revoke { id } => {
+                        admin::revoke_key(&settings, &data_dir, &id).await
+                    }
+                }
+            }),
+            Command::Audit {
+                data_dir,
+                command: AuditCommand::Verify { service },
+            } => runtime.block_on(admin::verify_audit(&settings, &data_dir, &service)),
         }
     })();
     match result {

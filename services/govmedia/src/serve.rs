@@ -1,4 +1,4 @@
-//! `govmedia serve <service>` and `govmedia migrate`: production, one service per process.
+//! `govmedia serve <service>`, `govmedia migrate`, and how production commands find a database.
 
 use std::sync::Arc;
 
@@ -13,69 +13,85 @@ use govmedia_kit::{
 };
 
 use crate::{
-    services::{self, Service},
+    services::{self, Schema},
     settings::Settings,
 };
 
-fn service(name: &str) -> anyhow::Result<&'static Service> {
-    services::find(name)
-        .with_context(|| format!("unknown service {name:?}; known: {}", services::names()))
-}
-
-async fn open(settings: &Settings, service: &Service) -> anyhow::Result<Db> {
+/// Opens the database of `schema` from the settings (`GOVMEDIA_DATABASE_URL`).
+pub async fn open(settings: &Settings, schema: &str) -> anyhow::Result<Db> {
     let url = settings
         .database
         .url
         .as_deref()
         .map(redact)
         .unwrap_or_default();
-    Db::connect(&settings.database, service.name)
+    Db::connect(&settings.database, schema)
         .await
-        .with_context(|| format!("opening the {} database {url}", service.name))
+        .with_context(|| format!("opening the {schema} database {url}"))
 }
 
-pub async fn run(settings: Settings, name: &str, migrate: bool) -> anyhow::Result<()> {
-    let service = service(name)?;
-    let _telemetry = telemetry::init(&format!("govmedia-{name}"), &settings.telemetry)?;
-    let keys = Arc::new(TokenKeys::from_settings(&settings.auth, false)?);
-    let db = open(&settings, service).await?;
+/// Migrates (`migrate`) or checks that no migration is pending.
+async fn prepare(db: &Db, schema: &Schema, migrate: bool) -> anyhow::Result<()> {
     if migrate {
-        (service.migrate)(db.clone())
+        return (schema.migrate)(db.clone())
             .await
-            .context("running migrations")?;
-    } else {
-        let pending = (service.pending)(db.clone())
-            .await
-            .context("reading the migration state")?;
-        anyhow::ensure!(
-            pending == 0,
-            "{pending} migration(s) of {name} have not run; run `govmedia migrate {name}` or start with --migrate"
-        );
+            .context("running migrations");
     }
+    let pending = (schema.pending)(db.clone())
+        .await
+        .context("reading the migration state")?;
+    anyhow::ensure!(
+        pending == 0,
+        "{pending} migration(s) of {name} have not run; run `govmedia migrate {name}` or start with --migrate",
+        name = schema.name
+    );
+    Ok(())
+}
+
+async fn context(settings: &Settings, db: Db) -> anyhow::Result<ServiceContext> {
+    let keys = Arc::new(TokenKeys::from_settings(&settings.auth, false)?);
     if settings.redis.url.is_none() {
-        tracing::warn!(
-            "no GOVMEDIA_REDIS_URL: events stay inside this process and reach no other service"
-        );
+        tracing::warn!("no GOVMEDIA_REDIS_URL: events and rate limits stay inside this process");
     }
     let bus = EventBus::from_settings(&settings.redis, settings.events.max_stream_len)
         .await
         .context("connecting to Redis")?;
-    let addr = (service.listen)(&settings);
-    let listener = server::bind(addr).await?;
-    tracing::info!(service = name, addr = %listener.local_addr()?, "serving");
-    let shutdown = CancellationToken::new();
-    let context = ServiceContext {
+    Ok(ServiceContext {
         db,
         bus,
         keys,
         events: settings.events.clone(),
+    })
+}
+
+pub async fn run(settings: Settings, name: &str, migrate: bool) -> anyhow::Result<()> {
+    let schema = services::find_schema(name)
+        .with_context(|| format!("unknown service {name:?}; known: {}", services::names()))?;
+    let _telemetry = telemetry::init(&format!("govmedia-{name}"), &settings.telemetry)?;
+    TokenKeys::from_settings(&settings.auth, false)?;
+    let db = open(&settings, name).await?;
+    prepare(&db, &schema, migrate).await?;
+    let context = context(&settings, db).await?;
+    let shutdown = CancellationToken::new();
+    let serving = if name == govmedia_gateway::NAME {
+        let grpc = server::bind(settings.gateway.listen).await?;
+        let http = server::bind(settings.gateway.http_listen).await?;
+        tracing::info!(service = name, addr = %grpc.local_addr()?, http = %http.local_addr()?, "serving");
+        let gateway = govmedia_gateway::serve(
+            context,
+            settings.gateway.clone(),
+            grpc,
+            http,
+            shutdown.clone(),
+        );
+        tokio::spawn(async move { gateway.await.map_err(anyhow::Error::from) })
+    } else {
+        let service = services::find(name).with_context(|| format!("{name} is not a service"))?;
+        let listener = server::bind((service.listen)(&settings)).await?;
+        tracing::info!(service = name, addr = %listener.local_addr()?, "serving");
+        let serve = (service.serve)(context, settings, listener, shutdown.clone());
+        tokio::spawn(async move { serve.await.map_err(anyhow::Error::from) })
     };
-    let serving = tokio::spawn((service.serve)(
-        context,
-        settings,
-        listener,
-        shutdown.clone(),
-    ));
     tokio::select! {
         () = termination_signal() => {
             tracing::info!("shutting down");
@@ -89,21 +105,38 @@ pub async fn run(settings: Settings, name: &str, migrate: bool) -> anyhow::Resul
 
 pub async fn migrate(settings: Settings, names: &[String]) -> anyhow::Result<()> {
     let _telemetry = telemetry::init("govmedia-migrate", &settings.telemetry)?;
-    let selected: Vec<&Service> = if names.is_empty() {
-        services::SERVICES.iter().collect()
+    let selected: Vec<Schema> = if names.is_empty() {
+        // Every service needs its own tables: on PostgreSQL each gets its own schema; a SQLite
+        // file or a fixed schema can hold only one service.
+        let shared = settings.database.schema.is_some()
+            || settings
+                .database
+                .url
+                .as_deref()
+                .is_some_and(|url| url.starts_with("sqlite:"));
+        anyhow::ensure!(
+            !shared,
+            "this database can hold one service only; name it: govmedia migrate <{}>",
+            services::names().replace(", ", "|")
+        );
+        services::schemas().into_iter().collect()
     } else {
         names
             .iter()
-            .map(|name| service(name))
+            .map(|name| {
+                services::find_schema(name).with_context(|| {
+                    format!("unknown service {name:?}; known: {}", services::names())
+                })
+            })
             .collect::<Result<_, _>>()?
     };
-    for service in selected {
-        let db = open(&settings, service).await?;
-        let pending = (service.pending)(db.clone()).await?;
-        (service.migrate)(db)
+    for schema in selected {
+        let db = open(&settings, schema.name).await?;
+        let pending = (schema.pending)(db.clone()).await?;
+        (schema.migrate)(db)
             .await
-            .with_context(|| format!("migrating {}", service.name))?;
-        println!("{}: {pending} migration(s) applied", service.name);
+            .with_context(|| format!("migrating {}", schema.name))?;
+        println!("{}: {pending} migration(s) applied", schema.name);
     }
     Ok(())
 }

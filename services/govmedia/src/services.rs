@@ -1,5 +1,6 @@
-//! The catalogue of services the binary can run. Adding a service means adding one entry here
-//! (and its section to `Settings`); `dev`, `serve` and `migrate` pick it up.
+//! The catalogue: which databases the binary migrates and which services it runs behind the
+//! gateway. Adding a service means adding an entry to both (and its section to `Settings`);
+//! `dev`, `serve`, `migrate` and the gateway's upstreams pick it up.
 
 use std::net::SocketAddr;
 
@@ -15,6 +16,39 @@ use tokio::net::TcpListener;
 
 use crate::settings::Settings;
 
+/// A database schema the binary migrates.
+pub struct Schema {
+    /// Name: the SQLite file (`{name}.db`) and the default PostgreSQL schema.
+    pub name: &'static str,
+    /// Runs its migrations.
+    pub migrate: fn(Db) -> BoxFuture<'static, Result<(), DbErr>>,
+    /// How many of its migrations have not run yet.
+    pub pending: fn(Db) -> BoxFuture<'static, Result<usize, DbErr>>,
+}
+
+fn schema<M: MigratorTrait>(name: &'static str) -> Schema {
+    Schema {
+        name,
+        migrate: |db| Box::pin(async move { db.migrate::<M>().await }),
+        pending: |db| {
+            Box::pin(async move { M::get_pending_migrations(db.conn()).await.map(|p| p.len()) })
+        },
+    }
+}
+
+/// Every schema.
+pub fn schemas() -> [Schema; 2] {
+    [
+        schema::<govmedia_registry::Migrator>(govmedia_registry::NAME),
+        schema::<govmedia_gateway::Migrator>(govmedia_gateway::NAME),
+    ]
+}
+
+/// The schema called `name`.
+pub fn find_schema(name: &str) -> Option<Schema> {
+    schemas().into_iter().find(|schema| schema.name == name)
+}
+
 /// How a service is served: context, settings, listener, shutdown → the server future.
 pub type ServeFn = fn(
     ServiceContext,
@@ -23,35 +57,24 @@ pub type ServeFn = fn(
     CancellationToken,
 ) -> BoxFuture<'static, Result<(), ServerError>>;
 
-/// One runnable service.
+/// A service behind the gateway.
 pub struct Service {
-    /// Short name: `govmedia serve <name>`, the SQLite file and the PostgreSQL schema.
+    /// Short name: `govmedia serve <name>`, its schema, and its package (`govmedia.<name>.v1`),
+    /// by which the gateway routes to it.
     pub name: &'static str,
     /// Full gRPC service name.
     pub grpc_name: &'static str,
     /// Where it listens, from the settings.
     pub listen: fn(&Settings) -> SocketAddr,
-    /// Migrates its database.
-    pub migrate: fn(Db) -> BoxFuture<'static, Result<(), DbErr>>,
-    /// How many of its migrations have not run yet.
-    pub pending: fn(Db) -> BoxFuture<'static, Result<usize, DbErr>>,
     /// Serves it until the token is cancelled.
     pub serve: ServeFn,
 }
 
-/// Every service, in start order.
+/// Every service behind the gateway, in start order.
 pub const SERVICES: &[Service] = &[Service {
     name: govmedia_registry::NAME,
     grpc_name: govmedia_registry::SERVICE_NAME,
     listen: |settings| settings.registry.listen,
-    migrate: |db| Box::pin(async move { db.migrate::<govmedia_registry::Migrator>().await }),
-    pending: |db| {
-        Box::pin(async move {
-            govmedia_registry::Migrator::get_pending_migrations(db.conn())
-                .await
-                .map(|pending| pending.len())
-        })
-    },
     serve: |context, settings, listener, shutdown| {
         Box::pin(govmedia_registry::serve(
             context,
@@ -67,11 +90,9 @@ pub fn find(name: &str) -> Option<&'static Service> {
     SERVICES.iter().find(|service| service.name == name)
 }
 
-/// The names, for messages.
+/// Every name `serve` accepts, for messages.
 pub fn names() -> String {
-    SERVICES
-        .iter()
-        .map(|s| s.name)
-        .collect::<Vec<_>>()
-        .join(", ")
+    let mut names: Vec<&str> = SERVICES.iter().map(|s| s.name).collect();
+    names.push(govmedia_gateway::NAME);
+    names.join(", ")
 }

@@ -2,6 +2,7 @@
 //! section per service. Loaded by `govmedia_kit::config::load` (defaults → `--config` file →
 //! `GOVMEDIA_*` environment).
 
+use govmedia_gateway::GatewayConfig;
 use govmedia_kit::config::{
     AuthSettings, DatabaseSettings, EventSettings, RedisSettings, TelemetrySettings,
 };
@@ -22,6 +23,8 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     /// `[events]`.
     pub events: EventSettings,
+    /// `[gateway]`.
+    pub gateway: GatewayConfig,
     /// `[registry]`.
     pub registry: RegistryConfig,
 }

@@ -243,7 +243,16 @@ async fn migrate_then_serve(backend: Backend) {
         "{pending:?}"
     );
 
-    let migrated = with_backends(&["migrate"]).output().expect("run");
+    // One database (a SQLite file, or the fixed schema of this test) holds one service.
+    let all = with_backends(&["migrate"]).output().expect("run");
+    assert!(!all.status.success());
+    assert!(
+        String::from_utf8_lossy(&all.stderr).contains("name it"),
+        "{all:?}"
+    );
+    let migrated = with_backends(&["migrate", "registry"])
+        .output()
+        .expect("run");
     assert!(migrated.status.success(), "{migrated:?}");
     assert!(String::from_utf8_lossy(&migrated.stdout).contains("registry: 2 migration(s) applied"));
     let again = with_backends(&["migrate", "registry"])
@@ -287,12 +296,16 @@ async fn dev_loads_the_demo_once_and_stops_on_sigterm() {
     let data = tempfile::tempdir().expect("dir");
     let dev = |data: &std::path::Path| {
         let mut command = govmedia(&["dev", "--demo", "--data-dir", data.to_str().expect("utf-8")]);
-        command.env("GOVMEDIA_REGISTRY__LISTEN", "127.0.0.1:0");
+        command
+            .env("GOVMEDIA_REGISTRY__LISTEN", "127.0.0.1:0")
+            .env("GOVMEDIA_GATEWAY__LISTEN", "127.0.0.1:0")
+            .env("GOVMEDIA_GATEWAY__HTTP_LISTEN", "127.0.0.1:0");
         command
     };
     let mut first = Running::start(dev(data.path()));
     first.wait_for("Demo data loaded: 21 organizations");
-    let addr = address_in(&first.wait_for("govmedia.registry.v1.RegistryService"));
+    // The gateway is the address to use; the services stay reachable for the suite itself.
+    let addr = address_in(&first.wait_for("<- use this address"));
     let token = TokenKeys::hs256(DEV_JWT_SECRET, "govmedia", "govmedia")
         .expect("keys")
         .issue("t", "qinghai", &[Role::Auditor], Duration::from_secs(60))
@@ -312,8 +325,136 @@ async fn dev_loads_the_demo_once_and_stops_on_sigterm() {
     assert_eq!(count.total, 35);
     assert_eq!(first.terminate(), Some(0));
 
+    // Operator commands work on the same data directory.
+    let dir = data.path().to_str().expect("utf-8");
+    let verified = govmedia(&["audit", "verify", "registry", "--data-dir", dir])
+        .output()
+        .expect("run");
+    assert!(verified.status.success(), "{verified:?}");
+    assert!(String::from_utf8_lossy(&verified.stdout).contains("intact"));
+    let issued = govmedia(&[
+        "apikey",
+        "issue",
+        "--name",
+        "12345 热线",
+        "--org",
+        "golmud",
+        "--role",
+        "system",
+        "--data-dir",
+        dir,
+    ])
+    .output()
+    .expect("run");
+    assert!(issued.status.success(), "{issued:?}");
+    let key = String::from_utf8(issued.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned();
+    assert!(key.starts_with("gmk_"), "{key}");
+    let listed = govmedia(&["apikey", "list", "--data-dir", dir])
+        .output()
+        .expect("run");
+    let listing = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(
+        listing.contains("active") && listing.contains("12345 热线") && !listing.contains(&key),
+        "{listing}"
+    );
+
     let mut second = Running::start(dev(data.path()));
     second.wait_for("Demo data is already present");
-    second.wait_for("govmedia dev is running");
+    let gateway = address_in(&second.wait_for("<- use this address"));
+    // The key issued from the command line works at the gateway.
+    let channel = client::connect(&format!("http://{gateway}"))
+        .await
+        .expect("connect");
+    let mut registry =
+        RegistryServiceClient::with_interceptor(channel, Credentials::bearer(&key).expect("creds"));
+    registry
+        .get_organization(pb::GetOrganizationRequest {
+            name: "organizations/golmud".into(),
+        })
+        .await
+        .expect("API key through the gateway");
+    let id = key
+        .trim_start_matches("gmk_")
+        .split('_')
+        .next()
+        .expect("id")
+        .to_owned();
+    let revoked = govmedia(&["apikey", "revoke", &id, "--data-dir", dir])
+        .output()
+        .expect("run");
+    assert!(revoked.status.success(), "{revoked:?}");
     assert_eq!(second.terminate(), Some(0));
+}
+
+/// `serve gateway`: migrations first, then both ports; its health reports an upstream that is
+/// down; SIGTERM stops it cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_gateway_fronts_its_upstreams() {
+    let data = tempfile::tempdir().expect("dir");
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        data.path().join("gateway.db").display()
+    );
+    let with_env = |args: &[&str]| {
+        let mut command = govmedia(args);
+        command
+            .env("GOVMEDIA_DATABASE_URL", &url)
+            .env(
+                "GOVMEDIA_JWT_SECRET",
+                "a-production-secret-of-at-least-32-bytes",
+            )
+            .env("GOVMEDIA_GATEWAY__LISTEN", "127.0.0.1:0")
+            .env("GOVMEDIA_GATEWAY__HTTP_LISTEN", "127.0.0.1:0")
+            .env(
+                "GOVMEDIA_GATEWAY__UPSTREAMS__REGISTRY",
+                "http://127.0.0.1:1",
+            );
+        command
+    };
+    let migrated = with_env(&["migrate", "gateway"]).output().expect("run");
+    assert!(migrated.status.success(), "{migrated:?}");
+    let mut gateway = Running::start(with_env(&["serve", "gateway"]));
+    let line = gateway.wait_for("serving");
+    let http = line
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("http="))
+        .expect("http address")
+        .to_owned();
+    let channel = client::connect(&format!("http://{}", address_in(&line)))
+        .await
+        .expect("connect");
+    let mut health = HealthClient::new(channel);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = health
+            .check(HealthCheckRequest {
+                service: govmedia_registry::SERVICE_NAME.into(),
+            })
+            .await
+            .map(|response| response.into_inner().status)
+            .ok();
+        if status == Some(ServingStatus::NotServing as i32) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no health verdict: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut stream = tokio::net::TcpStream::connect(&http)
+        .await
+        .expect("http port");
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    assert!(response.starts_with("HTTP/1.1 503"), "{response}");
+    assert_eq!(gateway.terminate(), Some(0));
 }

@@ -1,0 +1,121 @@
+//! The gateway's settings (the `[gateway]` section).
+
+use std::{
+    collections::BTreeMap,
+    net::{Ipv4Addr, SocketAddr},
+    path::PathBuf,
+};
+
+use serde::{Deserialize, Serialize};
+
+/// Default gRPC port of the suite's front door.
+pub const DEFAULT_PORT: u16 = 50051;
+/// Default HTTP/JSON port.
+pub const DEFAULT_HTTP_PORT: u16 = 8080;
+
+/// See the field docs; every field has a default.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// gRPC listen address.
+    pub listen: SocketAddr,
+    /// HTTP/JSON listen address.
+    pub http_listen: SocketAddr,
+    /// Upstream per service package: `registry` serves `govmedia.registry.v1.*`
+    /// (`GOVMEDIA_GATEWAY__UPSTREAMS__REGISTRY=http://registry:50061`).
+    pub upstreams: BTreeMap<String, String>,
+    /// Deadline given to calls that bring none, in ms.
+    pub default_timeout_ms: u64,
+    /// Longest deadline a call may ask for, in ms.
+    pub max_timeout_ms: u64,
+    /// Largest total size of a call's metadata (header names and values), in bytes. Keep it
+    /// below HTTP/2's header-list limit (16 KiB), so callers get a clear error instead of a reset.
+    pub max_metadata_bytes: usize,
+    /// Largest HTTP/JSON request body, in bytes.
+    pub max_json_bytes: usize,
+    /// Rate limits per caller.
+    pub rate_limit: RateLimitConfig,
+    /// Bearer tokens from an external identity provider.
+    pub jwt: ExternalJwtConfig,
+    /// How long a looked-up API key is trusted before it is read again (so a revocation takes
+    /// effect within this time), in seconds.
+    pub api_key_cache_secs: u64,
+    /// How often upstream health is checked, in ms.
+    pub health_interval_ms: u64,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_PORT)),
+            http_listen: SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_HTTP_PORT)),
+            upstreams: BTreeMap::from([(
+                "registry".to_owned(),
+                "http://127.0.0.1:50061".to_owned(),
+            )]),
+            default_timeout_ms: 30_000,
+            max_timeout_ms: 120_000,
+            max_metadata_bytes: 8 * 1024,
+            max_json_bytes: 1024 * 1024,
+            rate_limit: RateLimitConfig::default(),
+            jwt: ExternalJwtConfig::default(),
+            api_key_cache_secs: 10,
+            health_interval_ms: 2_000,
+        }
+    }
+}
+
+/// Per-caller budgets, separately for reads and writes (GCRA: `burst` at once, then the rate).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Off only for benchmarks of the proxy itself.
+    pub enabled: bool,
+    /// Reads per minute per caller.
+    pub reads_per_minute: u32,
+    /// Reads allowed at once.
+    pub read_burst: u32,
+    /// Writes per minute per caller.
+    pub writes_per_minute: u32,
+    /// Writes allowed at once.
+    pub write_burst: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            reads_per_minute: 1200,
+            read_burst: 200,
+            writes_per_minute: 300,
+            write_burst: 50,
+        }
+    }
+}
+
+/// Verification of tokens from an external issuer (RS256, ES256 or EdDSA). They carry the same
+/// `org` and `roles` claims as govmedia's own tokens.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExternalJwtConfig {
+    /// Expected `iss`; required when keys are configured.
+    pub issuer: Option<String>,
+    /// Expected `aud`; required when keys are configured.
+    pub audience: Option<String>,
+    /// A JWKS file (`{"keys":[...]}`) with the issuer's public keys.
+    pub jwks_file: Option<PathBuf>,
+    /// Public keys in PEM files.
+    pub public_keys: Vec<PublicKeyConfig>,
+}
+
+/// One PEM public key.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct PublicKeyConfig {
+    /// The `kid` tokens name it by.
+    pub kid: String,
+    /// `RS256`, `ES256` or `EdDSA`.
+    pub algorithm: String,
+    /// The PEM file.
+    pub pem_file: PathBuf,
+}

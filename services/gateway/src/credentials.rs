@@ -1,0 +1,400 @@
+//! Who is calling: the gateway accepts
+//!
+//! * govmedia's own HS256 tokens (`govmedia token issue`, other services),
+//! * tokens of an external identity provider, RS256, ES256 or EdDSA, verified with public keys
+//!   from PEM files or a JWKS file, matched by `kid`, with issuer, audience, `exp` and `nbf`
+//!   checked, and
+//! * API keys of other government systems (`Authorization: Bearer gmk_…` or `x-api-key`).
+//!
+//! Verified tokens are cached until they expire (verifying RS256 costs tens of microseconds);
+//! API keys are cached for a few seconds, so a revocation takes effect within that time.
+//!
+//! Whatever the caller presented, the services behind the gateway receive a short-lived
+//! govmedia token the gateway signs for the verified principal ([`Minter`]): services trust
+//! one kind of credential, and nothing a caller sends is passed on as identity.
+
+use std::{
+    collections::HashMap,
+    fmt::Write as _,
+    path::Path,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use govmedia_kit::{
+    auth::{Claims, Principal, TokenKeys, describe_jwt_error},
+    clock,
+    db::Db,
+};
+use jsonwebtoken::{
+    Algorithm, DecodingKey, Validation,
+    jwk::{AlgorithmParameters, JwkSet},
+};
+
+use crate::{config::ExternalJwtConfig, domain::apikey, error::GatewayError, store};
+
+/// Most entries a cache keeps before it drops the stale ones (or, failing that, all).
+const CACHE_LIMIT: usize = 10_000;
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("gateway.jwt: {0}")]
+pub struct KeyConfigError(String);
+
+/// Verifies tokens of the external identity provider.
+pub struct ExternalVerifier {
+    keys: HashMap<String, (DecodingKey, Validation)>,
+}
+
+impl std::fmt::Debug for ExternalVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExternalVerifier")
+            .field("kids", &self.keys.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+fn validation(algorithm: Algorithm, issuer: &str, audience: &str) -> Validation {
+    let mut validation = Validation::new(algorithm);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+    validation.validate_nbf = true;
+    validation.leeway = 30;
+    validation
+}
+
+fn asymmetric(name: &str) -> Result<Algorithm, KeyConfigError> {
+    match name {
+        "RS256" => Ok(Algorithm::RS256),
+        "ES256" => Ok(Algorithm::ES256),
+        "EdDSA" => Ok(Algorithm::EdDSA),
+        other => Err(KeyConfigError(format!(
+            "algorithm {other:?} is not accepted; use RS256, ES256 or EdDSA"
+        ))),
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, KeyConfigError> {
+    std::fs::read(path)
+        .map_err(|error| KeyConfigError(format!("cannot read {}: {error}", path.display())))
+}
+
+impl ExternalVerifier {
+    /// Loads the configured keys; `None` when none are configured.
+    pub fn from_config(
+        config: &ExternalJwtConfig,
+    ) -> Result<Option<ExternalVerifier>, KeyConfigError> {
+        if config.jwks_file.is_none() && config.public_keys.is_empty() {
+            return Ok(None);
+        }
+        let (Some(issuer), Some(audience)) = (&config.issuer, &config.audience) else {
+            return Err(KeyConfigError(
+                "issuer and audience are required with keys".into(),
+            ));
+        };
+        let mut keys = HashMap::new();
+        for key in &config.public_keys {
+            let algorithm = asymmetric(&key.algorithm)?;
+            let pem = read(&key.pem_file)?;
+            let decoding = match algorithm {
+                Algorithm::RS256 => DecodingKey::from_rsa_pem(&pem),
+                Algorithm::ES256 => DecodingKey::from_ec_pem(&pem),
+                _ => DecodingKey::from_ed_pem(&pem),
+            }
+            .map_err(|error| KeyConfigError(format!("{}: {error}", key.pem_file.display())))?;
+            keys.insert(
+                key.kid.clone(),
+                (decoding, validation(algorithm, issuer, audience)),
+            );
+        }
+        if let Some(path) = &config.jwks_file {
+            let set: JwkSet = serde_json::from_slice(&read(path)?).map_err(|error| {
+                KeyConfigError(format!("{} is not a JWKS: {error}", path.display()))
+            })?;
+            for jwk in &set.keys {
+                let kid = jwk.common.key_id.clone().ok_or_else(|| {
+                    KeyConfigError(format!("a key in {} has no kid", path.display()))
+                })?;
+                let algorithm = match (&jwk.common.key_algorithm, &jwk.algorithm) {
+                    (Some(named), _) => asymmetric(&format!("{named:?}"))?,
+                    (None, AlgorithmParameters::RSA(_)) => Algorithm::RS256,
+                    (None, AlgorithmParameters::EllipticCurve(_)) => Algorithm::ES256,
+                    (None, AlgorithmParameters::OctetKeyPair(_)) => Algorithm::EdDSA,
+                    (None, _) => {
+                        return Err(KeyConfigError(format!(
+                            "{kid}: only RSA, EC P-256 and Ed25519 public keys are accepted"
+                        )));
+                    }
+                };
+                let decoding = DecodingKey::from_jwk(jwk)
+                    .map_err(|error| KeyConfigError(format!("{kid}: {error}")))?;
+                keys.insert(kid, (decoding, validation(algorithm, issuer, audience)));
+            }
+        }
+        Ok(Some(ExternalVerifier { keys }))
+    }
+
+    fn verify(&self, token: &str, kid: Option<&str>) -> Result<Principal, GatewayError> {
+        let kid =
+            kid.ok_or_else(|| GatewayError::Unauthenticated("token names no key (kid)".into()))?;
+        let (key, validation) = self.keys.get(kid).ok_or_else(|| {
+            GatewayError::Unauthenticated(format!("token key {kid:?} is not known"))
+        })?;
+        let claims = jsonwebtoken::decode::<Claims>(token, key, validation)
+            .map_err(|error| GatewayError::Unauthenticated(describe_jwt_error(&error).to_owned()))?
+            .claims;
+        claims
+            .into_principal()
+            .map_err(|error| GatewayError::Unauthenticated(error.to_string()))
+    }
+}
+
+#[derive(Clone)]
+struct CachedToken {
+    principal: Principal,
+    expires: Instant,
+}
+
+#[derive(Clone)]
+struct CachedKey {
+    record: Option<apikey::ApiKeyRecord>,
+    fetched: Instant,
+}
+
+/// Turns presented credentials into a principal.
+pub struct Authenticator {
+    internal: Arc<TokenKeys>,
+    external: Option<ExternalVerifier>,
+    db: Db,
+    key_ttl: Duration,
+    tokens: Mutex<HashMap<String, CachedToken>>,
+    keys: Mutex<HashMap<String, CachedKey>>,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("external", &self.external)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Authenticator {
+    /// An authenticator trusting `internal` tokens, the `external` issuer and the API keys in `db`.
+    pub fn new(
+        internal: Arc<TokenKeys>,
+        external: Option<ExternalVerifier>,
+        db: Db,
+        key_ttl: Duration,
+    ) -> Self {
+        Self {
+            internal,
+            external,
+            db,
+            key_ttl,
+            tokens: Mutex::new(HashMap::new()),
+            keys: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The principal behind the request's credentials.
+    pub async fn authenticate(&self, headers: &http::HeaderMap) -> Result<Principal, GatewayError> {
+        if let Some(key) = headers.get("x-api-key") {
+            let key = key.to_str().map_err(|_| {
+                GatewayError::Unauthenticated("x-api-key is not a valid key".into())
+            })?;
+            return self.api_key(key.trim()).await;
+        }
+        let header = headers.get(http::header::AUTHORIZATION).ok_or_else(|| {
+            GatewayError::Unauthenticated(
+                "missing `authorization: Bearer <token>` or `x-api-key` metadata".into(),
+            )
+        })?;
+        let credential = header
+            .to_str()
+            .ok()
+            .and_then(|value| {
+                value
+                    .strip_prefix("Bearer ")
+                    .or_else(|| value.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|credential| !credential.is_empty())
+            .ok_or_else(|| {
+                GatewayError::Unauthenticated(
+                    "authorization metadata is not `Bearer <token>`".into(),
+                )
+            })?;
+        if credential.starts_with(apikey::PREFIX) {
+            self.api_key(credential).await
+        } else {
+            self.token(credential)
+        }
+    }
+
+    fn token(&self, token: &str) -> Result<Principal, GatewayError> {
+        let now = Instant::now();
+        if let Some(cached) = lock(&self.tokens).get(token)
+            && cached.expires > now
+        {
+            return Ok(cached.principal.clone());
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|error| {
+            GatewayError::Unauthenticated(describe_jwt_error(&error).to_owned())
+        })?;
+        let principal = match header.alg {
+            Algorithm::HS256 => self
+                .internal
+                .verify(token)
+                .map_err(|error| GatewayError::Unauthenticated(error.to_string()))?,
+            _ => self
+                .external
+                .as_ref()
+                .ok_or_else(|| {
+                    GatewayError::Unauthenticated("token algorithm is not accepted".into())
+                })?
+                .verify(token, header.kid.as_deref())?,
+        };
+        // Cache until the token's own expiry (read unverified: it was verified just now).
+        let expires_in = expiry_of(token).map_or(Duration::ZERO, |exp| {
+            Duration::from_secs(exp.saturating_sub(clock::now().timestamp().max(0) as u64))
+        });
+        let mut tokens = lock(&self.tokens);
+        if tokens.len() >= CACHE_LIMIT {
+            tokens.retain(|_, cached| cached.expires > now);
+            if tokens.len() >= CACHE_LIMIT {
+                tokens.clear();
+            }
+        }
+        tokens.insert(
+            token.to_owned(),
+            CachedToken {
+                principal: principal.clone(),
+                expires: now + expires_in,
+            },
+        );
+        Ok(principal)
+    }
+
+    async fn api_key(&self, presented: &str) -> Result<Principal, GatewayError> {
+        let invalid = || GatewayError::Unauthenticated("the API key is not valid".into());
+        let presented = apikey::parse(presented).ok_or_else(invalid)?;
+        let now = Instant::now();
+        let cached = lock(&self.keys)
+            .get(&presented.id)
+            .filter(|cached| now.duration_since(cached.fetched) < self.key_ttl)
+            .cloned();
+        let record = match cached {
+            Some(cached) => cached.record,
+            None => {
+                let record = store::api_keys::get(self.db.conn(), &presented.id).await?;
+                let mut keys = lock(&self.keys);
+                if keys.len() >= CACHE_LIMIT {
+                    keys.clear();
+                }
+                keys.insert(
+                    presented.id.clone(),
+                    CachedKey {
+                        record: record.clone(),
+                        fetched: now,
+                    },
+                );
+                record
+            }
+        };
+        let record = record.ok_or_else(invalid)?;
+        if !apikey::same_hash(&apikey::hash(&presented.secret), &record.secret_hash) {
+            return Err(invalid());
+        }
+        if let Some(why) = record.unusable(clock::now()) {
+            return Err(GatewayError::Unauthenticated(why.to_owned()));
+        }
+        Ok(record.principal())
+    }
+}
+
+/// The `exp` claim of a token without verifying it (only called after verification).
+fn expiry_of(token: &str) -> Option<u64> {
+    use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
+    let payload = token.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
+    serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()?
+        .get("exp")?
+        .as_u64()
+}
+
+/// Signs the short-lived govmedia tokens that carry a verified principal to the services,
+/// reusing each until a minute before it expires.
+pub struct Minter {
+    keys: Arc<TokenKeys>,
+    lifetime: Duration,
+    cache: Mutex<HashMap<String, (http::HeaderValue, Instant)>>,
+}
+
+impl std::fmt::Debug for Minter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Minter")
+            .field("lifetime", &self.lifetime)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Minter {
+    /// A minter signing with `keys`.
+    pub fn new(keys: Arc<TokenKeys>) -> Self {
+        Self {
+            keys,
+            lifetime: Duration::from_secs(300),
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The `authorization` value to send upstream for `principal`.
+    pub fn authorization(&self, principal: &Principal) -> Result<http::HeaderValue, GatewayError> {
+        let mut key = format!("{}\u{1f}{}", principal.subject, principal.organization);
+        for role in &principal.roles {
+            let _ = write!(key, "\u{1f}{role}");
+        }
+        let now = Instant::now();
+        if let Some((value, valid_until)) = lock(&self.cache).get(&key)
+            && *valid_until > now + Duration::from_secs(60)
+        {
+            return Ok(value.clone());
+        }
+        let roles: Vec<_> = principal.roles.iter().copied().collect();
+        let token = self
+            .keys
+            .issue(
+                &principal.subject,
+                &principal.organization,
+                &roles,
+                self.lifetime,
+            )
+            .map_err(|error| {
+                GatewayError::Api(govmedia_kit::error::ApiError::internal(
+                    "signing an identity token",
+                    &error,
+                ))
+            })?;
+        let value = http::HeaderValue::try_from(format!("Bearer {token}")).map_err(|error| {
+            GatewayError::Api(govmedia_kit::error::ApiError::internal(
+                "encoding an identity token",
+                &error,
+            ))
+        })?;
+        let mut cache = lock(&self.cache);
+        if cache.len() >= CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(key, (value.clone(), now + self.lifetime));
+        Ok(value)
+    }
+}

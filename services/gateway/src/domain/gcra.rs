@@ -1,0 +1,106 @@
+//! The generic cell rate algorithm (GCRA): one stored number per key, the theoretical arrival
+//! time (TAT) of the next request. A quota of `rate` per minute with `burst` allows `burst`
+//! requests at once and then one every `60 s / rate`. The same arithmetic runs here for the
+//! in-process limiter and in a Lua script inside Redis for the shared one.
+
+/// A rate budget, in microseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quota {
+    /// Time one request costs.
+    pub interval_us: u64,
+    /// How far ahead of now the TAT may run: `burst` requests' worth.
+    pub tolerance_us: u64,
+}
+
+impl Quota {
+    /// `rate` requests per minute with bursts of `burst` (both at least 1).
+    pub fn per_minute(rate: u32, burst: u32) -> Quota {
+        let interval_us = 60_000_000 / u64::from(rate.max(1));
+        Quota {
+            interval_us,
+            tolerance_us: interval_us * u64::from(burst.max(1)),
+        }
+    }
+}
+
+/// The outcome of one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Allowed; store `tat_us` as the new TAT (it may be forgotten after `expire_us`).
+    Allow {
+        /// New TAT.
+        tat_us: u64,
+        /// How long the TAT matters.
+        expire_us: u64,
+    },
+    /// Refused; retry after this long.
+    Deny {
+        /// Wait before the next request can pass.
+        retry_after_us: u64,
+    },
+}
+
+/// Decides one request arriving at `now_us`, given the stored TAT (none for a fresh key).
+pub fn decide(stored_tat_us: Option<u64>, now_us: u64, quota: Quota) -> Decision {
+    let tat = stored_tat_us.unwrap_or(now_us).max(now_us);
+    let new_tat = tat + quota.interval_us;
+    let ahead = new_tat - now_us;
+    if ahead > quota.tolerance_us {
+        Decision::Deny {
+            retry_after_us: ahead - quota.tolerance_us,
+        }
+    } else {
+        Decision::Allow {
+            tat_us: new_tat,
+            expire_us: ahead,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(quota: Quota, times: &[u64]) -> Vec<bool> {
+        let mut tat = None;
+        times
+            .iter()
+            .map(|now| match decide(tat, *now, quota) {
+                Decision::Allow { tat_us, .. } => {
+                    tat = Some(tat_us);
+                    true
+                }
+                Decision::Deny { .. } => false,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_burst_passes_then_the_rate_holds() {
+        let quota = Quota::per_minute(60, 3); // one per second, bursts of three
+        assert_eq!(run(quota, &[0, 0, 0, 0]), [true, true, true, false]);
+        assert_eq!(
+            run(quota, &[0, 0, 0, 1_000_000, 1_000_000]),
+            [true, true, true, true, false]
+        );
+        assert_eq!(run(quota, &[0, 10_000_000, 20_000_000]), [true, true, true]);
+    }
+
+    #[test]
+    fn a_refusal_says_when_to_retry() {
+        let quota = Quota::per_minute(60, 1);
+        let Decision::Allow { tat_us, .. } = decide(None, 0, quota) else {
+            panic!("first passes");
+        };
+        assert_eq!(
+            decide(Some(tat_us), 250_000, quota),
+            Decision::Deny {
+                retry_after_us: 750_000
+            }
+        );
+        assert!(matches!(
+            decide(Some(tat_us), 1_000_000, quota),
+            Decision::Allow { .. }
+        ));
+    }
+}

@@ -1,0 +1,209 @@
+//! The gateway's shared state and the admission every call passes, whatever the transport:
+//! route (which upstream serves the method), authenticate, authorize (the method's roles from
+//! the proto option), spend the caller's rate budget, and decide the deadline.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, RwLock},
+    time::Duration,
+};
+
+use govmedia_kit::auth::{self, Principal};
+use govmedia_proto::{MethodRule, common::v1::MethodClass};
+use prost_reflect::DescriptorPool;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::{
+    config::GatewayConfig,
+    credentials::{Authenticator, Minter},
+    domain::{deadline, gcra::Quota},
+    error::GatewayError,
+    metrics::Metrics,
+    ratelimit::RateLimiter,
+};
+
+/// A gateway that cannot be built from its configuration.
+#[derive(Debug, thiserror::Error)]
+#[error("gateway: {0}")]
+pub struct BuildError(pub String);
+
+/// Cheap to clone; every clone is the same gateway.
+#[derive(Clone, Debug)]
+pub struct Gateway(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    config: GatewayConfig,
+    auth: Authenticator,
+    minter: Minter,
+    limiter: RateLimiter,
+    upstreams: HashMap<String, Channel>,
+    read_quota: Quota,
+    write_quota: Quota,
+    metrics: Metrics,
+    pool: DescriptorPool,
+    health: RwLock<BTreeMap<String, bool>>,
+}
+
+/// A call that may go through.
+#[derive(Debug)]
+pub struct Admission {
+    /// Who.
+    pub principal: Principal,
+    /// The method's access rule.
+    pub rule: &'static MethodRule,
+    /// The upstream's service package, e.g. `registry`.
+    pub service: String,
+    /// The channel to it.
+    pub upstream: Channel,
+}
+
+/// The service package of a govmedia path: `/govmedia.registry.v1.X/Y` → `registry`.
+pub fn package_of(path: &str) -> Option<&str> {
+    path.strip_prefix("/govmedia.")?.split('.').next()
+}
+
+impl Gateway {
+    /// A gateway from its parts; upstream channels connect lazily.
+    pub fn new(
+        config: GatewayConfig,
+        auth: Authenticator,
+        minter: Minter,
+        limiter: RateLimiter,
+    ) -> Result<Gateway, BuildError> {
+        let mut upstreams = HashMap::new();
+        for (service, uri) in &config.upstreams {
+            let endpoint = Endpoint::from_shared(uri.clone())
+                .map_err(|error| BuildError(format!("upstream {service} = {uri:?}: {error}")))?
+                .connect_timeout(Duration::from_secs(2))
+                .tcp_nodelay(true)
+                .http2_keep_alive_interval(Duration::from_secs(30))
+                .keep_alive_while_idle(true);
+            upstreams.insert(service.clone(), endpoint.connect_lazy());
+        }
+        let mut pool = DescriptorPool::new();
+        for set in [
+            govmedia_proto::FILE_DESCRIPTOR_SET,
+            tonic_types::pb::FILE_DESCRIPTOR_SET,
+        ] {
+            pool.decode_file_descriptor_set(set)
+                .map_err(|error| BuildError(format!("descriptors: {error}")))?;
+        }
+        let limits = &config.rate_limit;
+        Ok(Gateway(Arc::new(Inner {
+            read_quota: Quota::per_minute(limits.reads_per_minute, limits.read_burst),
+            write_quota: Quota::per_minute(limits.writes_per_minute, limits.write_burst),
+            limiter: if limits.enabled {
+                limiter
+            } else {
+                RateLimiter::Disabled
+            },
+            config,
+            auth,
+            minter,
+            upstreams,
+            metrics: Metrics::default(),
+            pool,
+            health: RwLock::new(BTreeMap::new()),
+        })))
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &GatewayConfig {
+        &self.0.config
+    }
+
+    /// The metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+
+    /// Every govmedia descriptor (and google.rpc's), for transcoding.
+    pub fn pool(&self) -> &DescriptorPool {
+        &self.0.pool
+    }
+
+    /// The upstream channels by service package.
+    pub fn upstreams(&self) -> &HashMap<String, Channel> {
+        &self.0.upstreams
+    }
+
+    /// Records an upstream service's health (by full gRPC service name).
+    pub fn set_health(&self, service: &str, serving: bool) {
+        let mut health = self
+            .0
+            .health
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        health.insert(service.to_owned(), serving);
+    }
+
+    /// Every upstream service's last known health.
+    pub fn health(&self) -> BTreeMap<String, bool> {
+        self.0
+            .health
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// The deadline for a call that asked for `requested` (`grpc-timeout`).
+    pub fn deadline(&self, requested: Option<Duration>) -> Duration {
+        deadline::effective(
+            requested,
+            Duration::from_millis(self.0.config.default_timeout_ms),
+            Duration::from_millis(self.0.config.max_timeout_ms),
+        )
+    }
+
+    /// The `authorization` value that carries `principal` to the services.
+    pub fn identity(&self, principal: &Principal) -> Result<http::HeaderValue, GatewayError> {
+        self.0.minter.authorization(principal)
+    }
+
+    /// Admits a call to `path` with these headers, or says why not. Nothing is forwarded unless
+    /// this succeeds.
+    pub async fn admit(
+        &self,
+        path: &str,
+        headers: &http::HeaderMap,
+    ) -> Result<Admission, GatewayError> {
+        let rule = govmedia_proto::method_access(path)
+            .ok_or_else(|| GatewayError::UnknownMethod(path.to_owned()))?;
+        let service =
+            package_of(path).ok_or_else(|| GatewayError::UnknownMethod(path.to_owned()))?;
+        let upstream = self.0.upstreams.get(service).cloned().ok_or_else(|| {
+            GatewayError::UpstreamUnavailable {
+                service: service.to_owned(),
+                cause: "no upstream is configured for it".to_owned(),
+            }
+        })?;
+        let principal = self.0.auth.authenticate(headers).await?;
+        tracing::Span::current().record("principal", principal.subject.as_str());
+        let allowed = auth::allowed_roles(path).unwrap_or_default();
+        if !allowed.iter().any(|role| principal.has(*role)) {
+            return Err(GatewayError::RoleNotAllowed {
+                method: path.to_owned(),
+                allowed: allowed
+                    .iter()
+                    .map(|role| role.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        let (class, quota) = match rule.class {
+            MethodClass::Write => ("write", self.0.write_quota),
+            MethodClass::Read | MethodClass::Unspecified => ("read", self.0.read_quota),
+        };
+        let key = format!("{class}:{}:{}", principal.organization, principal.subject);
+        if let Err(retry_after) = self.0.limiter.check(&key, quota).await {
+            return Err(GatewayError::RateLimited { class, retry_after });
+        }
+        Ok(Admission {
+            principal,
+            rule,
+            service: service.to_owned(),
+            upstream,
+        })
+    }
+}

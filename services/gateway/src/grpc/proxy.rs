@@ -1,0 +1,110 @@
+//! Forwarding a gRPC call, as raw HTTP/2: bodies stream both ways untouched (unary and
+//! streaming alike), metadata and trailers pass, cancellation passes (dropping the call here
+//! resets the upstream stream). The gateway only replaces identity, sets the deadline and
+//! continues the trace.
+
+use std::time::Instant;
+
+use axum::body::Body;
+use govmedia_kit::{error::ApiError, telemetry};
+use http::{HeaderValue, Request, Response, StatusCode, header};
+use tower::ServiceExt as _;
+
+use crate::{domain::deadline, error::GatewayError, gate::Gateway};
+
+/// Metadata the gateway consumes and never forwards.
+const CONSUMED: [&str; 2] = ["authorization", "x-api-key"];
+
+/// Forwards one call, answering with a gRPC error when the gateway refuses it.
+pub async fn forward(gateway: Gateway, request: Request<Body>) -> Response<Body> {
+    let started = Instant::now();
+    let path = request.uri().path().to_owned();
+    let response = match forward_inner(&gateway, request).await {
+        Ok(response) => response,
+        Err(error) => tonic::Status::from(ApiError::from(error)).into_http(),
+    };
+    let code = response
+        .headers()
+        .get("grpc-status")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<i32>().ok())
+        .map_or(tonic::Code::Ok, tonic::Code::from_i32);
+    gateway
+        .metrics()
+        .record(&path, code, "grpc", started.elapsed());
+    response
+}
+
+async fn forward_inner(
+    gateway: &Gateway,
+    request: Request<Body>,
+) -> Result<Response<Body>, GatewayError> {
+    let is_grpc = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/grpc"));
+    if !is_grpc {
+        // The gRPC spec: a non-gRPC content type gets HTTP 415.
+        let mut response = Response::new(Body::from(
+            "this port speaks gRPC; use the HTTP/JSON port for JSON\n",
+        ));
+        *response.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+        response
+            .headers_mut()
+            .insert("grpc-status", HeaderValue::from_static("3"));
+        response.headers_mut().insert(
+            "grpc-message",
+            HeaderValue::from_static("content-type%20must%20be%20application/grpc"),
+        );
+        return Ok(response);
+    }
+    let size: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    let max = gateway.config().max_metadata_bytes;
+    if size > max {
+        return Err(GatewayError::MetadataTooLarge { size, max });
+    }
+
+    let path = request.uri().path().to_owned();
+    let admission = gateway.admit(&path, request.headers()).await?;
+    let requested = request
+        .headers()
+        .get("grpc-timeout")
+        .and_then(|value| value.to_str().ok())
+        .and_then(deadline::parse);
+    let deadline = gateway.deadline(requested);
+
+    let (mut parts, body) = request.into_parts();
+    for name in CONSUMED {
+        parts.headers.remove(name);
+    }
+    parts.headers.insert(
+        header::AUTHORIZATION,
+        gateway.identity(&admission.principal)?,
+    );
+    if let Ok(value) = HeaderValue::try_from(deadline::format(deadline)) {
+        parts.headers.insert("grpc-timeout", value);
+    }
+    parts
+        .headers
+        .insert(header::TE, HeaderValue::from_static("trailers"));
+    let mut metadata =
+        tonic::metadata::MetadataMap::from_headers(std::mem::take(&mut parts.headers));
+    telemetry::inject_into_metadata(&mut metadata);
+    parts.headers = metadata.into_headers();
+    parts.version = http::Version::HTTP_2;
+    let upstream_request = Request::from_parts(parts, tonic::body::Body::new(body));
+
+    match tokio::time::timeout(deadline, admission.upstream.oneshot(upstream_request)).await {
+        Err(_) => Err(GatewayError::DeadlineExceeded(deadline)),
+        Ok(Err(error)) => Err(GatewayError::UpstreamUnavailable {
+            service: admission.service,
+            cause: error.to_string(),
+        }),
+        Ok(Ok(response)) => Ok(response.map(Body::new)),
+    }
+}

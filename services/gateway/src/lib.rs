@@ -1,0 +1,106 @@
+//! The gateway: govmedia's one front door. See ARCHITECTURE.md ("Trust") for why it exists and
+//! what it vouches for.
+//!
+//! Rooms as in every service: [`config`], [`error`], [`grpc`] (the gRPC port: local health and
+//! reflection, everything else admitted and forwarded), [`http`] (the HTTP/JSON port),
+//! [`domain`] (deadlines, GCRA, API-key format; no I/O), [`store`] (API keys), [`events`].
+//! Beside them: [`gate`] (admission, shared by both ports), [`credentials`], [`ratelimit`],
+//! [`health`], [`metrics`], and [`apikeys`] (what `govmedia apikey` does).
+
+#![forbid(unsafe_code)]
+
+pub mod apikeys;
+pub mod codec;
+pub mod config;
+pub mod credentials;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod gate;
+pub mod grpc;
+pub mod health;
+pub mod http;
+pub mod metrics;
+pub mod ratelimit;
+pub mod store;
+
+use std::time::Duration;
+
+use govmedia_kit::{
+    CancellationToken,
+    events::{EventBus, outbox::OutboxSignal},
+    server::{self, ServerError, ServiceContext},
+};
+use tokio::net::TcpListener;
+
+pub use config::GatewayConfig;
+pub use store::Migrator;
+
+/// Short name: `govmedia serve gateway`, the SQLite file and the PostgreSQL schema.
+pub const NAME: &str = "gateway";
+
+/// The gateway could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Build(#[from] gate::BuildError),
+    /// The external token keys are unusable.
+    #[error(transparent)]
+    Keys(#[from] credentials::KeyConfigError),
+    /// The gRPC port failed.
+    #[error(transparent)]
+    Grpc(#[from] ServerError),
+    /// The HTTP port failed.
+    #[error("HTTP/JSON port: {0}")]
+    Http(#[from] std::io::Error),
+}
+
+/// Serves the gateway on `grpc` and `http` until `shutdown`. The database (API keys) must be
+/// migrated. Rate limits live in Redis when the context's bus is Redis, else in this process.
+pub async fn serve(
+    context: ServiceContext,
+    config: GatewayConfig,
+    grpc: TcpListener,
+    http: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), ServeError> {
+    let external = credentials::ExternalVerifier::from_config(&config.jwt)?;
+    let authenticator = credentials::Authenticator::new(
+        context.keys.clone(),
+        external,
+        context.db.clone(),
+        Duration::from_secs(config.api_key_cache_secs),
+    );
+    let minter = credentials::Minter::new(context.keys.clone());
+    let limiter = match &context.bus {
+        EventBus::Redis(bus) => ratelimit::RateLimiter::redis(bus.connection(), bus.prefix()),
+        EventBus::Memory(_) => ratelimit::RateLimiter::memory(),
+    };
+    let interval = Duration::from_millis(config.health_interval_ms.max(100));
+    let gateway = gate::Gateway::new(config, authenticator, minter, limiter)?;
+
+    let (reporter, health_service) = tonic_health::server::health_reporter();
+    let background = server::spawn_background(&context, OutboxSignal::default(), shutdown.clone());
+    let watcher = health::spawn_watcher(gateway.clone(), reporter, interval, shutdown.clone());
+    let grpc_port = grpc::serve(gateway.clone(), health_service, grpc, shutdown.clone());
+    let http_port = http::serve(gateway, http, shutdown.clone());
+    // Whichever port stops first (on shutdown or failure) stops the other.
+    let (grpc_result, http_result) = tokio::join!(
+        async {
+            let result = grpc_port.await;
+            shutdown.cancel();
+            result
+        },
+        async {
+            let result = http_port.await;
+            shutdown.cancel();
+            result
+        }
+    );
+    let _ = watcher.await;
+    let _ = background.await;
+    grpc_result?;
+    http_result?;
+    Ok(())
+}

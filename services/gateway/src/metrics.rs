@@ -1,0 +1,113 @@
+//! RED metrics per method, in Prometheus text format at `GET /metrics`.
+
+use std::{sync::Mutex, time::Duration};
+
+use prometheus_client::{
+    encoding::{EncodeLabelSet, text::encode},
+    metrics::{counter::Counter, family::Family, histogram::Histogram},
+    registry::Registry,
+};
+
+/// Labels of one series.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CallLabels {
+    /// gRPC path, or `other` for paths that are not govmedia methods.
+    pub method: String,
+    /// gRPC status code name, e.g. `Ok`, `PermissionDenied`.
+    pub code: String,
+    /// `grpc` or `http`.
+    pub transport: String,
+}
+
+/// Labels of a latency histogram.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MethodLabels {
+    /// gRPC path.
+    pub method: String,
+    /// `grpc` or `http`.
+    pub transport: String,
+}
+
+/// The gateway's metrics.
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    calls: Family<CallLabels, Counter>,
+    latency: Family<MethodLabels, Histogram>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let calls = Family::<CallLabels, Counter>::default();
+        let latency = Family::<MethodLabels, Histogram>::new_with_constructor(|| {
+            // 0.25 ms .. ~8 s
+            Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+                0.000_25, 2.0, 16,
+            ))
+        });
+        let mut registry = Registry::with_prefix("govmedia_gateway");
+        registry.register(
+            "calls",
+            "Calls through the gateway, by method, gRPC code and transport",
+            calls.clone(),
+        );
+        registry.register(
+            "call_duration_seconds",
+            "Time from receiving a call to its response headers, by method and transport",
+            latency.clone(),
+        );
+        Self {
+            registry: Mutex::new(registry),
+            calls,
+            latency,
+        }
+    }
+}
+
+impl Metrics {
+    /// Records one call.
+    pub fn record(
+        &self,
+        method: &str,
+        code: tonic::Code,
+        transport: &'static str,
+        elapsed: Duration,
+    ) {
+        let method = if govmedia_proto::method_access(method).is_some() {
+            method
+        } else {
+            "other"
+        };
+        self.calls
+            .get_or_create(&CallLabels {
+                method: method.to_owned(),
+                code: format!("{code:?}"),
+                transport: transport.to_owned(),
+            })
+            .inc();
+        self.latency
+            .get_or_create(&MethodLabels {
+                method: method.to_owned(),
+                transport: transport.to_owned(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// The text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let registry = self
+            .registry
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if encode(&mut out, &registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}

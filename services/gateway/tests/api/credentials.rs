@@ -1,0 +1,247 @@
+use std::{
+    path::PathBuf,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use govmedia_gateway::config::{ExternalJwtConfig, PublicKeyConfig};
+use govmedia_kit::auth::{DEV_JWT_SECRET, Role};
+use govmedia_proto::registry::v1 as pb;
+use govmedia_test_support::{Backend, backend_test};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use tonic::Code;
+
+use crate::helpers::{Suite, assert_error};
+
+const ISSUER: &str = "https://idp.example.gov.cn";
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn external(config: &mut govmedia_gateway::GatewayConfig) {
+    config.jwt = ExternalJwtConfig {
+        issuer: Some(ISSUER.into()),
+        audience: Some("govmedia".into()),
+        jwks_file: Some(fixture("jwks.json")),
+        public_keys: vec![
+            PublicKeyConfig {
+                kid: "ed-pem".into(),
+                algorithm: "EdDSA".into(),
+                pem_file: fixture("ed25519-public.pem"),
+            },
+            PublicKeyConfig {
+                kid: "rsa-pem".into(),
+                algorithm: "RS256".into(),
+                pem_file: fixture("rsa-public.pem"),
+            },
+        ],
+    };
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
+fn claims(issuer: &str, exp: u64) -> serde_json::Value {
+    serde_json::json!({
+        "sub": "li.hua", "org": "golmud", "roles": ["supervisor"],
+        "iss": issuer, "aud": "govmedia", "iat": now(), "nbf": now() - 5, "exp": exp,
+    })
+}
+
+fn sign(algorithm: Algorithm, kid: &str, key_file: &str, claims: &serde_json::Value) -> String {
+    let pem = std::fs::read(fixture(key_file)).expect("fixture");
+    let key = match algorithm {
+        Algorithm::EdDSA => EncodingKey::from_ed_pem(&pem),
+        _ => EncodingKey::from_rsa_pem(&pem),
+    }
+    .expect("key");
+    let mut header = Header::new(algorithm);
+    header.kid = Some(kid.into());
+    jsonwebtoken::encode(&header, claims, &key).expect("token")
+}
+
+async fn get_golmud(suite: &Suite, credential: &str) -> Result<pb::Organization, tonic::Status> {
+    suite
+        .client_with(credential)
+        .await
+        .get_organization(pb::GetOrganizationRequest {
+            name: "organizations/golmud".into(),
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+async fn tokens_of_an_external_issuer_are_verified(backend: Backend) {
+    let suite = Suite::spawn(backend, external).await;
+    let valid = claims(ISSUER, now() + 600);
+    for (algorithm, kid, key) in [
+        (Algorithm::EdDSA, "ed-pem", "ed25519-private.pem"),
+        (Algorithm::RS256, "rsa-pem", "rsa-private.pem"),
+        (Algorithm::EdDSA, "ed-jwks", "ed25519-private.pem"),
+        (Algorithm::RS256, "rsa-jwks", "rsa-private.pem"),
+    ] {
+        get_golmud(&suite, &sign(algorithm, kid, key, &valid))
+            .await
+            .unwrap_or_else(|status| panic!("{kid}: {status:?}"));
+    }
+    let refused = [
+        (
+            "expired",
+            sign(
+                Algorithm::EdDSA,
+                "ed-pem",
+                "ed25519-private.pem",
+                &claims(ISSUER, now() - 3600),
+            ),
+        ),
+        (
+            "other issuer",
+            sign(
+                Algorithm::EdDSA,
+                "ed-pem",
+                "ed25519-private.pem",
+                &claims("https://evil.example", now() + 600),
+            ),
+        ),
+        (
+            "unknown kid",
+            sign(Algorithm::EdDSA, "who", "ed25519-private.pem", &valid),
+        ),
+        // An RSA signature presented under the Ed25519 key's kid.
+        (
+            "wrong key",
+            sign(Algorithm::RS256, "ed-pem", "rsa-private.pem", &valid),
+        ),
+        ("malformed", "eyJhbGciOi.JIUzI1NiJ9.garbage".to_owned()),
+        ("not a jwt", "hello".to_owned()),
+        (
+            "wrong audience",
+            sign(
+                Algorithm::RS256,
+                "rsa-pem",
+                "rsa-private.pem",
+                &serde_json::json!({"sub": "x", "org": "golmud", "roles": ["supervisor"], "iss": ISSUER,
+                                    "aud": "someone-else", "nbf": now(), "exp": now() + 600}),
+            ),
+        ),
+        (
+            "internal secret unknown",
+            jsonwebtoken::encode(
+                &Header::new(Algorithm::HS256),
+                &claims("govmedia", now() + 600),
+                &EncodingKey::from_secret(&[7u8; 40]).expect("key"),
+            )
+            .expect("token"),
+        ),
+    ];
+    for (what, token) in refused {
+        let status = assert_error(
+            get_golmud(&suite, &token).await,
+            Code::Unauthenticated,
+            "UNAUTHENTICATED",
+        );
+        assert!(!status.message().is_empty(), "{what}");
+    }
+    // govmedia's own tokens still work beside the external issuer's.
+    get_golmud(&suite, &suite.token("own", "golmud", &[Role::Auditor]))
+        .await
+        .expect("own token");
+    let _ = DEV_JWT_SECRET;
+}
+backend_test!(
+    tokens_of_an_external_issuer_are_verified_on,
+    tokens_of_an_external_issuer_are_verified
+);
+
+async fn api_keys_act_for_their_system_until_revoked(backend: Backend) {
+    let suite = Suite::spawn(backend, |_| {}).await;
+    let (id, key) = suite.api_key("golmud", &[Role::System]).await;
+
+    // As a bearer credential and as x-api-key.
+    get_golmud(&suite, &key).await.expect("bearer API key");
+    let mut client = suite.client_with("").await;
+    let mut request = tonic::Request::new(pb::ReportAccountActivityRequest {
+        name: "accounts/golmud-edu-wechat".into(),
+        last_post_time: None,
+        follower_count: Some(42),
+        request_id: String::new(),
+    });
+    request
+        .metadata_mut()
+        .insert("x-api-key", key.parse().expect("metadata"));
+    client
+        .report_account_activity(request)
+        .await
+        .expect("x-api-key");
+    // The service recorded the key as the actor: identity crossed the gateway as a token the
+    // gateway signed, not as the key itself.
+    let trail = govmedia_kit::audit::list(
+        suite.registry_db.conn(),
+        "/",
+        Some("accounts/golmud-edu-wechat"),
+        None,
+        1,
+    )
+    .await
+    .expect("audit");
+    assert_eq!(trail[0].actor, format!("apikey:{id}"));
+
+    // Keys stay within their organization's jurisdiction and roles.
+    assert_error(
+        suite
+            .client_with(&key)
+            .await
+            .get_organization(pb::GetOrganizationRequest {
+                name: "organizations/xining".into(),
+            })
+            .await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
+
+    // A wrong secret, a made-up key, then the revoked key.
+    let tampered = format!(
+        "{}{}",
+        &key[..key.len() - 2],
+        if key.ends_with("AA") { "BB" } else { "AA" }
+    );
+    for bad in [
+        tampered.as_str(),
+        "gmk_aaaaaaaaaaaa_0123456789012345678901234567890123456789012",
+    ] {
+        assert_error(
+            get_golmud(&suite, bad).await,
+            Code::Unauthenticated,
+            "UNAUTHENTICATED",
+        );
+    }
+    let operator = govmedia_kit::auth::Principal {
+        subject: "test-operator".into(),
+        organization: "ops".into(),
+        roles: [Role::System].into(),
+    };
+    govmedia_gateway::apikeys::revoke(&suite.gateway_db, &operator, &id)
+        .await
+        .expect("revoke");
+    let status = assert_error(
+        get_golmud(&suite, &key).await,
+        Code::Unauthenticated,
+        "UNAUTHENTICATED",
+    );
+    assert!(status.message().contains("revoked"), "{status:?}");
+    assert!(
+        govmedia_gateway::apikeys::revoke(&suite.gateway_db, &operator, &id)
+            .await
+            .is_err()
+    );
+}
+backend_test!(
+    api_keys_act_for_their_system_until_revoked_on,
+    api_keys_act_for_their_system_until_revoked
+);

@@ -1,0 +1,345 @@
+//! `Suite`: a registry and a gateway in front of it, seeded with a small tree.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use govmedia_gateway::GatewayConfig;
+use govmedia_kit::{
+    CancellationToken,
+    auth::{DEV_JWT_SECRET, Principal, Role, TokenKeys},
+    client::{self, Credentials},
+    db::Db,
+    events::EventBus,
+    server::{self, ServiceContext},
+};
+use govmedia_proto::{
+    common::v1::{AccountKind, AdministrativeLevel, Platform},
+    registry::v1::{self as pb, registry_service_client::RegistryServiceClient},
+};
+use govmedia_registry::RegistryConfig;
+use govmedia_test_support::{Backend, TestBackends};
+use tonic::{Code, Status, service::interceptor::InterceptedService, transport::Channel};
+use tonic_types::StatusExt;
+
+pub type Client = RegistryServiceClient<InterceptedService<Channel, Credentials>>;
+
+pub struct Suite {
+    pub gateway: SocketAddr,
+    pub http: SocketAddr,
+    pub registry: SocketAddr,
+    pub gateway_db: Db,
+    pub registry_db: Db,
+    pub bus: EventBus,
+    pub backends: TestBackends,
+    pub keys: Arc<TokenKeys>,
+    shutdown: CancellationToken,
+}
+
+impl Suite {
+    /// Starts a seeded registry and a gateway configured by `tweak`.
+    pub async fn spawn(backend: Backend, tweak: impl FnOnce(&mut GatewayConfig)) -> Suite {
+        let backends = TestBackends::new(backend).await;
+        let keys =
+            Arc::new(TokenKeys::hs256(DEV_JWT_SECRET, "govmedia", "govmedia").expect("keys"));
+        let bus = EventBus::from_settings(&backends.redis, 10_000)
+            .await
+            .expect("bus");
+        let shutdown = CancellationToken::new();
+
+        let registry_db = Db::connect(&backends.database_for("registry"), "registry")
+            .await
+            .expect("registry db");
+        registry_db
+            .migrate::<govmedia_registry::Migrator>()
+            .await
+            .expect("migrate");
+        let listener = server::bind("127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("bind");
+        let registry = listener.local_addr().expect("addr");
+        let context = ServiceContext {
+            db: registry_db.clone(),
+            bus: bus.clone(),
+            keys: keys.clone(),
+            events: backends.events.clone(),
+        };
+        tokio::spawn(govmedia_registry::serve(
+            context,
+            RegistryConfig::default(),
+            listener,
+            shutdown.clone(),
+        ));
+
+        let gateway_db = Db::connect(&backends.database_for("gateway"), "gateway")
+            .await
+            .expect("gateway db");
+        gateway_db
+            .migrate::<govmedia_gateway::Migrator>()
+            .await
+            .expect("migrate");
+        let grpc = server::bind("127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("bind");
+        let http = server::bind("127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("bind");
+        let (gateway, http_addr) = (
+            grpc.local_addr().expect("addr"),
+            http.local_addr().expect("addr"),
+        );
+        let mut config = GatewayConfig {
+            listen: gateway,
+            http_listen: http_addr,
+            api_key_cache_secs: 0,
+            health_interval_ms: 100,
+            ..GatewayConfig::default()
+        };
+        config
+            .upstreams
+            .insert("registry".into(), format!("http://{registry}"));
+        tweak(&mut config);
+        let context = ServiceContext {
+            db: gateway_db.clone(),
+            bus: bus.clone(),
+            keys: keys.clone(),
+            events: backends.events.clone(),
+        };
+        tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move {
+                govmedia_gateway::serve(context, config, grpc, http, shutdown)
+                    .await
+                    .expect("gateway");
+            }
+        });
+        let suite = Suite {
+            gateway,
+            http: http_addr,
+            registry,
+            gateway_db,
+            registry_db,
+            bus,
+            backends,
+            keys,
+            shutdown,
+        };
+        suite.seed().await;
+        suite
+    }
+
+    pub fn token(&self, subject: &str, organization: &str, roles: &[Role]) -> String {
+        self.keys
+            .issue(subject, organization, roles, Duration::from_secs(600))
+            .expect("token")
+    }
+
+    pub async fn channel(&self) -> Channel {
+        client::connect(&format!("http://{}", self.gateway))
+            .await
+            .expect("connect")
+    }
+
+    /// A registry client through the gateway with a raw credential (empty: none).
+    pub async fn client_with(&self, token: &str) -> Client {
+        RegistryServiceClient::with_interceptor(
+            self.channel().await,
+            Credentials::bearer(token).expect("creds"),
+        )
+    }
+
+    /// A registry client through the gateway.
+    pub async fn client(&self, organization: &str, roles: &[Role]) -> Client {
+        let subject = format!(
+            "{}@{organization}",
+            roles.first().map_or("nobody", |r| r.as_str())
+        );
+        self.client_with(&self.token(&subject, organization, roles))
+            .await
+    }
+
+    /// qinghai → haixi → golmud → golmud-edu (with an account), qinghai → xining → xining-edu
+    /// (with an account); created directly on the registry.
+    async fn seed(&self) {
+        let channel = client::connect(&format!("http://{}", self.registry))
+            .await
+            .expect("connect");
+        let token = self.token("seed", "qinghai", &[Role::System]);
+        let mut registry = RegistryServiceClient::with_interceptor(
+            channel,
+            Credentials::bearer(&token).expect("creds"),
+        );
+        use AdministrativeLevel::{County, Municipal, Provincial};
+        use pb::OrganizationKind::{Department, Government};
+        for (id, parent, level, kind) in [
+            ("qinghai", "", Provincial, Government),
+            ("haixi", "qinghai", Municipal, Government),
+            ("golmud", "haixi", County, Government),
+            ("golmud-edu", "golmud", County, Department),
+            ("xining", "qinghai", Municipal, Government),
+            ("xining-edu", "xining", Municipal, Department),
+        ] {
+            registry
+                .create_organization(pb::CreateOrganizationRequest {
+                    organization_id: id.into(),
+                    organization: Some(pb::Organization {
+                        parent: if parent.is_empty() {
+                            String::new()
+                        } else {
+                            format!("organizations/{parent}")
+                        },
+                        display_name: format!("{id} 单位"),
+                        level: level as i32,
+                        kind: kind as i32,
+                        ..Default::default()
+                    }),
+                    request_id: String::new(),
+                })
+                .await
+                .expect("seed organization");
+        }
+        for (id, org) in [
+            ("golmud-edu-wechat", "golmud-edu"),
+            ("xining-edu-wechat", "xining-edu"),
+        ] {
+            registry
+                .create_account(pb::CreateAccountRequest {
+                    account_id: id.into(),
+                    account: Some(account(org, Platform::WechatOfficialAccount)),
+                    filing: format!("filings/open-{id}"),
+                    request_id: String::new(),
+                })
+                .await
+                .expect("seed account");
+        }
+        // Wait until the gateway has seen the registry healthy.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        let mut health = tonic_health::pb::health_client::HealthClient::new(self.channel().await);
+        loop {
+            let status = health
+                .check(tonic_health::pb::HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await
+                .map(|r| r.into_inner().status)
+                .ok();
+            if status
+                == Some(tonic_health::pb::health_check_response::ServingStatus::Serving as i32)
+            {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the gateway never saw the registry healthy"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Another gateway replica on the same database and bus (so, on Redis, the same rate
+    /// budgets), configured by `tweak`; returns its gRPC and HTTP addresses. It stops with the
+    /// suite.
+    pub async fn extra_gateway(
+        &self,
+        tweak: impl FnOnce(&mut GatewayConfig),
+    ) -> (SocketAddr, SocketAddr) {
+        let grpc = server::bind("127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("bind");
+        let http = server::bind("127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("bind");
+        let addrs = (
+            grpc.local_addr().expect("addr"),
+            http.local_addr().expect("addr"),
+        );
+        let mut config = GatewayConfig {
+            listen: addrs.0,
+            http_listen: addrs.1,
+            api_key_cache_secs: 0,
+            health_interval_ms: 100,
+            ..GatewayConfig::default()
+        };
+        config
+            .upstreams
+            .insert("registry".into(), format!("http://{}", self.registry));
+        tweak(&mut config);
+        let context = ServiceContext {
+            db: self.gateway_db.clone(),
+            bus: self.bus.clone(),
+            keys: self.keys.clone(),
+            events: self.backends.events.clone(),
+        };
+        tokio::spawn({
+            let shutdown = self.shutdown.clone();
+            async move {
+                govmedia_gateway::serve(context, config, grpc, http, shutdown)
+                    .await
+                    .expect("gateway");
+            }
+        });
+        addrs
+    }
+
+    /// Issues an API key directly in the gateway's database.
+    pub async fn api_key(&self, organization: &str, roles: &[Role]) -> (String, String) {
+        let operator = Principal {
+            subject: "test-operator".into(),
+            organization: "ops".into(),
+            roles: [Role::System].into(),
+        };
+        let (record, key) = govmedia_gateway::apikeys::issue(
+            &self.gateway_db,
+            &operator,
+            govmedia_gateway::apikeys::NewKey {
+                display_name: "12345 热线".into(),
+                organization: organization.into(),
+                roles: roles.iter().copied().collect(),
+                valid_for: None,
+            },
+        )
+        .await
+        .expect("issue key");
+        (record.id, key)
+    }
+}
+
+impl Drop for Suite {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A valid new account of `organization`.
+pub fn account(organization: &str, platform: Platform) -> pb::Account {
+    pb::Account {
+        organization: format!("organizations/{organization}"),
+        platform: platform as i32,
+        display_name: "教育发布".into(),
+        kind: AccountKind::Publishing as i32,
+        operator: Some(pb::Operator {
+            r#type: pb::OperatorType::Self_ as i32,
+            vendor: String::new(),
+        }),
+        responsible_person: Some(pb::Contact {
+            name: "王敏".into(),
+            title: "主任".into(),
+            phone: "0979-8412345".into(),
+        }),
+        ..Default::default()
+    }
+}
+
+/// Asserts the code and ErrorInfo reason of a failed call.
+pub fn assert_error(
+    result: Result<impl std::fmt::Debug, Status>,
+    code: Code,
+    reason: &str,
+) -> Status {
+    let status = result.expect_err("the call must fail");
+    assert_eq!(status.code(), code, "{status:?}");
+    let details = status.get_error_details();
+    let info = details
+        .error_info()
+        .unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"));
+    assert_eq!(info.reason, reason, "{status:?}");
+    status
+}

@@ -1,0 +1,265 @@
+use std::time::Duration;
+
+use govmedia_kit::auth::Role;
+use govmedia_proto::registry::v1 as pb;
+use govmedia_test_support::{Backend, backend_test};
+use tokio_stream::StreamExt as _;
+use tonic::Code;
+use tonic_reflection::pb::v1alpha;
+use tower::ServiceExt as _;
+
+use crate::helpers::{Suite, assert_error};
+
+/// Calls `path` with an empty request and the given token.
+async fn raw_call(suite: &Suite, path: &str, token: &str) -> Result<(), tonic::Status> {
+    let mut grpc = tonic::client::Grpc::new(suite.channel().await);
+    grpc.ready().await.expect("ready");
+    let mut request = tonic::Request::new(());
+    if !token.is_empty() {
+        request.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {token}").parse().expect("metadata"),
+        );
+    }
+    grpc.unary(
+        request,
+        path.parse().expect("path"),
+        tonic_prost::ProstCodec::<(), ()>::default(),
+    )
+    .await
+    .map(|_| ())
+}
+
+async fn the_whole_suite_answers_at_one_address(backend: Backend) {
+    let suite = Suite::spawn(backend, |_| {}).await;
+
+    // Reflection (v1alpha, as grpcurl 1.8 asks) lists the suite without credentials.
+    let mut reflection =
+        v1alpha::server_reflection_client::ServerReflectionClient::new(suite.channel().await);
+    let request = v1alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(
+            v1alpha::server_reflection_request::MessageRequest::ListServices(String::new()),
+        ),
+    };
+    let mut stream = reflection
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .expect("reflection")
+        .into_inner();
+    let Some(Ok(v1alpha::ServerReflectionResponse {
+        message_response:
+            Some(v1alpha::server_reflection_response::MessageResponse::ListServicesResponse(list)),
+        ..
+    })) = stream.next().await
+    else {
+        panic!("no service list");
+    };
+    let names: Vec<_> = list.service.iter().map(|s| s.name.as_str()).collect();
+    for expected in [
+        govmedia_registry::SERVICE_NAME,
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+
+    // Calls pass through; the service's own errors come back with their details.
+    let mut supervisor = suite.client("golmud", &[Role::Supervisor]).await;
+    let org = supervisor
+        .get_organization(pb::GetOrganizationRequest {
+            name: "organizations/golmud-edu".into(),
+        })
+        .await
+        .expect("through the gateway")
+        .into_inner();
+    assert_eq!(org.parent, "organizations/golmud");
+    assert_error(
+        supervisor
+            .get_account(pb::GetAccountRequest {
+                name: "accounts/none-such".into(),
+            })
+            .await,
+        Code::NotFound,
+        "NOT_FOUND",
+    );
+    assert_error(
+        supervisor
+            .get_organization(pb::GetOrganizationRequest {
+                name: "organizations/xining".into(),
+            })
+            .await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
+
+    // The service sees the caller the gateway verified.
+    let mut system = suite.client("golmud", &[Role::System]).await;
+    system
+        .report_account_activity(pb::ReportAccountActivityRequest {
+            name: "accounts/golmud-edu-wechat".into(),
+            last_post_time: None,
+            follower_count: Some(10),
+            request_id: String::new(),
+        })
+        .await
+        .expect("write through the gateway");
+    let trail = govmedia_kit::audit::list(
+        suite.registry_db.conn(),
+        "/",
+        Some("accounts/golmud-edu-wechat"),
+        None,
+        1,
+    )
+    .await
+    .expect("audit");
+    assert_eq!(trail[0].actor, "system@golmud");
+}
+backend_test!(
+    the_whole_suite_answers_at_one_address_on,
+    the_whole_suite_answers_at_one_address
+);
+
+async fn refusals_happen_before_anything_is_forwarded(backend: Backend) {
+    let suite = Suite::spawn(backend, |_| {}).await;
+    let before = govmedia_kit::audit::verify(suite.registry_db.conn())
+        .await
+        .expect("chain");
+    let operator = suite.token("op", "golmud-edu", &[Role::Operator]);
+    let create = "/govmedia.registry.v1.RegistryService/CreateAccount";
+    assert_error(
+        raw_call(&suite, create, "").await,
+        Code::Unauthenticated,
+        "UNAUTHENTICATED",
+    );
+    assert_error(
+        raw_call(&suite, create, &operator).await,
+        Code::PermissionDenied,
+        "ROLE_NOT_ALLOWED",
+    );
+    assert_error(
+        raw_call(
+            &suite,
+            "/govmedia.registry.v1.RegistryService/Nope",
+            &operator,
+        )
+        .await,
+        Code::Unimplemented,
+        "UNKNOWN_METHOD",
+    );
+    assert_error(
+        raw_call(&suite, "/acme.Foo/Bar", &operator).await,
+        Code::Unimplemented,
+        "UNKNOWN_METHOD",
+    );
+    assert_eq!(
+        govmedia_kit::audit::verify(suite.registry_db.conn())
+            .await
+            .expect("chain"),
+        before
+    );
+
+    // Metadata beyond the configured size.
+    let mut client = suite.client("golmud", &[Role::Supervisor]).await;
+    let mut request = tonic::Request::new(pb::GetOrganizationRequest {
+        name: "organizations/golmud".into(),
+    });
+    request.metadata_mut().insert(
+        "x-padding",
+        "x".repeat(10 * 1024).parse().expect("metadata"),
+    );
+    assert_error(
+        client.get_organization(request).await,
+        Code::ResourceExhausted,
+        "METADATA_TOO_LARGE",
+    );
+
+    // A non-gRPC content type on the gRPC port.
+    let json = http::Request::post(format!(
+        "http://{}/govmedia.registry.v1.RegistryService/GetOrganization",
+        suite.gateway
+    ))
+    .header("content-type", "application/json")
+    .body(tonic::body::Body::empty())
+    .expect("request");
+    let response = suite.channel().await.oneshot(json).await.expect("response");
+    assert_eq!(response.status(), http::StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+backend_test!(
+    refusals_happen_before_anything_is_forwarded_on,
+    refusals_happen_before_anything_is_forwarded
+);
+
+async fn a_down_upstream_is_unavailable_and_unhealthy(backend: Backend) {
+    let suite = Suite::spawn(backend, |_| {}).await;
+    // A second gateway whose upstream is a closed port.
+    let (addr, _) = suite
+        .extra_gateway(|config| {
+            config
+                .upstreams
+                .insert("registry".into(), "http://127.0.0.1:1".into());
+        })
+        .await;
+    let channel = govmedia_kit::client::connect(&format!("http://{addr}"))
+        .await
+        .expect("connect");
+    let token = suite.token("sup", "golmud", &[Role::Supervisor]);
+    let mut client = pb::registry_service_client::RegistryServiceClient::with_interceptor(
+        channel.clone(),
+        govmedia_kit::client::Credentials::bearer(&token).expect("creds"),
+    );
+    let call = client.get_organization(pb::GetOrganizationRequest {
+        name: "organizations/golmud".into(),
+    });
+    let result = tokio::time::timeout(Duration::from_secs(20), call)
+        .await
+        .expect("no hang");
+    assert_error(result, Code::Unavailable, "UNAVAILABLE");
+
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: govmedia_registry::SERVICE_NAME.into(),
+            })
+            .await
+            .map(|r| r.into_inner().status)
+            .ok();
+        if status == Some(tonic_health::pb::health_check_response::ServingStatus::NotServing as i32)
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "health never reported the registry down: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+backend_test!(
+    a_down_upstream_is_unavailable_and_unhealthy_on,
+    a_down_upstream_is_unavailable_and_unhealthy
+);
+
+async fn the_gateway_bounds_deadlines(backend: Backend) {
+    // A maximum deadline of zero: every call runs out before the service can answer.
+    let suite = Suite::spawn(backend, |config| config.max_timeout_ms = 0).await;
+    let mut client = suite.client("golmud", &[Role::Supervisor]).await;
+    assert_error(
+        client
+            .get_organization(pb::GetOrganizationRequest {
+                name: "organizations/golmud".into(),
+            })
+            .await,
+        Code::DeadlineExceeded,
+        "DEADLINE_EXCEEDED",
+    );
+}
+backend_test!(
+    the_gateway_bounds_deadlines_on,
+    the_gateway_bounds_deadlines
+);

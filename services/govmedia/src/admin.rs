@@ -1,0 +1,119 @@
+//! Operator commands on a service's database: `govmedia apikey …` and `govmedia audit verify`.
+//! They open the production database when `GOVMEDIA_DATABASE_URL` is set (migrations must have
+//! run), else the SQLite file of `govmedia dev` in the data directory.
+
+use std::{collections::BTreeSet, path::Path};
+
+use anyhow::Context as _;
+use govmedia_gateway::apikeys;
+use govmedia_kit::{
+    auth::{Principal, Role},
+    config::DatabaseSettings,
+    db::Db,
+};
+
+use crate::{services, settings::Settings};
+
+/// Opens `schema`'s database for an operator command.
+async fn open(settings: &Settings, data_dir: &Path, schema: &str) -> anyhow::Result<Db> {
+    let found =
+        services::find_schema(schema).with_context(|| format!("unknown service {schema:?}"))?;
+    if settings.database.url.is_some() {
+        let db = crate::serve::open(settings, schema).await?;
+        let pending = (found.pending)(db.clone()).await?;
+        anyhow::ensure!(pending == 0, "run `govmedia migrate {schema}` first");
+        return Ok(db);
+    }
+    let database = DatabaseSettings {
+        url: Some(format!(
+            "sqlite://{}?mode=rwc",
+            data_dir.join(format!("{schema}.db")).display()
+        )),
+        ..settings.database.clone()
+    };
+    std::fs::create_dir_all(data_dir)?;
+    let db = Db::connect(&database, schema).await?;
+    (found.migrate)(db.clone()).await?;
+    Ok(db)
+}
+
+/// The operator running the command, as recorded in the audit trail.
+fn operator() -> Principal {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
+    Principal {
+        subject: format!("govmedia-cli:{user}"),
+        organization: "govmedia-cli".to_owned(),
+        roles: BTreeSet::from([Role::System]),
+    }
+}
+
+pub async fn issue_key(
+    settings: &Settings,
+    data_dir: &Path,
+    name: &str,
+    org: &str,
+    roles: &[Role],
+    days: Option<i64>,
+) -> anyhow::Result<()> {
+    let db = open(settings, data_dir, govmedia_gateway::NAME).await?;
+    let new = apikeys::NewKey {
+        display_name: name.to_owned(),
+        organization: org.strip_prefix("organizations/").unwrap_or(org).to_owned(),
+        roles: roles.iter().copied().collect(),
+        valid_for: days.map(chrono::Duration::days),
+    };
+    let (record, key) = apikeys::issue(&db, &operator(), new).await?;
+    eprintln!(
+        "issued apiKeys/{} for {} ({}); the key is shown only now:",
+        record.id, record.display_name, record.organization
+    );
+    println!("{key}");
+    Ok(())
+}
+
+pub async fn list_keys(settings: &Settings, data_dir: &Path) -> anyhow::Result<()> {
+    let db = open(settings, data_dir, govmedia_gateway::NAME).await?;
+    println!(
+        "{:<14} {:<10} {:<20} {:<24} NAME",
+        "ID", "STATE", "ORGANIZATION", "ROLES"
+    );
+    let now = govmedia_kit::clock::now();
+    for key in apikeys::list(&db).await? {
+        let state = match key.unusable(now) {
+            Some(_) if key.revoked_at.is_some() => "revoked",
+            Some(_) => "expired",
+            None => "active",
+        };
+        let roles: Vec<_> = key.roles.iter().map(|r| r.as_str()).collect();
+        println!(
+            "{:<14} {:<10} {:<20} {:<24} {}",
+            key.id,
+            state,
+            key.organization,
+            roles.join(","),
+            key.display_name
+        );
+    }
+    Ok(())
+}
+
+pub async fn revoke_key(settings: &Settings, data_dir: &Path, id: &str) -> anyhow::Result<()> {
+    let db = open(settings, data_dir, govmedia_gateway::NAME).await?;
+    let record = apikeys::revoke(&db, &operator(), id).await?;
+    println!(
+        "revoked apiKeys/{}; gateways refuse it within {} s",
+        record.id, settings.gateway.api_key_cache_secs
+    );
+    Ok(())
+}
+
+pub async fn verify_audit(
+    settings: &Settings,
+    data_dir: &Path,
+    schema: &str,
+) -> anyhow::Result<()> {
+    let db = open(settings, data_dir, schema).await?;
+    let entries = govmedia_kit::audit::verify(db.conn()).await?;
+    println!("{schema}: the audit trail is intact ({entries} entries)");
+    Ok(())
+}
