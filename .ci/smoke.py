@@ -12,6 +12,7 @@ cleanly.
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -63,10 +64,13 @@ def wait_ready(log_path, process, limit=120):
 
 def main():
     commands = walkthrough()
-    data_dir = tempfile.mkdtemp(prefix="govmedia-smoke-")
-    log_path = os.path.join(data_dir, "dev.log")
+    # The walkthrough's commands use the default data directory, as a reader's would.
+    data_dir = os.path.join(ROOT, "data")
+    if os.path.exists(data_dir):
+        sys.exit(f"{data_dir} exists; the walkthrough needs a fresh one (move it away first)")
+    log_path = os.path.join(tempfile.mkdtemp(prefix="govmedia-smoke-"), "dev.log")
     with open(log_path, "w") as log:
-        server = subprocess.Popen([BINARY, "dev", "--demo", "--data-dir", data_dir], cwd=ROOT, stdout=log, stderr=log)
+        server = subprocess.Popen([BINARY, "dev", "--demo"], cwd=ROOT, stdout=log, stderr=log)
     try:
         wait_ready(log_path, server)
         shell = subprocess.Popen(["bash", "--noprofile", "--norc"], cwd=ROOT, stdin=subprocess.PIPE,
@@ -74,7 +78,8 @@ def main():
         failures = 0
         for index, (command, expect) in enumerate(commands, 1):
             marker = f"__SMOKE_DONE_{index}__"
-            shell.stdin.write(f"{command}\necho \"{marker} $?\"\n")
+            # Output may not end with a newline (curl's JSON): start the marker on a line of its own.
+            shell.stdin.write(f"{command}\n__status=$?; echo; echo \"{marker} $__status\"\n")
             shell.stdin.flush()
             output = []
             while True:
@@ -112,7 +117,8 @@ def main():
             code = server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
-            sys.exit("govmedia dev did not stop within 20 s of SIGTERM")
+            code = "killed: no exit within 20 s of SIGTERM"
+        shutil.rmtree(data_dir, ignore_errors=True)
     if code != 0:
         sys.exit(f"govmedia dev exited with {code} after SIGTERM:\n" + open(log_path).read()[-4000:])
     print("govmedia dev stopped cleanly on SIGTERM")

@@ -263,3 +263,66 @@ backend_test!(
     the_gateway_bounds_deadlines_on,
     the_gateway_bounds_deadlines
 );
+
+/// The caller's trace continues through the gateway into the service and the event it
+/// publishes.
+async fn the_callers_trace_crosses_the_gateway(backend: Backend) {
+    crate::helpers::trace_everything();
+    let suite = Suite::spawn(backend, |_| {}).await;
+    let trace_id = "5b8aa5a2d2c872e8321cf37308d69df2";
+    let mut client = suite.client("golmud", &[Role::System]).await;
+    let mut request = tonic::Request::new(pb::ReportAccountActivityRequest {
+        name: "accounts/golmud-edu-wechat".into(),
+        last_post_time: None,
+        follower_count: Some(7),
+        request_id: String::new(),
+    });
+    request.metadata_mut().insert(
+        "traceparent",
+        format!("00-{trace_id}-051581bf3cb55c13-01")
+            .parse()
+            .expect("metadata"),
+    );
+    client.report_account_activity(request).await.expect("call");
+
+    let mut subscriber = suite.bus.subscriber().await.expect("subscriber");
+    subscriber
+        .ensure_group("registry", "trace-check")
+        .await
+        .expect("group");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the event did not arrive"
+        );
+        let deliveries = subscriber
+            .read(
+                "registry",
+                "trace-check",
+                "t",
+                100,
+                Duration::from_millis(200),
+            )
+            .await
+            .expect("read");
+        if let Some(event) = deliveries
+            .iter()
+            .find(|d| d.envelope.r#type == "govmedia.registry.v1.AccountActivityReported")
+        {
+            assert!(
+                event
+                    .envelope
+                    .traceparent
+                    .starts_with(&format!("00-{trace_id}-")),
+                "{:?}",
+                event.envelope.traceparent
+            );
+            break;
+        }
+    }
+}
+backend_test!(
+    the_callers_trace_crosses_the_gateway_on,
+    the_callers_trace_crosses_the_gateway
+);
