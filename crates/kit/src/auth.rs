@@ -341,6 +341,26 @@ pub fn allowed_roles(path: &str) -> Option<Vec<Role>> {
     })
 }
 
+/// The token of an `authorization: Bearer <token>` header: `Ok(None)` when there is no such
+/// header, `Err` with a caller-fit message when it is not a bearer credential.
+pub fn bearer(headers: &http::HeaderMap) -> Result<Option<&str>, &'static str> {
+    let Some(header) = headers.get(http::header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    header
+        .to_str()
+        .ok()
+        .and_then(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .map(Some)
+        .ok_or("authorization metadata is not `Bearer <token>`")
+}
+
 /// Authenticates a request's metadata for `path` and checks the method's roles.
 pub fn authorize(
     keys: &TokenKeys,
@@ -358,20 +378,11 @@ pub fn authorize(
         )
         .localized("身份认证失败,请提供有效的访问令牌")
     };
-    let header = headers.get(http::header::AUTHORIZATION).ok_or_else(|| {
-        unauthenticated("missing `authorization: Bearer <token>` metadata".into())
-    })?;
-    let token = header
-        .to_str()
-        .ok()
-        .and_then(|value| {
-            value
-                .strip_prefix("Bearer ")
-                .or_else(|| value.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|token| !token.is_empty())
-        .ok_or_else(|| unauthenticated("authorization metadata is not `Bearer <token>`".into()))?;
+    let token = bearer(headers)
+        .map_err(|message| unauthenticated(message.into()))?
+        .ok_or_else(|| {
+            unauthenticated("missing `authorization: Bearer <token>` metadata".into())
+        })?;
     let principal = keys
         .verify(token)
         .map_err(|error| unauthenticated(error.to_string()))?;

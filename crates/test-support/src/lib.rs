@@ -274,3 +274,46 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Installs, once per test binary, a global subscriber with only the OpenTelemetry layer (no
+/// exporter, no output), as `govmedia` does, so that spans carry W3C trace context.
+pub fn trace_everything() {
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        opentelemetry::global::set_text_map_propagator(
+            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+        );
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("tests")));
+        let _ = tracing::subscriber::set_global_default(subscriber);
+    });
+}
+
+/// Reads `stream` as consumer group `group` until an event matches `wanted`, for at most 30 s
+/// (a guard against hangs, not a performance assertion).
+pub async fn next_event(
+    bus: &govmedia_kit::events::EventBus,
+    stream: &str,
+    group: &str,
+    wanted: impl Fn(&govmedia_kit::events::EventEnvelope) -> bool,
+) -> govmedia_kit::events::EventEnvelope {
+    let mut subscriber = bus.subscriber().await.expect("subscriber");
+    subscriber.ensure_group(stream, group).await.expect("group");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no matching event on {stream}"
+        );
+        let deliveries = subscriber
+            .read(stream, group, "test", 100, Duration::from_millis(200))
+            .await
+            .expect("read");
+        if let Some(delivery) = deliveries.into_iter().find(|d| wanted(&d.envelope)) {
+            return delivery.envelope;
+        }
+    }
+}

@@ -150,15 +150,45 @@ impl ExternalVerifier {
     }
 }
 
+/// A verified caller, with what every call of it needs precomputed (the calls of one token or
+/// key share one `Arc`, so the hot path allocates nothing for identity).
+#[derive(Debug)]
+pub struct Caller {
+    /// Who.
+    pub principal: Principal,
+    /// Identity key: subject, organization and roles.
+    pub identity_key: String,
+    /// Rate-limit key of its reads.
+    pub read_key: String,
+    /// Rate-limit key of its writes.
+    pub write_key: String,
+}
+
+impl Caller {
+    fn new(principal: Principal) -> Arc<Caller> {
+        let mut identity_key = format!("{}\u{1f}{}", principal.subject, principal.organization);
+        for role in &principal.roles {
+            let _ = write!(identity_key, "\u{1f}{role}");
+        }
+        let who = format!("{}:{}", principal.organization, principal.subject);
+        Arc::new(Caller {
+            read_key: format!("read:{who}"),
+            write_key: format!("write:{who}"),
+            identity_key,
+            principal,
+        })
+    }
+}
+
 #[derive(Clone)]
 struct CachedToken {
-    principal: Principal,
+    caller: Arc<Caller>,
     expires: Instant,
 }
 
 #[derive(Clone)]
 struct CachedKey {
-    record: Option<apikey::ApiKeyRecord>,
+    record: Option<(apikey::ApiKeyRecord, Arc<Caller>)>,
     fetched: Instant,
 }
 
@@ -204,32 +234,22 @@ impl Authenticator {
         }
     }
 
-    /// The principal behind the request's credentials.
-    pub async fn authenticate(&self, headers: &http::HeaderMap) -> Result<Principal, GatewayError> {
+    /// The caller behind the request's credentials.
+    pub async fn authenticate(
+        &self,
+        headers: &http::HeaderMap,
+    ) -> Result<Arc<Caller>, GatewayError> {
         if let Some(key) = headers.get("x-api-key") {
             let key = key.to_str().map_err(|_| {
                 GatewayError::Unauthenticated("x-api-key is not a valid key".into())
             })?;
             return self.api_key(key.trim()).await;
         }
-        let header = headers.get(http::header::AUTHORIZATION).ok_or_else(|| {
-            GatewayError::Unauthenticated(
-                "missing `authorization: Bearer <token>` or `x-api-key` metadata".into(),
-            )
-        })?;
-        let credential = header
-            .to_str()
-            .ok()
-            .and_then(|value| {
-                value
-                    .strip_prefix("Bearer ")
-                    .or_else(|| value.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|credential| !credential.is_empty())
+        let credential = govmedia_kit::auth::bearer(headers)
+            .map_err(|message| GatewayError::Unauthenticated(message.to_owned()))?
             .ok_or_else(|| {
                 GatewayError::Unauthenticated(
-                    "authorization metadata is not `Bearer <token>`".into(),
+                    "missing `authorization: Bearer <token>` or `x-api-key` metadata".into(),
                 )
             })?;
         if credential.starts_with(apikey::PREFIX) {
@@ -239,12 +259,12 @@ impl Authenticator {
         }
     }
 
-    fn token(&self, token: &str) -> Result<Principal, GatewayError> {
+    fn token(&self, token: &str) -> Result<Arc<Caller>, GatewayError> {
         let now = Instant::now();
         if let Some(cached) = lock(&self.tokens).get(token)
             && cached.expires > now
         {
-            return Ok(cached.principal.clone());
+            return Ok(cached.caller.clone());
         }
         let header = jsonwebtoken::decode_header(token).map_err(|error| {
             GatewayError::Unauthenticated(describe_jwt_error(&error).to_owned())
@@ -273,17 +293,18 @@ impl Authenticator {
                 tokens.clear();
             }
         }
+        let caller = Caller::new(principal);
         tokens.insert(
             token.to_owned(),
             CachedToken {
-                principal: principal.clone(),
+                caller: caller.clone(),
                 expires: now + expires_in,
             },
         );
-        Ok(principal)
+        Ok(caller)
     }
 
-    async fn api_key(&self, presented: &str) -> Result<Principal, GatewayError> {
+    async fn api_key(&self, presented: &str) -> Result<Arc<Caller>, GatewayError> {
         let invalid = || GatewayError::Unauthenticated("the API key is not valid".into());
         let presented = apikey::parse(presented).ok_or_else(invalid)?;
         let now = Instant::now();
@@ -294,7 +315,12 @@ impl Authenticator {
         let record = match cached {
             Some(cached) => cached.record,
             None => {
-                let record = store::api_keys::get(self.db.conn(), &presented.id).await?;
+                let record = store::api_keys::get(self.db.conn(), &presented.id)
+                    .await?
+                    .map(|record| {
+                        let caller = Caller::new(record.principal());
+                        (record, caller)
+                    });
                 let mut keys = lock(&self.keys);
                 if keys.len() >= CACHE_LIMIT {
                     keys.clear();
@@ -309,14 +335,14 @@ impl Authenticator {
                 record
             }
         };
-        let record = record.ok_or_else(invalid)?;
+        let (record, caller) = record.ok_or_else(invalid)?;
         if !apikey::same_hash(&apikey::hash(&presented.secret), &record.secret_hash) {
             return Err(invalid());
         }
         if let Some(why) = record.unusable(clock::now()) {
             return Err(GatewayError::Unauthenticated(why.to_owned()));
         }
-        Ok(record.principal())
+        Ok(caller)
     }
 }
 
@@ -357,14 +383,11 @@ impl Minter {
         }
     }
 
-    /// The `authorization` value to send upstream for `principal`.
-    pub fn authorization(&self, principal: &Principal) -> Result<http::HeaderValue, GatewayError> {
-        let mut key = format!("{}\u{1f}{}", principal.subject, principal.organization);
-        for role in &principal.roles {
-            let _ = write!(key, "\u{1f}{role}");
-        }
+    /// The `authorization` value to send upstream for `caller`.
+    pub fn authorization(&self, caller: &Caller) -> Result<http::HeaderValue, GatewayError> {
+        let principal = &caller.principal;
         let now = Instant::now();
-        if let Some((value, valid_until)) = lock(&self.cache).get(&key)
+        if let Some((value, valid_until)) = lock(&self.cache).get(&caller.identity_key)
             && *valid_until > now + Duration::from_secs(60)
         {
             return Ok(value.clone());
@@ -394,7 +417,10 @@ impl Minter {
         if cache.len() >= CACHE_LIMIT {
             cache.clear();
         }
-        cache.insert(key, (value.clone(), now + self.lifetime));
+        cache.insert(
+            caller.identity_key.clone(),
+            (value.clone(), now + self.lifetime),
+        );
         Ok(value)
     }
 }

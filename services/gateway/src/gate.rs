@@ -8,14 +8,14 @@ use std::{
     time::Duration,
 };
 
-use govmedia_kit::auth::{self, Principal};
+use govmedia_kit::auth;
 use govmedia_proto::{MethodRule, common::v1::MethodClass};
 use prost_reflect::DescriptorPool;
 use tonic::transport::{Channel, Endpoint};
 
 use crate::{
     config::GatewayConfig,
-    credentials::{Authenticator, Minter},
+    credentials::{Authenticator, Caller, Minter},
     domain::{deadline, gcra::Quota},
     error::GatewayError,
     metrics::Metrics,
@@ -38,6 +38,10 @@ struct Inner {
     minter: Minter,
     limiter: RateLimiter,
     upstreams: HashMap<String, Channel>,
+    /// `scheme://authority` of each upstream, for raw forwarding.
+    origins: HashMap<String, String>,
+    /// The HTTP/2 client raw calls are forwarded with (one multiplexed connection per upstream).
+    forwarder: Forwarder,
     read_quota: Quota,
     write_quota: Quota,
     metrics: Metrics,
@@ -45,17 +49,38 @@ struct Inner {
     health: RwLock<BTreeMap<String, bool>>,
 }
 
+/// The client raw gRPC calls are forwarded with. Calls go straight into the HTTP/2 connection,
+/// without the request queue a tonic `Channel` adds.
+pub type Forwarder = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    axum::body::Body,
+>;
+
+fn forwarder() -> Forwarder {
+    let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(Duration::from_secs(2)));
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .timer(hyper_util::rt::TokioTimer::new())
+        .http2_only(true)
+        .http2_keep_alive_interval(Duration::from_secs(30))
+        .http2_keep_alive_while_idle(true)
+        .build(connector)
+}
+
 /// A call that may go through.
 #[derive(Debug)]
 pub struct Admission {
-    /// Who.
-    pub principal: Principal,
+    /// Who (shared by every call with the same credential).
+    pub caller: Arc<Caller>,
     /// The method's access rule.
     pub rule: &'static MethodRule,
     /// The upstream's service package, e.g. `registry`.
     pub service: String,
-    /// The channel to it.
+    /// The channel to it (for calls made by the gateway itself).
     pub upstream: Channel,
+    /// Its `scheme://authority`, for raw forwarding.
+    pub origin: String,
 }
 
 /// The service package of a govmedia path: `/govmedia.registry.v1.X/Y` → `registry`.
@@ -72,7 +97,21 @@ impl Gateway {
         limiter: RateLimiter,
     ) -> Result<Gateway, BuildError> {
         let mut upstreams = HashMap::new();
+        let mut origins = HashMap::new();
         for (service, uri) in &config.upstreams {
+            let parsed: http::Uri = uri
+                .parse()
+                .map_err(|error| BuildError(format!("upstream {service} = {uri:?}: {error}")))?;
+            match (parsed.scheme_str(), parsed.authority()) {
+                (Some("http"), Some(authority)) => {
+                    origins.insert(service.clone(), format!("http://{authority}"));
+                }
+                _ => {
+                    return Err(BuildError(format!(
+                        "upstream {service} = {uri:?} is not http://host:port"
+                    )));
+                }
+            }
             let endpoint = Endpoint::from_shared(uri.clone())
                 .map_err(|error| BuildError(format!("upstream {service} = {uri:?}: {error}")))?
                 .connect_timeout(Duration::from_secs(2))
@@ -102,6 +141,8 @@ impl Gateway {
             auth,
             minter,
             upstreams,
+            origins,
+            forwarder: forwarder(),
             metrics: Metrics::default(),
             pool,
             health: RwLock::new(BTreeMap::new()),
@@ -121,6 +162,11 @@ impl Gateway {
     /// Every govmedia descriptor (and google.rpc's), for transcoding.
     pub fn pool(&self) -> &DescriptorPool {
         &self.0.pool
+    }
+
+    /// The client for raw forwarding.
+    pub fn forwarder(&self) -> &Forwarder {
+        &self.0.forwarder
     }
 
     /// The upstream channels by service package.
@@ -156,9 +202,9 @@ impl Gateway {
         )
     }
 
-    /// The `authorization` value that carries `principal` to the services.
-    pub fn identity(&self, principal: &Principal) -> Result<http::HeaderValue, GatewayError> {
-        self.0.minter.authorization(principal)
+    /// The `authorization` value that carries `caller` to the services.
+    pub fn identity(&self, caller: &Caller) -> Result<http::HeaderValue, GatewayError> {
+        self.0.minter.authorization(caller)
     }
 
     /// Admits a call to `path` with these headers, or says why not. Nothing is forwarded unless
@@ -178,10 +224,11 @@ impl Gateway {
                 cause: "no upstream is configured for it".to_owned(),
             }
         })?;
-        let principal = self.0.auth.authenticate(headers).await?;
-        tracing::Span::current().record("principal", principal.subject.as_str());
+        let origin = self.0.origins.get(service).cloned().unwrap_or_default();
+        let caller = self.0.auth.authenticate(headers).await?;
+        tracing::Span::current().record("principal", caller.principal.subject.as_str());
         let allowed = auth::allowed_roles(path).unwrap_or_default();
-        if !allowed.iter().any(|role| principal.has(*role)) {
+        if !allowed.iter().any(|role| caller.principal.has(*role)) {
             return Err(GatewayError::RoleNotAllowed {
                 method: path.to_owned(),
                 allowed: allowed
@@ -191,19 +238,21 @@ impl Gateway {
                     .join(", "),
             });
         }
-        let (class, quota) = match rule.class {
-            MethodClass::Write => ("write", self.0.write_quota),
-            MethodClass::Read | MethodClass::Unspecified => ("read", self.0.read_quota),
+        let (class, quota, key) = match rule.class {
+            MethodClass::Write => ("write", self.0.write_quota, caller.write_key.as_str()),
+            MethodClass::Read | MethodClass::Unspecified => {
+                ("read", self.0.read_quota, caller.read_key.as_str())
+            }
         };
-        let key = format!("{class}:{}:{}", principal.organization, principal.subject);
-        if let Err(retry_after) = self.0.limiter.check(&key, quota).await {
+        if let Err(retry_after) = self.0.limiter.check(key, quota).await {
             return Err(GatewayError::RateLimited { class, retry_after });
         }
         Ok(Admission {
-            principal,
+            caller,
             rule,
             service: service.to_owned(),
             upstream,
+            origin,
         })
     }
 }

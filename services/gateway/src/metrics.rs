@@ -8,24 +8,47 @@ use prometheus_client::{
     registry::Registry,
 };
 
-/// Labels of one series.
+/// Labels of one series. All `'static`: recording a call allocates nothing.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CallLabels {
     /// gRPC path, or `other` for paths that are not govmedia methods.
-    pub method: String,
+    pub method: &'static str,
     /// gRPC status code name, e.g. `Ok`, `PermissionDenied`.
-    pub code: String,
+    pub code: &'static str,
     /// `grpc` or `http`.
-    pub transport: String,
+    pub transport: &'static str,
 }
 
 /// Labels of a latency histogram.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct MethodLabels {
     /// gRPC path.
-    pub method: String,
+    pub method: &'static str,
     /// `grpc` or `http`.
-    pub transport: String,
+    pub transport: &'static str,
+}
+
+fn code_label(code: tonic::Code) -> &'static str {
+    use tonic::Code::*;
+    match code {
+        Ok => "Ok",
+        Cancelled => "Cancelled",
+        Unknown => "Unknown",
+        InvalidArgument => "InvalidArgument",
+        DeadlineExceeded => "DeadlineExceeded",
+        NotFound => "NotFound",
+        AlreadyExists => "AlreadyExists",
+        PermissionDenied => "PermissionDenied",
+        ResourceExhausted => "ResourceExhausted",
+        FailedPrecondition => "FailedPrecondition",
+        Aborted => "Aborted",
+        OutOfRange => "OutOfRange",
+        Unimplemented => "Unimplemented",
+        Internal => "Internal",
+        Unavailable => "Unavailable",
+        DataLoss => "DataLoss",
+        Unauthenticated => "Unauthenticated",
+    }
 }
 
 /// The gateway's metrics.
@@ -78,23 +101,16 @@ impl Metrics {
         transport: &'static str,
         elapsed: Duration,
     ) {
-        let method = if govmedia_proto::method_access(method).is_some() {
-            method
-        } else {
-            "other"
-        };
+        let method = govmedia_proto::method_access(method).map_or("other", |rule| rule.path);
         self.calls
             .get_or_create(&CallLabels {
-                method: method.to_owned(),
-                code: format!("{code:?}"),
-                transport: transport.to_owned(),
+                method,
+                code: code_label(code),
+                transport,
             })
             .inc();
         self.latency
-            .get_or_create(&MethodLabels {
-                method: method.to_owned(),
-                transport: transport.to_owned(),
-            })
+            .get_or_create(&MethodLabels { method, transport })
             .observe(elapsed.as_secs_f64());
     }
 

@@ -8,7 +8,6 @@ use std::time::Instant;
 use axum::body::Body;
 use govmedia_kit::{error::ApiError, telemetry};
 use http::{HeaderValue, Request, Response, StatusCode, header};
-use tower::ServiceExt as _;
 
 use crate::{domain::deadline, error::GatewayError, gate::Gateway};
 
@@ -82,10 +81,9 @@ async fn forward_inner(
     for name in CONSUMED {
         parts.headers.remove(name);
     }
-    parts.headers.insert(
-        header::AUTHORIZATION,
-        gateway.identity(&admission.principal)?,
-    );
+    parts
+        .headers
+        .insert(header::AUTHORIZATION, gateway.identity(&admission.caller)?);
     if let Ok(value) = HeaderValue::try_from(deadline::format(deadline)) {
         parts.headers.insert("grpc-timeout", value);
     }
@@ -97,9 +95,21 @@ async fn forward_inner(
     telemetry::inject_into_metadata(&mut metadata);
     parts.headers = metadata.into_headers();
     parts.version = http::Version::HTTP_2;
-    let upstream_request = Request::from_parts(parts, tonic::body::Body::new(body));
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map_or(path.as_str(), |pq| pq.as_str());
+    parts.uri = format!("{}{path_and_query}", admission.origin)
+        .parse()
+        .map_err(
+            |error: http::uri::InvalidUri| GatewayError::UpstreamUnavailable {
+                service: admission.service.clone(),
+                cause: error.to_string(),
+            },
+        )?;
+    let upstream_request = Request::from_parts(parts, body);
 
-    match tokio::time::timeout(deadline, admission.upstream.oneshot(upstream_request)).await {
+    match tokio::time::timeout(deadline, gateway.forwarder().request(upstream_request)).await {
         Err(_) => Err(GatewayError::DeadlineExceeded(deadline)),
         Ok(Err(error)) => Err(GatewayError::UpstreamUnavailable {
             service: admission.service,

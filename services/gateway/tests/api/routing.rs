@@ -267,7 +267,7 @@ backend_test!(
 /// The caller's trace continues through the gateway into the service and the event it
 /// publishes.
 async fn the_callers_trace_crosses_the_gateway(backend: Backend) {
-    crate::helpers::trace_everything();
+    govmedia_test_support::trace_everything();
     let suite = Suite::spawn(backend, |_| {}).await;
     let trace_id = "5b8aa5a2d2c872e8321cf37308d69df2";
     let mut client = suite.client("golmud", &[Role::System]).await;
@@ -285,42 +285,16 @@ async fn the_callers_trace_crosses_the_gateway(backend: Backend) {
     );
     client.report_account_activity(request).await.expect("call");
 
-    let mut subscriber = suite.bus.subscriber().await.expect("subscriber");
-    subscriber
-        .ensure_group("registry", "trace-check")
-        .await
-        .expect("group");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the event did not arrive"
-        );
-        let deliveries = subscriber
-            .read(
-                "registry",
-                "trace-check",
-                "t",
-                100,
-                Duration::from_millis(200),
-            )
-            .await
-            .expect("read");
-        if let Some(event) = deliveries
-            .iter()
-            .find(|d| d.envelope.r#type == "govmedia.registry.v1.AccountActivityReported")
-        {
-            assert!(
-                event
-                    .envelope
-                    .traceparent
-                    .starts_with(&format!("00-{trace_id}-")),
-                "{:?}",
-                event.envelope.traceparent
-            );
-            break;
-        }
-    }
+    let event =
+        govmedia_test_support::next_event(&suite.bus, "registry", "trace-check", |envelope| {
+            envelope.r#type == "govmedia.registry.v1.AccountActivityReported"
+        })
+        .await;
+    assert!(
+        event.traceparent.starts_with(&format!("00-{trace_id}-")),
+        "{:?}",
+        event.traceparent
+    );
 }
 backend_test!(
     the_callers_trace_crosses_the_gateway_on,

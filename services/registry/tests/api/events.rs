@@ -106,7 +106,7 @@ backend_test!(
 /// A caller's W3C trace context reaches the event its call published, so consumers continue
 /// the caller's trace.
 async fn events_carry_the_callers_trace(backend: Backend) {
-    crate::helpers::trace_everything();
+    govmedia_test_support::trace_everything();
     let app = TestApp::spawn(backend).await;
     seed_tree(&app).await;
     let trace_id = "0af7651916cd43dd8448eb211c80319c";
@@ -137,42 +137,16 @@ async fn events_carry_the_callers_trace(backend: Backend) {
         .await
         .expect("create");
 
-    let mut subscriber = app.bus.subscriber().await.expect("subscriber");
-    subscriber
-        .ensure_group("registry", "trace-check")
-        .await
-        .expect("group");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the event did not arrive"
-        );
-        let deliveries = subscriber
-            .read(
-                "registry",
-                "trace-check",
-                "t",
-                100,
-                Duration::from_millis(200),
-            )
-            .await
-            .expect("read");
-        if let Some(event) = deliveries
-            .iter()
-            .find(|d| d.envelope.subject == "accounts/traced")
-        {
-            assert!(
-                event
-                    .envelope
-                    .traceparent
-                    .starts_with(&format!("00-{trace_id}-")),
-                "{:?}",
-                event.envelope.traceparent
-            );
-            break;
-        }
-    }
+    let event =
+        govmedia_test_support::next_event(&app.bus, "registry", "trace-check", |envelope| {
+            envelope.subject == "accounts/traced"
+        })
+        .await;
+    assert!(
+        event.traceparent.starts_with(&format!("00-{trace_id}-")),
+        "{:?}",
+        event.traceparent
+    );
 }
 backend_test!(
     events_carry_the_callers_trace_on,

@@ -290,20 +290,3 @@ pub async fn audit_count(app: &TestApp) -> u64 {
         .await
         .expect("audit chain intact")
 }
-
-/// Installs, once per test binary, a global subscriber with only the OpenTelemetry layer (no
-/// exporter, no output), as `govmedia` does, so that spans carry trace context.
-pub fn trace_everything() {
-    use opentelemetry::trace::TracerProvider as _;
-    use tracing_subscriber::layer::SubscriberExt as _;
-    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
-    INSTALLED.get_or_init(|| {
-        opentelemetry::global::set_text_map_propagator(
-            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
-        );
-        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
-        let subscriber = tracing_subscriber::registry()
-            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("tests")));
-        let _ = tracing::subscriber::set_global_default(subscriber);
-    });
-}
