@@ -76,7 +76,7 @@ mod tests {
             method_access("/govmedia.registry.v1.RegistryService/ListAccounts").expect("rule");
         assert_eq!(read.class, common::v1::MethodClass::Read);
         assert_eq!(method_access("/grpc.health.v1.Health/Check"), None);
-        assert_eq!(all_method_access().len(), 20);
+        assert!(all_method_access().len() >= 21);
     }
 
     #[test]

@@ -289,9 +289,50 @@ impl Account {
     }
 }
 
-/// may the unit open a further account on `platform`, given its accounts there? A first
-/// account always may; a further one needs a justification and every live account on the
-/// platform healthy.
+/// The R-03 verdict on opening an account on a platform where the unit has `existing` accounts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpeningAssessment {
+    /// The unit has a live account there already.
+    pub further_account: bool,
+    /// A justification is needed and none was given.
+    pub justification_missing: bool,
+    /// The live accounts: name, status, and why each is not healthy (if it is not).
+    pub existing: Vec<(String, AccountStatus, Option<String>)>,
+}
+
+impl OpeningAssessment {
+    /// True when the account may be opened.
+    pub fn allowed(&self) -> bool {
+        !self.justification_missing
+            && self
+                .existing
+                .iter()
+                .all(|(_, _, problem)| problem.is_none())
+    }
+}
+
+/// a first account on a platform always may be opened; a further one needs a
+/// justification and every live account of the unit on the platform healthy.
+pub fn assess_opening(
+    existing: &[Account],
+    justification: &str,
+    now: DateTime<Utc>,
+    window: Duration,
+) -> OpeningAssessment {
+    let live: Vec<(String, AccountStatus, Option<String>)> = existing
+        .iter()
+        .filter(|a| a.status.is_live())
+        .map(|a| (a.name(), a.status, a.unhealthy_reason(now, window)))
+        .collect();
+    let further_account = !live.is_empty();
+    OpeningAssessment {
+        further_account,
+        justification_missing: further_account && justification.trim().is_empty(),
+        existing: live,
+    }
+}
+
+/// R-03 as a rule violation, for the writes that must refuse (see [`assess_opening`]).
 pub fn check_further_account(
     platform: Platform,
     existing: &[Account],
@@ -299,23 +340,19 @@ pub fn check_further_account(
     now: DateTime<Utc>,
     window: Duration,
 ) -> Result<(), RuleViolation> {
-    let live: Vec<&Account> = existing.iter().filter(|a| a.status.is_live()).collect();
-    if live.is_empty() {
+    let assessment = assess_opening(existing, justification, now, window);
+    if assessment.allowed() {
         return Ok(());
     }
-    let reasons: Vec<(String, Option<String>)> = live
-        .iter()
-        .map(|a| (a.name(), a.unhealthy_reason(now, window)))
-        .collect();
-    let justification_missing = justification.trim().is_empty();
-    if justification_missing || reasons.iter().any(|(_, reason)| reason.is_some()) {
-        return Err(RuleViolation::AccountLimitPerPlatform {
-            platform: platform_name(platform),
-            existing: reasons,
-            justification_missing,
-        });
-    }
-    Ok(())
+    Err(RuleViolation::AccountLimitPerPlatform {
+        platform: platform_name(platform),
+        existing: assessment
+            .existing
+            .into_iter()
+            .map(|(name, _, problem)| (name, problem))
+            .collect(),
+        justification_missing: assessment.justification_missing,
+    })
 }
 
 fn platform_name(platform: Platform) -> &'static str {

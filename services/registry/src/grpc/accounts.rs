@@ -19,7 +19,7 @@ use super::{
 use crate::{
     domain::{
         Account, AccountKind, AccountStatus, Contact, Operator, Platform, RuleViolation,
-        account::check_further_account,
+        account::{assess_opening, check_further_account},
     },
     error::RegistryError,
     events, store,
@@ -700,4 +700,49 @@ pub(super) async fn report_activity(
     )
     .await?;
     Ok(unit.commit(response).await?)
+}
+
+pub(super) async fn evaluate_opening(
+    api: &RegistryApi,
+    principal: &Principal,
+    req: pb::EvaluateAccountOpeningRequest,
+) -> Result<pb::EvaluateAccountOpeningResponse, RegistryError> {
+    let mut v = Violations::new();
+    let organization = validate::resource_id(
+        &mut v,
+        "organization",
+        &req.organization,
+        "organizations",
+        true,
+    );
+    let platform = validate::enum_value(&mut v, "platform", req.platform, true, Platform::from_i32);
+    validate::multiline_text(&mut v, "justification", &req.justification, 500, false);
+    v.finish()?;
+    let (Some(organization), Some(platform)) = (organization, platform) else {
+        return Err(unvalidated("organization"));
+    };
+    visible_organization(api.conn(), principal, &organization).await?;
+    let existing = store::accounts::on_platform(api.conn(), &organization, platform).await?;
+    let now = clock::now();
+    let assessment = assess_opening(
+        &existing,
+        &req.justification,
+        now,
+        Duration::days(i64::from(api.config.healthy_post_window_days)),
+    );
+    Ok(pb::EvaluateAccountOpeningResponse {
+        allowed: assessment.allowed(),
+        further_account: assessment.further_account,
+        justification_missing: assessment.justification_missing,
+        existing: assessment
+            .existing
+            .into_iter()
+            .map(|(account, status, problem)| pb::AccountHealth {
+                account,
+                status: status as i32,
+                problem: problem.unwrap_or_default(),
+            })
+            .collect(),
+        evaluate_time: Some(clock::to_proto(now)),
+    })
 }

@@ -281,6 +281,13 @@ impl RegistryService for RegistryApi {
         handle!(self, request, custody::alerts)
     }
 
+    async fn evaluate_account_opening(
+        &self,
+        request: Request<pb::EvaluateAccountOpeningRequest>,
+    ) -> Result<Response<pb::EvaluateAccountOpeningResponse>, Status> {
+        handle!(self, request, accounts::evaluate_opening)
+    }
+
     async fn list_audit_records(
         &self,
         request: Request<pb::ListAuditRecordsRequest>,

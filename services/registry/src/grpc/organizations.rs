@@ -122,6 +122,7 @@ pub(super) async fn list(
             &req.ancestor,
             &req.level.to_string(),
             &req.kind.to_string(),
+            &format!("{:?}", req.management_department),
         ]),
     );
     v.finish()?;
@@ -130,6 +131,7 @@ pub(super) async fn list(
         path: scope.path,
         level,
         kind,
+        management_department: req.management_department,
     };
     let mut rows = store::organizations::list(
         api.conn(),

@@ -135,6 +135,8 @@ pub struct Filter {
     pub level: Option<Level>,
     /// Kind.
     pub kind: Option<OrgKind>,
+    /// Management-department flag.
+    pub management_department: Option<bool>,
 }
 
 fn filtered(filter: &Filter) -> Select<row::Entity> {
@@ -144,6 +146,9 @@ fn filtered(filter: &Filter) -> Select<row::Entity> {
     }
     if let Some(kind) = filter.kind {
         query = query.filter(row::Column::Kind.eq(kind as i32));
+    }
+    if let Some(flag) = filter.management_department {
+        query = query.filter(row::Column::ManagementDepartment.eq(flag));
     }
     query
 }

@@ -544,3 +544,92 @@ backend_test!(
     accounts_are_listed_searched_and_updated_on,
     accounts_are_listed_searched_and_updated
 );
+
+async fn an_opening_can_be_evaluated_without_changing_anything(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_tree(&app).await;
+    let mut supervisor = app.client("golmud", &[Role::Supervisor]).await;
+    let evaluate = |justification: &str| pb::EvaluateAccountOpeningRequest {
+        organization: "organizations/golmud-edu".into(),
+        platform: Platform::Weibo as i32,
+        justification: justification.into(),
+    };
+    let first = supervisor
+        .evaluate_account_opening(evaluate(""))
+        .await
+        .expect("evaluate")
+        .into_inner();
+    assert!(first.allowed && !first.further_account && first.existing.is_empty());
+
+    let mut system = app.system().await;
+    create_account(
+        &mut system,
+        "edu-weibo",
+        new_account("golmud-edu", Platform::Weibo, "格尔木教育"),
+    )
+    .await
+    .expect("create");
+    let before = audit_count(&app).await;
+    let second = supervisor
+        .evaluate_account_opening(evaluate(""))
+        .await
+        .expect("evaluate")
+        .into_inner();
+    assert!(!second.allowed && second.further_account && second.justification_missing);
+    assert_eq!(second.existing[0].account, "accounts/edu-weibo");
+    assert!(
+        second.existing[0].problem.contains("FILED"),
+        "{:?}",
+        second.existing
+    );
+    let justified = supervisor
+        .evaluate_account_opening(evaluate("专项服务需要"))
+        .await
+        .expect("evaluate")
+        .into_inner();
+    assert!(
+        !justified.allowed && !justified.justification_missing,
+        "the existing one is not healthy yet"
+    );
+    assert_eq!(
+        audit_count(&app).await,
+        before,
+        "evaluating changes nothing"
+    );
+
+    let mut xining = app.client("xining", &[Role::Supervisor]).await;
+    assert_error(
+        xining.evaluate_account_opening(evaluate("")).await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
+    assert_invalid(
+        supervisor
+            .evaluate_account_opening(pb::EvaluateAccountOpeningRequest {
+                organization: "organizations/golmud-edu".into(),
+                platform: 0,
+                justification: String::new(),
+            })
+            .await,
+        "platform",
+    );
+
+    let departments = supervisor
+        .list_organizations(pb::ListOrganizationsRequest {
+            management_department: Some(true),
+            ..Default::default()
+        })
+        .await
+        .expect("list")
+        .into_inner();
+    let names: Vec<_> = departments
+        .organizations
+        .iter()
+        .map(|o| o.name.as_str())
+        .collect();
+    assert_eq!(names, ["organizations/golmud-office"]);
+}
+backend_test!(
+    an_opening_can_be_evaluated_without_changing_anything_on,
+    an_opening_can_be_evaluated_without_changing_anything
+);

@@ -83,7 +83,7 @@ async fn every_method_admits_exactly_its_roles(backend: Backend) {
                 .starts_with("/govmedia.registry.v1.RegistryService/")
         })
         .collect();
-    assert_eq!(methods.len(), 20);
+    assert_eq!(methods.len(), 21);
     for rule in &methods {
         let path = rule.path;
         let allowed = govmedia_kit::auth::allowed_roles(path).expect("govmedia method");
