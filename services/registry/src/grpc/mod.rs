@@ -155,6 +155,13 @@ impl RegistryService for RegistryApi {
         handle!(self, request, organizations::get)
     }
 
+    async fn get_jurisdiction(
+        &self,
+        request: Request<pb::GetJurisdictionRequest>,
+    ) -> Result<Response<pb::Organization>, Status> {
+        handle!(self, request, organizations::jurisdiction_of)
+    }
+
     async fn list_organizations(
         &self,
         request: Request<pb::ListOrganizationsRequest>,

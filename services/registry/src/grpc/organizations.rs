@@ -104,6 +104,16 @@ pub(super) async fn get(
     Ok(convert::organization(&org))
 }
 
+pub(super) async fn jurisdiction_of(
+    api: &RegistryApi,
+    principal: &Principal,
+    _req: pb::GetJurisdictionRequest,
+) -> Result<pb::Organization, RegistryError> {
+    Ok(convert::organization(
+        &jurisdiction(api.conn(), principal).await?,
+    ))
+}
+
 pub(super) async fn list(
     api: &RegistryApi,
     principal: &Principal,

@@ -83,7 +83,7 @@ async fn every_method_admits_exactly_its_roles(backend: Backend) {
                 .starts_with("/govmedia.registry.v1.RegistryService/")
         })
         .collect();
-    assert_eq!(methods.len(), 21);
+    assert_eq!(methods.len(), 22);
     for rule in &methods {
         let path = rule.path;
         let allowed = govmedia_kit::auth::allowed_roles(path).expect("govmedia method");
@@ -236,6 +236,19 @@ async fn a_management_department_supervises_its_government(backend: Backend) {
     .expect("create");
 
     let mut supervisor = app.client("golmud-office", &[Role::Supervisor]).await;
+    let root = supervisor
+        .get_jurisdiction(pb::GetJurisdictionRequest {})
+        .await
+        .expect("jurisdiction")
+        .into_inner();
+    assert_eq!(root.name, "organizations/golmud");
+    let mut office_operator = app.client("golmud-office", &[Role::Operator]).await;
+    let own = office_operator
+        .get_jurisdiction(pb::GetJurisdictionRequest {})
+        .await
+        .expect("jurisdiction")
+        .into_inner();
+    assert_eq!(own.name, "organizations/golmud-office");
     let city = supervisor
         .list_accounts(pb::ListAccountsRequest::default())
         .await
