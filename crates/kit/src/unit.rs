@@ -163,7 +163,7 @@ impl Unit {
                 drop(self.txn);
                 return idempotency::lookup(
                     self.db.conn(),
-                    self.method,
+                    &self.scope,
                     &self.request_id,
                     &self.fingerprint,
                 )

@@ -111,3 +111,56 @@ backend_test!(
     a_dropped_unit_changes_nothing_on,
     a_dropped_unit_changes_nothing
 );
+
+/// Two twins of one request (same key, body and caller) in flight at once: the second to commit
+/// gets the first one's response and its own change is rolled back. Only PostgreSQL can hold two
+/// write transactions at once; SQLite serialises writers, so the race cannot happen there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrent_twin_gets_the_first_response() {
+    if govmedia_test_support::skip_production() {
+        return;
+    }
+    let backends = TestBackends::new(Backend::Production).await;
+    let db = crate::open(&backends).await;
+    let writer = Writer::new(db.clone(), OutboxSignal::default(), "kit-test");
+    let request = AuditStamp::default();
+    let response = |actor: &str| AuditStamp {
+        actor: actor.into(),
+        ..AuditStamp::default()
+    };
+
+    let mut first = writer
+        .begin("DoThing", &principal("alice"), "req-3", &request)
+        .await
+        .expect("begin");
+    let mut second = writer
+        .begin("DoThing", &principal("alice"), "req-3", &request)
+        .await
+        .expect("begin");
+    assert!(
+        first
+            .replay::<AuditStamp>()
+            .await
+            .expect("replay")
+            .is_none()
+    );
+    assert!(
+        second
+            .replay::<AuditStamp>()
+            .await
+            .expect("replay")
+            .is_none()
+    );
+    first.publish("things/3", &request).await.expect("publish");
+    second.publish("things/3", &request).await.expect("publish");
+
+    let committed = first.commit(response("first")).await.expect("commit");
+    let twin = second.commit(response("second")).await.expect("commit");
+    assert_eq!(committed, response("first"));
+    assert_eq!(
+        twin,
+        response("first"),
+        "the twin replays the first response"
+    );
+    assert_eq!(outbox::backlog(&db).await.expect("backlog"), 1);
+}
