@@ -14,6 +14,7 @@ use prost_reflect::{DescriptorPool, Value};
 /// One entry per proto file. Adding a service means adding its file here.
 const PROTO_FILES: &[&str] = &[
     "govmedia/common/v1/common.proto",
+    "govmedia/filing/v1/filing.proto",
     "govmedia/gateway/v1/gateway.proto",
     "govmedia/registry/v1/registry.proto",
 ];

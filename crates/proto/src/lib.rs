@@ -12,6 +12,11 @@ mod generated {
                 include!(concat!(env!("OUT_DIR"), "/govmedia.common.v1.rs"));
             }
         }
+        pub mod filing {
+            pub mod v1 {
+                include!(concat!(env!("OUT_DIR"), "/govmedia.filing.v1.rs"));
+            }
+        }
         pub mod gateway {
             pub mod v1 {
                 include!(concat!(env!("OUT_DIR"), "/govmedia.gateway.v1.rs"));
@@ -25,7 +30,7 @@ mod generated {
     }
 }
 
-pub use generated::govmedia::{common, gateway, registry};
+pub use generated::govmedia::{common, filing, gateway, registry};
 
 /// The encoded `FileDescriptorSet` of every govmedia proto and its imports, with source info (so
 /// reflection shows comments) and custom options (so it shows who may call each method).
