@@ -56,3 +56,13 @@ pub async fn connect(uri: &str) -> Result<Channel, tonic::transport::Error> {
         .connect()
         .await
 }
+
+/// A channel to `uri` that connects on first use and reconnects after failures, so a service
+/// starts (and keeps serving what it can) while a service it calls is down. Each call times out
+/// after `timeout`.
+pub fn lazy(uri: &str, timeout: Duration) -> Result<Channel, tonic::transport::Error> {
+    Ok(Endpoint::from_shared(uri.to_owned())?
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(timeout)
+        .connect_lazy())
+}

@@ -264,6 +264,57 @@ impl ApiError {
         self
     }
 
+    /// An error another govmedia service answered with, relayed to this service's caller as it
+    /// came: same code, reason and details, so a jurisdiction or validation verdict of the
+    /// service that owns the data reaches the caller unchanged. A status that does not come from
+    /// a govmedia service (no govmedia ErrorInfo: a transport failure, a proxy) carries no
+    /// trustworthy text and becomes UNAVAILABLE or INTERNAL about `service`, its cause logged.
+    pub fn relay(service: &str, status: &tonic::Status) -> Self {
+        let details = status.get_error_details();
+        let reason = details
+            .error_info()
+            .filter(|info| info.domain == ERROR_DOMAIN)
+            .and_then(|info| ErrorReason::from_str_name(&format!("ERROR_REASON_{}", info.reason)));
+        let Some(reason) = reason else {
+            let cause = format!("{:?}: {}", status.code(), status.message());
+            return match status.code() {
+                Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Unknown => {
+                    Self::unavailable(service, &cause)
+                }
+                _ => Self::internal(&format!("calling {service}"), &cause),
+            };
+        };
+        let mut error = Self::new(
+            ErrorCode::from_grpc(status.code()),
+            reason,
+            status.message(),
+        );
+        if let Some(info) = details.error_info() {
+            error.0.metadata = info.metadata.clone();
+        }
+        if let Some(bad_request) = details.bad_request() {
+            for violation in &bad_request.field_violations {
+                error = error.with_field_violation(&violation.field, violation.description.clone());
+            }
+        }
+        if let Some(failure) = details.precondition_failure() {
+            for violation in &failure.violations {
+                error = error.with_precondition(PreconditionViolation {
+                    kind: violation.r#type.clone(),
+                    subject: violation.subject.clone(),
+                    description: violation.description.clone(),
+                });
+            }
+        }
+        if let Some(message) = details.localized_message() {
+            error.0.localized = Some(message.message.clone());
+        }
+        if let Some(delay) = details.retry_info().and_then(|info| info.retry_delay) {
+            error.0.retry_after = Some(delay);
+        }
+        error
+    }
+
     /// The code of this error.
     pub fn code(&self) -> ErrorCode {
         self.0.code
@@ -408,6 +459,63 @@ mod tests {
             1
         );
         assert_eq!(details.localized_message().expect("lm").locale, "zh-CN");
+    }
+
+    #[test]
+    fn a_relayed_error_keeps_code_reason_and_details() {
+        let original = ApiError::new(
+            ErrorCode::FailedPrecondition,
+            ErrorReason::AccountLimitPerPlatform,
+            "limit",
+        )
+        .with_metadata("platform", "PLATFORM_WEIBO")
+        .with_field_violation("account.justification", "is required")
+        .with_precondition(PreconditionViolation {
+            kind: "ACCOUNT_NOT_HEALTHY".into(),
+            subject: "accounts/a".into(),
+            description: "suspended".into(),
+        })
+        .localized("同一平台原则上只开设一个账号")
+        .retry_after(std::time::Duration::from_secs(3));
+        let relayed = tonic::Status::from(ApiError::relay(
+            "the registry",
+            &tonic::Status::from(original),
+        ));
+        assert_eq!(relayed.code(), Code::FailedPrecondition);
+        assert_eq!(relayed.message(), "limit");
+        let details = relayed.get_error_details();
+        let info = details.error_info().expect("error info");
+        assert_eq!(info.reason, "ACCOUNT_LIMIT_PER_PLATFORM");
+        assert_eq!(info.metadata["platform"], "PLATFORM_WEIBO");
+        assert_eq!(details.bad_request().expect("br").field_violations.len(), 1);
+        assert_eq!(
+            details.precondition_failure().expect("pf").violations.len(),
+            1
+        );
+        assert_eq!(
+            details.localized_message().expect("lm").message,
+            "同一平台原则上只开设一个账号"
+        );
+        assert_eq!(
+            details.retry_info().expect("retry").retry_delay,
+            Some(std::time::Duration::from_secs(3))
+        );
+    }
+
+    #[test]
+    fn a_foreign_status_is_not_relayed_verbatim() {
+        let transport = tonic::Status::unavailable("tcp connect error: Connection refused");
+        let relayed = ApiError::relay("the registry", &transport);
+        assert_eq!(relayed.code(), ErrorCode::Unavailable);
+        assert!(!relayed.message().contains("tcp"), "{}", relayed.message());
+        let odd = tonic::Status::internal("pq: relation \"accounts\" does not exist");
+        let relayed = ApiError::relay("the registry", &odd);
+        assert_eq!(relayed.code(), ErrorCode::Internal);
+        assert!(
+            !relayed.message().contains("relation"),
+            "{}",
+            relayed.message()
+        );
     }
 
     #[test]

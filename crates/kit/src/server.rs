@@ -50,6 +50,9 @@ pub enum ServerError {
     /// The transport failed.
     #[error("grpc transport: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// The service's settings cannot work (one line per problem).
+    #[error("configuration: {}", .0.join("; "))]
+    Config(Vec<String>),
 }
 
 /// Starts what runs beside every service's server until `shutdown`: the outbox relay (woken by

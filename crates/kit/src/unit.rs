@@ -41,6 +41,25 @@ impl Writer {
         &self.db
     }
 
+    /// The stored response of a request that already ran (see [`Unit::replay`]), read without
+    /// opening a write transaction: for handlers that must call another service before they
+    /// write, so that a retried request answers from the key instead of calling again.
+    pub async fn replayed<M: Message + Default>(
+        &self,
+        method: &'static str,
+        principal: &Principal,
+        request_id: &str,
+        request: &impl Message,
+    ) -> Result<Option<M>, ApiError> {
+        idempotency::lookup(
+            self.db.conn(),
+            &idempotency::scope(method, &principal.subject),
+            request_id,
+            &idempotency::fingerprint(&principal.subject, request),
+        )
+        .await
+    }
+
     /// Opens a write transaction for `method` called by `principal` with idempotency key
     /// `request_id` (may be empty) over `request`.
     pub async fn begin(

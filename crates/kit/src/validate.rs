@@ -226,6 +226,20 @@ pub fn field_mask(
     seen
 }
 
+/// Checks an account's id on a third-party platform (e.g. a WeChat original id): at most 100
+/// characters, no white space or control characters.
+pub fn platform_account_id(violations: &mut Violations, field: &str, value: &str, required: bool) {
+    if value.is_empty() {
+        if required {
+            violations.add(field, "is required");
+        }
+        return;
+    }
+    if value.chars().count() > 100 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        violations.add(field, "must be at most 100 characters without white space");
+    }
+}
+
 /// Checks a phone number: 5-20 characters of digits, spaces and '-', optionally starting with
 /// '+', with at least 5 digits.
 pub fn phone(violations: &mut Violations, field: &str, value: &str, required: bool) {

@@ -99,6 +99,13 @@ impl Organization {
     pub fn contains_path(&self, path: &str) -> bool {
         path.starts_with(&self.path)
     }
+
+    /// Ids of its ancestors, root first (read from the materialized path).
+    pub fn ancestors(&self) -> impl Iterator<Item = &str> {
+        let mut ids: Vec<&str> = self.path.split('/').filter(|id| !id.is_empty()).collect();
+        ids.pop(); // itself
+        ids.into_iter()
+    }
 }
 
 /// Longest materialized path stored (the column's size); deeper trees are refused.
@@ -228,6 +235,18 @@ mod tests {
             updated: stamp,
             version: 1,
         }
+    }
+
+    #[test]
+    fn ancestors_come_root_first_without_itself() {
+        let mut edu = org("golmud-edu", Level::County, OrgKind::Department);
+        edu.path = "/qinghai/haixi/golmud/golmud-edu/".into();
+        assert_eq!(
+            edu.ancestors().collect::<Vec<_>>(),
+            ["qinghai", "haixi", "golmud"]
+        );
+        let root = org("qinghai", Level::Provincial, OrgKind::Government);
+        assert_eq!(root.ancestors().count(), 0);
     }
 
     fn place(level: Level, kind: OrgKind) -> Placement {

@@ -503,17 +503,12 @@ async fn transition(
     if let Some(reason) = change.reason {
         validate::multiline_text(&mut v, "reason", reason, 500, true);
     }
-    if change.platform_account_id.len() > 100
-        || change
-            .platform_account_id
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control())
-    {
-        v.add(
-            "platform_account_id",
-            "must be at most 100 characters without white space",
-        );
-    }
+    validate::platform_account_id(
+        &mut v,
+        "platform_account_id",
+        change.platform_account_id,
+        false,
+    );
     v.finish()?;
     let id = id.ok_or_else(|| unvalidated("name"))?;
     let filing = require_filing(filing)?;

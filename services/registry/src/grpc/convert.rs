@@ -67,6 +67,7 @@ pub fn organization(org: &Organization) -> pb::Organization {
         created: Some(stamp(&org.created)),
         updated: Some(stamp(&org.updated)),
         etag: etag(org.version),
+        ancestors: org.ancestors().map(organization_name).collect(),
     }
 }
 

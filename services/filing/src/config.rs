@@ -1,0 +1,94 @@
+//! The filing service's own settings (the `[filing]` section).
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use serde::{Deserialize, Serialize};
+
+/// Default gRPC port of the filing service.
+pub const DEFAULT_PORT: u16 = 50062;
+
+/// See the field docs; every field has a default except `system_organization` in production.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct FilingConfig {
+    /// gRPC listen address.
+    pub listen: SocketAddr,
+    /// The registry, e.g. `http://127.0.0.1:50061`.
+    pub registry_endpoint: String,
+    /// The organization the service acts for when it calls the registry on its own account
+    /// (applying accepted filings, finding a unit's management department): the root of the
+    /// tree it serves, e.g. `qinghai`. Its SYSTEM identity sees that subtree and nothing else.
+    pub system_organization: String,
+    /// Each call to the registry gives up after this long.
+    pub registry_timeout_ms: u64,
+    /// A filing waiting for its leader's consent longer than this is overdue (R-11). 0 makes
+    /// every waiting filing overdue at once.
+    pub consent_overdue_days: u32,
+    /// A consented filing waiting for the management department longer than this is overdue
+    /// (R-10).
+    pub decision_overdue_days: u32,
+    /// How often overdue filings are looked for.
+    pub reminder_interval_ms: u64,
+    /// How often accepted filings still to apply are looked for (acceptance also wakes the
+    /// applier at once).
+    pub apply_interval_ms: u64,
+    /// First wait before retrying an application the registry could not take; it doubles with
+    /// every failed attempt up to `apply_retry_max_ms`.
+    pub apply_retry_initial_ms: u64,
+    /// Longest wait between two attempts.
+    pub apply_retry_max_ms: u64,
+}
+
+impl Default for FilingConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_PORT)),
+            // The registry's default port.
+            registry_endpoint: "http://127.0.0.1:50061".to_owned(),
+            system_organization: String::new(),
+            registry_timeout_ms: 10_000,
+            consent_overdue_days: 5,
+            decision_overdue_days: 10,
+            reminder_interval_ms: 60_000,
+            apply_interval_ms: 5_000,
+            apply_retry_initial_ms: 1_000,
+            apply_retry_max_ms: 300_000,
+        }
+    }
+}
+
+impl FilingConfig {
+    /// The settings that cannot work, as one message per problem.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if !govmedia_kit::validate::is_id(&self.system_organization) {
+            problems.push(
+                "filing.system_organization must name the root organization the service serves \
+                 (e.g. GOVMEDIA_FILING__SYSTEM_ORGANIZATION=qinghai)"
+                    .to_owned(),
+            );
+        }
+        if !(self.registry_endpoint.starts_with("http://")
+            || self.registry_endpoint.starts_with("https://"))
+        {
+            problems.push("filing.registry_endpoint must be an http:// or https:// URL".to_owned());
+        }
+        for (name, value) in [
+            ("registry_timeout_ms", self.registry_timeout_ms),
+            ("reminder_interval_ms", self.reminder_interval_ms),
+            ("apply_interval_ms", self.apply_interval_ms),
+            ("apply_retry_initial_ms", self.apply_retry_initial_ms),
+        ] {
+            if value == 0 {
+                problems.push(format!("filing.{name} must be positive"));
+            }
+        }
+        if self.apply_retry_max_ms < self.apply_retry_initial_ms {
+            problems.push(
+                "filing.apply_retry_max_ms must not be below filing.apply_retry_initial_ms"
+                    .to_owned(),
+            );
+        }
+        problems
+    }
+}

@@ -1,0 +1,347 @@
+//! The filing rules, in plain Rust: no I/O, no protobuf, no database. Handlers load what a rule
+//! needs (the filing, the caller's relation to it), ask the rule, and store the outcome.
+
+pub mod workflow;
+
+use chrono::{DateTime, Duration, Utc};
+
+pub use workflow::{Actor, Step, WorkflowError};
+
+/// An enum stored and sent as its proto number (the contracts promise never to renumber), with
+/// its proto name (without prefix) for messages and logs.
+macro_rules! numbered {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $number:literal => $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant = $number,)+
+        }
+
+        impl $name {
+            /// From the stored or proto number.
+            pub fn from_i32(value: i32) -> Option<$name> {
+                match value {
+                    $($number => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+
+            /// The proto name without its prefix, e.g. `OPEN`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+numbered! {
+    /// What a filing asks for.
+    FilingKind {
+        /// Open an account (开设).
+        Open = 1 => "OPEN",
+        /// Change an account's data (变更).
+        Change = 2 => "CHANGE",
+        /// Suspend an account (关停).
+        Suspend = 3 => "SUSPEND",
+        /// Cancel an account (注销).
+        Cancel = 4 => "CANCEL",
+    }
+}
+
+numbered! {
+    /// Where a filing is in its workflow.
+    FilingState {
+        /// Being written.
+        Draft = 1 => "DRAFT",
+        /// Waiting for the unit's leader.
+        Submitted = 2 => "SUBMITTED",
+        /// Waiting for the management department.
+        LeaderApproved = 3 => "LEADER_APPROVED",
+        /// Accepted; final.
+        Accepted = 4 => "ACCEPTED",
+        /// Rejected; final.
+        Rejected = 5 => "REJECTED",
+        /// Withdrawn; final.
+        Withdrawn = 6 => "WITHDRAWN",
+        /// Sent back for correction.
+        Returned = 7 => "RETURNED",
+    }
+}
+
+numbered! {
+    /// How far an accepted filing has been applied to the registry.
+    ApplicationState {
+        /// Being applied, retried until the registry answers.
+        Applying = 1 => "APPLYING",
+        /// Applied.
+        Applied = 2 => "APPLIED",
+        /// Refused by the registry for good.
+        Failed = 3 => "FAILED",
+    }
+}
+
+numbered! {
+    /// A step of a filing's history.
+    FilingAction {
+        /// Created as a draft.
+        Created = 1 => "CREATED",
+        /// Edited.
+        Updated = 2 => "UPDATED",
+        /// Submitted to the leader.
+        Submitted = 3 => "SUBMITTED",
+        /// The leader consented.
+        Consented = 4 => "CONSENTED",
+        /// Returned for correction.
+        Returned = 5 => "RETURNED",
+        /// Withdrawn.
+        Withdrawn = 6 => "WITHDRAWN",
+        /// Accepted.
+        Accepted = 7 => "ACCEPTED",
+        /// Rejected.
+        Rejected = 8 => "REJECTED",
+        /// Applied to the registry.
+        Applied = 9 => "APPLIED",
+        /// The registry refused the application.
+        ApplicationFailed = 10 => "APPLICATION_FAILED",
+        /// The platform id was bound.
+        PlatformAccountBound = 11 => "PLATFORM_ACCOUNT_BOUND",
+        /// Waited too long.
+        Overdue = 12 => "OVERDUE",
+    }
+}
+
+/// The account fields a CHANGE filing may change: the registry's mutable account data.
+pub const CHANGEABLE_FIELDS: &[&str] = &[
+    "display_name",
+    "kind",
+    "operator",
+    "responsible_person",
+    "verified_subject",
+    "homepage_url",
+];
+
+/// Who changed something, and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    /// Commit time.
+    pub time: DateTime<Utc>,
+    /// The caller's subject.
+    pub actor: String,
+    /// The caller's organization id.
+    pub actor_organization: String,
+}
+
+/// A document attached by reference.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Attachment {
+    /// File name.
+    pub name: String,
+    /// Lower-case hex SHA-256.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size_bytes: i64,
+}
+
+/// The application of an accepted filing to the registry.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Application {
+    /// `None` until the filing is accepted.
+    pub state: Option<ApplicationState>,
+    /// Why the latest attempt failed (transient or final).
+    pub error: String,
+    /// Attempts so far.
+    pub attempts: i32,
+    /// When the next attempt is due (APPLYING only).
+    pub next_attempt: Option<DateTime<Utc>>,
+}
+
+/// A filing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Filing {
+    /// Id (`filings/{id}`).
+    pub id: String,
+    /// The unit filing.
+    pub organization: String,
+    /// The unit's materialized path (`/root/…/unit/`), for subtree queries.
+    pub organization_path: String,
+    /// The management department that decides, once known (resolved on submission).
+    pub management_department: Option<String>,
+    /// What is asked.
+    pub kind: FilingKind,
+    /// Workflow state.
+    pub state: FilingState,
+    /// OPEN and CHANGE: the account data, as the registry's contract encodes it. The filing
+    /// service reads only the fields below out of it; the registry interprets it when the filing
+    /// is applied.
+    pub account: Vec<u8>,
+    /// OPEN: the platform (its proto number).
+    pub platform: Option<i32>,
+    /// OPEN: the platform id of an account that already exists on the platform (补报).
+    pub platform_account_id: Option<String>,
+    /// CHANGE: the fields to change, from [`CHANGEABLE_FIELDS`].
+    pub change_mask: Vec<String>,
+    /// The account concerned (for OPEN, once registered).
+    pub target_account: Option<String>,
+    /// Why the unit files.
+    pub reason: String,
+    /// Supporting documents.
+    pub attachments: Vec<Attachment>,
+    /// OPEN: the latest R-03 evaluation, as the contract encodes it.
+    pub opening_check: Vec<u8>,
+    /// Application to the registry.
+    pub application: Application,
+    /// OPEN: the platform id bound after application.
+    pub bound_platform_account_id: Option<String>,
+    /// When the filing entered its state.
+    pub state_time: DateTime<Utc>,
+    /// Whether the overdue reminder for the current state was sent.
+    pub overdue_notified: bool,
+    /// Creation stamp.
+    pub created: Stamp,
+    /// Latest change.
+    pub updated: Stamp,
+    /// Optimistic-concurrency version.
+    pub version: i64,
+}
+
+impl Filing {
+    /// The resource name.
+    pub fn name(&self) -> String {
+        format!("filings/{}", self.id)
+    }
+
+    /// The registry account an OPEN filing registers: it takes the filing's id, so applying the
+    /// filing twice can only ever meet the same account.
+    pub fn account_to_register(&self) -> String {
+        self.id.clone()
+    }
+}
+
+/// One step of a filing's history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimelineEntry {
+    /// What happened.
+    pub action: FilingAction,
+    /// State before.
+    pub from: FilingState,
+    /// State after.
+    pub to: FilingState,
+    /// Who and when.
+    pub stamp: Stamp,
+    /// What they said.
+    pub comment: String,
+}
+
+/// How long a filing may wait at each step before it is overdue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Deadlines {
+    /// SUBMITTED, waiting for the leader.
+    pub consent: Duration,
+    /// LEADER_APPROVED, waiting for the management department.
+    pub decision: Duration,
+}
+
+impl Deadlines {
+    /// The wait allowed in `state`; `None` where nobody is waited for.
+    pub fn limit(&self, state: FilingState) -> Option<Duration> {
+        match state {
+            FilingState::Submitted => Some(self.consent),
+            FilingState::LeaderApproved => Some(self.decision),
+            FilingState::Draft
+            | FilingState::Accepted
+            | FilingState::Rejected
+            | FilingState::Withdrawn
+            | FilingState::Returned => None,
+        }
+    }
+
+    /// Has a filing in `state` since `since` waited longer than allowed at `now`?
+    pub fn is_overdue(&self, state: FilingState, since: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        self.limit(state).is_some_and(|limit| now - since > limit)
+    }
+}
+
+/// Wait before attempt `attempts + 1` of an application: `initial`, doubled per failed attempt,
+/// at most `max`.
+pub fn retry_delay(attempts: i32, initial: Duration, max: Duration) -> Duration {
+    let doublings = attempts.saturating_sub(1).clamp(0, 30) as u32;
+    initial
+        .checked_mul(1 << doublings)
+        .map_or(max, |delay| delay.min(max))
+}
+
+/// What became of one attempt to apply a filing to the registry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApplyOutcome {
+    /// Applied (now or by an earlier attempt); for OPEN, the registered account id.
+    Applied {
+        /// The account concerned.
+        account: String,
+    },
+    /// The registry refused it for good; the unit must file again.
+    Refused(String),
+    /// The registry could not be reached or could not answer now; try again later.
+    Unreachable(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_names_round_trip() {
+        for number in 1..=7 {
+            let state = FilingState::from_i32(number).expect("state");
+            assert_eq!(state as i32, number);
+        }
+        assert_eq!(FilingState::from_i32(0), None);
+        assert_eq!(FilingState::from_i32(8), None);
+        assert_eq!(FilingKind::Cancel.to_string(), "CANCEL");
+        assert_eq!(
+            FilingAction::from_i32(11),
+            Some(FilingAction::PlatformAccountBound)
+        );
+    }
+
+    #[test]
+    fn only_waiting_states_become_overdue() {
+        let deadlines = Deadlines {
+            consent: Duration::days(5),
+            decision: Duration::days(10),
+        };
+        let since = Utc::now() - Duration::days(6);
+        let now = Utc::now();
+        assert!(deadlines.is_overdue(FilingState::Submitted, since, now));
+        assert!(!deadlines.is_overdue(FilingState::LeaderApproved, since, now));
+        assert!(deadlines.is_overdue(FilingState::LeaderApproved, since - Duration::days(5), now));
+        for state in [
+            FilingState::Draft,
+            FilingState::Returned,
+            FilingState::Accepted,
+            FilingState::Rejected,
+            FilingState::Withdrawn,
+        ] {
+            assert!(!deadlines.is_overdue(state, since - Duration::days(100), now));
+        }
+    }
+
+    #[test]
+    fn retries_back_off_up_to_the_cap() {
+        let initial = Duration::seconds(1);
+        let max = Duration::seconds(60);
+        assert_eq!(retry_delay(1, initial, max), Duration::seconds(1));
+        assert_eq!(retry_delay(2, initial, max), Duration::seconds(2));
+        assert_eq!(retry_delay(4, initial, max), Duration::seconds(8));
+        assert_eq!(retry_delay(7, initial, max), Duration::seconds(60));
+        assert_eq!(retry_delay(i32::MAX, initial, max), max);
+        assert_eq!(retry_delay(0, initial, max), initial);
+    }
+}

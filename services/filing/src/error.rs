@@ -1,0 +1,276 @@
+//! Everything a filing call can fail with, and what the caller sees for each: one variant per
+//! outcome, one exhaustive match to the shared code set. Database failures are logged with their
+//! cause and reach the caller as INTERNAL (or UNAVAILABLE) without any database text; errors of
+//! the registry are relayed as the registry gave them (it owns the organizations and accounts).
+
+use govmedia_kit::error::{ApiError, ErrorCode, PreconditionViolation};
+use govmedia_proto::common::v1::ErrorReason;
+use sea_orm::DbErr;
+
+use crate::domain::{FilingKind, FilingState, WorkflowError};
+
+/// How long a caller should wait before asking again about a filing still being applied.
+const APPLICATION_RETRY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A filing failure.
+#[derive(Debug, thiserror::Error)]
+pub enum FilingError {
+    /// Already shaped: validation (INVALID_ARGUMENT), authentication, unit of work, or an error
+    /// of the registry relayed as it came.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// NOT_FOUND: the filing does not exist.
+    #[error("{0} does not exist")]
+    NotFound(String),
+    /// PERMISSION_DENIED: the filing's unit is outside the caller's subtree.
+    #[error("{0} is outside the caller's jurisdiction")]
+    OutsideJurisdiction(String),
+    /// ALREADY_EXISTS: a filing with that id exists.
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    /// ALREADY_EXISTS: the platform id named by an OPEN filing is registered already.
+    #[error("{platform_account_id} is already registered as {existing}")]
+    PlatformAccountTaken {
+        /// The contested id.
+        platform_account_id: String,
+        /// The account holding it.
+        existing: String,
+    },
+    /// FAILED_PRECONDITION (out of order) or PERMISSION_DENIED (not this caller's step).
+    #[error(transparent)]
+    Workflow(#[from] WorkflowError),
+    /// FAILED_PRECONDITION: the unit's government has no management department to decide.
+    #[error("{government} has no new-media management department to decide filings of {unit}")]
+    NoManagementDepartment {
+        /// The unit filing.
+        unit: String,
+        /// Its government (or the unit itself when it has none).
+        government: String,
+    },
+    /// FAILED_PRECONDITION: the account does not belong to the filing unit.
+    #[error("{account} does not belong to {unit}")]
+    AccountOfAnotherUnit {
+        /// The account named.
+        account: String,
+        /// The filing unit.
+        unit: String,
+    },
+    /// FAILED_PRECONDITION: the account's status does not allow what the filing asks.
+    #[error("{account} is {status}; a {kind} filing cannot apply to it")]
+    TargetNotEligible {
+        /// The account named.
+        account: String,
+        /// Its status (proto name without prefix).
+        status: String,
+        /// The filing's kind.
+        kind: FilingKind,
+    },
+    /// FAILED_PRECONDITION: R-03 does not allow the account now.
+    #[error("{unit} may not open a further account on {platform} now")]
+    OpeningNotAllowed {
+        /// The unit.
+        unit: String,
+        /// The platform (proto name).
+        platform: String,
+        /// The justification is missing.
+        justification_missing: bool,
+        /// Existing accounts that block, with why.
+        blocking: Vec<(String, String)>,
+    },
+    /// FAILED_PRECONDITION: binding needs an accepted and applied OPEN filing.
+    #[error("{filing} is not an accepted OPEN filing (it is a {kind} filing, {state})")]
+    NothingToBind {
+        /// The filing.
+        filing: String,
+        /// Its kind.
+        kind: &'static str,
+        /// Its state.
+        state: FilingState,
+    },
+    /// FAILED_PRECONDITION: the platform id is bound already.
+    #[error("{filing} already bound {bound}")]
+    AlreadyBound {
+        /// The filing.
+        filing: String,
+        /// The bound id.
+        bound: String,
+    },
+    /// UNAVAILABLE: accepted, still being applied; retry shortly.
+    #[error("{0} is still being applied to the registry")]
+    ApplicationPending(String),
+    /// ABORTED: the etag sent is not the current one (someone changed the filing meanwhile).
+    #[error("{resource} has changed (etag {current})")]
+    EtagMismatch {
+        /// The resource.
+        resource: String,
+        /// Its current etag.
+        current: String,
+    },
+    /// INTERNAL or UNAVAILABLE: the database failed.
+    #[error("database: {0}")]
+    Store(#[from] DbErr),
+}
+
+impl From<FilingError> for ApiError {
+    fn from(error: FilingError) -> Self {
+        let message = error.to_string();
+        match error {
+            FilingError::Api(error) => error,
+            FilingError::NotFound(resource) => ApiError::not_found(&resource),
+            FilingError::OutsideJurisdiction(resource) => ApiError::outside_jurisdiction(&resource),
+            FilingError::AlreadyExists(resource) => {
+                ApiError::new(ErrorCode::AlreadyExists, ErrorReason::AlreadyExists, message)
+                    .with_metadata("resource", resource.clone())
+                    .localized(format!("{resource} 已存在"))
+            }
+            FilingError::PlatformAccountTaken { existing, .. } => {
+                ApiError::new(ErrorCode::AlreadyExists, ErrorReason::AlreadyExists, message)
+                    .with_field_violation(
+                        "filing.account.platform_account_id",
+                        format!("is already registered as {existing}"),
+                    )
+                    .with_metadata("existing", existing.clone())
+                    .localized(format!("该平台账号已登记为 {existing},不得重复开设"))
+            }
+            FilingError::Workflow(WorkflowError::InvalidTransition { state, step }) => {
+                ApiError::new(
+                    ErrorCode::FailedPrecondition,
+                    ErrorReason::InvalidTransition,
+                    message,
+                )
+                .with_metadata("state", state.as_str())
+                .with_metadata("action", step.action().as_str())
+                .localized(format!("备案当前状态为“{}”,不能进行此操作", chinese(state)))
+            }
+            FilingError::Workflow(WorkflowError::StepNotAllowed { state, step, .. }) => {
+                ApiError::new(
+                    ErrorCode::PermissionDenied,
+                    ErrorReason::StepNotAllowed,
+                    message,
+                )
+                .with_metadata("state", state.as_str())
+                .with_metadata("action", step.action().as_str())
+                .localized(
+                    "备案须经本单位主要负责人同意,由同级政务新媒体管理部门受理;撤回由提交人或本单位负责人办理",
+                )
+            }
+            FilingError::NoManagementDepartment { unit, government } => ApiError::new(
+                ErrorCode::FailedPrecondition,
+                ErrorReason::NoManagementDepartment,
+                message,
+            )
+            .with_metadata("organization", unit)
+            .with_metadata("government", government)
+            .localized("本级政府尚未确定政务新媒体管理部门,备案无人受理"),
+            FilingError::AccountOfAnotherUnit { account, unit } => ApiError::new(
+                ErrorCode::FailedPrecondition,
+                ErrorReason::OrganizationConstraint,
+                message,
+            )
+            .with_field_violation("filing.target_account", format!("does not belong to {unit}"))
+            .with_metadata("account", account)
+            .localized("只能为本单位的账号备案"),
+            FilingError::TargetNotEligible {
+                account,
+                status,
+                kind,
+            } => ApiError::new(
+                ErrorCode::FailedPrecondition,
+                ErrorReason::InvalidTransition,
+                message,
+            )
+            .with_metadata("account", account)
+            .with_metadata("status", status)
+            .with_metadata("kind", kind.as_str())
+            .localized("账号当前状态不允许此项备案(关停须为运行中账号,已注销账号不能再备案)"),
+            FilingError::OpeningNotAllowed {
+                unit,
+                platform,
+                justification_missing,
+                blocking,
+            } => {
+                let mut error = ApiError::new(
+                    ErrorCode::FailedPrecondition,
+                    ErrorReason::AccountLimitPerPlatform,
+                    message,
+                )
+                .with_metadata("organization", unit)
+                .with_metadata("platform", platform)
+                .localized(
+                    "同一单位在同一平台原则上只开设一个账号;确需再开设的,须说明理由,且现有账号均须正常运行",
+                );
+                if justification_missing {
+                    error = error.with_precondition(PreconditionViolation {
+                        kind: "JUSTIFICATION_REQUIRED".to_owned(),
+                        subject: "filing.account.justification".to_owned(),
+                        description: "a further account on the platform needs a justification"
+                            .to_owned(),
+                    });
+                }
+                for (account, problem) in blocking {
+                    error = error.with_precondition(PreconditionViolation {
+                        kind: "ACCOUNT_NOT_HEALTHY".to_owned(),
+                        subject: account,
+                        description: problem,
+                    });
+                }
+                error
+            }
+            FilingError::NothingToBind { filing, .. } => ApiError::new(
+                ErrorCode::FailedPrecondition,
+                ErrorReason::FilingRequired,
+                message,
+            )
+            .with_metadata("filing", filing)
+            .localized("未经报备,不得开设:只有已受理并已登记的开设备案才能绑定平台账号"),
+            FilingError::AlreadyBound { filing, bound } => ApiError::new(
+                ErrorCode::FailedPrecondition,
+                ErrorReason::InvalidTransition,
+                message,
+            )
+            .with_metadata("filing", filing)
+            .with_metadata("platform_account_id", bound)
+            .localized("该备案已绑定平台账号"),
+            FilingError::ApplicationPending(filing) => ApiError::new(
+                ErrorCode::Unavailable,
+                ErrorReason::ApplicationPending,
+                message,
+            )
+            .with_metadata("filing", filing)
+            .retry_after(APPLICATION_RETRY)
+            .localized("备案已受理,正在登记到台账,请稍后再试"),
+            FilingError::EtagMismatch { resource, current } => ApiError::new(
+                ErrorCode::Aborted,
+                ErrorReason::EtagMismatch,
+                format!("{resource} was changed by someone else; read it again (etag {current}) and retry"),
+            )
+            .with_metadata("resource", resource)
+            .with_metadata("etag", current),
+            FilingError::Store(error) => match error {
+                DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
+                    ApiError::unavailable("the filing database", &error)
+                }
+                other => ApiError::internal("accessing the filing database", &other),
+            },
+        }
+    }
+}
+
+impl From<FilingError> for tonic::Status {
+    fn from(error: FilingError) -> Self {
+        ApiError::from(error).into()
+    }
+}
+
+/// The Chinese name of a state, for localized messages.
+pub fn chinese(state: FilingState) -> &'static str {
+    match state {
+        FilingState::Draft => "草稿",
+        FilingState::Submitted => "待负责人同意",
+        FilingState::LeaderApproved => "待管理部门受理",
+        FilingState::Accepted => "已受理",
+        FilingState::Rejected => "不予受理",
+        FilingState::Withdrawn => "已撤回",
+        FilingState::Returned => "已退回修改",
+    }
+}

@@ -1,0 +1,343 @@
+//! The filing service's gRPC face: handlers orchestrate (validate at the edge, ask the registry
+//! what only it knows, open a unit of work, ask the domain, store, publish, audit, commit) and
+//! convert. Protobuf types stay in this module and in `events`.
+//!
+//! Handlers that must ask the registry do so before they open their unit of work (a write
+//! transaction is never held across a network call), then re-read the filing inside the unit
+//! and refuse with ABORTED if it changed in between.
+
+pub mod convert;
+mod filings;
+pub mod registry;
+mod validation;
+mod workflow;
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use govmedia_kit::{
+    auth::{self, Principal, Role},
+    clock,
+    unit::{Unit, Writer},
+};
+use govmedia_proto::{
+    filing::v1::{self as pb, filing_service_server::FilingService},
+    registry::v1::AccountStatus,
+};
+use serde_json::json;
+use tokio::sync::Notify;
+use tonic::{Request, Response, Status};
+
+use registry::OrgRef;
+pub use registry::Registry;
+
+use crate::{
+    config::FilingConfig,
+    domain::{Deadlines, Filing, FilingKind, Stamp, TimelineEntry},
+    error::FilingError,
+    events, store,
+};
+
+/// The filing service implementation.
+#[derive(Clone, Debug)]
+pub struct FilingApi {
+    writer: Writer,
+    registry: Registry,
+    deadlines: Deadlines,
+    applier: Arc<Notify>,
+}
+
+impl FilingApi {
+    /// A service writing through `writer`, asking `registry`, waking `applier` on acceptance.
+    pub fn new(
+        writer: Writer,
+        registry: Registry,
+        config: &FilingConfig,
+        applier: Arc<Notify>,
+    ) -> Self {
+        Self {
+            writer,
+            registry,
+            deadlines: deadlines(config),
+            applier,
+        }
+    }
+
+    fn conn(&self) -> &sea_orm::DatabaseConnection {
+        self.writer.db().conn()
+    }
+}
+
+/// The waiting limits of `config`.
+pub fn deadlines(config: &FilingConfig) -> Deadlines {
+    Deadlines {
+        consent: Duration::days(i64::from(config.consent_overdue_days)),
+        decision: Duration::days(i64::from(config.decision_overdue_days)),
+    }
+}
+
+/// The stamp of a change by `principal` now.
+fn stamp(principal: &Principal) -> Stamp {
+    Stamp {
+        time: clock::now(),
+        actor: principal.subject.clone(),
+        actor_organization: principal.organization.clone(),
+    }
+}
+
+/// True for callers that act for a unit (file, edit, submit, bind).
+fn acts_for_units(principal: &Principal) -> bool {
+    principal.has(Role::Operator) || principal.has(Role::Leader) || principal.has(Role::System)
+}
+
+/// ABORTED when a sent etag is not the current one.
+fn check_etag(sent: &str, filing: &Filing) -> Result<(), FilingError> {
+    if sent.is_empty() || sent == convert::etag(filing.version) {
+        Ok(())
+    } else {
+        Err(FilingError::EtagMismatch {
+            resource: filing.name(),
+            current: convert::etag(filing.version),
+        })
+    }
+}
+
+/// A filing by id; NOT_FOUND when there is none.
+async fn load(conn: &impl sea_orm::ConnectionTrait, id: &str) -> Result<Filing, FilingError> {
+    store::filings::get(conn, id)
+        .await?
+        .ok_or_else(|| FilingError::NotFound(convert::filing_name(id)))
+}
+
+/// Inside a unit: the filing as it was read before the registry was asked, or ABORTED when
+/// someone changed it meanwhile.
+async fn reload(unit: &Unit, read: &Filing) -> Result<Filing, FilingError> {
+    let current = load(unit.txn(), &read.id).await?;
+    if current.version == read.version {
+        Ok(current)
+    } else {
+        Err(FilingError::EtagMismatch {
+            resource: current.name(),
+            current: convert::etag(current.version),
+        })
+    }
+}
+
+/// How [`record`] stores the filing.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Save {
+    /// A new filing.
+    New,
+    /// A change of the filing read at this version.
+    Over(i64),
+}
+
+/// Stores a new or changed filing with its timeline entry, publishes `FilingChanged`, writes
+/// the audit entry and returns the filing as the caller sees it.
+pub(crate) async fn record(
+    unit: &mut Unit,
+    deadlines: &Deadlines,
+    filing: &Filing,
+    save: Save,
+    entry: TimelineEntry,
+) -> Result<pb::Filing, FilingError> {
+    match save {
+        Save::New => store::filings::insert(unit.txn(), filing).await?,
+        Save::Over(expected) => {
+            if !store::filings::update(unit.txn(), filing, expected).await? {
+                return Err(FilingError::EtagMismatch {
+                    resource: filing.name(),
+                    current: convert::etag(expected + 1),
+                });
+            }
+        }
+    }
+    store::timeline::append(unit.txn(), &filing.id, &entry).await?;
+    let timeline = store::timeline::of(unit.txn(), &filing.id).await?;
+    let response = convert::filing(filing, &timeline, deadlines, clock::now());
+    let action = pb::FilingAction::try_from(entry.action as i32).unwrap_or_default();
+    unit.publish(&filing.name(), &events::filing_changed(&response, action))
+        .await?;
+    unit.audit(
+        &filing.name(),
+        &filing.organization_path,
+        json!({
+            "kind": filing.kind.as_str(),
+            "action": entry.action.as_str(),
+            "from": entry.from.as_str(),
+            "to": entry.to.as_str(),
+            "comment": entry.comment,
+            "application": filing.application.state.map(|state| state.as_str()),
+        }),
+    )
+    .await?;
+    Ok(response)
+}
+
+/// What a filing is about, as far as the registry must confirm it.
+#[derive(Clone, Copy, Debug)]
+struct Subject<'a> {
+    organization: &'a str,
+    kind: FilingKind,
+    target: Option<&'a str>,
+    platform: Option<i32>,
+    platform_account_id: Option<&'a str>,
+}
+
+impl<'a> Subject<'a> {
+    fn of(filing: &'a Filing) -> Self {
+        Self {
+            organization: &filing.organization,
+            kind: filing.kind,
+            target: filing.target_account.as_deref(),
+            platform: filing.platform,
+            platform_account_id: filing.platform_account_id.as_deref(),
+        }
+    }
+}
+
+/// What only the registry can confirm, asked as `principal`: the unit exists within the
+/// caller's reach; a named account belongs to the unit and its status still allows the change;
+/// a platform id an OPEN names is not registered yet. Returns the unit.
+async fn preflight(
+    api: &FilingApi,
+    principal: &Principal,
+    subject: Subject<'_>,
+) -> Result<OrgRef, FilingError> {
+    let unit = api
+        .registry
+        .organization_as(principal, subject.organization)
+        .await?;
+    if let Some(target) = subject.target {
+        let account = api.registry.account_as(principal, target).await?;
+        if account.organization != convert::organization_name(&unit.id) {
+            return Err(FilingError::AccountOfAnotherUnit {
+                account: account.name,
+                unit: convert::organization_name(&unit.id),
+            });
+        }
+        let status = AccountStatus::try_from(account.status).unwrap_or_default();
+        let eligible = match subject.kind {
+            FilingKind::Suspend => status == AccountStatus::Active,
+            FilingKind::Open | FilingKind::Change | FilingKind::Cancel => {
+                status != AccountStatus::Cancelled
+            }
+        };
+        if !eligible {
+            return Err(FilingError::TargetNotEligible {
+                account: account.name,
+                status: status
+                    .as_str_name()
+                    .trim_start_matches("ACCOUNT_STATUS_")
+                    .to_owned(),
+                kind: subject.kind,
+            });
+        }
+    }
+    if let (Some(platform), Some(platform_account_id)) =
+        (subject.platform, subject.platform_account_id)
+        && let Some(existing) = api
+            .registry
+            .platform_account_holder(platform, platform_account_id)
+            .await?
+    {
+        return Err(FilingError::PlatformAccountTaken {
+            platform_account_id: platform_account_id.to_owned(),
+            existing,
+        });
+    }
+    Ok(unit)
+}
+
+/// Turns a handler result into what tonic wants.
+fn respond<T>(result: Result<T, FilingError>) -> Result<Response<T>, Status> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+/// Runs a handler with the authenticated caller and the request body.
+macro_rules! handle {
+    ($self:ident, $request:ident, $handler:path) => {{
+        let principal = auth::principal(&$request).map_err(Status::from)?;
+        respond($handler($self, &principal, $request.into_inner()).await)
+    }};
+}
+
+#[tonic::async_trait]
+impl FilingService for FilingApi {
+    async fn create_filing(
+        &self,
+        request: Request<pb::CreateFilingRequest>,
+    ) -> Result<Response<pb::Filing>, Status> {
+        handle!(self, request, filings::create)
+    }
+
+    async fn get_filing(
+        &self,
+        request: Request<pb::GetFilingRequest>,
+    ) -> Result<Response<pb::Filing>, Status> {
+        handle!(self, request, filings::get)
+    }
+
+    async fn list_filings(
+        &self,
+        request: Request<pb::ListFilingsRequest>,
+    ) -> Result<Response<pb::ListFilingsResponse>, Status> {
+        handle!(self, request, filings::list)
+    }
+
+    async fn update_filing(
+        &self,
+        request: Request<pb::UpdateFilingRequest>,
+    ) -> Result<Response<pb::Filing>, Status> {
+        handle!(self, request, filings::update)
+    }
+
+    async fn submit_filing(
+        &self,
+        request: Request<pb::SubmitFilingRequest>,
+    ) -> Result<Response<pb::Filing>, Status> {
+        handle!(self, request, workflow::submit)
+    }
+
+    async fn consent_filing(
+        &self,
+        request: Request<pb::ConsentFilingRequest>,
+    ) -> Result<Response<pb::Filing>, Status> {
+        handle!(self, request, workflow::consent)
+    }
+
+    async fn return_filing(
+        &self,
+        request: Request<pb::ReturnFilingRequest>,
+    ) -> Result<Response<pb::Filing>, Status> {
+        handle!(self, request, workflow::return_for_correction)
+    }
+
+    async fn accept_filing(
+        &self,
+        request: Request<pb::AcceptFilingRequest>,
+    ) -> Result<Response<pb::Filing>, Status> {
+        handle!(self, request, workflow::accept)
+    }
+
+    async fn reject_filing(
+        &self,
+        request: Request<pb::RejectFilingRequest>,
+    ) -> Result<Response<pb::Filing>, Status> {
+        handle!(self, request, workflow::reject)
+    }
+
+    async fn withdraw_filing(
+        &self,
+        request: Request<pb::WithdrawFilingRequest>,
+    ) -> Result<Response<pb::Filing>, Status> {
+        handle!(self, request, workflow::withdraw)
+    }
+
+    async fn bind_platform_account(
+        &self,
+        request: Request<pb::BindPlatformAccountRequest>,
+    ) -> Result<Response<pb::Filing>, Status> {
+        handle!(self, request, workflow::bind)
+    }
+}

@@ -1,0 +1,442 @@
+//! Workflow handlers: submit, consent, return, accept, reject, withdraw, and binding the
+//! platform id after an applied opening.
+
+use govmedia_kit::{
+    auth::{Principal, Role},
+    clock,
+    error::{ApiError, FieldViolation, Violations},
+    validate,
+};
+use govmedia_proto::{common::v1::Platform, filing::v1 as pb};
+use prost::Message;
+
+use super::{
+    FilingApi, Save, Subject, acts_for_units, check_etag, convert, filings::unvalidated, load,
+    preflight, record, reload, stamp,
+};
+use crate::{
+    domain::{
+        Actor, Application, ApplicationState, Filing, FilingAction, FilingKind, FilingState, Step,
+        TimelineEntry,
+        workflow::{check_order, next_state},
+    },
+    error::FilingError,
+};
+
+/// A workflow request, reduced to what the steps share.
+struct StepRequest<'a> {
+    method: &'static str,
+    step: Step,
+    name: &'a str,
+    etag: &'a str,
+    comment: &'a str,
+    comment_required: bool,
+    request_id: &'a str,
+}
+
+/// What a step found out before its unit of work: the new state, and what to store with it.
+struct Prepared {
+    to: FilingState,
+    management_department: Option<String>,
+    opening_check: Option<Vec<u8>>,
+}
+
+impl Prepared {
+    fn to(to: FilingState) -> Self {
+        Self {
+            to,
+            management_department: None,
+            opening_check: None,
+        }
+    }
+}
+
+pub(super) async fn submit(
+    api: &FilingApi,
+    principal: &Principal,
+    req: pb::SubmitFilingRequest,
+) -> Result<pb::Filing, FilingError> {
+    let step = StepRequest {
+        method: "SubmitFiling",
+        step: Step::Submit,
+        name: &req.name,
+        etag: &req.etag,
+        comment: &req.comment,
+        comment_required: false,
+        request_id: &req.request_id,
+    };
+    take_step(api, principal, step, &req).await
+}
+
+pub(super) async fn consent(
+    api: &FilingApi,
+    principal: &Principal,
+    req: pb::ConsentFilingRequest,
+) -> Result<pb::Filing, FilingError> {
+    let step = StepRequest {
+        method: "ConsentFiling",
+        step: Step::Consent,
+        name: &req.name,
+        etag: &req.etag,
+        comment: &req.comment,
+        comment_required: false,
+        request_id: &req.request_id,
+    };
+    take_step(api, principal, step, &req).await
+}
+
+pub(super) async fn return_for_correction(
+    api: &FilingApi,
+    principal: &Principal,
+    req: pb::ReturnFilingRequest,
+) -> Result<pb::Filing, FilingError> {
+    let step = StepRequest {
+        method: "ReturnFiling",
+        step: Step::Return,
+        name: &req.name,
+        etag: &req.etag,
+        comment: &req.comment,
+        comment_required: true,
+        request_id: &req.request_id,
+    };
+    take_step(api, principal, step, &req).await
+}
+
+pub(super) async fn accept(
+    api: &FilingApi,
+    principal: &Principal,
+    req: pb::AcceptFilingRequest,
+) -> Result<pb::Filing, FilingError> {
+    let step = StepRequest {
+        method: "AcceptFiling",
+        step: Step::Accept,
+        name: &req.name,
+        etag: &req.etag,
+        comment: &req.comment,
+        comment_required: false,
+        request_id: &req.request_id,
+    };
+    take_step(api, principal, step, &req).await
+}
+
+pub(super) async fn reject(
+    api: &FilingApi,
+    principal: &Principal,
+    req: pb::RejectFilingRequest,
+) -> Result<pb::Filing, FilingError> {
+    let step = StepRequest {
+        method: "RejectFiling",
+        step: Step::Reject,
+        name: &req.name,
+        etag: &req.etag,
+        comment: &req.comment,
+        comment_required: true,
+        request_id: &req.request_id,
+    };
+    take_step(api, principal, step, &req).await
+}
+
+pub(super) async fn withdraw(
+    api: &FilingApi,
+    principal: &Principal,
+    req: pb::WithdrawFilingRequest,
+) -> Result<pb::Filing, FilingError> {
+    let step = StepRequest {
+        method: "WithdrawFiling",
+        step: Step::Withdraw,
+        name: &req.name,
+        etag: &req.etag,
+        comment: &req.comment,
+        comment_required: false,
+        request_id: &req.request_id,
+    };
+    take_step(api, principal, step, &req).await
+}
+
+async fn take_step(
+    api: &FilingApi,
+    principal: &Principal,
+    req: StepRequest<'_>,
+    request: &impl Message,
+) -> Result<pb::Filing, FilingError> {
+    let mut v = Violations::new();
+    let id = validate::resource_id(&mut v, "name", req.name, "filings", true);
+    validate::multiline_text(&mut v, "comment", req.comment, 500, req.comment_required);
+    validate::request_id(&mut v, "request_id", req.request_id);
+    v.finish()?;
+    let id = id.ok_or_else(|| unvalidated("name"))?;
+    if let Some(done) = api
+        .writer
+        .replayed(req.method, principal, req.request_id, request)
+        .await?
+    {
+        return Ok(done);
+    }
+    let read = load(api.conn(), &id).await?;
+    check_etag(req.etag, &read)?;
+    let prepared = prepare(api, principal, &read, req.step).await?;
+
+    let mut work = api
+        .writer
+        .begin(req.method, principal, req.request_id, request)
+        .await?;
+    if let Some(done) = work.replay().await? {
+        return Ok(done);
+    }
+    let mut filing = reload(&work, &read).await?;
+    let from = filing.state;
+    let changed = stamp(principal);
+    filing.state = prepared.to;
+    filing.state_time = changed.time;
+    filing.overdue_notified = false;
+    if let Some(department) = prepared.management_department {
+        filing.management_department = Some(department);
+    }
+    if let Some(check) = prepared.opening_check {
+        filing.opening_check = check;
+    }
+    if req.step == Step::Accept {
+        // Due at once; the applier takes it from here (and from the table after a restart).
+        filing.application = Application {
+            state: Some(ApplicationState::Applying),
+            ..Application::default()
+        };
+    }
+    filing.updated = changed.clone();
+    filing.version += 1;
+    let entry = TimelineEntry {
+        action: req.step.action(),
+        from,
+        to: filing.state,
+        stamp: changed,
+        comment: req.comment.to_owned(),
+    };
+    let response = record(
+        &mut work,
+        &api.deadlines,
+        &filing,
+        Save::Over(read.version),
+        entry,
+    )
+    .await?;
+    let response = work.commit(response).await?;
+    if req.step == Step::Accept {
+        api.applier.notify_one();
+    }
+    Ok(response)
+}
+
+/// Establishes who the caller is to the filing, as far as the step needs, and gathers what the
+/// registry must say before the step. Steps out of order are refused first, whoever asks.
+async fn prepare(
+    api: &FilingApi,
+    principal: &Principal,
+    filing: &Filing,
+    step: Step,
+) -> Result<Prepared, FilingError> {
+    check_order(filing.state, step)?;
+    let mut actor = Actor {
+        unit_member: acts_for_units(principal),
+        unit_leader: principal.has(Role::Leader) && principal.organization == filing.organization,
+        creator: filing.created.actor == principal.subject,
+        deciding_department: false,
+    };
+    let decision = matches!(step, Step::Accept | Step::Reject)
+        || (step == Step::Return && filing.state == FilingState::LeaderApproved);
+    if step == Step::Submit {
+        let to = next_state(filing.state, step, actor)?;
+        // The registry confirms the caller reaches the unit and the filing can still apply, and
+        // names who will decide.
+        let unit = preflight(api, principal, Subject::of(filing)).await?;
+        let department = api.registry.management_department(&unit).await?;
+        let opening_check = match (filing.kind, filing.platform) {
+            (FilingKind::Open, Some(platform)) => Some(
+                api.registry
+                    .evaluate_opening(&filing.organization, platform, &justification(filing))
+                    .await?
+                    .encode_to_vec(),
+            ),
+            _ => None,
+        };
+        return Ok(Prepared {
+            to,
+            management_department: Some(department),
+            opening_check,
+        });
+    }
+    if !decision {
+        return Ok(Prepared::to(next_state(filing.state, step, actor)?));
+    }
+    // A decision: only the management department of the unit's own level, as the
+    // registry knows it now.
+    let mut department = None;
+    if principal.has(Role::Supervisor) {
+        let unit = api
+            .registry
+            .organization_as(principal, &filing.organization)
+            .await?;
+        let deciding = api.registry.management_department(&unit).await?;
+        actor.deciding_department = deciding == principal.organization;
+        department = Some(deciding);
+    }
+    let to = next_state(filing.state, step, actor)?;
+    let mut opening_check = None;
+    if step == Step::Accept {
+        preflight(api, principal, Subject::of(filing)).await?;
+        if let (FilingKind::Open, Some(platform)) = (filing.kind, filing.platform) {
+            let check = api
+                .registry
+                .evaluate_opening(&filing.organization, platform, &justification(filing))
+                .await?;
+            if !check.allowed {
+                return Err(FilingError::OpeningNotAllowed {
+                    unit: convert::organization_name(&filing.organization),
+                    platform: Platform::try_from(platform)
+                        .map(|platform| platform.as_str_name().to_owned())
+                        .unwrap_or_else(|_| platform.to_string()),
+                    justification_missing: check.justification_missing,
+                    blocking: check
+                        .existing
+                        .iter()
+                        .filter(|health| !health.problem.is_empty())
+                        .map(|health| (health.account.clone(), health.problem.clone()))
+                        .collect(),
+                });
+            }
+            opening_check = Some(check.encode_to_vec());
+        }
+    }
+    Ok(Prepared {
+        to,
+        management_department: department,
+        opening_check,
+    })
+}
+
+/// The R-03 justification an OPEN filing carries.
+fn justification(filing: &Filing) -> String {
+    govmedia_proto::registry::v1::Account::decode(filing.account.as_slice())
+        .map(|account| account.justification)
+        .unwrap_or_default()
+}
+
+pub(super) async fn bind(
+    api: &FilingApi,
+    principal: &Principal,
+    req: pb::BindPlatformAccountRequest,
+) -> Result<pb::Filing, FilingError> {
+    let mut v = Violations::new();
+    let id = validate::resource_id(&mut v, "name", &req.name, "filings", true);
+    validate::platform_account_id(
+        &mut v,
+        "platform_account_id",
+        &req.platform_account_id,
+        false,
+    );
+    validate::request_id(&mut v, "request_id", &req.request_id);
+    v.finish()?;
+    let id = id.ok_or_else(|| unvalidated("name"))?;
+    let method = "BindPlatformAccount";
+    if let Some(done) = api
+        .writer
+        .replayed(method, principal, &req.request_id, &req)
+        .await?
+    {
+        return Ok(done);
+    }
+    let read = load(api.conn(), &id).await?;
+    // The caller must reach the unit (the registry says); its role was checked on the way in.
+    api.registry
+        .organization_as(principal, &read.organization)
+        .await?;
+    let nothing_to_bind = || FilingError::NothingToBind {
+        filing: read.name(),
+        kind: read.kind.as_str(),
+        state: read.state,
+    };
+    if read.kind != FilingKind::Open || read.state != FilingState::Accepted {
+        return Err(nothing_to_bind());
+    }
+    match read.application.state {
+        Some(ApplicationState::Applied) => {}
+        Some(ApplicationState::Applying) => {
+            return Err(FilingError::ApplicationPending(read.name()));
+        }
+        Some(ApplicationState::Failed) | None => return Err(nothing_to_bind()),
+    }
+    let platform_account_id = match (req.platform_account_id.as_str(), &read.platform_account_id) {
+        ("", Some(named)) => named.clone(),
+        ("", None) => {
+            return Err(invalid_platform_account_id(
+                "is required: the filing named none".to_owned(),
+            ));
+        }
+        (sent, Some(named)) if sent != named => {
+            return Err(invalid_platform_account_id(format!(
+                "must be empty or the id the filing named ({named})"
+            )));
+        }
+        (sent, _) => sent.to_owned(),
+    };
+    if let Some(bound) = &read.bound_platform_account_id {
+        if *bound == platform_account_id {
+            // Already done: answer with the filing as it is.
+            let timeline = crate::store::timeline::of(api.conn(), &read.id).await?;
+            return Ok(convert::filing(
+                &read,
+                &timeline,
+                &api.deadlines,
+                clock::now(),
+            ));
+        }
+        return Err(FilingError::AlreadyBound {
+            filing: read.name(),
+            bound: bound.clone(),
+        });
+    }
+    let account = read
+        .target_account
+        .clone()
+        .unwrap_or_else(|| read.account_to_register());
+    api.registry
+        .bind(&read, &account, &platform_account_id)
+        .await?;
+
+    let mut work = api
+        .writer
+        .begin(method, principal, &req.request_id, &req)
+        .await?;
+    if let Some(done) = work.replay().await? {
+        return Ok(done);
+    }
+    let mut filing = reload(&work, &read).await?;
+    filing.bound_platform_account_id = Some(platform_account_id.clone());
+    filing.updated = stamp(principal);
+    filing.version += 1;
+    let entry = TimelineEntry {
+        action: FilingAction::PlatformAccountBound,
+        from: filing.state,
+        to: filing.state,
+        stamp: filing.updated.clone(),
+        comment: format!(
+            "{} is {platform_account_id}",
+            convert::account_name(&account)
+        ),
+    };
+    let response = record(
+        &mut work,
+        &api.deadlines,
+        &filing,
+        Save::Over(read.version),
+        entry,
+    )
+    .await?;
+    Ok(work.commit(response).await?)
+}
+
+fn invalid_platform_account_id(description: String) -> FilingError {
+    FilingError::Api(ApiError::invalid(vec![FieldViolation {
+        field: "platform_account_id".to_owned(),
+        description,
+    }]))
+}

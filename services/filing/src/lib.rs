@@ -1,0 +1,85 @@
+//! The filing service (备案): openings, changes, suspensions and cancellations of accounts,
+//! consented by the unit's leader, decided by the management department of the unit's
+//! own level and applied to the registry exactly once. See
+//! `proto/govmedia/filing/v1` for the contract and ARCHITECTURE.md for where it sits.
+//!
+//! Same rooms as every govmedia service: [`config`], [`error`], [`grpc`] (handlers,
+//! proto↔domain conversion, and the registry client), [`domain`] (rules, no I/O), [`store`]
+//! (entities, migrations, queries), [`events`] (what it publishes); plus its two background
+//! tasks, [`apply`] and [`reminders`].
+
+#![forbid(unsafe_code)]
+
+pub mod apply;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod grpc;
+pub mod reminders;
+pub mod store;
+
+use std::{sync::Arc, time::Duration};
+
+use govmedia_kit::{
+    CancellationToken,
+    events::outbox::OutboxSignal,
+    server::{self, ServerError, ServiceContext},
+    unit::Writer,
+};
+use govmedia_proto::filing::v1::filing_service_server::FilingServiceServer;
+use tokio::{net::TcpListener, sync::Notify};
+use tonic::service::Routes;
+
+pub use config::FilingConfig;
+pub use store::Migrator;
+
+/// Full gRPC name of the service (health checks use it).
+pub const SERVICE_NAME: &str = "govmedia.filing.v1.FilingService";
+
+/// Short name: the `govmedia serve` argument, the default PostgreSQL schema and SQLite file.
+pub const NAME: &str = "filing";
+
+/// Serves the filing service on `listener` until `shutdown`, relaying its outbox, applying
+/// accepted filings and sending reminders meanwhile. The database must be migrated.
+pub async fn serve(
+    context: ServiceContext,
+    config: FilingConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), ServerError> {
+    let problems = config.problems();
+    if !problems.is_empty() {
+        return Err(ServerError::Config(problems));
+    }
+    let signal = OutboxSignal::default();
+    let background = server::spawn_background(&context, signal.clone(), shutdown.clone());
+    let writer = Writer::new(context.db.clone(), signal, events::STREAM);
+    let registry = grpc::Registry::new(&config, context.keys.clone())?;
+
+    let wake = Arc::new(Notify::new());
+    let applier = apply::Applier::new(writer.clone(), registry.clone(), &config);
+    let applier = tokio::spawn(applier.run(wake.clone(), shutdown.clone()));
+    let reminder = reminders::Reminder::new(
+        writer.clone(),
+        registry.system().clone(),
+        grpc::deadlines(&config),
+        Duration::from_millis(config.reminder_interval_ms),
+    );
+    let reminder = tokio::spawn(reminder.run(shutdown.clone()));
+
+    let api = grpc::FilingApi::new(writer, registry, &config, wake);
+    let routes = Routes::new(FilingServiceServer::new(api));
+    let result = server::serve(
+        listener,
+        routes,
+        &[SERVICE_NAME],
+        context.keys,
+        shutdown.clone(),
+    )
+    .await;
+    // If the server stopped on its own (an error), stop the background work too.
+    shutdown.cancel();
+    let _ = tokio::join!(background, applier, reminder);
+    result
+}

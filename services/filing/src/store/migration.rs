@@ -1,0 +1,118 @@
+//! The filing service's schema. Migrations are append-only: a released migration is never
+//! edited.
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+/// Runs the kit's tables, then the filing service's.
+#[derive(Debug)]
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        let mut migrations = govmedia_kit::schema::migrations();
+        migrations.push(Box::new(FilingTables));
+        migrations
+    }
+}
+
+struct FilingTables;
+
+impl MigrationName for FilingTables {
+    fn name(&self) -> &str {
+        "m20261130_000002_filing_tables"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for FilingTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("filings")
+                    .if_not_exists()
+                    // Insertion order: lists go newest first by it.
+                    .col(big_pk_auto("seq"))
+                    .col(string_len_uniq("id", 63))
+                    .col(string_len("organization_id", 63))
+                    .col(string_len("org_path", 1000))
+                    .col(string_len_null("management_department_id", 63))
+                    .col(integer("kind"))
+                    .col(integer("state"))
+                    .col(blob("account"))
+                    .col(integer_null("platform"))
+                    .col(string_len_null("platform_account_id", 100))
+                    .col(string_len("change_mask", 500))
+                    .col(string_len_null("target_account_id", 63))
+                    .col(text("reason"))
+                    .col(text("attachments"))
+                    .col(blob("opening_check"))
+                    .col(integer_null("application_state"))
+                    .col(text("application_error"))
+                    .col(integer("application_attempts"))
+                    .col(timestamp_with_time_zone_null("application_next_at"))
+                    .col(string_len_null("bound_platform_account_id", 100))
+                    .col(timestamp_with_time_zone("state_time"))
+                    .col(boolean("overdue_notified"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .col(string_len("created_by", 200))
+                    .col(string_len("created_by_org", 100))
+                    .col(timestamp_with_time_zone("updated_at"))
+                    .col(string_len("updated_by", 200))
+                    .col(string_len("updated_by_org", 100))
+                    .col(big_integer("version"))
+                    .to_owned(),
+            )
+            .await?;
+        for (name, columns) in [
+            ("filings_org_path", &["org_path"][..]),
+            (
+                "filings_department_state",
+                &["management_department_id", "state"][..],
+            ),
+            // The applier's and the reminder's scans.
+            (
+                "filings_application_due",
+                &["application_state", "application_next_at"][..],
+            ),
+            ("filings_state_time", &["state", "state_time"][..]),
+        ] {
+            let mut index = Index::create();
+            index.name(name).table("filings").if_not_exists();
+            for column in columns {
+                index.col(*column);
+            }
+            manager.create_index(index.to_owned()).await?;
+        }
+
+        manager
+            .create_table(
+                Table::create()
+                    .table("filing_timeline")
+                    .if_not_exists()
+                    .col(big_pk_auto("seq"))
+                    .col(string_len("filing_id", 63))
+                    .col(integer("action"))
+                    .col(integer("from_state"))
+                    .col(integer("to_state"))
+                    .col(timestamp_with_time_zone("at"))
+                    .col(string_len("actor", 200))
+                    .col(string_len("actor_org", 100))
+                    .col(text("comment"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("filing_timeline_filing")
+                    .table("filing_timeline")
+                    .col("filing_id")
+                    .col("seq")
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+        Ok(())
+    }
+}
