@@ -27,6 +27,9 @@ pub struct FilingConfig {
     /// A consented filing waiting for the management department longer than this is overdue
     ///
     pub decision_overdue_days: u32,
+    /// Run the applier and the reminder in this process. Turn it off on replicas that should
+    /// only serve the API; at least one replica must run them.
+    pub workers: bool,
     /// How often overdue filings are looked for.
     pub reminder_interval_ms: u64,
     /// How often accepted filings still to apply are looked for (acceptance also wakes the
@@ -49,6 +52,7 @@ impl Default for FilingConfig {
             registry_timeout_ms: 10_000,
             consent_overdue_days: 5,
             decision_overdue_days: 10,
+            workers: true,
             reminder_interval_ms: 60_000,
             apply_interval_ms: 5_000,
             apply_retry_initial_ms: 1_000,

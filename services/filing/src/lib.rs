@@ -58,15 +58,18 @@ pub async fn serve(
     let registry = grpc::Registry::new(&config, context.keys.clone())?;
 
     let wake = Arc::new(Notify::new());
-    let applier = apply::Applier::new(writer.clone(), registry.clone(), &config);
-    let applier = tokio::spawn(applier.run(wake.clone(), shutdown.clone()));
-    let reminder = reminders::Reminder::new(
-        writer.clone(),
-        registry.system().clone(),
-        grpc::deadlines(&config),
-        Duration::from_millis(config.reminder_interval_ms),
-    );
-    let reminder = tokio::spawn(reminder.run(shutdown.clone()));
+    let mut workers = Vec::new();
+    if config.workers {
+        let applier = apply::Applier::new(writer.clone(), registry.clone(), &config);
+        workers.push(tokio::spawn(applier.run(wake.clone(), shutdown.clone())));
+        let reminder = reminders::Reminder::new(
+            writer.clone(),
+            registry.system().clone(),
+            grpc::deadlines(&config),
+            Duration::from_millis(config.reminder_interval_ms),
+        );
+        workers.push(tokio::spawn(reminder.run(shutdown.clone())));
+    }
 
     let api = grpc::FilingApi::new(writer, registry, &config, wake);
     let routes = Routes::new(FilingServiceServer::new(api));
@@ -80,6 +83,9 @@ pub async fn serve(
     .await;
     // If the server stopped on its own (an error), stop the background work too.
     shutdown.cancel();
-    let _ = tokio::join!(background, applier, reminder);
+    let _ = background.await;
+    for worker in workers {
+        let _ = worker.await;
+    }
     result
 }

@@ -1,0 +1,542 @@
+//! `Suite`: a registry and a filing service on port 0, each with its own database, sharing one
+//! event bus; optionally a gateway in front of both. The registry can be stopped and started
+//! again on the same address.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use govmedia_filing::{FilingConfig, apply::Applier, grpc::Registry};
+use govmedia_gateway::GatewayConfig;
+use govmedia_kit::{
+    CancellationToken,
+    auth::{DEV_JWT_SECRET, Role, TokenKeys},
+    client::{self, Credentials},
+    db::Db,
+    events::{EventBus, outbox::OutboxSignal},
+    server::{self, ServiceContext},
+    unit::Writer,
+};
+use govmedia_proto::{
+    common::v1::{AccountKind, AdministrativeLevel, Platform},
+    filing::v1::{self as pb, filing_service_client::FilingServiceClient},
+    registry::v1::{self as rpb, registry_service_client::RegistryServiceClient},
+};
+use govmedia_registry::RegistryConfig;
+use govmedia_test_support::{Backend, TestBackends};
+use tonic::{Code, Status, service::interceptor::InterceptedService, transport::Channel};
+use tonic_types::StatusExt;
+
+pub type Filings = FilingServiceClient<InterceptedService<Channel, Credentials>>;
+pub type Ledger = RegistryServiceClient<InterceptedService<Channel, Credentials>>;
+
+/// How the suite is started.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Put a gateway in front and talk through it.
+    pub gateway: bool,
+    /// Run the filing service's applier and reminder (off: tests drive them).
+    pub no_workers: bool,
+    /// Make every waiting filing overdue at once.
+    pub overdue_at_once: bool,
+}
+
+pub struct Suite {
+    pub registry: SocketAddr,
+    pub filing: SocketAddr,
+    pub gateway: Option<SocketAddr>,
+    pub registry_db: Db,
+    pub filing_db: Db,
+    pub bus: EventBus,
+    pub keys: Arc<TokenKeys>,
+    pub config: FilingConfig,
+    pub backends: TestBackends,
+    shutdown: CancellationToken,
+    registry_shutdown: CancellationToken,
+    registry_task: Option<tokio::task::JoinHandle<()>>,
+}
+
+async fn port0() -> tokio::net::TcpListener {
+    server::bind("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("bind")
+}
+
+impl Suite {
+    pub async fn spawn(backend: Backend) -> Suite {
+        Self::spawn_with(backend, Options::default()).await
+    }
+
+    pub async fn spawn_with(backend: Backend, options: Options) -> Suite {
+        let backends = TestBackends::new(backend).await;
+        let keys =
+            Arc::new(TokenKeys::hs256(DEV_JWT_SECRET, "govmedia", "govmedia").expect("keys"));
+        let bus = EventBus::from_settings(&backends.redis, 10_000)
+            .await
+            .expect("bus");
+        let shutdown = CancellationToken::new();
+
+        let registry_db = Db::connect(&backends.database_for("registry"), "registry")
+            .await
+            .expect("registry db");
+        registry_db
+            .migrate::<govmedia_registry::Migrator>()
+            .await
+            .expect("migrate registry");
+        let filing_db = Db::connect(&backends.database, "filing")
+            .await
+            .expect("filing db");
+        filing_db
+            .migrate::<govmedia_filing::Migrator>()
+            .await
+            .expect("migrate filing");
+
+        let registry_listener = port0().await;
+        let registry = registry_listener.local_addr().expect("addr");
+        let filing_listener = port0().await;
+        let filing = filing_listener.local_addr().expect("addr");
+        let config = FilingConfig {
+            listen: filing,
+            registry_endpoint: format!("http://{registry}"),
+            system_organization: "qinghai".into(),
+            registry_timeout_ms: 3_000,
+            consent_overdue_days: if options.overdue_at_once { 0 } else { 5 },
+            decision_overdue_days: if options.overdue_at_once { 0 } else { 10 },
+            workers: !options.no_workers,
+            reminder_interval_ms: 50,
+            apply_interval_ms: 50,
+            apply_retry_initial_ms: 20,
+            apply_retry_max_ms: 200,
+        };
+
+        let mut suite = Suite {
+            registry,
+            filing,
+            gateway: None,
+            registry_db,
+            filing_db,
+            bus,
+            keys,
+            config: config.clone(),
+            backends,
+            shutdown: shutdown.clone(),
+            registry_shutdown: CancellationToken::new(),
+            registry_task: None,
+        };
+        suite.start_registry_on(registry_listener);
+        let context = suite.context(suite.filing_db.clone());
+        tokio::spawn(async move {
+            govmedia_filing::serve(context, config, filing_listener, shutdown)
+                .await
+                .expect("filing server");
+        });
+        if options.gateway {
+            suite.gateway = Some(suite.start_gateway().await);
+        }
+        suite.seed().await;
+        suite
+    }
+
+    fn context(&self, db: Db) -> ServiceContext {
+        ServiceContext {
+            db,
+            bus: self.bus.clone(),
+            keys: self.keys.clone(),
+            events: self.backends.events.clone(),
+        }
+    }
+
+    fn start_registry_on(&mut self, listener: tokio::net::TcpListener) {
+        self.registry_shutdown = self.shutdown.child_token();
+        let context = self.context(self.registry_db.clone());
+        let shutdown = self.registry_shutdown.clone();
+        self.registry_task = Some(tokio::spawn(async move {
+            govmedia_registry::serve(context, RegistryConfig::default(), listener, shutdown)
+                .await
+                .expect("registry server");
+        }));
+    }
+
+    /// Stops the registry (gracefully: in-flight calls finish) and waits until it is gone.
+    pub async fn stop_registry(&mut self) {
+        self.registry_shutdown.cancel();
+        if let Some(task) = self.registry_task.take() {
+            task.await.expect("registry task");
+        }
+    }
+
+    /// Starts the registry again on its old address.
+    pub async fn start_registry(&mut self) {
+        let listener = server::bind(self.registry).await.expect("rebind registry");
+        self.start_registry_on(listener);
+    }
+
+    async fn start_gateway(&self) -> SocketAddr {
+        let gateway_db = Db::connect(&self.backends.database_for("gateway"), "gateway")
+            .await
+            .expect("gateway db");
+        gateway_db
+            .migrate::<govmedia_gateway::Migrator>()
+            .await
+            .expect("migrate gateway");
+        let grpc = port0().await;
+        let http = port0().await;
+        let addr = grpc.local_addr().expect("addr");
+        let mut config = GatewayConfig {
+            listen: addr,
+            http_listen: http.local_addr().expect("addr"),
+            api_key_cache_secs: 0,
+            health_interval_ms: 100,
+            ..GatewayConfig::default()
+        };
+        config
+            .upstreams
+            .insert("registry".into(), format!("http://{}", self.registry));
+        config
+            .upstreams
+            .insert("filing".into(), format!("http://{}", self.filing));
+        let context = self.context(gateway_db);
+        let shutdown = self.shutdown.clone();
+        tokio::spawn(async move {
+            govmedia_gateway::serve(context, config, grpc, http, shutdown)
+                .await
+                .expect("gateway");
+        });
+        addr
+    }
+
+    pub fn token(&self, subject: &str, organization: &str, roles: &[Role]) -> String {
+        self.keys
+            .issue(subject, organization, roles, Duration::from_secs(600))
+            .expect("token")
+    }
+
+    /// Where clients talk: the gateway when there is one, else the service itself.
+    async fn channel(&self, service: SocketAddr) -> Channel {
+        let addr = self.gateway.unwrap_or(service);
+        client::connect(&format!("http://{addr}"))
+            .await
+            .expect("connect")
+    }
+
+    /// A filing client for `subject` of `organization` with `role`.
+    pub async fn filings(&self, subject: &str, organization: &str, role: Role) -> Filings {
+        let token = self.token(subject, organization, &[role]);
+        FilingServiceClient::with_interceptor(
+            self.channel(self.filing).await,
+            Credentials::bearer(&token).expect("creds"),
+        )
+    }
+
+    /// The operator of golmud-edu.
+    pub async fn operator(&self) -> Filings {
+        self.filings("zhang.operator", "golmud-edu", Role::Operator)
+            .await
+    }
+
+    /// The principal leader of golmud-edu.
+    pub async fn leader(&self) -> Filings {
+        self.filings("li.leader", "golmud-edu", Role::Leader).await
+    }
+
+    /// A supervisor of the management department of Golmud (golmud-office).
+    pub async fn supervisor(&self) -> Filings {
+        self.filings("wang.supervisor", "golmud-office", Role::Supervisor)
+            .await
+    }
+
+    /// A registry client with `roles` (through the gateway when there is one).
+    pub async fn ledger(&self, organization: &str, roles: &[Role]) -> Ledger {
+        let token = self.token("ledger-reader", organization, roles);
+        RegistryServiceClient::with_interceptor(
+            self.channel(self.registry).await,
+            Credentials::bearer(&token).expect("creds"),
+        )
+    }
+
+    /// A SYSTEM registry client straight to the registry (seeding, inspection).
+    pub async fn ledger_direct(&self) -> Ledger {
+        let token = self.token("seed", "qinghai", &[Role::System]);
+        RegistryServiceClient::with_interceptor(
+            client::connect(&format!("http://{}", self.registry))
+                .await
+                .expect("connect"),
+            Credentials::bearer(&token).expect("creds"),
+        )
+    }
+
+    /// An applier on the filing database, for tests that drive it by hand.
+    pub fn applier(&self) -> Applier {
+        let writer = Writer::new(
+            self.filing_db.clone(),
+            OutboxSignal::default(),
+            govmedia_filing::events::STREAM,
+        );
+        let registry = Registry::new(&self.config, self.keys.clone()).expect("registry client");
+        Applier::new(writer, registry, &self.config)
+    }
+
+    /// qinghai → haixi (with its management department haixi-office) → golmud (with
+    /// golmud-office) → golmud-edu → golmud-edu-news (an internal body); qinghai → xining
+    /// (no management department) → xining-edu.
+    async fn seed(&self) {
+        use AdministrativeLevel::{County, Municipal, Provincial};
+        use rpb::OrganizationKind::{Department, Government, InternalBody};
+        let mut registry = self.ledger_direct().await;
+        for (id, parent, level, kind, department) in [
+            ("qinghai", "", Provincial, Government, false),
+            ("haixi", "qinghai", Municipal, Government, false),
+            ("haixi-office", "haixi", Municipal, Department, true),
+            ("golmud", "haixi", County, Government, false),
+            ("golmud-office", "golmud", County, Department, true),
+            ("golmud-edu", "golmud", County, Department, false),
+            ("golmud-edu-news", "golmud-edu", County, InternalBody, false),
+            ("golmud-health", "golmud", County, Department, false),
+            ("xining", "qinghai", Municipal, Government, false),
+            ("xining-edu", "xining", Municipal, Department, false),
+        ] {
+            registry
+                .create_organization(rpb::CreateOrganizationRequest {
+                    organization_id: id.into(),
+                    organization: Some(rpb::Organization {
+                        parent: if parent.is_empty() {
+                            String::new()
+                        } else {
+                            format!("organizations/{parent}")
+                        },
+                        display_name: format!("{id} 单位"),
+                        level: level as i32,
+                        kind: kind as i32,
+                        management_department: department,
+                        ..Default::default()
+                    }),
+                    request_id: String::new(),
+                })
+                .await
+                .unwrap_or_else(|status| panic!("seed {id}: {status:?}"));
+        }
+        if self.gateway.is_some() {
+            self.wait_for_gateway().await;
+        }
+    }
+
+    async fn wait_for_gateway(&self) {
+        let health =
+            tonic_health::pb::health_client::HealthClient::new(self.channel(self.filing).await);
+        govmedia_test_support::eventually(
+            "the gateway to see both services healthy",
+            Duration::from_secs(20),
+            || {
+                let mut health = health.clone();
+                async move {
+                    let status = health
+                        .check(tonic_health::pb::HealthCheckRequest {
+                            service: String::new(),
+                        })
+                        .await
+                        .ok()?
+                        .into_inner()
+                        .status;
+                    (status
+                        == tonic_health::pb::health_check_response::ServingStatus::Serving as i32)
+                        .then_some(())
+                }
+            },
+        )
+        .await;
+    }
+
+    /// Number of filings stored, as a "did anything change" probe.
+    pub async fn filing_count(&self) -> u64 {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        govmedia_filing::store::entity::filing::Entity::find()
+            .count(self.filing_db.conn())
+            .await
+            .expect("count")
+    }
+
+    /// Number of audit records of the filing service (the chain verified on the way).
+    pub async fn audit_count(&self) -> u64 {
+        govmedia_kit::audit::verify(self.filing_db.conn())
+            .await
+            .expect("audit chain intact")
+    }
+}
+
+impl Drop for Suite {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// The account data of an OPEN filing.
+pub fn proposed_account(platform: Platform, name: &str) -> rpb::Account {
+    rpb::Account {
+        platform: platform as i32,
+        display_name: name.to_owned(),
+        kind: AccountKind::Publishing as i32,
+        operator: Some(rpb::Operator {
+            r#type: rpb::OperatorType::Self_ as i32,
+            vendor: String::new(),
+        }),
+        responsible_person: Some(rpb::Contact {
+            name: "王敏".to_owned(),
+            title: "办公室主任".to_owned(),
+            phone: "0979-8412345".to_owned(),
+        }),
+        verified_subject: "格尔木市教育局".to_owned(),
+        ..rpb::Account::default()
+    }
+}
+
+/// An attachment reference.
+pub fn attachment(name: &str) -> pb::Attachment {
+    pb::Attachment {
+        name: name.to_owned(),
+        sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".to_owned(),
+        size_bytes: 48_213,
+    }
+}
+
+/// An OPEN filing of golmud-edu on `platform`.
+pub fn open_filing(platform: Platform, name: &str) -> pb::Filing {
+    pb::Filing {
+        organization: "organizations/golmud-edu".into(),
+        kind: pb::FilingKind::Open as i32,
+        account: Some(proposed_account(platform, name)),
+        reason: "面向家长和学生发布教育政策与招生信息".into(),
+        attachments: vec![attachment("开设申请表.pdf")],
+        ..pb::Filing::default()
+    }
+}
+
+/// A CHANGE, SUSPEND or CANCEL filing of golmud-edu about `account`.
+pub fn filing_about(kind: pb::FilingKind, account: &str) -> pb::Filing {
+    pb::Filing {
+        organization: "organizations/golmud-edu".into(),
+        kind: kind as i32,
+        target_account: format!("accounts/{account}"),
+        reason: "工作调整".into(),
+        ..pb::Filing::default()
+    }
+}
+
+/// Creates `filing` as `client`, with `id`.
+pub async fn create(
+    client: &mut Filings,
+    id: &str,
+    filing: pb::Filing,
+) -> Result<pb::Filing, Status> {
+    client
+        .create_filing(pb::CreateFilingRequest {
+            filing_id: id.to_owned(),
+            filing: Some(filing),
+            request_id: String::new(),
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+pub fn filing_name(id: &str) -> String {
+    format!("filings/{id}")
+}
+
+pub async fn submit(client: &mut Filings, id: &str) -> Result<pb::Filing, Status> {
+    client
+        .submit_filing(pb::SubmitFilingRequest {
+            name: filing_name(id),
+            ..Default::default()
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+pub async fn consent(client: &mut Filings, id: &str) -> Result<pb::Filing, Status> {
+    client
+        .consent_filing(pb::ConsentFilingRequest {
+            name: filing_name(id),
+            comment: "同意".into(),
+            ..Default::default()
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+pub async fn accept(client: &mut Filings, id: &str) -> Result<pb::Filing, Status> {
+    client
+        .accept_filing(pb::AcceptFilingRequest {
+            name: filing_name(id),
+            comment: "准予备案".into(),
+            ..Default::default()
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+pub async fn get(client: &mut Filings, id: &str) -> pb::Filing {
+    client
+        .get_filing(pb::GetFilingRequest {
+            name: filing_name(id),
+        })
+        .await
+        .unwrap_or_else(|status| panic!("get {id}: {status:?}"))
+        .into_inner()
+}
+
+/// Creates, submits, consents and accepts `filing` with the suite's usual people; returns the
+/// accepted filing.
+pub async fn file_and_accept(suite: &Suite, id: &str, filing: pb::Filing) -> pb::Filing {
+    let mut operator = suite.operator().await;
+    create(&mut operator, id, filing).await.expect("create");
+    submit(&mut operator, id).await.expect("submit");
+    consent(&mut suite.leader().await, id)
+        .await
+        .expect("consent");
+    accept(&mut suite.supervisor().await, id)
+        .await
+        .expect("accept")
+}
+
+/// Waits until the filing's application is no longer APPLYING; returns the filing (as the
+/// Golmud management department, which sees every unit of the city, reads it).
+pub async fn applied(suite: &Suite, id: &str) -> pb::Filing {
+    let operator = suite.supervisor().await;
+    govmedia_test_support::eventually("the filing to be applied", Duration::from_secs(20), || {
+        let mut operator = operator.clone();
+        async move {
+            let filing = get(&mut operator, id).await;
+            (filing.application_state != pb::ApplicationState::Applying as i32).then_some(filing)
+        }
+    })
+    .await
+}
+
+/// Asserts the code and the ErrorInfo reason of a failed call.
+pub fn assert_error(
+    result: Result<impl std::fmt::Debug, Status>,
+    code: Code,
+    reason: &str,
+) -> Status {
+    let status = result.expect_err("the call must fail");
+    assert_eq!(status.code(), code, "{status:?}");
+    let details = status.get_error_details();
+    let info = details
+        .error_info()
+        .unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"));
+    assert_eq!(info.reason, reason, "{status:?}");
+    assert_eq!(info.domain, "govmedia.gov.cn");
+    status
+}
+
+/// Asserts INVALID_ARGUMENT with a violation of exactly `field` (among possibly others).
+pub fn assert_invalid(result: Result<impl std::fmt::Debug, Status>, field: &str) -> Status {
+    let status = assert_error(result, Code::InvalidArgument, "INVALID_FIELD");
+    let details = status.get_error_details();
+    let violations = &details
+        .bad_request()
+        .expect("BadRequest detail")
+        .field_violations;
+    assert!(
+        violations.iter().any(|v| v.field == field),
+        "no violation of {field} in {violations:?}"
+    );
+    status
+}

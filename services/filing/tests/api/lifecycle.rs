@@ -1,0 +1,319 @@
+//! The whole life of an account through filings, as the people involved do it:
+//! open, bind, change, suspend, cancel; and the ways a filing can end without acceptance.
+
+use govmedia_kit::auth::Role;
+use govmedia_proto::{
+    common::v1::Platform,
+    filing::v1::{self as pb, ApplicationState, FilingAction, FilingKind, FilingState},
+    registry::v1::{self as rpb, AccountStatus},
+};
+use govmedia_test_support::{Backend, backend_test, next_event};
+use prost::{Message, Name};
+
+use crate::helpers::*;
+
+fn actions(filing: &pb::Filing) -> Vec<FilingAction> {
+    filing
+        .timeline
+        .iter()
+        .map(|entry| FilingAction::try_from(entry.action).expect("action"))
+        .collect()
+}
+
+async fn account(suite: &Suite, id: &str) -> rpb::Account {
+    suite
+        .ledger("golmud-edu", &[Role::Operator])
+        .await
+        .get_account(rpb::GetAccountRequest {
+            name: format!("accounts/{id}"),
+        })
+        .await
+        .unwrap_or_else(|status| panic!("account {id}: {status:?}"))
+        .into_inner()
+}
+
+/// The acceptance path of the whole suite, through the gateway: open, bind, change, suspend,
+/// cancel.
+async fn an_account_lives_and_ends_through_filings(backend: Backend) {
+    let suite = Suite::spawn_with(
+        backend,
+        Options {
+            gateway: true,
+            ..Options::default()
+        },
+    )
+    .await;
+    let mut operator = suite.operator().await;
+    let mut leader = suite.leader().await;
+    let mut supervisor = suite.supervisor().await;
+
+    // The operator files an opening; nothing exists in the ledger yet (未经报备,不得开设).
+    let draft = create(
+        &mut operator,
+        "edu-wechat",
+        open_filing(Platform::WechatOfficialAccount, "格尔木教育"),
+    )
+    .await
+    .expect("create");
+    assert_eq!(draft.state, FilingState::Draft as i32);
+    assert_eq!(draft.name, "filings/edu-wechat");
+    let submitted = submit(&mut operator, "edu-wechat").await.expect("submit");
+    assert_eq!(submitted.state, FilingState::Submitted as i32);
+    assert_eq!(
+        submitted.management_department,
+        "organizations/golmud-office"
+    );
+    let check = submitted
+        .opening_check
+        .expect("R-03 evaluated on submission");
+    assert!(check.allowed && !check.further_account);
+
+    // Its leader consents; the management department of the same level accepts.
+    let consented = consent(&mut leader, "edu-wechat").await.expect("consent");
+    assert_eq!(consented.state, FilingState::LeaderApproved as i32);
+    let accepted = accept(&mut supervisor, "edu-wechat").await.expect("accept");
+    assert_eq!(accepted.state, FilingState::Accepted as i32);
+    let opened = applied(&suite, "edu-wechat").await;
+    assert_eq!(
+        opened.application_state,
+        ApplicationState::Applied as i32,
+        "{}",
+        opened.application_error
+    );
+    assert_eq!(opened.target_account, "accounts/edu-wechat");
+    assert_eq!(
+        actions(&opened),
+        [
+            FilingAction::Created,
+            FilingAction::Submitted,
+            FilingAction::Consented,
+            FilingAction::Accepted,
+            FilingAction::Applied
+        ]
+    );
+    let entry = &opened.timeline[2];
+    assert_eq!(entry.stamp.as_ref().expect("stamp").actor, "li.leader");
+    assert_eq!(entry.comment, "同意");
+
+    // The ledger has it, FILED, on the authority of the filing.
+    let registered = account(&suite, "edu-wechat").await;
+    assert_eq!(registered.status, AccountStatus::Filed as i32);
+    assert_eq!(registered.display_name, "格尔木教育");
+    assert_eq!(registered.last_filing, "filings/edu-wechat");
+
+    // Binding the real platform id makes it ACTIVE.
+    let bound = operator
+        .bind_platform_account(pb::BindPlatformAccountRequest {
+            name: "filings/edu-wechat".into(),
+            platform_account_id: "gh_2f8a1c9e7b3d".into(),
+            request_id: "bind-1".into(),
+        })
+        .await
+        .expect("bind")
+        .into_inner();
+    assert_eq!(bound.bound_platform_account_id, "gh_2f8a1c9e7b3d");
+    let active = account(&suite, "edu-wechat").await;
+    assert_eq!(active.status, AccountStatus::Active as i32);
+    assert_eq!(active.platform_account_id, "gh_2f8a1c9e7b3d");
+
+    // A CHANGE filing renames it, the same way.
+    let mut change = filing_about(FilingKind::Change, "edu-wechat");
+    change.account = Some(rpb::Account {
+        display_name: "格尔木市教育局".into(),
+        ..rpb::Account::default()
+    });
+    change.change_mask = Some(prost_types::FieldMask {
+        paths: vec!["display_name".into()],
+    });
+    file_and_accept(&suite, "edu-wechat-rename", change).await;
+    let renamed = applied(&suite, "edu-wechat-rename").await;
+    assert_eq!(renamed.application_state, ApplicationState::Applied as i32);
+    let changed = account(&suite, "edu-wechat").await;
+    assert_eq!(changed.display_name, "格尔木市教育局");
+    assert_eq!(changed.last_filing, "filings/edu-wechat-rename");
+
+    // SUSPEND, then CANCEL.
+    file_and_accept(
+        &suite,
+        "edu-wechat-suspend",
+        filing_about(FilingKind::Suspend, "edu-wechat"),
+    )
+    .await;
+    applied(&suite, "edu-wechat-suspend").await;
+    assert_eq!(
+        account(&suite, "edu-wechat").await.status,
+        AccountStatus::Suspended as i32
+    );
+    file_and_accept(
+        &suite,
+        "edu-wechat-cancel",
+        filing_about(FilingKind::Cancel, "edu-wechat"),
+    )
+    .await;
+    let cancelled = applied(&suite, "edu-wechat-cancel").await;
+    assert_eq!(
+        cancelled.application_state,
+        ApplicationState::Applied as i32
+    );
+    let gone = account(&suite, "edu-wechat").await;
+    assert_eq!(gone.status, AccountStatus::Cancelled as i32);
+    assert_eq!(gone.last_filing, "filings/edu-wechat-cancel");
+
+    // Every step was told to the other services.
+    let event = next_event(&suite.bus, "filing", "lifecycle-test", |envelope| {
+        envelope.subject == "filings/edu-wechat-cancel"
+            && envelope.r#type == pb::FilingChanged::full_name()
+            && pb::FilingChanged::decode(envelope.payload.as_slice())
+                .is_ok_and(|changed| changed.action == FilingAction::Applied as i32)
+    })
+    .await;
+    let changed = pb::FilingChanged::decode(event.payload.as_slice()).expect("payload");
+    let filing = changed.filing.expect("filing");
+    assert!(filing.timeline.is_empty(), "events carry no timeline");
+    assert_eq!(filing.kind, FilingKind::Cancel as i32);
+}
+backend_test!(
+    an_account_lives_and_ends_through_filings_on,
+    an_account_lives_and_ends_through_filings
+);
+
+/// Returned by the leader, corrected, resubmitted; returned by the department; withdrawn.
+async fn filings_go_back_for_correction_and_can_be_withdrawn(backend: Backend) {
+    let suite = Suite::spawn(backend).await;
+    let mut operator = suite.operator().await;
+    let mut leader = suite.leader().await;
+    let mut supervisor = suite.supervisor().await;
+    create(
+        &mut operator,
+        "edu-douyin",
+        open_filing(Platform::Douyin, "格尔木教育抖音"),
+    )
+    .await
+    .expect("create");
+    submit(&mut operator, "edu-douyin").await.expect("submit");
+    let returned = leader
+        .return_filing(pb::ReturnFilingRequest {
+            name: filing_name("edu-douyin"),
+            comment: "名称请与单位简称一致".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("return")
+        .into_inner();
+    assert_eq!(returned.state, FilingState::Returned as i32);
+
+    // The operator corrects the name and submits again.
+    let mut corrected = open_filing(Platform::Douyin, "格尔木市教育局");
+    corrected.name = filing_name("edu-douyin");
+    corrected.etag = returned.etag.clone();
+    let updated = operator
+        .update_filing(pb::UpdateFilingRequest {
+            filing: Some(corrected),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["account".into()],
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("update")
+        .into_inner();
+    assert_eq!(updated.state, FilingState::Returned as i32);
+    assert_eq!(
+        updated.account.expect("account").display_name,
+        "格尔木市教育局"
+    );
+    submit(&mut operator, "edu-douyin").await.expect("resubmit");
+    consent(&mut leader, "edu-douyin").await.expect("consent");
+
+    // The department sends it back too; then the unit gives up.
+    let returned = supervisor
+        .return_filing(pb::ReturnFilingRequest {
+            name: filing_name("edu-douyin"),
+            comment: "请补充运维人员信息".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("return by the department")
+        .into_inner();
+    assert_eq!(returned.state, FilingState::Returned as i32);
+    let withdrawn = operator
+        .withdraw_filing(pb::WithdrawFilingRequest {
+            name: filing_name("edu-douyin"),
+            comment: "暂不开设".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("withdraw by its creator")
+        .into_inner();
+    assert_eq!(withdrawn.state, FilingState::Withdrawn as i32);
+    assert_eq!(
+        actions(&withdrawn),
+        [
+            FilingAction::Created,
+            FilingAction::Submitted,
+            FilingAction::Returned,
+            FilingAction::Updated,
+            FilingAction::Submitted,
+            FilingAction::Consented,
+            FilingAction::Returned,
+            FilingAction::Withdrawn
+        ]
+    );
+    assert_eq!(withdrawn.application_state, 0, "nothing to apply");
+}
+backend_test!(
+    filings_go_back_for_correction_and_can_be_withdrawn_on,
+    filings_go_back_for_correction_and_can_be_withdrawn
+);
+
+/// A rejected filing is final and changes nothing in the ledger.
+async fn a_rejected_filing_changes_nothing(backend: Backend) {
+    let suite = Suite::spawn(backend).await;
+    let mut operator = suite.operator().await;
+    create(
+        &mut operator,
+        "edu-weibo",
+        open_filing(Platform::Weibo, "格尔木教育微博"),
+    )
+    .await
+    .expect("create");
+    submit(&mut operator, "edu-weibo").await.expect("submit");
+    consent(&mut suite.leader().await, "edu-weibo")
+        .await
+        .expect("consent");
+    let rejected = suite
+        .supervisor()
+        .await
+        .reject_filing(pb::RejectFilingRequest {
+            name: filing_name("edu-weibo"),
+            comment: "功能与现有微信公众号重复,建议整合".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("reject")
+        .into_inner();
+    assert_eq!(rejected.state, FilingState::Rejected as i32);
+    assert_eq!(
+        rejected.timeline.last().expect("entry").comment,
+        "功能与现有微信公众号重复,建议整合"
+    );
+    let status = suite
+        .ledger("golmud-edu", &[Role::Operator])
+        .await
+        .get_account(rpb::GetAccountRequest {
+            name: "accounts/edu-weibo".into(),
+        })
+        .await
+        .expect_err("never registered");
+    assert_eq!(status.code(), tonic::Code::NotFound);
+    // Final: nothing moves it any more.
+    assert_error(
+        submit(&mut operator, "edu-weibo").await,
+        tonic::Code::FailedPrecondition,
+        "INVALID_TRANSITION",
+    );
+}
+backend_test!(
+    a_rejected_filing_changes_nothing_on,
+    a_rejected_filing_changes_nothing
+);
