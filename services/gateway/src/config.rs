@@ -49,10 +49,10 @@ impl Default for GatewayConfig {
         Self {
             listen: SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_PORT)),
             http_listen: SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_HTTP_PORT)),
-            upstreams: BTreeMap::from([(
-                "registry".to_owned(),
-                "http://127.0.0.1:50061".to_owned(),
-            )]),
+            upstreams: BTreeMap::from([
+                ("registry".to_owned(), "http://127.0.0.1:50061".to_owned()),
+                ("filing".to_owned(), "http://127.0.0.1:50062".to_owned()),
+            ]),
             default_timeout_ms: 30_000,
             max_timeout_ms: 120_000,
             max_metadata_bytes: 8 * 1024,

@@ -62,16 +62,19 @@ pub async fn run(mut settings: Settings, data_dir: PathBuf, load_demo: bool) -> 
     let bus = EventBus::memory(settings.events.max_stream_len);
     let shutdown = CancellationToken::new();
     let mut servers = JoinSet::new();
+    let events = settings.events.clone();
     let context = |db| ServiceContext {
         db,
         bus: bus.clone(),
         keys: keys.clone(),
-        events: settings.events.clone(),
+        events: events.clone(),
     };
 
     let mut listening = Vec::new();
     settings.gateway.upstreams.clear();
     for service in SERVICES {
+        let started = settings.gateway.upstreams.clone();
+        (service.wire_dev)(&mut settings, &started);
         let db = open(&settings, &data_dir, service.name).await?;
         let addr = loopback(service.name, (service.listen)(&settings))?;
         let listener = server::bind(addr).await.with_context(|| {

@@ -2,7 +2,7 @@
 //! gateway. Adding a service means adding an entry to both (and its section to `Settings`);
 //! `dev`, `serve`, `migrate` and the gateway's upstreams pick it up.
 
-use std::net::SocketAddr;
+use std::{collections::BTreeMap, net::SocketAddr};
 
 use futures::future::BoxFuture;
 use govmedia_kit::{
@@ -37,9 +37,10 @@ fn schema<M: MigratorTrait>(name: &'static str) -> Schema {
 }
 
 /// Every schema.
-pub fn schemas() -> [Schema; 2] {
+pub fn schemas() -> [Schema; 3] {
     [
         schema::<govmedia_registry::Migrator>(govmedia_registry::NAME),
+        schema::<govmedia_filing::Migrator>(govmedia_filing::NAME),
         schema::<govmedia_gateway::Migrator>(govmedia_gateway::NAME),
     ]
 }
@@ -68,22 +69,49 @@ pub struct Service {
     pub listen: fn(&Settings) -> SocketAddr,
     /// Serves it until the token is cancelled.
     pub serve: ServeFn,
+    /// How `govmedia dev` points it at the services started before it (`started`: name →
+    /// address), where production configures each address.
+    pub wire_dev: fn(&mut Settings, &BTreeMap<String, String>),
 }
 
-/// Every service behind the gateway, in start order.
-pub const SERVICES: &[Service] = &[Service {
-    name: govmedia_registry::NAME,
-    grpc_name: govmedia_registry::SERVICE_NAME,
-    listen: |settings| settings.registry.listen,
-    serve: |context, settings, listener, shutdown| {
-        Box::pin(govmedia_registry::serve(
-            context,
-            settings.registry,
-            listener,
-            shutdown,
-        ))
+/// Every service behind the gateway, in start order (a service calls only those before it).
+pub const SERVICES: &[Service] = &[
+    Service {
+        name: govmedia_registry::NAME,
+        grpc_name: govmedia_registry::SERVICE_NAME,
+        listen: |settings| settings.registry.listen,
+        serve: |context, settings, listener, shutdown| {
+            Box::pin(govmedia_registry::serve(
+                context,
+                settings.registry,
+                listener,
+                shutdown,
+            ))
+        },
+        wire_dev: |_, _| {},
     },
-}];
+    Service {
+        name: govmedia_filing::NAME,
+        grpc_name: govmedia_filing::SERVICE_NAME,
+        listen: |settings| settings.filing.listen,
+        serve: |context, settings, listener, shutdown| {
+            Box::pin(govmedia_filing::serve(
+                context,
+                settings.filing,
+                listener,
+                shutdown,
+            ))
+        },
+        wire_dev: |settings, started| {
+            if let Some(registry) = started.get(govmedia_registry::NAME) {
+                settings.filing.registry_endpoint = registry.clone();
+            }
+            if settings.filing.system_organization.is_empty() {
+                settings.filing.system_organization = crate::demo::ROOT.to_owned();
+            }
+        },
+    },
+];
 
 /// The service called `name`.
 pub fn find(name: &str) -> Option<&'static Service> {

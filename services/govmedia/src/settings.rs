@@ -2,6 +2,7 @@
 //! section per service. Loaded by `govmedia_kit::config::load` (defaults → `--config` file →
 //! `GOVMEDIA_*` environment).
 
+use govmedia_filing::FilingConfig;
 use govmedia_gateway::GatewayConfig;
 use govmedia_kit::config::{
     AuthSettings, DatabaseSettings, EventSettings, RedisSettings, TelemetrySettings,
@@ -27,4 +28,6 @@ pub struct Settings {
     pub gateway: GatewayConfig,
     /// `[registry]`.
     pub registry: RegistryConfig,
+    /// `[filing]`.
+    pub filing: FilingConfig,
 }

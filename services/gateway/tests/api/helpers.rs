@@ -93,6 +93,8 @@ impl Suite {
             health_interval_ms: 100,
             ..GatewayConfig::default()
         };
+        // Only the registry runs here; the default filing upstream would never be healthy.
+        config.upstreams.clear();
         config
             .upstreams
             .insert("registry".into(), format!("http://{registry}"));
@@ -258,6 +260,7 @@ impl Suite {
             health_interval_ms: 100,
             ..GatewayConfig::default()
         };
+        config.upstreams.clear();
         config
             .upstreams
             .insert("registry".into(), format!("http://{}", self.registry));
