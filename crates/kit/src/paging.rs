@@ -56,15 +56,28 @@ impl Page {
         page_token: &str,
         fingerprint: String,
     ) -> Page {
+        Self::parse_sized(
+            violations,
+            (page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+            page_token,
+            fingerprint,
+        )
+    }
+
+    /// [`Page::parse`] with another default and largest size, `(page_size, default, max)`: for
+    /// pages that are files rather than screens (exports).
+    pub fn parse_sized(
+        violations: &mut Violations,
+        (page_size, default, max): (i32, u64, u64),
+        page_token: &str,
+        fingerprint: String,
+    ) -> Page {
         let size = match page_size {
-            0 => DEFAULT_PAGE_SIZE,
-            n if n > 0 && (n as u64) <= MAX_PAGE_SIZE => n as u64,
+            0 => default,
+            n if n > 0 && (n as u64) <= max => n as u64,
             _ => {
-                violations.add(
-                    "page_size",
-                    format!("must be between 0 and {MAX_PAGE_SIZE}"),
-                );
-                DEFAULT_PAGE_SIZE
+                violations.add("page_size", format!("must be between 0 and {max}"));
+                default
             }
         };
         let after = if page_token.is_empty() {

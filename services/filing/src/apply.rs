@@ -18,7 +18,7 @@ use crate::{
     config::FilingConfig,
     domain::{
         Application, ApplicationState, ApplyOutcome, FilingAction, FilingKind, Stamp,
-        TimelineEntry, retry_delay,
+        TimelineEntry, report::ReportCause, retry_delay,
     },
     error::FilingError,
     grpc::{self, Registry, convert},
@@ -40,6 +40,7 @@ pub struct Applier {
     retry_initial: Span,
     retry_max: Span,
     deadlines: crate::domain::Deadlines,
+    reporter: Option<Arc<Notify>>,
 }
 
 impl Applier {
@@ -52,7 +53,14 @@ impl Applier {
             retry_initial: Span::milliseconds(config.apply_retry_initial_ms as i64),
             retry_max: Span::milliseconds(config.apply_retry_max_ms as i64),
             deadlines: grpc::deadlines(config),
+            reporter: None,
         }
+    }
+
+    /// Wakes `reporter` whenever a change is queued for the national system.
+    pub fn waking(mut self, reporter: Arc<Notify>) -> Self {
+        self.reporter = Some(reporter);
+        self
     }
 
     /// Applies due filings whenever woken or every interval, until `shutdown`.
@@ -106,8 +114,9 @@ impl Applier {
         let now = clock::now();
         let attempts = filing.application.attempts.saturating_add(1);
         filing.version += 1;
+        let mut report = None;
         let (action, comment) = match outcome {
-            ApplyOutcome::Applied { account } => {
+            ApplyOutcome::Applied { account, ledger } => {
                 tracing::info!(filing = %filing.name(), %account, "filing applied to the registry");
                 if filing.kind == FilingKind::Open {
                     filing.target_account = Some(account.clone());
@@ -118,6 +127,7 @@ impl Applier {
                     attempts,
                     next_attempt: None,
                 };
+                report = Some((account.clone(), ledger));
                 (FilingAction::Applied, convert::account_name(&account))
             }
             ApplyOutcome::Refused(why) => {
@@ -166,7 +176,21 @@ impl Applier {
             entry,
         )
         .await?;
+        // The ledger changed: the national system must learn it.
+        if let Some((account, ledger)) = report {
+            grpc::reports::queue(
+                &mut work,
+                &filing,
+                ReportCause::of(filing.kind),
+                &account,
+                ledger,
+            )
+            .await?;
+        }
         work.commit(()).await?;
+        if let Some(reporter) = &self.reporter {
+            reporter.notify_one();
+        }
         Ok(())
     }
 }

@@ -40,6 +40,88 @@ pub struct FilingConfig {
     pub apply_retry_initial_ms: u64,
     /// Longest wait between two attempts.
     pub apply_retry_max_ms: u64,
+    /// How changes reach the national reporting system (R-12), the `[filing.national]` table.
+    pub national: NationalConfig,
+}
+
+/// The way into the national reporting system.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum NationalAdapter {
+    /// Records wait to be exported (ExportReports) and uploaded by hand.
+    Export,
+    /// Records are POSTed to `endpoint` as they are queued.
+    Http,
+}
+
+/// See the field docs.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct NationalConfig {
+    /// `export` (the default: nothing leaves govmedia on its own) or `http`.
+    pub adapter: NationalAdapter,
+    /// With `http`: where records are POSTed, an `http://` URL (a front-end processor or an
+    /// egress proxy holds the TLS to the national system).
+    pub endpoint: String,
+    /// Each delivery gives up after this long.
+    pub timeout_ms: u64,
+    /// How often due records are looked for (queueing also wakes the reporter at once).
+    pub interval_ms: u64,
+    /// First wait after a failed delivery; it doubles with every failed attempt up to
+    /// `retry_max_ms`.
+    pub retry_initial_ms: u64,
+    /// Longest wait between two attempts.
+    pub retry_max_ms: u64,
+    /// Attempts before a record is FAILED for good (it can be queued again by hand).
+    pub max_attempts: u32,
+}
+
+impl Default for NationalConfig {
+    fn default() -> Self {
+        Self {
+            adapter: NationalAdapter::Export,
+            endpoint: String::new(),
+            timeout_ms: 10_000,
+            interval_ms: 30_000,
+            retry_initial_ms: 60_000,
+            retry_max_ms: 3_600_000,
+            max_attempts: 12,
+        }
+    }
+}
+
+impl NationalConfig {
+    /// The endpoint when it is usable.
+    pub fn endpoint_uri(&self) -> Option<http::Uri> {
+        let uri: http::Uri = self.endpoint.parse().ok()?;
+        (uri.scheme_str() == Some("http") && uri.host().is_some()).then_some(uri)
+    }
+
+    fn problems(&self, problems: &mut Vec<String>) {
+        if self.adapter == NationalAdapter::Http && self.endpoint_uri().is_none() {
+            problems.push(
+                "filing.national.endpoint must be an http:// URL when filing.national.adapter is \
+                 http (e.g. GOVMEDIA_FILING__NATIONAL__ENDPOINT=http://10.1.2.3:8080/reports)"
+                    .to_owned(),
+            );
+        }
+        for (name, value) in [
+            ("timeout_ms", self.timeout_ms),
+            ("interval_ms", self.interval_ms),
+            ("retry_initial_ms", self.retry_initial_ms),
+            ("max_attempts", u64::from(self.max_attempts)),
+        ] {
+            if value == 0 {
+                problems.push(format!("filing.national.{name} must be positive"));
+            }
+        }
+        if self.retry_max_ms < self.retry_initial_ms {
+            problems.push(
+                "filing.national.retry_max_ms must not be below filing.national.retry_initial_ms"
+                    .to_owned(),
+            );
+        }
+    }
 }
 
 impl Default for FilingConfig {
@@ -57,6 +139,7 @@ impl Default for FilingConfig {
             apply_interval_ms: 5_000,
             apply_retry_initial_ms: 1_000,
             apply_retry_max_ms: 300_000,
+            national: NationalConfig::default(),
         }
     }
 }
@@ -93,6 +176,7 @@ impl FilingConfig {
                     .to_owned(),
             );
         }
+        self.national.problems(&mut problems);
         problems
     }
 }

@@ -7,7 +7,7 @@ use govmedia_kit::error::{ApiError, ErrorCode, PreconditionViolation};
 use govmedia_proto::common::v1::ErrorReason;
 use sea_orm::DbErr;
 
-use crate::domain::{FilingKind, FilingState, WorkflowError};
+use crate::domain::{FilingKind, FilingState, WorkflowError, report::NotAllowed};
 
 /// How long a caller should wait before asking again about a filing still being applied.
 const APPLICATION_RETRY: std::time::Duration = std::time::Duration::from_secs(2);
@@ -106,6 +106,17 @@ pub enum FilingError {
         /// Its current etag.
         current: String,
     },
+    /// FAILED_PRECONDITION: a report record may not take the step asked (MarkReports).
+    #[error("{report} is {}; it cannot become {}", .step.from, .step.to)]
+    ReportStep {
+        /// The record.
+        report: String,
+        /// Its state and the one asked for.
+        step: NotAllowed,
+    },
+    /// INTERNAL: an export could not be written.
+    #[error("writing the export: {0}")]
+    Export(String),
     /// INTERNAL or UNAVAILABLE: the database failed.
     #[error("database: {0}")]
     Store(#[from] DbErr),
@@ -246,6 +257,16 @@ impl From<FilingError> for ApiError {
             )
             .with_metadata("resource", resource)
             .with_metadata("etag", current),
+            FilingError::ReportStep { report, step } => ApiError::new(
+                ErrorCode::FailedPrecondition,
+                ErrorReason::InvalidTransition,
+                message,
+            )
+            .with_metadata("report", report)
+            .with_metadata("state", step.from.as_str())
+            .with_metadata("requested_state", step.to.as_str())
+            .localized("报送记录当前状态不允许此操作(已确认的记录不能再更改,失败的记录只能重新排队)"),
+            FilingError::Export(error) => ApiError::internal("writing an export", &error),
             FilingError::Store(error) => match error {
                 DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
                     ApiError::unavailable("the filing database", &error)

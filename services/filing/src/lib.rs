@@ -5,8 +5,9 @@
 //!
 //! Same rooms as every govmedia service: [`config`], [`error`], [`grpc`] (handlers,
 //! proto↔domain conversion, and the registry client), [`domain`] (rules, no I/O), [`store`]
-//! (entities, migrations, queries), [`events`] (what it publishes); plus its two background
-//! tasks, [`apply`] and [`reminders`].
+//! (entities, migrations, queries), [`events`] (what it publishes); plus its background tasks,
+//! [`apply`], [`reminders`] and [`national::reporter`], and the adapters to the national
+//! reporting system in [`national`].
 
 #![forbid(unsafe_code)]
 
@@ -16,10 +17,11 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod grpc;
+pub mod national;
 pub mod reminders;
 pub mod store;
 
-use std::{sync::Arc, time::Duration};
+use std::time::Duration;
 
 use govmedia_kit::{
     CancellationToken,
@@ -28,7 +30,7 @@ use govmedia_kit::{
     unit::Writer,
 };
 use govmedia_proto::filing::v1::filing_service_server::FilingServiceServer;
-use tokio::{net::TcpListener, sync::Notify};
+use tokio::net::TcpListener;
 use tonic::service::Routes;
 
 pub use config::FilingConfig;
@@ -57,11 +59,14 @@ pub async fn serve(
     let writer = Writer::new(context.db.clone(), signal, events::STREAM);
     let registry = grpc::Registry::new(&config, context.keys.clone())?;
 
-    let wake = Arc::new(Notify::new());
+    let wake = grpc::Wake::default();
     let mut workers = Vec::new();
     if config.workers {
-        let applier = apply::Applier::new(writer.clone(), registry.clone(), &config);
-        workers.push(tokio::spawn(applier.run(wake.clone(), shutdown.clone())));
+        let applier = apply::Applier::new(writer.clone(), registry.clone(), &config)
+            .waking(wake.reporter.clone());
+        workers.push(tokio::spawn(
+            applier.run(wake.applier.clone(), shutdown.clone()),
+        ));
         let reminder = reminders::Reminder::new(
             writer.clone(),
             registry.system().clone(),
@@ -69,6 +74,15 @@ pub async fn serve(
             Duration::from_millis(config.reminder_interval_ms),
         );
         workers.push(tokio::spawn(reminder.run(shutdown.clone())));
+        if let Some(reporter) = national::reporter::Reporter::from_config(
+            writer.clone(),
+            registry.system().clone(),
+            &config.national,
+        ) {
+            workers.push(tokio::spawn(
+                reporter.run(wake.reporter.clone(), shutdown.clone()),
+            ));
+        }
     }
 
     let api = grpc::FilingApi::new(writer, registry, &config, wake);

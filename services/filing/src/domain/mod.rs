@@ -42,6 +42,9 @@ macro_rules! numbered {
     };
 }
 
+// After the macro: textual scoping makes `numbered!` visible in it.
+pub mod report;
+
 numbered! {
     /// What a filing asks for.
     FilingKind {
@@ -285,6 +288,9 @@ pub enum ApplyOutcome {
     Applied {
         /// The account concerned.
         account: String,
+        /// The account as the registry holds it after the change (an encoded registry
+        /// `Account`), for the national report.
+        ledger: Vec<u8>,
     },
     /// The registry refused it for good; the unit must file again.
     Refused(String),

@@ -6,7 +6,10 @@ use govmedia_kit::clock::to_proto;
 use govmedia_proto::{common::v1 as common, filing::v1 as pb, registry::v1 as registry};
 use prost::Message;
 
-use crate::domain::{Deadlines, Filing, Stamp, TimelineEntry};
+use crate::{
+    domain::{Deadlines, Filing, Stamp, TimelineEntry, report::Report},
+    national::Record,
+};
 
 /// `filings/{id}`.
 pub fn filing_name(id: &str) -> String {
@@ -102,5 +105,87 @@ pub fn filing(
         updated: Some(stamp(&filing.updated)),
         etag: etag(filing.version),
         bound_platform_account_id: filing.bound_platform_account_id.clone().unwrap_or_default(),
+    }
+}
+
+/// `reports/{id}`.
+pub fn report_name(id: &str) -> String {
+    format!("reports/{id}")
+}
+
+/// The account snapshot of a report; absent if it does not decode (a bug, shown rather than
+/// failing the read).
+fn report_account(report: &Report) -> Option<registry::Account> {
+    registry::Account::decode(report.account.as_slice()).ok()
+}
+
+/// A report record as the caller sees it.
+pub fn report(report: &Report) -> pb::Report {
+    pb::Report {
+        name: report_name(&report.id),
+        filing: filing_name(&report.filing),
+        cause: report.cause as i32,
+        organization: organization_name(&report.organization),
+        management_department: organization_name(&report.management_department),
+        account: report_account(report),
+        state: report.state as i32,
+        attempts: report.attempts,
+        next_attempt_time: report.next_attempt.map(to_proto),
+        last_error: report.last_error.clone(),
+        receipt: report.receipt.clone(),
+        create_time: Some(to_proto(report.created)),
+        state_time: Some(to_proto(report.state_time)),
+        etag: etag(report.version),
+    }
+}
+
+/// A proto enum value's name without its prefix, e.g. `WECHAT_OFFICIAL_ACCOUNT`.
+fn bare(name: &str, prefix: &str) -> String {
+    name.strip_prefix(prefix).unwrap_or(name).to_owned()
+}
+
+/// A report record as the national system receives it.
+pub fn record(report: &Report) -> Record {
+    let account = report_account(report).unwrap_or_default();
+    let platform = common::Platform::try_from(account.platform).unwrap_or_default();
+    let kind = common::AccountKind::try_from(account.kind).unwrap_or_default();
+    let status = registry::AccountStatus::try_from(account.status).unwrap_or_default();
+    let operator = account.operator.unwrap_or_default();
+    let operated_by = {
+        let kind = registry::OperatorType::try_from(operator.r#type).unwrap_or_default();
+        let kind = bare(kind.as_str_name(), "OPERATOR_TYPE_");
+        match operator.vendor.strip_prefix("vendors/") {
+            Some(vendor) => format!("{kind} {vendor}"),
+            None => kind,
+        }
+    };
+    let responsible = account.responsible_person.unwrap_or_default();
+    let responsible_person = if responsible.title.is_empty() {
+        responsible.name
+    } else {
+        format!("{}({})", responsible.name, responsible.title)
+    };
+    Record {
+        values: [
+            report.id.clone(),
+            report.filing.clone(),
+            report.cause.as_str().to_owned(),
+            report.cause.label().to_owned(),
+            report.account_id.clone(),
+            report.organization.clone(),
+            report.management_department.clone(),
+            bare(platform.as_str_name(), "PLATFORM_"),
+            account.platform_account_id,
+            account.display_name,
+            bare(kind.as_str_name(), "ACCOUNT_KIND_"),
+            bare(status.as_str_name(), "ACCOUNT_STATUS_"),
+            account.verified_subject,
+            operated_by,
+            responsible_person,
+            responsible.phone,
+            report
+                .created
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        ],
     }
 }

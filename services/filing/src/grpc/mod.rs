@@ -9,6 +9,7 @@
 pub mod convert;
 mod filings;
 pub mod registry;
+pub(crate) mod reports;
 mod validation;
 mod workflow;
 
@@ -45,21 +46,27 @@ pub struct FilingApi {
     registry: Registry,
     deadlines: Deadlines,
     applier: Arc<Notify>,
+    reporter: Arc<Notify>,
+}
+
+/// What wakes the background workers.
+#[derive(Clone, Debug, Default)]
+pub struct Wake {
+    /// The applier, on acceptance.
+    pub applier: Arc<Notify>,
+    /// The reporter, when a report is queued or queued again.
+    pub reporter: Arc<Notify>,
 }
 
 impl FilingApi {
-    /// A service writing through `writer`, asking `registry`, waking `applier` on acceptance.
-    pub fn new(
-        writer: Writer,
-        registry: Registry,
-        config: &FilingConfig,
-        applier: Arc<Notify>,
-    ) -> Self {
+    /// A service writing through `writer`, asking `registry`, waking the workers in `wake`.
+    pub fn new(writer: Writer, registry: Registry, config: &FilingConfig, wake: Wake) -> Self {
         Self {
             writer,
             registry,
             deadlines: deadlines(config),
-            applier,
+            applier: wake.applier,
+            reporter: wake.reporter,
         }
     }
 
@@ -339,5 +346,33 @@ impl FilingService for FilingApi {
         request: Request<pb::BindPlatformAccountRequest>,
     ) -> Result<Response<pb::Filing>, Status> {
         handle!(self, request, workflow::bind)
+    }
+
+    async fn list_reports(
+        &self,
+        request: Request<pb::ListReportsRequest>,
+    ) -> Result<Response<pb::ListReportsResponse>, Status> {
+        handle!(self, request, reports::list)
+    }
+
+    async fn summarize_reports(
+        &self,
+        request: Request<pb::SummarizeReportsRequest>,
+    ) -> Result<Response<pb::SummarizeReportsResponse>, Status> {
+        handle!(self, request, reports::summarize)
+    }
+
+    async fn export_reports(
+        &self,
+        request: Request<pb::ExportReportsRequest>,
+    ) -> Result<Response<pb::ExportReportsResponse>, Status> {
+        handle!(self, request, reports::export)
+    }
+
+    async fn mark_reports(
+        &self,
+        request: Request<pb::MarkReportsRequest>,
+    ) -> Result<Response<pb::MarkReportsResponse>, Status> {
+        handle!(self, request, reports::mark)
     }
 }

@@ -318,13 +318,21 @@ impl Registry {
             Err(error) => return ApplyOutcome::Refused(error.to_string()),
         };
         match result {
-            Ok(()) => ApplyOutcome::Applied { account },
+            Ok(ledger) => ApplyOutcome::Applied {
+                account,
+                ledger: ledger.encode_to_vec(),
+            },
             Err(status) if retryable(status.code()) => ApplyOutcome::Unreachable(describe(&status)),
             Err(status) => {
                 // Refused — unless an earlier attempt (whose answer was lost, or whose key the
                 // registry has since forgotten) already made the change.
-                match self.last_filing_of(&account).await {
-                    Ok(Some(last)) if last == filing.name() => ApplyOutcome::Applied { account },
+                match self.current(&account).await {
+                    Ok(Some(ledger)) if ledger.last_filing == filing.name() => {
+                        ApplyOutcome::Applied {
+                            account,
+                            ledger: ledger.encode_to_vec(),
+                        }
+                    }
                     Ok(_) => ApplyOutcome::Refused(describe(&status)),
                     Err(check) if retryable(check.code()) => {
                         ApplyOutcome::Unreachable(describe(&check))
@@ -339,7 +347,7 @@ impl Registry {
         &self,
         filing: &Filing,
         account: &str,
-    ) -> Result<Result<(), Status>, FilingError> {
+    ) -> Result<Result<pb::Account, Status>, FilingError> {
         let mut client = self.client(&self.system)?;
         let name = format!("accounts/{account}");
         let request_id = format!("filing:{}:apply", filing.id);
@@ -360,7 +368,7 @@ impl Registry {
                         request_id,
                     })
                     .await
-                    .map(drop)
+                    .map(tonic::Response::into_inner)
             }
             FilingKind::Change => {
                 let mut data = data()?;
@@ -375,7 +383,7 @@ impl Registry {
                         request_id,
                     })
                     .await
-                    .map(drop)
+                    .map(tonic::Response::into_inner)
             }
             FilingKind::Suspend => client
                 .suspend_account(pb::SuspendAccountRequest {
@@ -386,7 +394,7 @@ impl Registry {
                     request_id,
                 })
                 .await
-                .map(drop),
+                .map(tonic::Response::into_inner),
             FilingKind::Cancel => client
                 .cancel_account(pb::CancelAccountRequest {
                     name,
@@ -396,12 +404,13 @@ impl Registry {
                     request_id,
                 })
                 .await
-                .map(drop),
+                .map(tonic::Response::into_inner),
         };
         Ok(result)
     }
 
-    async fn last_filing_of(&self, account: &str) -> Result<Option<String>, Status> {
+    /// The account as the ledger holds it now.
+    async fn current(&self, account: &str) -> Result<Option<pb::Account>, Status> {
         let mut client = self
             .client(&self.system)
             .map_err(|_| Status::internal("cannot mint a token"))?;
@@ -411,7 +420,7 @@ impl Registry {
             })
             .await
         {
-            Ok(found) => Ok(Some(found.into_inner().last_filing)),
+            Ok(found) => Ok(Some(found.into_inner())),
             Err(status) if status.code() == Code::NotFound => Ok(None),
             Err(status) => Err(status),
         }

@@ -12,12 +12,13 @@ use prost::Message;
 
 use super::{
     FilingApi, Save, Subject, acts_for_units, check_etag, convert, filings::unvalidated, load,
-    preflight, record, reload, stamp,
+    preflight, record, reload, reports, stamp,
 };
 use crate::{
     domain::{
         Actor, Application, ApplicationState, Filing, FilingAction, FilingKind, FilingState, Step,
         TimelineEntry,
+        report::ReportCause,
         workflow::{check_order, next_state},
     },
     error::FilingError,
@@ -398,7 +399,8 @@ pub(super) async fn bind(
         .target_account
         .clone()
         .unwrap_or_else(|| read.account_to_register());
-    api.registry
+    let ledger = api
+        .registry
         .bind(&read, &account, &platform_account_id)
         .await?;
 
@@ -431,7 +433,18 @@ pub(super) async fn bind(
         entry,
     )
     .await?;
-    Ok(work.commit(response).await?)
+    // The account went live: the national system learns its platform id.
+    reports::queue(
+        &mut work,
+        &filing,
+        ReportCause::Activated,
+        &account,
+        ledger.encode_to_vec(),
+    )
+    .await?;
+    let response = work.commit(response).await?;
+    api.reporter.notify_one();
+    Ok(response)
 }
 
 fn invalid_platform_account_id(description: String) -> FilingError {

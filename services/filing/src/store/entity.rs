@@ -70,3 +70,36 @@ pub mod timeline {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// `filing_reports`: the outbound queue to the national reporting system.
+pub mod report {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "filing_reports")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        pub id: String,
+        pub filing_id: String,
+        pub cause: i32,
+        pub organization_id: String,
+        pub org_path: String,
+        pub management_department_id: String,
+        pub account_id: String,
+        pub account: Vec<u8>,
+        pub state: i32,
+        pub attempts: i32,
+        pub next_attempt_at: Option<DateTimeUtc>,
+        pub last_error: String,
+        pub receipt: String,
+        pub created_at: DateTimeUtc,
+        pub state_time: DateTimeUtc,
+        pub version: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

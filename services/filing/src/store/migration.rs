@@ -11,6 +11,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         let mut migrations = govmedia_kit::schema::migrations();
         migrations.push(Box::new(FilingTables));
+        migrations.push(Box::new(ReportTables));
         migrations
     }
 }
@@ -113,6 +114,72 @@ impl MigrationTrait for FilingTables {
                     .to_owned(),
             )
             .await?;
+        Ok(())
+    }
+}
+
+struct ReportTables;
+
+impl MigrationName for ReportTables {
+    fn name(&self) -> &str {
+        "m20261202_000003_filing_reports"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ReportTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("filing_reports")
+                    .if_not_exists()
+                    .col(big_pk_auto("seq"))
+                    .col(string_len_uniq("id", 63))
+                    .col(string_len("filing_id", 63))
+                    .col(integer("cause"))
+                    .col(string_len("organization_id", 63))
+                    .col(string_len("org_path", 1000))
+                    .col(string_len("management_department_id", 63))
+                    .col(string_len("account_id", 63))
+                    .col(blob("account"))
+                    .col(integer("state"))
+                    .col(integer("attempts"))
+                    .col(timestamp_with_time_zone_null("next_attempt_at"))
+                    .col(text("last_error"))
+                    .col(string_len("receipt", 200))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .col(timestamp_with_time_zone("state_time"))
+                    .col(big_integer("version"))
+                    .to_owned(),
+            )
+            .await?;
+        for (name, columns, unique) in [
+            // One record per change: a filing's application or binding is reported once.
+            (
+                "filing_reports_filing_cause",
+                &["filing_id", "cause"][..],
+                true,
+            ),
+            ("filing_reports_org_path", &["org_path"][..], false),
+            // The reporter's scan.
+            (
+                "filing_reports_due",
+                &["state", "next_attempt_at"][..],
+                false,
+            ),
+            ("filing_reports_account", &["account_id", "seq"][..], false),
+        ] {
+            let mut index = Index::create();
+            index.name(name).table("filing_reports").if_not_exists();
+            if unique {
+                index.unique();
+            }
+            for column in columns {
+                index.col(*column);
+            }
+            manager.create_index(index.to_owned()).await?;
+        }
         Ok(())
     }
 }

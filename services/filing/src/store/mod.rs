@@ -4,6 +4,7 @@
 pub mod entity;
 pub mod filings;
 pub mod migration;
+pub mod reports;
 pub mod timeline;
 
 use sea_orm::DbErr;

@@ -4,7 +4,12 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use govmedia_filing::{FilingConfig, apply::Applier, grpc::Registry};
+use govmedia_filing::{
+    FilingConfig,
+    apply::Applier,
+    config::{NationalAdapter, NationalConfig},
+    grpc::Registry,
+};
 use govmedia_gateway::GatewayConfig;
 use govmedia_kit::{
     CancellationToken,
@@ -37,6 +42,8 @@ pub struct Options {
     pub no_workers: bool,
     /// Make every waiting filing overdue at once.
     pub overdue_at_once: bool,
+    /// Deliver national reports by HTTP to this address (else they wait for an export).
+    pub national: Option<SocketAddr>,
 }
 
 pub struct Suite {
@@ -105,6 +112,18 @@ impl Suite {
             apply_interval_ms: 50,
             apply_retry_initial_ms: 20,
             apply_retry_max_ms: 200,
+            national: match options.national {
+                Some(addr) => NationalConfig {
+                    adapter: NationalAdapter::Http,
+                    endpoint: format!("http://{addr}/reports"),
+                    timeout_ms: 2_000,
+                    interval_ms: 50,
+                    retry_initial_ms: 20,
+                    retry_max_ms: 100,
+                    max_attempts: 5,
+                },
+                None => NationalConfig::default(),
+            },
         };
 
         let mut suite = Suite {

@@ -7,4 +7,5 @@ mod bad_input;
 mod helpers;
 mod lifecycle;
 mod listing;
+mod reporting;
 mod rules;

@@ -1,0 +1,152 @@
+//! The reporter: delivers PENDING report records through the configured adapter.
+//!
+//! The table is the queue, as for the applier: a record is queued in the transaction that
+//! changed the ledger's copy of the filing, so nothing is lost while the national system (or
+//! this service) is down. Each due record is read, delivered outside any transaction, and its
+//! outcome stored only if nobody changed the record meanwhile (an operator marking it by hand
+//! wins over a delivery that was in flight; the receiving side sees the record id as an
+//! idempotency key, so the duplicate that may cause is harmless).
+
+use std::{sync::Arc, time::Duration};
+
+use govmedia_kit::{CancellationToken, auth::Principal, clock, unit::Writer};
+use serde_json::json;
+use tokio::sync::Notify;
+
+use super::{NationalSystem, http::HttpAdapter};
+use crate::{
+    config::{NationalAdapter, NationalConfig},
+    domain::report::{ReportState, RetryPolicy},
+    error::FilingError,
+    grpc::convert,
+    store,
+};
+
+/// Records taken per query.
+const BATCH: u64 = 20;
+/// Batches per wake-up at most.
+const MAX_BATCHES: usize = 50;
+
+/// The reporter's state.
+#[derive(Clone, Debug)]
+pub struct Reporter {
+    writer: Writer,
+    adapter: Arc<dyn NationalSystem>,
+    system: Principal,
+    policy: RetryPolicy,
+    interval: Duration,
+}
+
+impl Reporter {
+    /// A reporter delivering through `adapter`, writing outcomes as `system`.
+    pub fn new(
+        writer: Writer,
+        adapter: Arc<dyn NationalSystem>,
+        system: Principal,
+        policy: RetryPolicy,
+        interval: Duration,
+    ) -> Self {
+        Self {
+            writer,
+            adapter,
+            system,
+            policy,
+            interval,
+        }
+    }
+
+    /// The reporter `config` asks for, if any: with the `export` adapter records wait for an
+    /// operator and nothing runs.
+    pub fn from_config(writer: Writer, system: Principal, config: &NationalConfig) -> Option<Self> {
+        match config.adapter {
+            NationalAdapter::Export => None,
+            NationalAdapter::Http => {
+                let timeout = Duration::from_millis(config.timeout_ms);
+                let endpoint = config.endpoint_uri()?;
+                Some(Self::new(
+                    writer,
+                    Arc::new(HttpAdapter::new(endpoint, timeout)),
+                    system,
+                    RetryPolicy {
+                        initial: chrono::Duration::milliseconds(config.retry_initial_ms as i64),
+                        max: chrono::Duration::milliseconds(config.retry_max_ms as i64),
+                        max_attempts: i32::try_from(config.max_attempts).unwrap_or(i32::MAX),
+                    },
+                    Duration::from_millis(config.interval_ms),
+                ))
+            }
+        }
+    }
+
+    /// Delivers due records whenever woken or every interval, until `shutdown`.
+    pub async fn run(self, wake: Arc<Notify>, shutdown: CancellationToken) {
+        loop {
+            if let Err(error) = self.pass().await {
+                tracing::warn!(%error, "delivering national reports failed; trying again later");
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = wake.notified() => {}
+                () = tokio::time::sleep(self.interval) => {}
+            }
+        }
+    }
+
+    /// Delivers every record due now (each at most once per pass).
+    pub async fn pass(&self) -> Result<(), FilingError> {
+        for _ in 0..MAX_BATCHES {
+            let due = store::reports::due(self.writer.db().conn(), clock::now(), BATCH).await?;
+            for id in &due {
+                self.deliver(id).await?;
+            }
+            if (due.len() as u64) < BATCH {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    async fn deliver(&self, id: &str) -> Result<(), FilingError> {
+        let Some(read) = store::reports::get(self.writer.db().conn(), id).await? else {
+            return Ok(());
+        };
+        if read.state != ReportState::Pending {
+            return Ok(());
+        }
+        let delivery = self.adapter.deliver(&convert::record(&read)).await;
+
+        let mut work = self
+            .writer
+            .begin("DeliverReport", &self.system, "", &())
+            .await?;
+        let Some(mut report) = store::reports::get(work.txn(), id).await? else {
+            return Ok(());
+        };
+        if report.version != read.version {
+            return Ok(());
+        }
+        report.delivered(delivery, self.policy, clock::now());
+        if !store::reports::update(work.txn(), &report, read.version).await? {
+            return Ok(());
+        }
+        if report.state != read.state {
+            tracing::info!(report = %report.id, state = %report.state, attempts = report.attempts, "national report delivered");
+            work.audit(
+                &convert::report_name(&report.id),
+                &report.organization_path,
+                json!({
+                    "action": "DELIVERED",
+                    "from": read.state.as_str(),
+                    "to": report.state.as_str(),
+                    "receipt": report.receipt,
+                    "error": report.last_error,
+                }),
+            )
+            .await?;
+        } else {
+            tracing::info!(report = %report.id, attempts = report.attempts, error = %report.last_error, "will retry a national report");
+        }
+        work.commit(()).await?;
+        Ok(())
+    }
+}
