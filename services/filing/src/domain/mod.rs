@@ -42,7 +42,8 @@ macro_rules! numbered {
     };
 }
 
-// After the macro: textual scoping makes `numbered!` visible in it.
+// After the macro: textual scoping makes `numbered!` visible in them.
+pub mod reconcile;
 pub mod report;
 
 numbered! {

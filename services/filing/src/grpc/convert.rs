@@ -7,7 +7,11 @@ use govmedia_proto::{common::v1 as common, filing::v1 as pb, registry::v1 as reg
 use prost::Message;
 
 use crate::{
-    domain::{Deadlines, Filing, Stamp, TimelineEntry, report::Report},
+    domain::{
+        Deadlines, Filing, Stamp, TimelineEntry,
+        reconcile::{Discrepancy, Snapshot},
+        report::Report,
+    },
     national::Record,
 };
 
@@ -187,5 +191,64 @@ pub fn record(report: &Report) -> Record {
                 .created
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         ],
+    }
+}
+
+/// An account of the registry as reconciliation compares it.
+pub fn snapshot(account: &registry::Account) -> Snapshot {
+    let status = registry::AccountStatus::try_from(account.status).unwrap_or_default();
+    Snapshot {
+        account: account
+            .name
+            .strip_prefix("accounts/")
+            .unwrap_or(&account.name)
+            .to_owned(),
+        organization: account
+            .organization
+            .strip_prefix("organizations/")
+            .unwrap_or(&account.organization)
+            .to_owned(),
+        platform: account.platform,
+        platform_account_id: account.platform_account_id.clone(),
+        display_name: account.display_name.clone(),
+        kind: account.kind,
+        status: account.status,
+        verified_subject: account.verified_subject.clone(),
+        live: matches!(
+            status,
+            registry::AccountStatus::Filed
+                | registry::AccountStatus::Active
+                | registry::AccountStatus::Suspended
+        ),
+    }
+}
+
+/// A discrepancy as the caller sees it.
+pub fn discrepancy(found: &Discrepancy) -> pb::Discrepancy {
+    let (roster_organization, roster_line) = found
+        .roster
+        .as_ref()
+        .map(|(organization, line)| (organization_name(organization), *line))
+        .unwrap_or_default();
+    pb::Discrepancy {
+        r#type: found.kind as i32,
+        account: found
+            .account
+            .as_deref()
+            .map(account_name)
+            .unwrap_or_default(),
+        platform: found.platform,
+        platform_account_id: found.platform_account_id.clone(),
+        display_name: found.display_name.clone(),
+        report: found.report.as_deref().map(report_name).unwrap_or_default(),
+        differences: found
+            .differences
+            .iter()
+            .map(|field| (*field).to_owned())
+            .collect(),
+        unsent_report: found.unsent.as_deref().map(report_name).unwrap_or_default(),
+        detail: found.detail.clone(),
+        roster_organization,
+        roster_line,
     }
 }

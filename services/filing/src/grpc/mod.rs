@@ -8,6 +8,7 @@
 
 pub mod convert;
 mod filings;
+mod reconciliation;
 pub mod registry;
 pub(crate) mod reports;
 mod validation;
@@ -374,5 +375,19 @@ impl FilingService for FilingApi {
         request: Request<pb::MarkReportsRequest>,
     ) -> Result<Response<pb::MarkReportsResponse>, Status> {
         handle!(self, request, reports::mark)
+    }
+
+    async fn import_roster(
+        &self,
+        request: Request<pb::ImportRosterRequest>,
+    ) -> Result<Response<pb::Roster>, Status> {
+        handle!(self, request, reconciliation::import_roster)
+    }
+
+    async fn reconcile(
+        &self,
+        request: Request<pb::ReconcileRequest>,
+    ) -> Result<Response<pb::ReconcileResponse>, Status> {
+        handle!(self, request, reconciliation::reconcile)
     }
 }

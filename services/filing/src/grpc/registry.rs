@@ -31,6 +31,9 @@ pub const SYSTEM_SUBJECT: &str = "govmedia-filing";
 /// Lifetime of the tokens minted for one call.
 const TOKEN_TTL: Duration = Duration::from_secs(300);
 
+/// Accounts asked for per page (the registry's largest page).
+const ACCOUNT_PAGE: i32 = 500;
+
 /// Largest query SearchAccounts takes.
 const SEARCH_QUERY_MAX: usize = 50;
 
@@ -178,6 +181,35 @@ impl Registry {
             .await
             .map_err(|status| relay(&status))?
             .into_inner())
+    }
+
+    /// Every account of the subtree of `organization` as `principal` may see them, page by
+    /// page.
+    pub async fn accounts_as(
+        &self,
+        principal: &Principal,
+        organization: &str,
+    ) -> Result<Vec<pb::Account>, FilingError> {
+        let mut client = self.client(principal)?;
+        let mut accounts = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = client
+                .list_accounts(pb::ListAccountsRequest {
+                    organization: format!("organizations/{organization}"),
+                    page_size: ACCOUNT_PAGE,
+                    page_token,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|status| relay(&status))?
+                .into_inner();
+            accounts.extend(page.accounts);
+            if page.next_page_token.is_empty() {
+                return Ok(accounts);
+            }
+            page_token = page.next_page_token;
+        }
     }
 
     /// The management department of `unit`'s own government: the one organization that

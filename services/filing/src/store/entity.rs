@@ -103,3 +103,51 @@ pub mod report {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// `filing_rosters`: the latest roster imported per organization and platform.
+pub mod roster {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "filing_rosters")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        pub organization_id: String,
+        pub org_path: String,
+        pub platform: i32,
+        pub entries: i32,
+        pub imported_at: DateTimeUtc,
+        pub imported_by: String,
+        pub imported_by_org: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `filing_roster_entries`: the rows of the rosters.
+pub mod roster_entry {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "filing_roster_entries")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        pub organization_id: String,
+        pub org_path: String,
+        pub platform: i32,
+        pub platform_account_id: String,
+        pub display_name: String,
+        pub verified_subject: String,
+        pub line: i32,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -12,6 +12,7 @@ impl MigratorTrait for Migrator {
         let mut migrations = govmedia_kit::schema::migrations();
         migrations.push(Box::new(FilingTables));
         migrations.push(Box::new(ReportTables));
+        migrations.push(Box::new(RosterTables));
         migrations
     }
 }
@@ -175,6 +176,82 @@ impl MigrationTrait for ReportTables {
             if unique {
                 index.unique();
             }
+            for column in columns {
+                index.col(*column);
+            }
+            manager.create_index(index.to_owned()).await?;
+        }
+        Ok(())
+    }
+}
+
+struct RosterTables;
+
+impl MigrationName for RosterTables {
+    fn name(&self) -> &str {
+        "m20261202_000004_filing_rosters"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for RosterTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("filing_rosters")
+                    .if_not_exists()
+                    .col(big_pk_auto("seq"))
+                    .col(string_len("organization_id", 63))
+                    .col(string_len("org_path", 1000))
+                    .col(integer("platform"))
+                    .col(integer("entries"))
+                    .col(timestamp_with_time_zone("imported_at"))
+                    .col(string_len("imported_by", 200))
+                    .col(string_len("imported_by_org", 100))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("filing_rosters_organization_platform")
+                    .table("filing_rosters")
+                    .col("organization_id")
+                    .col("platform")
+                    .unique()
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("filing_roster_entries")
+                    .if_not_exists()
+                    .col(big_pk_auto("seq"))
+                    .col(string_len("organization_id", 63))
+                    .col(string_len("org_path", 1000))
+                    .col(integer("platform"))
+                    .col(string_len("platform_account_id", 100))
+                    .col(string_len("display_name", 100))
+                    .col(string_len("verified_subject", 100))
+                    .col(integer("line"))
+                    .to_owned(),
+            )
+            .await?;
+        for (name, columns) in [
+            (
+                "filing_roster_entries_roster",
+                &["organization_id", "platform"][..],
+            ),
+            ("filing_roster_entries_org_path", &["org_path"][..]),
+        ] {
+            let mut index = Index::create();
+            index
+                .name(name)
+                .table("filing_roster_entries")
+                .if_not_exists();
             for column in columns {
                 index.col(*column);
             }

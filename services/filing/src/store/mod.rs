@@ -5,6 +5,7 @@ pub mod entity;
 pub mod filings;
 pub mod migration;
 pub mod reports;
+pub mod rosters;
 pub mod timeline;
 
 use sea_orm::DbErr;

@@ -207,3 +207,15 @@ pub async fn exists(
         .await?
         .is_some())
 }
+
+/// Every record of the subtree at `path`, oldest first (for reconciliation).
+pub async fn of_subtree(conn: &impl ConnectionTrait, path: &str) -> Result<Vec<Report>, DbErr> {
+    row::Entity::find()
+        .filter(starts_with(row::Column::OrgPath, path))
+        .order_by_asc(row::Column::Seq)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect()
+}

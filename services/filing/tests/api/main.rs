@@ -7,5 +7,6 @@ mod bad_input;
 mod helpers;
 mod lifecycle;
 mod listing;
+mod reconciliation;
 mod reporting;
 mod rules;
