@@ -12,7 +12,7 @@ use govmedia_proto::filing::v1 as pb;
 
 use super::{
     FilingApi, Save, Subject, acts_for_units, check_etag, convert, load, preflight, record, reload,
-    stamp,
+    stamp, subtree,
     validation::{self, Draft},
 };
 use crate::{
@@ -222,10 +222,7 @@ pub(super) async fn list(
     );
     v.finish()?;
     let after = page.after_number()?;
-    let scope = match scope {
-        Some(id) => api.registry.organization_as(principal, &id).await?,
-        None => api.registry.jurisdiction_of(principal).await?,
-    };
+    let scope = subtree(api, principal, scope).await?;
     let now = clock::now();
     let filter = store::filings::Filter {
         path: scope.path,

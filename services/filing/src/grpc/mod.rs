@@ -131,6 +131,19 @@ async fn reload(unit: &Unit, read: &Filing) -> Result<Filing, FilingError> {
     }
 }
 
+/// The subtree a listing covers: the organization named (which the registry checks the caller
+/// reaches) or, when none is, the caller's jurisdiction.
+async fn subtree(
+    api: &FilingApi,
+    principal: &Principal,
+    organization: Option<String>,
+) -> Result<OrgRef, FilingError> {
+    match organization {
+        Some(id) => api.registry.organization_as(principal, &id).await,
+        None => api.registry.jurisdiction_of(principal).await,
+    }
+}
+
 /// How [`record`] stores the filing.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Save {

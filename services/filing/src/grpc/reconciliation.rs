@@ -12,7 +12,7 @@ use govmedia_kit::{
 use govmedia_proto::{common::v1::Platform, filing::v1 as pb, registry::v1 as registry};
 use serde_json::json;
 
-use super::{FilingApi, convert, filings::unvalidated, stamp};
+use super::{FilingApi, convert, filings::unvalidated, stamp, subtree};
 use crate::{
     domain::{
         reconcile::{self, DiscrepancyType, Inputs, Reported, RosterEntry},
@@ -462,10 +462,7 @@ pub(super) async fn reconcile(
     );
     v.finish()?;
     let after = page.after_number()?;
-    let scope = match organization {
-        Some(id) => api.registry.organization_as(principal, &id).await?,
-        None => api.registry.jurisdiction_of(principal).await?,
-    };
+    let scope = subtree(api, principal, organization).await?;
     let ledger: Vec<_> = api
         .registry
         .accounts_as(principal, &scope.id)

@@ -14,7 +14,7 @@ use govmedia_kit::{
 use govmedia_proto::filing::v1 as pb;
 use serde_json::json;
 
-use super::{FilingApi, convert, filings::unvalidated};
+use super::{FilingApi, convert, filings::unvalidated, subtree};
 use crate::{
     domain::{
         Filing,
@@ -75,20 +75,6 @@ pub(crate) async fn queue(
     Ok(())
 }
 
-/// The subtree a report request covers: the named organization (which the registry checks the
-/// caller reaches) or the caller's jurisdiction.
-async fn scope(
-    api: &FilingApi,
-    principal: &Principal,
-    organization: Option<String>,
-) -> Result<String, FilingError> {
-    let org = match organization {
-        Some(id) => api.registry.organization_as(principal, &id).await?,
-        None => api.registry.jurisdiction_of(principal).await?,
-    };
-    Ok(org.path)
-}
-
 pub(super) async fn list(
     api: &FilingApi,
     principal: &Principal,
@@ -115,7 +101,7 @@ pub(super) async fn list(
     );
     v.finish()?;
     let after = page.after_number()?;
-    let path = scope(api, principal, organization).await?;
+    let path = subtree(api, principal, organization).await?.path;
     let mut rows = store::reports::list(
         api.conn(),
         &path,
@@ -149,7 +135,7 @@ pub(super) async fn summarize(
         false,
     );
     v.finish()?;
-    let path = scope(api, principal, organization).await?;
+    let path = subtree(api, principal, organization).await?.path;
     let regions = store::reports::summary(api.conn(), &path).await?;
     let count = |counts: &store::reports::RegionCounts, state: ReportState| {
         counts.by_state.get(&(state as i32)).copied().unwrap_or(0)
@@ -216,7 +202,7 @@ pub(super) async fn export(
     v.finish()?;
     let format = format.ok_or_else(|| unvalidated("format"))?;
     let after = page.after_number()?;
-    let path = scope(api, principal, organization).await?;
+    let path = subtree(api, principal, organization).await?.path;
     let mut rows = store::reports::list(
         api.conn(),
         &path,

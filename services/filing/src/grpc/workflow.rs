@@ -52,106 +52,38 @@ impl Prepared {
     }
 }
 
-pub(super) async fn submit(
-    api: &FilingApi,
-    principal: &Principal,
-    req: pb::SubmitFilingRequest,
-) -> Result<pb::Filing, FilingError> {
-    let step = StepRequest {
-        method: "SubmitFiling",
-        step: Step::Submit,
-        name: &req.name,
-        etag: &req.etag,
-        comment: &req.comment,
-        comment_required: false,
-        request_id: &req.request_id,
+/// The handler of a workflow step: its request carries name, etag, comment and request id, and
+/// the rest is [`take_step`].
+macro_rules! step_handlers {
+    ($($handler:ident($request:ident) => $method:literal, $step:ident, comment required: $required:literal;)+) => {
+        $(
+            pub(super) async fn $handler(
+                api: &FilingApi,
+                principal: &Principal,
+                req: pb::$request,
+            ) -> Result<pb::Filing, FilingError> {
+                let step = StepRequest {
+                    method: $method,
+                    step: Step::$step,
+                    name: &req.name,
+                    etag: &req.etag,
+                    comment: &req.comment,
+                    comment_required: $required,
+                    request_id: &req.request_id,
+                };
+                take_step(api, principal, step, &req).await
+            }
+        )+
     };
-    take_step(api, principal, step, &req).await
 }
 
-pub(super) async fn consent(
-    api: &FilingApi,
-    principal: &Principal,
-    req: pb::ConsentFilingRequest,
-) -> Result<pb::Filing, FilingError> {
-    let step = StepRequest {
-        method: "ConsentFiling",
-        step: Step::Consent,
-        name: &req.name,
-        etag: &req.etag,
-        comment: &req.comment,
-        comment_required: false,
-        request_id: &req.request_id,
-    };
-    take_step(api, principal, step, &req).await
-}
-
-pub(super) async fn return_for_correction(
-    api: &FilingApi,
-    principal: &Principal,
-    req: pb::ReturnFilingRequest,
-) -> Result<pb::Filing, FilingError> {
-    let step = StepRequest {
-        method: "ReturnFiling",
-        step: Step::Return,
-        name: &req.name,
-        etag: &req.etag,
-        comment: &req.comment,
-        comment_required: true,
-        request_id: &req.request_id,
-    };
-    take_step(api, principal, step, &req).await
-}
-
-pub(super) async fn accept(
-    api: &FilingApi,
-    principal: &Principal,
-    req: pb::AcceptFilingRequest,
-) -> Result<pb::Filing, FilingError> {
-    let step = StepRequest {
-        method: "AcceptFiling",
-        step: Step::Accept,
-        name: &req.name,
-        etag: &req.etag,
-        comment: &req.comment,
-        comment_required: false,
-        request_id: &req.request_id,
-    };
-    take_step(api, principal, step, &req).await
-}
-
-pub(super) async fn reject(
-    api: &FilingApi,
-    principal: &Principal,
-    req: pb::RejectFilingRequest,
-) -> Result<pb::Filing, FilingError> {
-    let step = StepRequest {
-        method: "RejectFiling",
-        step: Step::Reject,
-        name: &req.name,
-        etag: &req.etag,
-        comment: &req.comment,
-        comment_required: true,
-        request_id: &req.request_id,
-    };
-    take_step(api, principal, step, &req).await
-}
-
-pub(super) async fn withdraw(
-    api: &FilingApi,
-    principal: &Principal,
-    req: pb::WithdrawFilingRequest,
-) -> Result<pb::Filing, FilingError> {
-    let step = StepRequest {
-        method: "WithdrawFiling",
-        step: Step::Withdraw,
-        name: &req.name,
-        etag: &req.etag,
-        comment: &req.comment,
-        comment_required: false,
-        request_id: &req.request_id,
-    };
-    take_step(api, principal, step, &req).await
+step_handlers! {
+    submit(SubmitFilingRequest) => "SubmitFiling", Submit, comment required: false;
+    consent(ConsentFilingRequest) => "ConsentFiling", Consent, comment required: false;
+    return_for_correction(ReturnFilingRequest) => "ReturnFiling", Return, comment required: true;
+    accept(AcceptFilingRequest) => "AcceptFiling", Accept, comment required: false;
+    reject(RejectFilingRequest) => "RejectFiling", Reject, comment required: true;
+    withdraw(WithdrawFilingRequest) => "WithdrawFiling", Withdraw, comment required: false;
 }
 
 async fn take_step(
