@@ -114,6 +114,15 @@ pub enum FilingError {
         /// Its state and the one asked for.
         step: NotAllowed,
     },
+    /// FAILED_PRECONDITION: a failed record may not be queued again once a newer record of
+    /// the same account has reached the national system.
+    #[error("{report} is superseded by {newer}, which the national system already has")]
+    ReportSuperseded {
+        /// The record.
+        report: String,
+        /// The newer record.
+        newer: String,
+    },
     /// INTERNAL: an export could not be written.
     #[error("writing the export: {0}")]
     Export(String),
@@ -266,6 +275,14 @@ impl From<FilingError> for ApiError {
             .with_metadata("state", step.from.as_str())
             .with_metadata("requested_state", step.to.as_str())
             .localized("报送记录当前状态不允许此操作(已确认的记录不能再更改,失败的记录只能重新排队)"),
+            FilingError::ReportSuperseded { report, newer } => ApiError::new(
+                ErrorCode::FailedPrecondition,
+                ErrorReason::InvalidTransition,
+                message,
+            )
+            .with_metadata("report", report)
+            .with_metadata("newer", newer)
+            .localized("该账号已有更新的报送记录被接收,旧记录不能重新报送"),
             FilingError::Export(error) => ApiError::internal("writing an export", &error),
             FilingError::Store(error) => match error {
                 DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {

@@ -130,7 +130,10 @@ fn differences(reported: &Snapshot, ledger: &Snapshot) -> Vec<&'static str> {
 
 fn pending_note(unsent: Option<&String>) -> String {
     unsent.map_or_else(String::new, |report| {
-        format!("; reports/{report} is queued and not yet confirmed: deliver or export it")
+        format!(
+            "; reports/{report} is not delivered yet: if PENDING, deliver or export it; if \
+             FAILED, correct the cause and queue it again"
+        )
     })
 }
 
@@ -144,10 +147,13 @@ pub fn compare(inputs: Inputs<'_>) -> Vec<Discrepancy> {
     for account in inputs.ledger {
         in_ledger.insert(&account.account, account);
         if account.platform_account_id.is_empty() {
-            unbound
-                .entry((account.platform, &account.display_name))
-                .or_default()
-                .push(account);
+            // Only a live account without a platform id (FILED) can still be bound.
+            if account.live {
+                unbound
+                    .entry((account.platform, &account.display_name))
+                    .or_default()
+                    .push(account);
+            }
         } else {
             by_platform_id.insert((account.platform, &account.platform_account_id), account);
         }

@@ -199,13 +199,16 @@ impl Report {
         self.version += 1;
         self.enter(to, now);
         match to {
-            Confirmed => self.receipt = receipt.to_owned(),
+            Confirmed => {
+                self.receipt = receipt.to_owned();
+                self.last_error.clear();
+            }
             Failed => self.last_error = comment.to_owned(),
             Pending => {
                 self.attempts = 0;
                 self.last_error.clear();
             }
-            Sent => {}
+            Sent => self.last_error.clear(),
         }
         Ok(())
     }

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use govmedia_kit::{
     auth::Principal,
+    db::is_unique_violation,
     error::Violations,
     paging::{Page, fingerprint},
     validate,
@@ -373,7 +374,12 @@ pub(super) async fn import_roster(
         return Ok(done);
     }
     let imported = stamp(principal);
-    store::rosters::replace(
+    let resource = format!(
+        "{}/rosters/{}",
+        convert::organization_name(&scope.id),
+        platform.as_str_name()
+    );
+    let replaced = store::rosters::replace(
         work.txn(),
         Scope {
             organization: &scope.id,
@@ -383,12 +389,18 @@ pub(super) async fn import_roster(
         &entries,
         &imported,
     )
-    .await?;
-    let resource = format!(
-        "{}/rosters/{}",
-        convert::organization_name(&scope.id),
-        platform.as_str_name()
-    );
+    .await;
+    match replaced {
+        Ok(()) => {}
+        // Another import of the same roster committed first: the caller may send it again.
+        Err(error) if is_unique_violation(&error) => {
+            return Err(FilingError::EtagMismatch {
+                resource,
+                current: String::new(),
+            });
+        }
+        Err(error) => return Err(error.into()),
+    }
     work.audit(
         &resource,
         &scope.path,

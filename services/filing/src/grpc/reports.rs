@@ -28,8 +28,8 @@ use crate::{
 /// Records per export file when the request says 0.
 const EXPORT_DEFAULT: u64 = 500;
 /// Most records per export file: a JSON Lines file of this many stays well inside the 4 MiB a
-/// gRPC client takes by default.
-const EXPORT_MAX: u64 = 2000;
+/// gRPC client takes by default, and one MarkReports can record its upload.
+const EXPORT_MAX: u64 = MARK_MAX as u64;
 /// Most records one MarkReports changes.
 const MARK_MAX: usize = 1000;
 
@@ -315,6 +315,14 @@ pub(super) async fn mark(
         }
         let read = report.version;
         let from = report.state;
+        if marking.state == ReportState::Pending
+            && let Some(newer) = store::reports::newer_delivered(work.txn(), &report).await?
+        {
+            return Err(FilingError::ReportSuperseded {
+                report: name,
+                newer: convert::report_name(&newer),
+            });
+        }
         report
             .mark(marking.state, &req.receipt, &req.comment, now)
             .map_err(|step| FilingError::ReportStep {
@@ -322,9 +330,13 @@ pub(super) async fn mark(
                 step,
             })?;
         if !store::reports::update(work.txn(), &report, read).await? {
+            // Delivered meanwhile by the reporter: the caller should look again.
+            let current = store::reports::get(work.txn(), id)
+                .await?
+                .map_or(read + 1, |current| current.version);
             return Err(FilingError::EtagMismatch {
                 resource: name,
-                current: convert::etag(read + 1),
+                current: convert::etag(current),
             });
         }
         work.audit(

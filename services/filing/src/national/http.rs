@@ -6,7 +6,10 @@
 //!   the record id, and the same record may arrive again after a lost answer;
 //! - 200 or 201: taken and confirmed; 202: taken, confirmation later. A JSON body with a string
 //!   `receipt` gives the receipt;
+//! - 409: the record id was taken before (a replay after a lost answer): confirmed;
 //! - 408, 425, 429 and 5xx: not taken now, try again;
+//! - 3xx, 401, 403, 404 and 407: the endpoint, the proxy or the credentials are wrong, not the
+//!   record: try again (and fix the configuration; the error says which status came back);
 //! - any other status: refused; a JSON body with a string `message` says why.
 //!
 //! Plain HTTP only: government networks reach the national system through a front-end
@@ -99,7 +102,7 @@ fn read_answer(status: StatusCode, body: &[u8]) -> Delivery {
             .unwrap_or_default()
     };
     match status.as_u16() {
-        200 | 201 => Delivery::Confirmed {
+        200 | 201 | 409 => Delivery::Confirmed {
             receipt: field("receipt"),
         },
         202 => Delivery::Accepted {
@@ -108,6 +111,9 @@ fn read_answer(status: StatusCode, body: &[u8]) -> Delivery {
         408 | 425 | 429 | 500..=599 => {
             Delivery::Unreachable(format!("the endpoint answered {status}"))
         }
+        300..=399 | 401 | 403 | 404 | 407 => Delivery::Unreachable(format!(
+            "the endpoint answered {status}: check filing.national.endpoint and the proxy"
+        )),
         _ => {
             let message = field("message");
             Delivery::Rejected(if message.is_empty() {
@@ -145,6 +151,16 @@ mod tests {
             read_answer(StatusCode::TOO_MANY_REQUESTS, b""),
             Delivery::Unreachable(_)
         ));
+        assert!(matches!(
+            read_answer(StatusCode::NOT_FOUND, b""),
+            Delivery::Unreachable(_)
+        ));
+        assert_eq!(
+            read_answer(StatusCode::CONFLICT, br#"{"receipt":"GB-1"}"#),
+            Delivery::Confirmed {
+                receipt: "GB-1".into()
+            }
+        );
         assert_eq!(
             read_answer(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -1,11 +1,13 @@
 //! The reporter: delivers PENDING report records through the configured adapter.
 //!
 //! The table is the queue, as for the applier: a record is queued in the transaction that
-//! changed the ledger's copy of the filing, so nothing is lost while the national system (or
-//! this service) is down. Each due record is read, delivered outside any transaction, and its
-//! outcome stored only if nobody changed the record meanwhile (an operator marking it by hand
-//! wins over a delivery that was in flight; the receiving side sees the record id as an
-//! idempotency key, so the duplicate that may cause is harmless).
+//! records the change of the ledger, so nothing is lost while the national system (or this
+//! service) is down. Each due record is claimed (its next attempt moved past the attempt's
+//! timeout, so another replica leaves it alone), delivered outside any transaction, and its
+//! outcome stored only if nobody changed the record meanwhile: an operator marking it by hand
+//! wins over a delivery that was in flight, and the receiving side sees the record id as an
+//! idempotency key, so the duplicate that may cause is harmless. The records of one account
+//! leave in the order they were queued (see `store::reports::due`).
 
 use std::{sync::Arc, time::Duration};
 
@@ -35,23 +37,27 @@ pub struct Reporter {
     system: Principal,
     policy: RetryPolicy,
     interval: Duration,
+    lease: chrono::Duration,
 }
 
 impl Reporter {
-    /// A reporter delivering through `adapter`, writing outcomes as `system`.
+    /// A reporter delivering through `adapter`, writing outcomes as `system`; an attempt
+    /// claims its record for `lease` (longer than the adapter's timeout).
     pub fn new(
         writer: Writer,
         adapter: Arc<dyn NationalSystem>,
         system: Principal,
         policy: RetryPolicy,
-        interval: Duration,
+        timing: (Duration, Duration),
     ) -> Self {
+        let (interval, lease) = timing;
         Self {
             writer,
             adapter,
             system,
             policy,
             interval,
+            lease: chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX),
         }
     }
 
@@ -72,7 +78,11 @@ impl Reporter {
                         max: chrono::Duration::milliseconds(config.retry_max_ms as i64),
                         max_attempts: i32::try_from(config.max_attempts).unwrap_or(i32::MAX),
                     },
-                    Duration::from_millis(config.interval_ms),
+                    // An attempt ends within the timeout; the lease outlasts it.
+                    (
+                        Duration::from_millis(config.interval_ms),
+                        timeout * 2 + Duration::from_secs(1),
+                    ),
                 ))
             }
         }
@@ -107,13 +117,28 @@ impl Reporter {
     }
 
     async fn deliver(&self, id: &str) -> Result<(), FilingError> {
+        let now = clock::now();
         let Some(read) = store::reports::get(self.writer.db().conn(), id).await? else {
             return Ok(());
         };
-        if read.state != ReportState::Pending {
+        if read.state != ReportState::Pending || read.next_attempt.is_some_and(|at| at > now) {
             return Ok(());
         }
-        let delivery = self.adapter.deliver(&convert::record(&read)).await;
+        // Claim the record for one attempt, so that another replica's reporter leaves it alone
+        // until the attempt is over (or, if this process dies, until the lease runs out).
+        let mut claimed = read.clone();
+        claimed.next_attempt = Some(now + self.lease);
+        claimed.version += 1;
+        let work = self
+            .writer
+            .begin("ClaimReport", &self.system, "", &())
+            .await?;
+        if !store::reports::update(work.txn(), &claimed, read.version).await? {
+            return Ok(());
+        }
+        work.commit(()).await?;
+
+        let delivery = self.adapter.deliver(&convert::record(&claimed)).await;
 
         let mut work = self
             .writer
@@ -122,11 +147,12 @@ impl Reporter {
         let Some(mut report) = store::reports::get(work.txn(), id).await? else {
             return Ok(());
         };
-        if report.version != read.version {
+        // Marked by hand meanwhile: the operator's word stands.
+        if report.version != claimed.version {
             return Ok(());
         }
         report.delivered(delivery, self.policy, clock::now());
-        if !store::reports::update(work.txn(), &report, read.version).await? {
+        if !store::reports::update(work.txn(), &report, claimed.version).await? {
             return Ok(());
         }
         if report.state != read.state {

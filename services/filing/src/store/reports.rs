@@ -8,7 +8,7 @@ use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
-    sea_query::{Expr, ExprTrait, Func},
+    sea_query::{Alias, Expr, ExprTrait, Func, Query},
 };
 
 use super::{corrupt, entity::report as row};
@@ -132,14 +132,31 @@ pub async fn list(
         .collect()
 }
 
-/// Ids of PENDING records due for an attempt at `now`, oldest first.
+/// Ids of PENDING records due for an attempt at `now`, oldest first. A record waits while an
+/// older record of the same account is still PENDING: the records of one account leave in the
+/// order they were queued, so the national system never gets an older copy last.
 pub async fn due(
     conn: &impl ConnectionTrait,
     now: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<String>, DbErr> {
+    let older = Alias::new("older");
+    let older_pending = Query::select()
+        .expr(Expr::val(1))
+        .from_as(row::Entity, older.clone())
+        .and_where(
+            Expr::col((older.clone(), row::Column::AccountId))
+                .equals((row::Entity, row::Column::AccountId)),
+        )
+        .and_where(
+            Expr::col((older.clone(), row::Column::Seq))
+                .lt(Expr::col((row::Entity, row::Column::Seq))),
+        )
+        .and_where(Expr::col((older, row::Column::State)).eq(ReportState::Pending as i32))
+        .to_owned();
     Ok(row::Entity::find()
         .filter(row::Column::State.eq(ReportState::Pending as i32))
+        .filter(Expr::exists(older_pending).not())
         .filter(
             Condition::any()
                 .add(row::Column::NextAttemptAt.is_null())
@@ -218,4 +235,27 @@ pub async fn of_subtree(conn: &impl ConnectionTrait, path: &str) -> Result<Vec<R
         .into_iter()
         .map(to_domain)
         .collect()
+}
+
+/// The newest record of the same account that the national system already has (SENT or
+/// CONFIRMED) and that was queued after `report`, if any.
+pub async fn newer_delivered(
+    conn: &impl ConnectionTrait,
+    report: &Report,
+) -> Result<Option<String>, DbErr> {
+    let Some(this) = row::Entity::find()
+        .filter(row::Column::Id.eq(report.id.as_str()))
+        .one(conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    Ok(row::Entity::find()
+        .filter(row::Column::AccountId.eq(report.account_id.as_str()))
+        .filter(row::Column::Seq.gt(this.seq))
+        .filter(row::Column::State.is_in([ReportState::Sent as i32, ReportState::Confirmed as i32]))
+        .order_by_desc(row::Column::Seq)
+        .one(conn)
+        .await?
+        .map(|model| model.id))
 }

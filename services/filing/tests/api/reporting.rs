@@ -297,7 +297,7 @@ async fn report_requests_are_checked_and_change_nothing(backend: Backend) {
         supervisor
             .export_reports(pb::ExportReportsRequest {
                 format: ExportFormat::Xlsx as i32,
-                page_size: 2001,
+                page_size: 1001,
                 ..Default::default()
             })
             .await,
@@ -380,6 +380,65 @@ backend_test!(
     report_requests_are_checked_and_change_nothing
 );
 
+async fn an_older_record_never_follows_a_newer_one(backend: Backend) {
+    let suite = Suite::spawn(backend).await;
+    let mut supervisor = suite.supervisor().await;
+    open_account(&suite, "edu-weibo", Platform::Weibo, "格尔木教育微博").await;
+    suite
+        .operator()
+        .await
+        .bind_platform_account(pb::BindPlatformAccountRequest {
+            name: "filings/edu-weibo".into(),
+            platform_account_id: "7781234567".into(),
+            request_id: "bind-weibo".into(),
+        })
+        .await
+        .expect("bind");
+    let pending = list(&mut supervisor, ReportState::Pending).await;
+    let (activated, opened) = (pending[0].name.clone(), pending[1].name.clone());
+    supervisor
+        .mark_reports(pb::MarkReportsRequest {
+            names: vec![opened.clone()],
+            state: ReportState::Failed as i32,
+            comment: "上传时被退回".into(),
+            request_id: "fail-opened".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("mark failed");
+    supervisor
+        .mark_reports(pb::MarkReportsRequest {
+            names: vec![activated.clone()],
+            state: ReportState::Confirmed as i32,
+            receipt: "青海-003".into(),
+            request_id: "confirm-activated".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("confirm the newer record");
+    // The national system holds the newer copy; the older one may not be sent after it.
+    let status = assert_error(
+        supervisor
+            .mark_reports(pb::MarkReportsRequest {
+                names: vec![opened.clone()],
+                state: ReportState::Pending as i32,
+                request_id: "requeue-opened".into(),
+                ..Default::default()
+            })
+            .await,
+        Code::FailedPrecondition,
+        "INVALID_TRANSITION",
+    );
+    assert!(status.message().contains(&activated), "{status:?}");
+    let failed = list(&mut supervisor, ReportState::Failed).await;
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].name, opened);
+}
+backend_test!(
+    an_older_record_never_follows_a_newer_one_on,
+    an_older_record_never_follows_a_newer_one
+);
+
 /// A stand-in for the national system: answers 503 to the first two deliveries of a record,
 /// then confirms it; refuses outright a record of an account named "拒收".
 #[derive(Clone, Default)]
@@ -444,13 +503,24 @@ async fn the_http_adapter_retries_until_the_national_system_answers(backend: Bac
     .await;
     let mut supervisor = suite.supervisor().await;
     open_account(&suite, "edu-weibo", Platform::Weibo, "格尔木教育微博").await;
+    // Bound while its opening is still being retried: the activation waits for the opening.
+    suite
+        .operator()
+        .await
+        .bind_platform_account(pb::BindPlatformAccountRequest {
+            name: "filings/edu-weibo".into(),
+            platform_account_id: "7781234567".into(),
+            request_id: "bind-weibo".into(),
+        })
+        .await
+        .expect("bind");
     open_account(&suite, "edu-douyin", Platform::Douyin, "拒收").await;
 
-    let settled = eventually("both records to settle", Duration::from_secs(20), || {
+    let settled = eventually("every record to settle", Duration::from_secs(20), || {
         let mut supervisor = supervisor.clone();
         async move {
             let reports = list(&mut supervisor, ReportState::Unspecified).await;
-            (reports.len() == 2
+            (reports.len() == 3
                 && reports.iter().all(|report| {
                     report.state == ReportState::Confirmed as i32
                         || report.state == ReportState::Failed as i32
@@ -459,19 +529,21 @@ async fn the_http_adapter_retries_until_the_national_system_answers(backend: Bac
         }
     })
     .await;
-    let by_filing: HashMap<&str, &pb::Report> = settled
+    let by_filing: HashMap<(&str, i32), &pb::Report> = settled
         .iter()
-        .map(|report| (report.filing.as_str(), report))
+        .map(|report| ((report.filing.as_str(), report.cause), report))
         .collect();
 
-    let confirmed = by_filing["filings/edu-weibo"];
+    let confirmed = by_filing[&("filings/edu-weibo", ReportCause::Opened as i32)];
+    let activated = by_filing[&("filings/edu-weibo", ReportCause::Activated as i32)];
+    assert_eq!(activated.state, ReportState::Confirmed as i32);
     assert_eq!(confirmed.state, ReportState::Confirmed as i32);
     assert_eq!(confirmed.attempts, 3, "two 503s, then the confirmation");
     let id = confirmed.name.trim_start_matches("reports/");
     assert_eq!(confirmed.receipt, format!("GB-{id}"));
     assert!(confirmed.last_error.is_empty());
 
-    let refused = by_filing["filings/edu-douyin"];
+    let refused = by_filing[&("filings/edu-douyin", ReportCause::Opened as i32)];
     assert_eq!(refused.state, ReportState::Failed as i32);
     assert_eq!(refused.attempts, 1, "a refusal is not retried");
     assert!(
@@ -488,6 +560,24 @@ async fn the_http_adapter_retries_until_the_national_system_answers(backend: Bac
     assert_eq!(deliveries[0].1["report"], id);
     assert_eq!(deliveries[0].1["display_name"], "格尔木教育微博");
     assert_eq!(deliveries[0].1["management_department"], "golmud-office");
+    // The records of one account arrived in the order they were queued.
+    let activated_id = activated.name.trim_start_matches("reports/");
+    let position = |wanted: &str, last: bool| {
+        let mut positions = seen
+            .iter()
+            .enumerate()
+            .filter(|(_, (key, _))| key == wanted);
+        let found = if last {
+            positions.next_back()
+        } else {
+            positions.next()
+        };
+        found.map(|(index, _)| index).expect("delivered")
+    };
+    assert!(
+        position(id, true) < position(activated_id, false),
+        "the activation was sent before the opening was confirmed"
+    );
 
     // Queued again by hand, the refused record is tried again (and refused again).
     let requeued = supervisor
@@ -526,7 +616,7 @@ async fn the_http_adapter_retries_until_the_national_system_answers(backend: Bac
     let region = &summary.regions[0];
     assert_eq!(
         (region.pending, region.sent, region.confirmed, region.failed),
-        (0, 0, 1, 1)
+        (0, 0, 2, 1)
     );
     assert!(region.oldest_pending_time.is_none());
 }
