@@ -47,6 +47,16 @@ pub fn fingerprint(parts: &[&str]) -> String {
         .collect()
 }
 
+/// The error for a page token whose key this service would not have written.
+fn foreign_token() -> ApiError {
+    ApiError::new(
+        ErrorCode::InvalidArgument,
+        ErrorReason::InvalidPageToken,
+        "page_token is not a token this service issued",
+    )
+    .with_field_violation("page_token", "is not a token this service issued")
+}
+
 impl Page {
     /// Validates `page_size` and `page_token` (for the filters that `fingerprint` describes) into
     /// `violations`; a bad token is a `page_token` violation with reason INVALID_PAGE_TOKEN.
@@ -119,16 +129,17 @@ impl Page {
     pub fn after_number(&self) -> Result<Option<i64>, ApiError> {
         self.after
             .as_deref()
-            .map(|key| {
-                key.parse::<i64>().map_err(|_| {
-                    ApiError::new(
-                        ErrorCode::InvalidArgument,
-                        ErrorReason::InvalidPageToken,
-                        "page_token is not a token this service issued",
-                    )
-                    .with_field_violation("page_token", "is not a token this service issued")
-                })
-            })
+            .map(|key| key.parse::<i64>().map_err(|_| foreign_token()))
+            .transpose()
+    }
+
+    /// The page's key as a JSON value, for listings keyed by a composite sort key (written by
+    /// [`Page::finish`] with `serde_json::to_string`); a key that does not parse is a
+    /// `page_token` the service did not issue.
+    pub fn after_json<K: serde::de::DeserializeOwned>(&self) -> Result<Option<K>, ApiError> {
+        self.after
+            .as_deref()
+            .map(|key| serde_json::from_str(key).map_err(|_| foreign_token()))
             .transpose()
     }
 
@@ -185,5 +196,32 @@ mod tests {
             Page::parse(&mut v, size, "", String::new());
             assert_eq!(v.is_empty(), ok, "{size}");
         }
+        let mut v = Violations::new();
+        let page = Page::parse_sized(&mut v, (0, 7, 9), "", String::new());
+        assert_eq!(page.size, 7);
+        Page::parse_sized(&mut v, (10, 7, 9), "", String::new());
+        assert!(!v.is_empty());
+    }
+
+    #[test]
+    fn composite_keys_round_trip_as_json() {
+        let mut v = Violations::new();
+        let page = Page::parse(&mut v, 1, "", fingerprint(&["a"]));
+        let mut rows = vec![(1, "b".to_owned()), (2, "a".to_owned())];
+        let token = page.finish(&mut rows, |row| {
+            serde_json::to_string(row).unwrap_or_default()
+        });
+        let next = Page::parse(&mut v, 1, &token, fingerprint(&["a"]));
+        assert_eq!(
+            next.after_json::<(i32, String)>().expect("key"),
+            Some((1, "b".to_owned()))
+        );
+        assert_eq!(
+            next.after_json::<(String, String)>()
+                .expect_err("not this shape")
+                .reason(),
+            ErrorReason::InvalidPageToken
+        );
+        assert!(next.after_number().is_err());
     }
 }

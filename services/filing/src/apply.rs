@@ -168,14 +168,21 @@ impl Applier {
             },
             comment,
         };
-        grpc::record(
+        let recorded = grpc::record(
             &mut work,
             &self.deadlines,
             &filing,
             grpc::Save::Over(read.version),
             entry,
         )
-        .await?;
+        .await;
+        match recorded {
+            Ok(_) => {}
+            // Another replica recorded the outcome after this one read the filing (its update
+            // waited for the other's commit, then matched no row): nothing is left to do.
+            Err(FilingError::EtagMismatch { .. }) => return Ok(()),
+            Err(error) => return Err(error),
+        }
         // The ledger changed: the national system must learn it.
         if let Some((account, ledger)) = report {
             grpc::reports::queue(

@@ -91,6 +91,23 @@ pub struct Discrepancy {
     pub roster: Option<(String, i32)>,
 }
 
+/// Where a discrepancy sorts: type, platform, platform account id, account, roster row. Unique
+/// per discrepancy, so a page can resume after one even when the list changed meanwhile.
+pub type SortKey = (i32, i32, String, Option<String>, Option<(String, i32)>);
+
+impl Discrepancy {
+    /// Its place in the order.
+    pub fn key(&self) -> SortKey {
+        (
+            self.kind as i32,
+            self.platform,
+            self.platform_account_id.clone(),
+            self.account.clone(),
+            self.roster.clone(),
+        )
+    }
+}
+
 /// What is compared.
 #[derive(Clone, Copy, Debug)]
 pub struct Inputs<'a> {
@@ -253,22 +270,7 @@ pub fn compare(inputs: Inputs<'_>) -> Vec<Discrepancy> {
             roster: Some((row.organization.clone(), row.line)),
         });
     }
-    found.sort_by(|a, b| {
-        (
-            a.kind as i32,
-            a.platform,
-            &a.platform_account_id,
-            &a.account,
-            &a.roster,
-        )
-            .cmp(&(
-                b.kind as i32,
-                b.platform,
-                &b.platform_account_id,
-                &b.account,
-                &b.roster,
-            ))
-    });
+    found.sort_by_key(Discrepancy::key);
     found
 }
 

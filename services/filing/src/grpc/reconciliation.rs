@@ -16,7 +16,7 @@ use serde_json::json;
 use super::{FilingApi, convert, filings::unvalidated, stamp, subtree};
 use crate::{
     domain::{
-        reconcile::{self, DiscrepancyType, Inputs, Reported, RosterEntry},
+        reconcile::{self, DiscrepancyType, Inputs, Reported, RosterEntry, SortKey},
         report::ReportState,
     },
     error::FilingError,
@@ -473,7 +473,9 @@ pub(super) async fn reconcile(
         ]),
     );
     v.finish()?;
-    let after = page.after_number()?;
+    // The token holds the sort key of the last discrepancy shown, not a position: one that
+    // appears or is resolved between two pages shifts nothing.
+    let after: Option<SortKey> = page.after_json()?;
     let scope = subtree(api, principal, organization).await?;
     let ledger: Vec<_> = api
         .registry
@@ -493,20 +495,22 @@ pub(super) async fn reconcile(
     });
     let counts = reconcile::count(&found);
     let count = |kind: DiscrepancyType| counts.get(&(kind as i32)).copied().unwrap_or(0);
-    let mut rows: Vec<(usize, &reconcile::Discrepancy)> = found
+    let mut rows: Vec<&reconcile::Discrepancy> = found
         .iter()
-        .enumerate()
-        .filter(|(_, discrepancy)| only.is_none_or(|kind| discrepancy.kind == kind))
-        .filter(|(index, _)| after.is_none_or(|after| *index as i64 > after))
+        .filter(|discrepancy| only.is_none_or(|kind| discrepancy.kind == kind))
+        .filter(|discrepancy| {
+            after
+                .as_ref()
+                .is_none_or(|after| discrepancy.key() > *after)
+        })
         .take(usize::try_from(page.fetch_limit()).unwrap_or(usize::MAX))
         .collect();
-    let next_page_token = page.finish(&mut rows, |(index, _)| index.to_string());
+    let next_page_token = page.finish(&mut rows, |discrepancy| {
+        serde_json::to_string(&discrepancy.key()).unwrap_or_default()
+    });
     let accounts: HashSet<&str> = reported.keys().map(String::as_str).collect();
     Ok(pb::ReconcileResponse {
-        discrepancies: rows
-            .into_iter()
-            .map(|(_, discrepancy)| convert::discrepancy(discrepancy))
-            .collect(),
+        discrepancies: rows.into_iter().map(convert::discrepancy).collect(),
         next_page_token,
         ledger_accounts: ledger.len() as i64,
         reported_accounts: accounts.len() as i64,
