@@ -116,7 +116,11 @@ impl Applier {
         filing.version += 1;
         let mut report = None;
         let (action, comment) = match outcome {
-            ApplyOutcome::Applied { account, ledger } => {
+            ApplyOutcome::Applied {
+                account,
+                ledger,
+                unit,
+            } => {
                 tracing::info!(filing = %filing.name(), %account, "filing applied to the registry");
                 if filing.kind == FilingKind::Open {
                     filing.target_account = Some(account.clone());
@@ -127,7 +131,7 @@ impl Applier {
                     attempts,
                     next_attempt: None,
                 };
-                report = Some((account.clone(), ledger));
+                report = Some((account.clone(), ledger, unit));
                 (FilingAction::Applied, convert::account_name(&account))
             }
             ApplyOutcome::Refused(why) => {
@@ -184,13 +188,14 @@ impl Applier {
             Err(error) => return Err(error),
         }
         // The ledger changed: the national system must learn it.
-        if let Some((account, ledger)) = report {
+        if let Some((account, ledger, unit)) = report {
+            let snapshot = grpc::reports::Snapshot { ledger, unit };
             grpc::reports::queue(
                 &mut work,
                 &filing,
                 ReportCause::of(filing.kind),
                 &account,
-                ledger,
+                snapshot,
             )
             .await?;
         }

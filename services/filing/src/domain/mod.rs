@@ -292,6 +292,9 @@ pub enum ApplyOutcome {
         /// The account as the registry holds it after the change (an encoded registry
         /// `Account`), for the national report.
         ledger: Vec<u8>,
+        /// The account's unit as the registry holds it (an encoded registry `Organization`),
+        /// for the national report; empty if the registry would not show it.
+        unit: Vec<u8>,
     },
     /// The registry refused it for good; the unit must file again.
     Refused(String),

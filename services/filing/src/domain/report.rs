@@ -81,6 +81,8 @@ pub struct Report {
     pub account_id: String,
     /// The account as the registry held it after the change (encoded registry `Account`).
     pub account: Vec<u8>,
+    /// The account's unit as the registry held it then (encoded registry `Organization`).
+    pub unit: Vec<u8>,
     /// Where the record stands.
     pub state: ReportState,
     /// Delivery attempts so far.
@@ -235,6 +237,7 @@ mod tests {
             management_department: "office".into(),
             account_id: "f-1".into(),
             account: Vec::new(),
+            unit: Vec::new(),
             state: ReportState::Pending,
             attempts: 0,
             next_attempt: None,

@@ -140,7 +140,15 @@ pub fn report(report: &Report) -> pb::Report {
         create_time: Some(to_proto(report.created)),
         state_time: Some(to_proto(report.state_time)),
         etag: etag(report.version),
+        unit: report_unit(report),
     }
+}
+
+/// The unit snapshot of a report, if it has one.
+fn report_unit(report: &Report) -> Option<registry::Organization> {
+    (!report.unit.is_empty())
+        .then(|| registry::Organization::decode(report.unit.as_slice()).ok())
+        .flatten()
 }
 
 /// A proto enum value's name without its prefix, e.g. `WECHAT_OFFICIAL_ACCOUNT`.
@@ -163,6 +171,7 @@ pub fn record(report: &Report) -> Record {
             None => kind,
         }
     };
+    let unit = report_unit(report).unwrap_or_default();
     let responsible = account.responsible_person.unwrap_or_default();
     let responsible_person = if responsible.title.is_empty() {
         responsible.name
@@ -177,6 +186,9 @@ pub fn record(report: &Report) -> Record {
             report.cause.label().to_owned(),
             report.account_id.clone(),
             report.organization.clone(),
+            unit.display_name,
+            unit.unified_social_credit_code,
+            unit.region_code,
             report.management_department.clone(),
             bare(platform.as_str_name(), "PLATFORM_"),
             account.platform_account_id,

@@ -145,15 +145,23 @@ impl Registry {
         principal: &Principal,
         id: &str,
     ) -> Result<OrgRef, FilingError> {
-        let org = self
+        OrgRef::from_proto(&self.organization(principal, id).await?)
+    }
+
+    /// The organization `id` as the registry holds it, asked as `principal`.
+    pub async fn organization(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<pb::Organization, FilingError> {
+        Ok(self
             .client(principal)?
             .get_organization(pb::GetOrganizationRequest {
                 name: format!("organizations/{id}"),
             })
             .await
             .map_err(|status| relay(&status))?
-            .into_inner();
-        OrgRef::from_proto(&org)
+            .into_inner())
     }
 
     /// The root of `principal`'s jurisdiction.
@@ -350,20 +358,14 @@ impl Registry {
             Err(error) => return ApplyOutcome::Refused(error.to_string()),
         };
         match result {
-            Ok(ledger) => ApplyOutcome::Applied {
-                account,
-                ledger: ledger.encode_to_vec(),
-            },
+            Ok(ledger) => self.applied(filing, account, &ledger).await,
             Err(status) if retryable(status.code()) => ApplyOutcome::Unreachable(describe(&status)),
             Err(status) => {
                 // Refused — unless an earlier attempt (whose answer was lost, or whose key the
                 // registry has since forgotten) already made the change.
                 match self.current(&account).await {
                     Ok(Some(ledger)) if ledger.last_filing == filing.name() => {
-                        ApplyOutcome::Applied {
-                            account,
-                            ledger: ledger.encode_to_vec(),
-                        }
+                        self.applied(filing, account, &ledger).await
                     }
                     Ok(_) => ApplyOutcome::Refused(describe(&status)),
                     Err(check) if retryable(check.code()) => {
@@ -372,6 +374,43 @@ impl Registry {
                     Err(_) => ApplyOutcome::Refused(describe(&status)),
                 }
             }
+        }
+    }
+
+    /// The outcome of an application the ledger took, with the unit as it is now for the
+    /// national report. A unit the registry cannot show now makes the attempt count as
+    /// unanswered (it is retried, and the registry answers the retry from its idempotency key);
+    /// one it will not show at all leaves the report without unit data.
+    async fn applied(
+        &self,
+        filing: &Filing,
+        account: String,
+        ledger: &pb::Account,
+    ) -> ApplyOutcome {
+        let unit = match self.client(&self.system) {
+            Ok(mut client) => {
+                client
+                    .get_organization(pb::GetOrganizationRequest {
+                        name: format!("organizations/{}", filing.organization),
+                    })
+                    .await
+            }
+            Err(_) => Err(Status::internal("cannot mint a token")),
+        };
+        let unit = match unit {
+            Ok(unit) => unit.into_inner().encode_to_vec(),
+            Err(status) if retryable(status.code()) => {
+                return ApplyOutcome::Unreachable(describe(&status));
+            }
+            Err(status) => {
+                tracing::warn!(filing = %filing.name(), %status, "the report goes without unit data");
+                Vec::new()
+            }
+        };
+        ApplyOutcome::Applied {
+            account,
+            ledger: ledger.encode_to_vec(),
+            unit,
         }
     }
 

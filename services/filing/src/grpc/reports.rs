@@ -33,17 +33,26 @@ const EXPORT_MAX: u64 = MARK_MAX as u64;
 /// Most records one MarkReports changes.
 const MARK_MAX: usize = 1000;
 
-/// Queues the report of `cause` for `filing` inside `unit`, with `ledger` (the encoded registry
-/// account after the change). Nothing is queued twice for the same change: a second call for
-/// the same filing and cause leaves the first record.
+/// What the registry held right after a change, as reported.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Snapshot {
+    /// The account (an encoded registry `Account`).
+    pub ledger: Vec<u8>,
+    /// Its unit (an encoded registry `Organization`; empty if unknown).
+    pub unit: Vec<u8>,
+}
+
+/// Queues the report of `cause` for `filing` inside `work`, with the registry's `snapshot`
+/// after the change. Nothing is queued twice for the same change: a second call for the same
+/// filing and cause leaves the first record.
 pub(crate) async fn queue(
-    unit: &mut Unit,
+    work: &mut Unit,
     filing: &Filing,
     cause: ReportCause,
     account_id: &str,
-    ledger: Vec<u8>,
+    snapshot: Snapshot,
 ) -> Result<(), FilingError> {
-    if store::reports::exists(unit.txn(), &filing.id, cause).await? {
+    if store::reports::exists(work.txn(), &filing.id, cause).await? {
         return Ok(());
     }
     let now = clock::now();
@@ -55,7 +64,8 @@ pub(crate) async fn queue(
         organization_path: filing.organization_path.clone(),
         management_department: filing.management_department.clone().unwrap_or_default(),
         account_id: account_id.to_owned(),
-        account: ledger,
+        account: snapshot.ledger,
+        unit: snapshot.unit,
         state: ReportState::Pending,
         attempts: 0,
         next_attempt: None,
@@ -65,8 +75,8 @@ pub(crate) async fn queue(
         state_time: now,
         version: 1,
     };
-    store::reports::insert(unit.txn(), &report).await?;
-    unit.audit(
+    store::reports::insert(work.txn(), &report).await?;
+    work.audit(
         &convert::report_name(&report.id),
         &report.organization_path,
         json!({ "action": "QUEUED", "cause": cause.as_str(), "filing": filing.name() }),

@@ -279,8 +279,10 @@ pub(super) async fn bind(
     }
     let read = load(api.conn(), &id).await?;
     // The caller must reach the unit (the registry says); its role was checked on the way in.
-    api.registry
-        .organization_as(principal, &read.organization)
+    // The unit as it is now also goes into the national report of the activation.
+    let unit = api
+        .registry
+        .organization(principal, &read.organization)
         .await?;
     let nothing_to_bind = || FilingError::NothingToBind {
         filing: read.name(),
@@ -366,12 +368,16 @@ pub(super) async fn bind(
     )
     .await?;
     // The account went live: the national system learns its platform id.
+    let snapshot = reports::Snapshot {
+        ledger: ledger.encode_to_vec(),
+        unit: unit.encode_to_vec(),
+    };
     reports::queue(
         &mut work,
         &filing,
         ReportCause::Activated,
         &account,
-        ledger.encode_to_vec(),
+        snapshot,
     )
     .await?;
     let response = work.commit(response).await?;

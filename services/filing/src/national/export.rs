@@ -55,7 +55,7 @@ mod tests {
     fn record(id: &str) -> Record {
         let mut values: [String; WIDTH] = std::array::from_fn(|_| String::new());
         values[0] = id.to_owned();
-        values[9] = "格尔木住建".to_owned();
+        values[12] = "格尔木住建".to_owned();
         Record { values }
     }
 

@@ -30,7 +30,7 @@ pub struct Column {
 }
 
 /// Number of columns of a record.
-pub const WIDTH: usize = 17;
+pub const WIDTH: usize = 20;
 
 /// The columns, in file order.
 pub const COLUMNS: [Column; WIDTH] = [
@@ -61,8 +61,23 @@ pub const COLUMNS: [Column; WIDTH] = [
     },
     Column {
         key: "organization",
-        zh: "主办单位",
+        zh: "主办单位编号",
         en: "Organization",
+    },
+    Column {
+        key: "organization_name",
+        zh: "主办单位",
+        en: "Organization name",
+    },
+    Column {
+        key: "credit_code",
+        zh: "统一社会信用代码",
+        en: "Unified social credit code",
+    },
+    Column {
+        key: "region_code",
+        zh: "行政区划代码",
+        en: "Region code",
     },
     Column {
         key: "management_department",
@@ -186,7 +201,7 @@ mod tests {
         };
         let json = record.to_json();
         assert_eq!(json["report"], "v0");
-        assert_eq!(json["changed_at"], "v16");
+        assert_eq!(json["changed_at"], "v19");
         assert_eq!(record.id(), "v0");
     }
 }

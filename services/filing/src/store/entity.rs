@@ -88,6 +88,7 @@ pub mod report {
         pub management_department_id: String,
         pub account_id: String,
         pub account: Vec<u8>,
+        pub unit: Vec<u8>,
         pub state: i32,
         pub attempts: i32,
         pub next_attempt_at: Option<DateTimeUtc>,

@@ -144,6 +144,7 @@ impl MigrationTrait for ReportTables {
                     .col(string_len("management_department_id", 63))
                     .col(string_len("account_id", 63))
                     .col(blob("account"))
+                    .col(blob("unit"))
                     .col(integer("state"))
                     .col(integer("attempts"))
                     .col(timestamp_with_time_zone_null("next_attempt_at"))

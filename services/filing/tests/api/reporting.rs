@@ -102,6 +102,12 @@ async fn changes_are_queued_exported_and_marked_by_hand(backend: Backend) {
     assert_eq!(opened.filing, "filings/edu-weibo");
     assert_eq!(opened.organization, "organizations/golmud-edu");
     assert_eq!(opened.management_department, "organizations/golmud-office");
+    let unit = opened.unit.as_ref().expect("the unit as it was");
+    assert_eq!(unit.name, "organizations/golmud-edu");
+    assert_eq!(
+        activated.unit.as_ref().expect("unit").display_name,
+        "golmud-edu 单位"
+    );
     let snapshot = opened.account.as_ref().expect("snapshot");
     assert_eq!(snapshot.status, AccountStatus::Filed as i32);
     assert_eq!(snapshot.name, "accounts/edu-weibo");
@@ -144,6 +150,8 @@ async fn changes_are_queued_exported_and_marked_by_hand(backend: Backend) {
     assert_eq!(lines[0]["display_name"], "格尔木教育微博");
     assert_eq!(lines[0]["account_status"], "FILED");
     assert_eq!(lines[0]["responsible_person"], "王敏(办公室主任)");
+    assert_eq!(lines[0]["organization"], "golmud-edu");
+    assert_eq!(lines[0]["organization_name"], "golmud-edu 单位");
     assert_eq!(lines[1]["platform_account_id"], "7781234567");
     assert_eq!(jsonl.reports, [opened.name.clone(), activated.name.clone()]);
     assert!(jsonl.next_page_token.is_empty());
