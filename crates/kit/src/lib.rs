@@ -33,5 +33,6 @@ pub mod store;
 pub mod telemetry;
 pub mod unit;
 pub mod validate;
+pub mod worker;
 
 pub use tokio_util::sync::CancellationToken;

@@ -11,7 +11,7 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::Duration as Span;
-use govmedia_kit::{CancellationToken, clock, unit::Writer};
+use govmedia_kit::{CancellationToken, clock, unit::Writer, worker};
 use tokio::sync::Notify;
 
 use crate::{
@@ -65,16 +65,8 @@ impl Applier {
 
     /// Applies due filings whenever woken or every interval, until `shutdown`.
     pub async fn run(self, wake: Arc<Notify>, shutdown: CancellationToken) {
-        loop {
-            if let Err(error) = self.pass().await {
-                tracing::warn!(%error, "applying accepted filings failed; trying again later");
-            }
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = wake.notified() => {}
-                () = tokio::time::sleep(self.interval) => {}
-            }
-        }
+        let what = "applying accepted filings";
+        worker::repeat(what, self.interval, Some(&wake), shutdown, || self.pass()).await;
     }
 
     /// Applies every filing due now.

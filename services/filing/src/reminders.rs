@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use govmedia_kit::{CancellationToken, auth::Principal, clock, unit::Writer};
+use govmedia_kit::{CancellationToken, auth::Principal, clock, unit::Writer, worker};
 
 use crate::{
     domain::{Deadlines, FilingAction, FilingState, Stamp, TimelineEntry},
@@ -44,15 +44,8 @@ impl Reminder {
 
     /// Reminds every interval until `shutdown`.
     pub async fn run(self, shutdown: CancellationToken) {
-        loop {
-            if let Err(error) = self.pass().await {
-                tracing::warn!(%error, "sending filing reminders failed; trying again later");
-            }
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(self.interval) => {}
-            }
-        }
+        let what = "sending filing reminders";
+        worker::repeat(what, self.interval, None, shutdown, || self.pass()).await;
     }
 
     /// Records a reminder for every overdue filing that has none yet; returns how many.

@@ -11,8 +11,8 @@ use govmedia_kit::{
 use govmedia_proto::filing::v1 as pb;
 
 use super::{
-    FilingApi, Save, Subject, acts_for_units, check_etag, convert, load, preflight, record, reload,
-    stamp, subtree,
+    FilingApi, Save, Subject, acts_for_units, check_etag, convert, load, organization_field,
+    preflight, record, reload, stamp, subtree,
     validation::{self, Draft},
 };
 use crate::{
@@ -198,13 +198,7 @@ pub(super) async fn list(
     req: pb::ListFilingsRequest,
 ) -> Result<pb::ListFilingsResponse, FilingError> {
     let mut v = Violations::new();
-    let scope = validate::resource_id(
-        &mut v,
-        "organization",
-        &req.organization,
-        "organizations",
-        false,
-    );
+    let scope = organization_field(&mut v, &req.organization, false);
     let kind = validate::enum_value(&mut v, "kind", req.kind, false, FilingKind::from_i32);
     let state = validate::enum_value(&mut v, "state", req.state, false, FilingState::from_i32);
     let page = Page::parse(

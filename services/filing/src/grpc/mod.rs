@@ -20,7 +20,9 @@ use chrono::Duration;
 use govmedia_kit::{
     auth::{self, Principal, Role},
     clock,
+    error::Violations,
     unit::{Unit, Writer},
+    validate,
 };
 use govmedia_proto::{
     filing::v1::{self as pb, filing_service_server::FilingService},
@@ -129,6 +131,11 @@ async fn reload(unit: &Unit, read: &Filing) -> Result<Filing, FilingError> {
             current: convert::etag(current.version),
         })
     }
+}
+
+/// Checks the `organization` field of a request, `organizations/{id}`; returns the id.
+fn organization_field(v: &mut Violations, value: &str, required: bool) -> Option<String> {
+    validate::resource_id(v, "organization", value, "organizations", required)
 }
 
 /// The subtree a listing covers: the organization named (which the registry checks the caller

@@ -13,7 +13,7 @@ use govmedia_kit::{
 use govmedia_proto::{common::v1::Platform, filing::v1 as pb, registry::v1 as registry};
 use serde_json::json;
 
-use super::{FilingApi, convert, filings::unvalidated, stamp, subtree};
+use super::{FilingApi, convert, filings::unvalidated, organization_field, stamp, subtree};
 use crate::{
     domain::{
         reconcile::{self, DiscrepancyType, Inputs, Reported, RosterEntry, SortKey},
@@ -332,13 +332,7 @@ pub(super) async fn import_roster(
     req: pb::ImportRosterRequest,
 ) -> Result<pb::Roster, FilingError> {
     let mut v = Violations::new();
-    let organization = validate::resource_id(
-        &mut v,
-        "organization",
-        &req.organization,
-        "organizations",
-        true,
-    );
+    let organization = organization_field(&mut v, &req.organization, true);
     let platform = validate::enum_value(&mut v, "platform", req.platform, true, |value| {
         Platform::try_from(value)
             .ok()
@@ -454,13 +448,7 @@ pub(super) async fn reconcile(
     req: pb::ReconcileRequest,
 ) -> Result<pb::ReconcileResponse, FilingError> {
     let mut v = Violations::new();
-    let organization = validate::resource_id(
-        &mut v,
-        "organization",
-        &req.organization,
-        "organizations",
-        false,
-    );
+    let organization = organization_field(&mut v, &req.organization, false);
     let only = validate::enum_value(&mut v, "type", req.r#type, false, DiscrepancyType::from_i32);
     let page = Page::parse(
         &mut v,

@@ -14,7 +14,7 @@ use govmedia_kit::{
 use govmedia_proto::filing::v1 as pb;
 use serde_json::json;
 
-use super::{FilingApi, convert, filings::unvalidated, subtree};
+use super::{FilingApi, convert, filings::unvalidated, organization_field, subtree};
 use crate::{
     domain::{
         Filing,
@@ -91,13 +91,7 @@ pub(super) async fn list(
     req: pb::ListReportsRequest,
 ) -> Result<pb::ListReportsResponse, FilingError> {
     let mut v = Violations::new();
-    let organization = validate::resource_id(
-        &mut v,
-        "organization",
-        &req.organization,
-        "organizations",
-        false,
-    );
+    let organization = organization_field(&mut v, &req.organization, false);
     let state = validate::enum_value(&mut v, "state", req.state, false, ReportState::from_i32);
     let page = Page::parse(
         &mut v,
@@ -137,13 +131,7 @@ pub(super) async fn summarize(
     req: pb::SummarizeReportsRequest,
 ) -> Result<pb::SummarizeReportsResponse, FilingError> {
     let mut v = Violations::new();
-    let organization = validate::resource_id(
-        &mut v,
-        "organization",
-        &req.organization,
-        "organizations",
-        false,
-    );
+    let organization = organization_field(&mut v, &req.organization, false);
     v.finish()?;
     let path = subtree(api, principal, organization).await?.path;
     let regions = store::reports::summary(api.conn(), &path).await?;
@@ -188,13 +176,7 @@ pub(super) async fn export(
     req: pb::ExportReportsRequest,
 ) -> Result<pb::ExportReportsResponse, FilingError> {
     let mut v = Violations::new();
-    let organization = validate::resource_id(
-        &mut v,
-        "organization",
-        &req.organization,
-        "organizations",
-        false,
-    );
+    let organization = organization_field(&mut v, &req.organization, false);
     let state = validate::enum_value(&mut v, "state", req.state, false, ReportState::from_i32)
         .unwrap_or(ReportState::Pending);
     let format = validate::enum_value(&mut v, "format", req.format, true, Format::from_i32);

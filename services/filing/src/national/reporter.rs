@@ -11,7 +11,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use govmedia_kit::{CancellationToken, auth::Principal, clock, unit::Writer};
+use govmedia_kit::{CancellationToken, auth::Principal, clock, unit::Writer, worker};
 use serde_json::json;
 use tokio::sync::Notify;
 
@@ -90,16 +90,8 @@ impl Reporter {
 
     /// Delivers due records whenever woken or every interval, until `shutdown`.
     pub async fn run(self, wake: Arc<Notify>, shutdown: CancellationToken) {
-        loop {
-            if let Err(error) = self.pass().await {
-                tracing::warn!(%error, "delivering national reports failed; trying again later");
-            }
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = wake.notified() => {}
-                () = tokio::time::sleep(self.interval) => {}
-            }
-        }
+        let what = "delivering national reports";
+        worker::repeat(what, self.interval, Some(&wake), shutdown, || self.pass()).await;
     }
 
     /// Delivers every record due now (each at most once per pass).
