@@ -37,8 +37,9 @@ export GOVMEDIA_JWT_SECRET="bench-secret-that-is-at-least-32-bytes-long"
 REGISTRY=127.0.0.1:50161 GATEWAY=127.0.0.1:50151 GATEWAY_HTTP=127.0.0.1:8181 NGINX=127.0.0.1:50171
 
 # Data: the demo dataset, loaded by govmedia dev into SQLite files, then served for production.
-env -u GOVMEDIA_JWT_SECRET GOVMEDIA_REGISTRY__LISTEN=127.0.0.1:0 GOVMEDIA_GATEWAY__LISTEN=127.0.0.1:0 \
-  GOVMEDIA_GATEWAY__HTTP_LISTEN=127.0.0.1:0 "$BIN" dev --demo --data-dir "$work/data" >"$work/dev.log" 2>&1 &
+env -u GOVMEDIA_JWT_SECRET GOVMEDIA_REGISTRY__LISTEN=127.0.0.1:0 GOVMEDIA_FILING__LISTEN=127.0.0.1:0 \
+  GOVMEDIA_GATEWAY__LISTEN=127.0.0.1:0 GOVMEDIA_GATEWAY__HTTP_LISTEN=127.0.0.1:0 \
+  "$BIN" dev --demo --data-dir "$work/data" >"$work/dev.log" 2>&1 &
 dev=$!
 for _ in $(seq 100); do grep -q "govmedia dev is running" "$work/dev.log" && break; sleep 0.2; done
 grep -q "govmedia dev is running" "$work/dev.log" || { cat "$work/dev.log"; exit 1; }

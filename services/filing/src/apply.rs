@@ -181,13 +181,13 @@ impl Applier {
         }
         // The ledger changed: the national system must learn it.
         if let Some((account, ledger, unit)) = report {
-            let snapshot = grpc::reports::Snapshot { ledger, unit };
+            let registered = grpc::reports::Registered { ledger, unit };
             grpc::reports::queue(
                 &mut work,
                 &filing,
                 ReportCause::of(filing.kind),
                 &account,
-                snapshot,
+                registered,
             )
             .await?;
         }

@@ -123,6 +123,10 @@ pub enum FilingError {
         /// The newer record.
         newer: String,
     },
+    /// ABORTED: a concurrent request replaced the same resource first (two imports of one
+    /// roster at once); nothing of this one was kept.
+    #[error("{0} was replaced by a concurrent request; send this one again")]
+    ConcurrentChange(String),
     /// INTERNAL: an export could not be written.
     #[error("writing the export: {0}")]
     Export(String),
@@ -283,6 +287,13 @@ impl From<FilingError> for ApiError {
             .with_metadata("report", report)
             .with_metadata("newer", newer)
             .localized("该账号已有更新的报送记录被接收,旧记录不能重新报送"),
+            FilingError::ConcurrentChange(resource) => ApiError::new(
+                ErrorCode::Aborted,
+                ErrorReason::ConcurrentChange,
+                message,
+            )
+            .with_metadata("resource", resource)
+            .localized("同一资源正被另一请求更新,本次未生效,请重试"),
             FilingError::Export(error) => ApiError::internal("writing an export", &error),
             FilingError::Store(error) => match error {
                 DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {

@@ -12,6 +12,10 @@
 //! | PLATFORM_ACCOUNT_BOUND | BindPlatformAccount |
 //! | OVERDUE | the reminder, once per waiting step |
 //!
+//! Report records for the national system and imported rosters publish no event: no service
+//! consumes them yet (their changes are in the audit trail, their state in ListReports and
+//! SummarizeReports). An event for them starts in the contract when a consumer needs one.
+//!
 //! The filing service consumes no events: it asks the registry what it needs over gRPC.
 
 use govmedia_proto::filing::v1 as pb;

@@ -119,7 +119,7 @@ pub fn report_name(id: &str) -> String {
 
 /// The account snapshot of a report; absent if it does not decode (a bug, shown rather than
 /// failing the read).
-fn report_account(report: &Report) -> Option<registry::Account> {
+pub fn report_account(report: &Report) -> Option<registry::Account> {
     registry::Account::decode(report.account.as_slice()).ok()
 }
 

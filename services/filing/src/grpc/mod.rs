@@ -11,6 +11,7 @@ mod filings;
 mod reconciliation;
 pub mod registry;
 pub(crate) mod reports;
+mod roster;
 mod validation;
 mod workflow;
 

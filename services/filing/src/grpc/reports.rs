@@ -35,14 +35,14 @@ const MARK_MAX: usize = 1000;
 
 /// What the registry held right after a change, as reported.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Snapshot {
+pub(crate) struct Registered {
     /// The account (an encoded registry `Account`).
     pub ledger: Vec<u8>,
     /// Its unit (an encoded registry `Organization`; empty if unknown).
     pub unit: Vec<u8>,
 }
 
-/// Queues the report of `cause` for `filing` inside `work`, with the registry's `snapshot`
+/// Queues the report of `cause` for `filing` inside `work`, with what the registry held right
 /// after the change. Nothing is queued twice for the same change: a second call for the same
 /// filing and cause leaves the first record.
 pub(crate) async fn queue(
@@ -50,7 +50,7 @@ pub(crate) async fn queue(
     filing: &Filing,
     cause: ReportCause,
     account_id: &str,
-    snapshot: Snapshot,
+    registered: Registered,
 ) -> Result<(), FilingError> {
     if store::reports::exists(work.txn(), &filing.id, cause).await? {
         return Ok(());
@@ -64,8 +64,8 @@ pub(crate) async fn queue(
         organization_path: filing.organization_path.clone(),
         management_department: filing.management_department.clone().unwrap_or_default(),
         account_id: account_id.to_owned(),
-        account: snapshot.ledger,
-        unit: snapshot.unit,
+        account: registered.ledger,
+        unit: registered.unit,
         state: ReportState::Pending,
         attempts: 0,
         next_attempt: None,

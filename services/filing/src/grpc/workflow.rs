@@ -368,7 +368,7 @@ pub(super) async fn bind(
     )
     .await?;
     // The account went live: the national system learns its platform id.
-    let snapshot = reports::Snapshot {
+    let registered = reports::Registered {
         ledger: ledger.encode_to_vec(),
         unit: unit.encode_to_vec(),
     };
@@ -377,7 +377,7 @@ pub(super) async fn bind(
         &filing,
         ReportCause::Activated,
         &account,
-        snapshot,
+        registered,
     )
     .await?;
     let response = work.commit(response).await?;

@@ -514,6 +514,33 @@ pub async fn file_and_accept(suite: &Suite, id: &str, filing: pb::Filing) -> pb:
         .expect("accept")
 }
 
+/// Binds `platform_account_id` to the account of the applied OPEN filing `id`, as the operator.
+pub async fn bind(suite: &Suite, id: &str, platform_account_id: &str) -> pb::Filing {
+    suite
+        .operator()
+        .await
+        .bind_platform_account(pb::BindPlatformAccountRequest {
+            name: filing_name(id),
+            platform_account_id: platform_account_id.into(),
+            request_id: format!("bind-{id}"),
+        })
+        .await
+        .expect("bind")
+        .into_inner()
+}
+
+/// The `(type, subject)` of every precondition violation in a failed call's details.
+pub fn preconditions(status: &Status) -> Vec<(String, String)> {
+    status
+        .get_error_details()
+        .precondition_failure()
+        .expect("precondition failure")
+        .violations
+        .iter()
+        .map(|violation| (violation.r#type.clone(), violation.subject.clone()))
+        .collect()
+}
+
 /// Waits until the filing's application is no longer APPLYING; returns the filing (as the
 /// Golmud management department, which sees every unit of the city, reads it).
 pub async fn applied(suite: &Suite, id: &str) -> pb::Filing {

@@ -46,16 +46,7 @@ async fn setup(suite: &Suite) {
     )
     .await;
     applied(suite, "edu-weibo").await;
-    suite
-        .operator()
-        .await
-        .bind_platform_account(pb::BindPlatformAccountRequest {
-            name: "filings/edu-weibo".into(),
-            platform_account_id: "7781234567".into(),
-            request_id: "bind-weibo".into(),
-        })
-        .await
-        .expect("bind");
+    bind(suite, "edu-weibo", "7781234567").await;
     let names: Vec<String> = supervisor
         .list_reports(pb::ListReportsRequest::default())
         .await
@@ -271,6 +262,25 @@ async fn a_bad_roster_is_refused_by_line_and_imports_nothing(backend: Backend) {
     assert_invalid(
         supervisor.import_roster(roster("", "roster-bad-4")).await,
         "csv",
+    );
+    assert_invalid(
+        supervisor
+            .reconcile(pb::ReconcileRequest {
+                r#type: 99,
+                ..Default::default()
+            })
+            .await,
+        "type",
+    );
+    assert_error(
+        supervisor
+            .reconcile(pb::ReconcileRequest {
+                page_token: "not-a-token".into(),
+                ..Default::default()
+            })
+            .await,
+        Code::InvalidArgument,
+        "INVALID_PAGE_TOKEN",
     );
     // Someone else's subtree; someone without the role.
     assert_error(

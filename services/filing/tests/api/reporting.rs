@@ -78,16 +78,7 @@ async fn changes_are_queued_exported_and_marked_by_hand(backend: Backend) {
     let suite = Suite::spawn(backend).await;
     let mut supervisor = suite.supervisor().await;
     open_account(&suite, "edu-weibo", Platform::Weibo, "格尔木教育微博").await;
-    suite
-        .operator()
-        .await
-        .bind_platform_account(pb::BindPlatformAccountRequest {
-            name: "filings/edu-weibo".into(),
-            platform_account_id: "7781234567".into(),
-            request_id: "bind-weibo".into(),
-        })
-        .await
-        .expect("bind");
+    bind(&suite, "edu-weibo", "7781234567").await;
 
     // Two changes of the ledger, two records, newest first; each holds the account as the
     // ledger had it right after the change.
@@ -312,6 +303,44 @@ async fn report_requests_are_checked_and_change_nothing(backend: Backend) {
         "page_size",
     );
 
+    assert_invalid(
+        supervisor
+            .export_reports(pb::ExportReportsRequest {
+                format: ExportFormat::Jsonl as i32,
+                state: 99,
+                ..Default::default()
+            })
+            .await,
+        "state",
+    );
+    assert_invalid(
+        supervisor
+            .list_reports(pb::ListReportsRequest {
+                state: 99,
+                ..Default::default()
+            })
+            .await,
+        "state",
+    );
+    assert_error(
+        supervisor
+            .list_reports(pb::ListReportsRequest {
+                page_token: "not-a-token".into(),
+                ..Default::default()
+            })
+            .await,
+        Code::InvalidArgument,
+        "INVALID_PAGE_TOKEN",
+    );
+    assert_invalid(
+        supervisor
+            .summarize_reports(pb::SummarizeReportsRequest {
+                organization: "golmud".into(),
+            })
+            .await,
+        "organization",
+    );
+
     // Wrong steps, unknown records, other jurisdictions, other roles.
     assert_error(
         supervisor
@@ -392,16 +421,7 @@ async fn an_older_record_never_follows_a_newer_one(backend: Backend) {
     let suite = Suite::spawn(backend).await;
     let mut supervisor = suite.supervisor().await;
     open_account(&suite, "edu-weibo", Platform::Weibo, "格尔木教育微博").await;
-    suite
-        .operator()
-        .await
-        .bind_platform_account(pb::BindPlatformAccountRequest {
-            name: "filings/edu-weibo".into(),
-            platform_account_id: "7781234567".into(),
-            request_id: "bind-weibo".into(),
-        })
-        .await
-        .expect("bind");
+    bind(&suite, "edu-weibo", "7781234567").await;
     let pending = list(&mut supervisor, ReportState::Pending).await;
     let (activated, opened) = (pending[0].name.clone(), pending[1].name.clone());
     supervisor
@@ -512,16 +532,7 @@ async fn the_http_adapter_retries_until_the_national_system_answers(backend: Bac
     let mut supervisor = suite.supervisor().await;
     open_account(&suite, "edu-weibo", Platform::Weibo, "格尔木教育微博").await;
     // Bound while its opening is still being retried: the activation waits for the opening.
-    suite
-        .operator()
-        .await
-        .bind_platform_account(pb::BindPlatformAccountRequest {
-            name: "filings/edu-weibo".into(),
-            platform_account_id: "7781234567".into(),
-            request_id: "bind-weibo".into(),
-        })
-        .await
-        .expect("bind");
+    bind(&suite, "edu-weibo", "7781234567").await;
     open_account(&suite, "edu-douyin", Platform::Douyin, "拒收").await;
 
     let settled = eventually("every record to settle", Duration::from_secs(20), || {

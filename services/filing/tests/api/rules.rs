@@ -226,16 +226,7 @@ async fn open_account(suite: &Suite, id: &str, platform: Platform, platform_id: 
         "{}",
         filing.application_error
     );
-    suite
-        .operator()
-        .await
-        .bind_platform_account(pb::BindPlatformAccountRequest {
-            name: filing_name(id),
-            platform_account_id: platform_id.into(),
-            request_id: String::new(),
-        })
-        .await
-        .expect("bind");
+    bind(suite, id, platform_id).await;
 }
 
 async fn a_further_account_needs_a_reason_and_healthy_siblings(backend: Backend) {
@@ -264,17 +255,10 @@ async fn a_further_account_needs_a_reason_and_healthy_siblings(backend: Backend)
         Code::FailedPrecondition,
         "ACCOUNT_LIMIT_PER_PLATFORM",
     );
-    use tonic_types::StatusExt;
-    let preconditions = status
-        .get_error_details()
-        .precondition_failure()
-        .expect("precondition failure")
-        .violations
-        .clone();
     assert!(
-        preconditions
+        preconditions(&status)
             .iter()
-            .any(|v| v.r#type == "JUSTIFICATION_REQUIRED")
+            .any(|(kind, _)| kind == "JUSTIFICATION_REQUIRED")
     );
     assert_eq!(
         get(&mut operator, "edu-weibo-2").await.state,
@@ -330,17 +314,10 @@ async fn a_further_account_needs_a_reason_and_healthy_siblings(backend: Backend)
         Code::FailedPrecondition,
         "ACCOUNT_LIMIT_PER_PLATFORM",
     );
-    let preconditions = status
-        .get_error_details()
-        .precondition_failure()
-        .expect("precondition failure")
-        .violations
-        .clone();
-    assert!(
-        preconditions
-            .iter()
-            .any(|v| v.r#type == "ACCOUNT_NOT_HEALTHY" && v.subject == "accounts/edu-weibo")
-    );
+    assert!(preconditions(&status).contains(&(
+        "ACCOUNT_NOT_HEALTHY".to_owned(),
+        "accounts/edu-weibo".to_owned()
+    )));
 
     // Once it posts again, the further account is accepted.
     ledger
