@@ -317,3 +317,42 @@ pub async fn next_event(
         }
     }
 }
+
+/// Asserts that a call failed with `code` and an ErrorInfo of govmedia's domain with `reason`;
+/// returns the status for further checks.
+pub fn assert_error(
+    result: Result<impl std::fmt::Debug, tonic::Status>,
+    code: tonic::Code,
+    reason: &str,
+) -> tonic::Status {
+    use tonic_types::StatusExt;
+    let status = result.expect_err("the call must fail");
+    assert_eq!(status.code(), code, "{status:?}");
+    let details = status.get_error_details();
+    let info = details
+        .error_info()
+        .unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"));
+    assert_eq!(info.reason, reason, "{status:?}");
+    assert_eq!(info.domain, govmedia_kit::error::ERROR_DOMAIN, "{status:?}");
+    status
+}
+
+/// Asserts INVALID_ARGUMENT (reason INVALID_FIELD) with a violation of exactly `field`, among
+/// possibly others; returns the status.
+pub fn assert_invalid(
+    result: Result<impl std::fmt::Debug, tonic::Status>,
+    field: &str,
+) -> tonic::Status {
+    use tonic_types::StatusExt;
+    let status = assert_error(result, tonic::Code::InvalidArgument, "INVALID_FIELD");
+    let details = status.get_error_details();
+    let violations = &details
+        .bad_request()
+        .expect("BadRequest detail")
+        .field_violations;
+    assert!(
+        violations.iter().any(|v| v.field == field),
+        "no violation of {field} in {violations:?}"
+    );
+    status
+}

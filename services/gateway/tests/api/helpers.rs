@@ -17,8 +17,7 @@ use govmedia_proto::{
 };
 use govmedia_registry::RegistryConfig;
 use govmedia_test_support::{Backend, TestBackends};
-use tonic::{Code, Status, service::interceptor::InterceptedService, transport::Channel};
-use tonic_types::StatusExt;
+use tonic::{service::interceptor::InterceptedService, transport::Channel};
 
 pub type Client = RegistryServiceClient<InterceptedService<Channel, Credentials>>;
 
@@ -331,18 +330,4 @@ pub fn account(organization: &str, platform: Platform) -> pb::Account {
     }
 }
 
-/// Asserts the code and ErrorInfo reason of a failed call.
-pub fn assert_error(
-    result: Result<impl std::fmt::Debug, Status>,
-    code: Code,
-    reason: &str,
-) -> Status {
-    let status = result.expect_err("the call must fail");
-    assert_eq!(status.code(), code, "{status:?}");
-    let details = status.get_error_details();
-    let info = details
-        .error_info()
-        .unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"));
-    assert_eq!(info.reason, reason, "{status:?}");
-    status
-}
+pub use govmedia_test_support::assert_error;

@@ -16,8 +16,7 @@ use govmedia_proto::{
 };
 use govmedia_registry::{Migrator, RegistryConfig};
 use govmedia_test_support::{Backend, TestBackends};
-use tonic::{Code, Status, service::interceptor::InterceptedService, transport::Channel};
-use tonic_types::StatusExt;
+use tonic::{Status, service::interceptor::InterceptedService, transport::Channel};
 
 pub type Client = RegistryServiceClient<InterceptedService<Channel, Credentials>>;
 
@@ -252,37 +251,7 @@ pub async fn activate(
         .map(tonic::Response::into_inner)
 }
 
-/// Asserts the code and the ErrorInfo reason of a failed call.
-pub fn assert_error(
-    result: Result<impl std::fmt::Debug, Status>,
-    code: Code,
-    reason: &str,
-) -> Status {
-    let status = result.expect_err("the call must fail");
-    assert_eq!(status.code(), code, "{status:?}");
-    let details = status.get_error_details();
-    let info = details
-        .error_info()
-        .unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"));
-    assert_eq!(info.reason, reason, "{status:?}");
-    assert_eq!(info.domain, "govmedia.gov.cn");
-    status
-}
-
-/// Asserts INVALID_ARGUMENT with a violation of exactly `field` (among possibly others).
-pub fn assert_invalid(result: Result<impl std::fmt::Debug, Status>, field: &str) -> Status {
-    let status = assert_error(result, Code::InvalidArgument, "INVALID_FIELD");
-    let details = status.get_error_details();
-    let violations = &details
-        .bad_request()
-        .expect("BadRequest detail")
-        .field_violations;
-    assert!(
-        violations.iter().any(|v| v.field == field),
-        "no violation of {field} in {violations:?}"
-    );
-    status
-}
+pub use govmedia_test_support::{assert_error, assert_invalid};
 
 /// Number of audit records, as a cheap "did anything change" probe.
 pub async fn audit_count(app: &TestApp) -> u64 {
