@@ -3,20 +3,25 @@
 //!
 //! SQLite allows one writer at a time and fails a second one with "database is locked" when a read
 //! transaction tries to upgrade. Instead of retrying, [`Db::begin_write`] serializes writers of a
-//! SQLite database in-process (readers stay concurrent under WAL). On PostgreSQL writers run
-//! concurrently and constraints settle races.
+//! SQLite database in-process (readers stay concurrent under WAL) and starts them with
+//! `BEGIN IMMEDIATE`, so a writer takes SQLite's write lock before its first read and waits for
+//! it (the busy timeout) instead of failing on a snapshot another connection moved meanwhile. On
+//! PostgreSQL writers run concurrently and constraints settle races.
+//!
+//! Every write, the kit's own housekeeping included, goes through [`Db::begin_write`]: a write
+//! beside it on SQLite would be the second writer the lock exists to prevent.
 
 use std::{ops::Deref, sync::Arc, time::Duration};
 
 use sea_orm::{
     ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    Statement, TransactionTrait,
+    RuntimeErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use crate::config::DatabaseSettings;
+use crate::{config::DatabaseSettings, error::ApiError};
 
 /// A service's database handle; cheap to clone.
 #[derive(Clone, Debug)]
@@ -113,7 +118,16 @@ impl Db {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        let txn = self.conn.begin().await?;
+        let txn = if guard.is_some() {
+            self.conn
+                .begin_with_options(TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..TransactionOptions::default()
+                })
+                .await?
+        } else {
+            self.conn.begin().await?
+        };
         Ok(WriteTxn { txn, _guard: guard })
     }
 
@@ -155,6 +169,45 @@ pub fn is_unique_violation(error: &DbErr) -> bool {
         error.sql_err(),
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
+}
+
+/// True when a database error means "not now" rather than "never": the pool or the connection
+/// is gone, or the engine refused because of another writer (SQLite busy or locked; a
+/// PostgreSQL serialization failure, deadlock or lock timeout). The same request can succeed
+/// when sent again.
+pub fn is_transient(error: &DbErr) -> bool {
+    match error {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(sqlx_error))
+        | DbErr::Query(RuntimeErr::SqlxError(sqlx_error)) => match &**sqlx_error {
+            sea_orm::sqlx::Error::Database(database) => {
+                let code = database.code().unwrap_or_default();
+                // SQLite: 5 BUSY (and its extended codes 261, 517, 773), 6 LOCKED (262).
+                // PostgreSQL: 40001 serialization failure, 40P01 deadlock, 55P03 lock timeout.
+                matches!(
+                    &*code,
+                    "5" | "6" | "261" | "262" | "517" | "773" | "40001" | "40P01" | "55P03"
+                )
+            }
+            sea_orm::sqlx::Error::Io(_)
+            | sea_orm::sqlx::Error::PoolTimedOut
+            | sea_orm::sqlx::Error::PoolClosed
+            | sea_orm::sqlx::Error::WorkerCrashed => true,
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// What a caller sees of a failed database access of `database` (e.g. "the registry
+/// database"): UNAVAILABLE for a transient failure (retry), INTERNAL otherwise; either way the
+/// cause is logged here and never sent.
+pub fn api_error(database: &str, error: &DbErr) -> ApiError {
+    if is_transient(error) {
+        ApiError::unavailable(database, error)
+    } else {
+        ApiError::internal(&format!("accessing {database}"), error)
+    }
 }
 
 fn is_identifier(name: &str) -> bool {

@@ -72,7 +72,13 @@ pub fn spawn_background(
     let db = context.db.clone();
     let sweeper = tokio::spawn(async move {
         loop {
-            match idempotency::sweep(db.conn()).await {
+            let swept = async {
+                let txn = db.begin_write().await?;
+                let swept = idempotency::sweep(&*txn).await?;
+                txn.commit().await?;
+                Ok::<u64, sea_orm::DbErr>(swept)
+            };
+            match swept.await {
                 Ok(0) => {}
                 Ok(swept) => tracing::info!(swept, "forgot expired idempotency keys"),
                 Err(error) => tracing::warn!(%error, "cannot sweep idempotency keys"),

@@ -295,12 +295,7 @@ impl From<FilingError> for ApiError {
             .with_metadata("resource", resource)
             .localized("同一资源正被另一请求更新,本次未生效,请重试"),
             FilingError::Export(error) => ApiError::internal("writing an export", &error),
-            FilingError::Store(error) => match error {
-                DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
-                    ApiError::unavailable("the filing database", &error)
-                }
-                other => ApiError::internal("accessing the filing database", &other),
-            },
+            FilingError::Store(error) => govmedia_kit::db::api_error("the filing database", &error),
         }
     }
 }

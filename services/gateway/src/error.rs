@@ -123,7 +123,7 @@ impl From<GatewayError> for ApiError {
                 message,
             ),
             GatewayError::Store(error) => {
-                ApiError::internal("reading the gateway database", &error)
+                govmedia_kit::db::api_error("the gateway database", &error)
             }
         }
     }

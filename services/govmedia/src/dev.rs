@@ -75,6 +75,13 @@ pub async fn run(mut settings: Settings, data_dir: PathBuf, load_demo: bool) -> 
     for service in SERVICES {
         let started = settings.gateway.upstreams.clone();
         (service.wire_dev)(&mut settings, &started);
+        let problems = (service.problems)(&settings);
+        anyhow::ensure!(
+            problems.is_empty(),
+            "the {} settings cannot work:\n  {}",
+            service.name,
+            problems.join("\n  ")
+        );
         let db = open(&settings, &data_dir, service.name).await?;
         let addr = loopback(service.name, (service.listen)(&settings))?;
         let listener = server::bind(addr).await.with_context(|| {

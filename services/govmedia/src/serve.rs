@@ -69,11 +69,19 @@ pub async fn run(settings: Settings, name: &str, migrate: bool) -> anyhow::Resul
         .with_context(|| format!("unknown service {name:?}; known: {}", services::names()))?;
     let _telemetry = telemetry::init(&format!("govmedia-{name}"), &settings.telemetry)?;
     TokenKeys::from_settings(&settings.auth, false)?;
+    if let Some(service) = services::find(name) {
+        let problems = (service.problems)(&settings);
+        anyhow::ensure!(
+            problems.is_empty(),
+            "the {name} settings cannot work:\n  {}",
+            problems.join("\n  ")
+        );
+    }
     let db = open(&settings, name).await?;
     prepare(&db, &schema, migrate).await?;
     let context = context(&settings, db).await?;
     let shutdown = CancellationToken::new();
-    let serving = if name == govmedia_gateway::NAME {
+    let mut serving = if name == govmedia_gateway::NAME {
         let grpc = server::bind(settings.gateway.listen).await?;
         let http = server::bind(settings.gateway.http_listen).await?;
         tracing::info!(service = name, addr = %grpc.local_addr()?, http = %http.local_addr()?, "serving");
@@ -92,14 +100,20 @@ pub async fn run(settings: Settings, name: &str, migrate: bool) -> anyhow::Resul
         let serve = (service.serve)(context, settings, listener, shutdown.clone());
         tokio::spawn(async move { serve.await.map_err(anyhow::Error::from) })
     };
-    tokio::select! {
+    // A server that stops on its own (it could not start, or it failed) ends the process at
+    // once with its error, instead of waiting for a signal that nobody will send.
+    let stopped = tokio::select! {
         () = termination_signal() => {
             tracing::info!("shutting down");
             shutdown.cancel();
+            None
         }
-        () = shutdown.cancelled() => {}
+        stopped = &mut serving => Some(stopped),
+    };
+    match stopped {
+        Some(result) => result.context("the server task failed")??,
+        None => serving.await.context("the server task failed")??,
     }
-    serving.await.context("the server task failed")??;
     Ok(())
 }
 

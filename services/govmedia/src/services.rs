@@ -67,6 +67,8 @@ pub struct Service {
     pub grpc_name: &'static str,
     /// Where it listens, from the settings.
     pub listen: fn(&Settings) -> SocketAddr,
+    /// What in its settings cannot work, one line per problem (checked before anything starts).
+    pub problems: fn(&Settings) -> Vec<String>,
     /// Serves it until the token is cancelled.
     pub serve: ServeFn,
     /// How `govmedia dev` points it at the services started before it (`started`: name →
@@ -80,6 +82,7 @@ pub const SERVICES: &[Service] = &[
         name: govmedia_registry::NAME,
         grpc_name: govmedia_registry::SERVICE_NAME,
         listen: |settings| settings.registry.listen,
+        problems: |_| Vec::new(),
         serve: |context, settings, listener, shutdown| {
             Box::pin(govmedia_registry::serve(
                 context,
@@ -94,6 +97,7 @@ pub const SERVICES: &[Service] = &[
         name: govmedia_filing::NAME,
         grpc_name: govmedia_filing::SERVICE_NAME,
         listen: |settings| settings.filing.listen,
+        problems: |settings| settings.filing.problems(),
         serve: |context, settings, listener, shutdown| {
             Box::pin(govmedia_filing::serve(
                 context,

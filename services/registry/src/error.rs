@@ -108,12 +108,7 @@ impl From<RegistryError> for ApiError {
             )
             .with_metadata("resource", resource)
             .with_metadata("etag", current),
-            RegistryError::Store(error) => match error {
-                DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
-                    ApiError::unavailable("the registry database", &error)
-                }
-                other => ApiError::internal("accessing the registry database", &other),
-            },
+            RegistryError::Store(error) => govmedia_kit::db::api_error("the registry database", &error),
         }
     }
 }

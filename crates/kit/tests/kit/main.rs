@@ -2,6 +2,7 @@
 //! and on PostgreSQL + Redis (see govmedia-test-support).
 
 mod audit;
+mod db;
 mod events;
 mod unit;
 

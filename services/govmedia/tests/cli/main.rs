@@ -19,7 +19,18 @@ use tonic_health::pb::{
 
 const BIN: &str = env!("CARGO_BIN_EXE_govmedia");
 
-/// A command with a clean environment: no `GOVMEDIA_*` from the caller except what a test sets.
+/// Every address the binary listens on. Tests move all of them to port 0: a fixed port can be
+/// held by a running suite or by any outgoing connection (50051-50065 lie inside Linux's
+/// ephemeral range).
+const LISTEN_VARIABLES: &[&str] = &[
+    "GOVMEDIA_REGISTRY__LISTEN",
+    "GOVMEDIA_FILING__LISTEN",
+    "GOVMEDIA_GATEWAY__LISTEN",
+    "GOVMEDIA_GATEWAY__HTTP_LISTEN",
+];
+
+/// A command with a clean environment: no `GOVMEDIA_*` from the caller except what a test sets,
+/// and every listening address on port 0.
 fn govmedia(args: &[&str]) -> Command {
     let mut command = Command::new(BIN);
     command.args(args).env("GOVMEDIA_LOG", "info");
@@ -27,6 +38,9 @@ fn govmedia(args: &[&str]) -> Command {
         if key.starts_with("GOVMEDIA_") && key != "GOVMEDIA_LOG" {
             command.env_remove(key);
         }
+    }
+    for variable in LISTEN_VARIABLES {
+        command.env(variable, "127.0.0.1:0");
     }
     command
 }
@@ -199,6 +213,29 @@ fn serve_refuses_to_start_unsafely() {
     let unknown = govmedia(&["serve", "routing"]).output().expect("run");
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown service"));
 
+    // A service whose settings cannot work stops at once with every problem named, before it
+    // touches the database.
+    let data = tempfile::tempdir().expect("dir");
+    let unconfigured = govmedia(&["serve", "filing", "--migrate"])
+        .env(
+            "GOVMEDIA_JWT_SECRET",
+            "a-production-secret-of-at-least-32-bytes",
+        )
+        .env(
+            "GOVMEDIA_DATABASE_URL",
+            format!("sqlite://{}?mode=rwc", data.path().join("f.db").display()),
+        )
+        .env("GOVMEDIA_FILING__APPLY_INTERVAL_MS", "0")
+        .output()
+        .expect("run");
+    assert!(!unconfigured.status.success(), "{unconfigured:?}");
+    let stderr = String::from_utf8_lossy(&unconfigured.stderr);
+    assert!(
+        stderr.contains("filing.system_organization") && stderr.contains("apply_interval_ms"),
+        "{stderr}"
+    );
+    assert!(!data.path().join("f.db").exists(), "{stderr}");
+
     let typo = govmedia(&["serve", "registry"])
         .env("GOVMEDIA_REGISTRY__LISTN", "127.0.0.1:1")
         .output()
@@ -223,8 +260,7 @@ async fn migrate_then_serve(backend: Backend) {
             .env(
                 "GOVMEDIA_JWT_SECRET",
                 "a-production-secret-of-at-least-32-bytes",
-            )
-            .env("GOVMEDIA_REGISTRY__LISTEN", "127.0.0.1:0");
+            );
         if let Some(schema) = &backends.database.schema {
             command.env("GOVMEDIA_DATABASE__SCHEMA", schema);
         }
@@ -295,12 +331,7 @@ backend_test!(migrate_then_serve_on, migrate_then_serve);
 async fn dev_loads_the_demo_once_and_stops_on_sigterm() {
     let data = tempfile::tempdir().expect("dir");
     let dev = |data: &std::path::Path| {
-        let mut command = govmedia(&["dev", "--demo", "--data-dir", data.to_str().expect("utf-8")]);
-        command
-            .env("GOVMEDIA_REGISTRY__LISTEN", "127.0.0.1:0")
-            .env("GOVMEDIA_GATEWAY__LISTEN", "127.0.0.1:0")
-            .env("GOVMEDIA_GATEWAY__HTTP_LISTEN", "127.0.0.1:0");
-        command
+        govmedia(&["dev", "--demo", "--data-dir", data.to_str().expect("utf-8")])
     };
     let mut first = Running::start(dev(data.path()));
     first.wait_for("Demo data loaded: 21 organizations");
@@ -406,8 +437,6 @@ async fn serve_gateway_fronts_its_upstreams() {
                 "GOVMEDIA_JWT_SECRET",
                 "a-production-secret-of-at-least-32-bytes",
             )
-            .env("GOVMEDIA_GATEWAY__LISTEN", "127.0.0.1:0")
-            .env("GOVMEDIA_GATEWAY__HTTP_LISTEN", "127.0.0.1:0")
             .env(
                 "GOVMEDIA_GATEWAY__UPSTREAMS__REGISTRY",
                 "http://127.0.0.1:1",

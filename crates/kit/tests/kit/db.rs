@@ -1,0 +1,77 @@
+//! Write transactions on SQLite when another process writes the same file.
+
+use std::time::Duration;
+
+use govmedia_kit::db::{Db, is_transient};
+use govmedia_test_support::{Backend, TestBackends};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+async fn count(db: &Db) -> i64 {
+    db.conn()
+        .query_one_raw(Statement::from_string(
+            db.backend(),
+            "SELECT COUNT(*) AS n FROM idempotency_keys",
+        ))
+        .await
+        .expect("count")
+        .expect("row")
+        .try_get::<i64>("", "n")
+        .expect("n")
+}
+
+fn insert(backend: DbBackend, id: &str) -> Statement {
+    Statement::from_string(
+        backend,
+        format!(
+            "INSERT INTO idempotency_keys (scope, request_id, fingerprint, response, created_at) \
+             VALUES ('s', '{id}', 'f', x'00', '2026-01-01T00:00:00Z')"
+        ),
+    )
+}
+
+/// Two handles on one SQLite file behave like two processes: the in-process writer lock does
+/// not cover the other. A writer that read before the other committed must wait for the write
+/// lock and then see a consistent database, never fail with "database is locked".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sqlite_writer_waits_instead_of_failing() {
+    let backends = TestBackends::new(Backend::Embedded).await;
+    let first = super::open(&backends).await;
+    let second = Db::connect(&backends.database, "kit")
+        .await
+        .expect("second handle");
+
+    let holding = first.begin_write().await.expect("first writer");
+    holding
+        .execute_raw(insert(first.backend(), "one"))
+        .await
+        .expect("first insert");
+    let waiting = tokio::spawn(async move {
+        let txn = second.begin_write().await?;
+        let seen = txn
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT COUNT(*) AS n FROM idempotency_keys",
+            ))
+            .await?
+            .map(|row| row.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or_default();
+        txn.execute_raw(insert(DbBackend::Sqlite, "two")).await?;
+        txn.commit().await?;
+        Ok::<i64, sea_orm::DbErr>(seen)
+    });
+    // Let the second writer reach its BEGIN and block there.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    holding.commit().await.expect("first commit");
+    let seen = waiting.await.expect("task").unwrap_or_else(|error| {
+        panic!(
+            "second writer failed (transient: {}): {error}",
+            is_transient(&error)
+        )
+    });
+    assert_eq!(
+        seen, 1,
+        "the second writer started after the first committed"
+    );
+    assert_eq!(count(&first).await, 2);
+}
