@@ -16,7 +16,7 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::{auth::Principal, clock, idempotency::hex};
+use crate::{auth::Principal, idempotency::hex};
 
 pub(crate) mod entity {
     use sea_orm::entity::prelude::*;
@@ -125,12 +125,13 @@ fn chain_hash(record: &AuditRecord) -> String {
     hex(&hasher.finalize())
 }
 
-/// Appends an entry inside the caller's transaction.
+/// Appends an entry recorded at `now` inside the caller's transaction.
 pub async fn append(
     txn: &impl ConnectionTrait,
     principal: &Principal,
     request_id: &str,
     entry: AuditEntry,
+    now: DateTime<Utc>,
 ) -> Result<AuditRecord, DbErr> {
     if txn.get_database_backend() == DbBackend::Postgres {
         txn.execute_raw(Statement::from_string(
@@ -145,7 +146,7 @@ pub async fn append(
         .await?;
     let mut record = AuditRecord {
         seq: last.as_ref().map_or(1, |row| row.seq + 1),
-        recorded_at: clock::now(),
+        recorded_at: now,
         actor: principal.subject.clone(),
         actor_organization: principal.organization.clone(),
         action: entry.action,

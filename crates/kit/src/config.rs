@@ -4,7 +4,10 @@
 //! The sections here are the ones every service shares. Each service adds its own section type
 //! (e.g. `registry::config::RegistryConfig`); the `govmedia` binary composes them into one document.
 
-use std::path::Path;
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 
 use figment::{
     Figment,
@@ -188,6 +191,63 @@ impl Default for EventSettings {
             claim_idle_ms: 30_000,
             max_stream_len: 1_000_000,
         }
+    }
+}
+
+/// The working-day calendar deadlines count in. The official holidays and adjusted working
+/// days ship with govmedia; these settings add to them.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CalendarSettings {
+    /// Files in the shipped format (one `{"date","off","name"}` object a line) that extend or
+    /// correct the official data for every region: a new year's State Council notice before a
+    /// release ships it.
+    pub files: Vec<PathBuf>,
+    /// The office hours of a working day, for limits counted in working hours, as `HH:MM-HH:MM`
+    /// windows in order.
+    pub office_hours: Vec<String>,
+    /// Regional holidays (e.g. 藏历新年 in Xizang), by the id of the organization whose subtree
+    /// keeps them: further files applied over the national calendar.
+    pub regions: BTreeMap<String, RegionCalendarSettings>,
+}
+
+/// A region's own calendar days.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegionCalendarSettings {
+    /// Files in the shipped format, applied after the national ones.
+    pub files: Vec<PathBuf>,
+}
+
+impl Default for CalendarSettings {
+    fn default() -> Self {
+        Self {
+            files: Vec::new(),
+            office_hours: vec!["09:00-12:00".to_owned(), "13:30-17:30".to_owned()],
+            regions: BTreeMap::new(),
+        }
+    }
+}
+
+impl CalendarSettings {
+    /// Reads the calendar files: the national calendar and one per configured region. A bad
+    /// file is refused with its name and line.
+    pub fn load(
+        &self,
+    ) -> Result<
+        crate::regional::Regional<govmedia_calendar::Calendar>,
+        govmedia_calendar::CalendarError,
+    > {
+        use govmedia_calendar::{Calendar, OfficeHours};
+        let national = Calendar::load(&self.files, OfficeHours::parse(&self.office_hours)?)?;
+        let mut calendars = crate::regional::Regional::uniform(national.clone());
+        for (region, settings) in &self.regions {
+            calendars.regions.insert(
+                region.clone(),
+                national.clone().extended_by_files(&settings.files)?,
+            );
+        }
+        Ok(calendars)
     }
 }
 

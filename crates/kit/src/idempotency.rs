@@ -9,10 +9,9 @@ use prost::Message;
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
 use sha2::{Digest, Sha256};
 
-use crate::{
-    clock,
-    error::{ApiError, ErrorCode},
-};
+use chrono::{DateTime, Utc};
+
+use crate::error::{ApiError, ErrorCode};
 use govmedia_proto::common::v1::ErrorReason;
 
 pub(crate) mod entity {
@@ -44,10 +43,10 @@ pub fn scope(method: &str, subject: &str) -> String {
     format!("{method}:{subject}")
 }
 
-/// Forgets keys older than [`RETENTION_HOURS`]; returns how many.
-pub async fn sweep(conn: &impl ConnectionTrait) -> Result<u64, DbErr> {
+/// Forgets keys older than [`RETENTION_HOURS`] at `now`; returns how many.
+pub async fn sweep(conn: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<u64, DbErr> {
     use sea_orm::{ColumnTrait, QueryFilter};
-    let before = clock::now() - chrono::Duration::hours(RETENTION_HOURS);
+    let before = now - chrono::Duration::hours(RETENTION_HOURS);
     Ok(entity::Entity::delete_many()
         .filter(entity::Column::CreatedAt.lt(before))
         .exec(conn)
@@ -92,13 +91,14 @@ pub async fn lookup<M: Message + Default>(
     }
 }
 
-/// Stores the response under the key (no-op for an empty key).
+/// Stores the response under the key at `now` (no-op for an empty key).
 pub async fn remember(
     conn: &impl ConnectionTrait,
     scope: &str,
     request_id: &str,
     fingerprint: &str,
     response: &impl Message,
+    now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     if request_id.is_empty() {
         return Ok(());
@@ -108,7 +108,7 @@ pub async fn remember(
         request_id: Set(request_id.to_owned()),
         fingerprint: Set(fingerprint.to_owned()),
         response: Set(response.encode_to_vec()),
-        created_at: Set(clock::now()),
+        created_at: Set(now),
     })
     .exec_without_returning(conn)
     .await

@@ -9,6 +9,7 @@
 //! | [`schema`] | the kit's own tables (outbox, processed events, idempotency keys, audit) |
 //! | [`events`] | transactional outbox, relay, Redis Streams or in-process bus, consumers |
 //! | [`unit`] | the unit of work: change + events + audit + idempotency in one transaction |
+//! | [`clock`], [`regional`] | the injectable time source; settings that differ by region |
 //! | [`auth`] | roles, principal, JWT verification, the access check from the proto option |
 //! | [`error`] | the shared error code set and the mapping to `tonic::Status` with details |
 //! | [`validate`], [`paging`] | request validation primitives and filter-bound page tokens |
@@ -27,6 +28,7 @@ pub mod error;
 pub mod events;
 pub mod idempotency;
 pub mod paging;
+pub mod regional;
 pub mod schema;
 pub mod server;
 pub mod store;
@@ -35,4 +37,5 @@ pub mod unit;
 pub mod validate;
 pub mod worker;
 
+pub use govmedia_calendar as calendar;
 pub use tokio_util::sync::CancellationToken;

@@ -12,8 +12,11 @@ use tonic::{
 };
 use tonic_health::ServingStatus;
 
+use govmedia_calendar::Calendar;
+
 use crate::{
     auth::{AuthLayer, TokenKeys},
+    clock::Clock,
     config::EventSettings,
     db::Db,
     events::{
@@ -21,6 +24,7 @@ use crate::{
         outbox::{self, OutboxSignal},
     },
     idempotency,
+    regional::Regional,
     telemetry::TraceLayer,
 };
 
@@ -36,6 +40,10 @@ pub struct ServiceContext {
     pub keys: Arc<TokenKeys>,
     /// Outbox relay and consumer tuning.
     pub events: EventSettings,
+    /// Where "now" comes from (the system clock, or a test's).
+    pub clock: Clock,
+    /// The working-day calendars deadlines count in, national and by region.
+    pub calendar: Arc<Regional<Calendar>>,
 }
 
 /// A server could not start or failed.
@@ -66,15 +74,17 @@ pub fn spawn_background(
         context.db.clone(),
         context.bus.clone(),
         context.events.clone(),
+        context.clock.clone(),
         signal,
         shutdown.clone(),
     );
     let db = context.db.clone();
+    let clock = context.clock.clone();
     let sweeper = tokio::spawn(async move {
         loop {
             let swept = async {
                 let txn = db.begin_write().await?;
-                let swept = idempotency::sweep(&*txn).await?;
+                let swept = idempotency::sweep(&*txn, clock.now()).await?;
                 txn.commit().await?;
                 Ok::<u64, sea_orm::DbErr>(swept)
             };

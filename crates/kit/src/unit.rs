@@ -10,12 +10,14 @@
 //! unit.commit(response).await                                    // key + commit + wake relay
 //! ```
 
+use chrono::{DateTime, Utc};
 use prost::{Message, Name};
 use sea_orm::DatabaseTransaction;
 
 use crate::{
     audit::{self, AuditEntry},
     auth::Principal,
+    clock::Clock,
     db::{Db, WriteTxn, is_unique_violation},
     error::ApiError,
     events::outbox::{self, OutboxSignal},
@@ -28,17 +30,28 @@ pub struct Writer {
     db: Db,
     signal: OutboxSignal,
     stream: &'static str,
+    clock: Clock,
 }
 
 impl Writer {
-    /// A writer for the service whose events go to `stream`.
-    pub fn new(db: Db, signal: OutboxSignal, stream: &'static str) -> Self {
-        Self { db, signal, stream }
+    /// A writer for the service whose events go to `stream`, stamping with `clock`.
+    pub fn new(db: Db, signal: OutboxSignal, stream: &'static str, clock: Clock) -> Self {
+        Self {
+            db,
+            signal,
+            stream,
+            clock,
+        }
     }
 
     /// The database.
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// The service's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// The stored response of a request that already ran (see [`Unit::replay`]), read without
@@ -76,6 +89,7 @@ impl Writer {
             .map_err(|error| ApiError::unavailable("the database", &error))?;
         Ok(Unit {
             txn,
+            now: self.clock.now(),
             db: self.db.clone(),
             signal: self.signal.clone(),
             stream: self.stream,
@@ -92,6 +106,7 @@ impl Writer {
 /// One open write; see the module docs. Dropping it without commit rolls everything back.
 pub struct Unit {
     txn: WriteTxn,
+    now: DateTime<Utc>,
     db: Db,
     signal: OutboxSignal,
     stream: &'static str,
@@ -133,13 +148,19 @@ impl Unit {
         &self.principal
     }
 
+    /// The time of this change: read once when the unit began, so that every row, event and
+    /// audit entry of one change carries the same instant.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
     /// Writes an event about `subject` into the outbox.
     pub async fn publish<M: Message + Name>(
         &mut self,
         subject: &str,
         payload: &M,
     ) -> Result<(), ApiError> {
-        outbox::enqueue(&*self.txn, self.stream, subject, payload)
+        outbox::enqueue(&*self.txn, self.stream, subject, payload, self.now)
             .await
             .map_err(|error| ApiError::internal("writing an event", &error))?;
         self.published = true;
@@ -159,10 +180,16 @@ impl Unit {
             scope: scope.to_owned(),
             details,
         };
-        audit::append(&*self.txn, &self.principal, &self.request_id, entry)
-            .await
-            .map(|_| ())
-            .map_err(|error| ApiError::internal("writing the audit trail", &error))
+        audit::append(
+            &*self.txn,
+            &self.principal,
+            &self.request_id,
+            entry,
+            self.now,
+        )
+        .await
+        .map(|_| ())
+        .map_err(|error| ApiError::internal("writing the audit trail", &error))
     }
 
     /// Stores the idempotency key with `response`, commits, and wakes the outbox relay. When a
@@ -174,6 +201,7 @@ impl Unit {
             &self.request_id,
             &self.fingerprint,
             &response,
+            self.now,
         )
         .await;
         match stored {

@@ -150,19 +150,20 @@ pub fn enum_value<E>(
 /// are typing errors, and PostgreSQL cannot store every year a Timestamp can.
 pub const EARLIEST: i64 = 946_684_800; // 2000-01-01T00:00:00Z
 
-/// Checks a time in the past: a valid timestamp, not before 2000, not after now plus `skew`.
+/// Checks a time in the past: a valid timestamp, not before 2000, not after `now` plus `skew`.
 pub fn past_time(
     violations: &mut Violations,
     field: &str,
     value: &prost_types::Timestamp,
     skew: chrono::Duration,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Option<chrono::DateTime<chrono::Utc>> {
     match crate::clock::from_proto(value) {
         Some(time) if time.timestamp() < EARLIEST => {
             violations.add(field, "must not be before 2000-01-01");
             None
         }
-        Some(time) if time > crate::clock::now() + skew => {
+        Some(time) if time > now + skew => {
             violations.add(field, "must not be in the future");
             None
         }
@@ -325,8 +326,9 @@ mod tests {
     fn past_times() {
         let mut v = Violations::new();
         let skew = chrono::Duration::minutes(5);
-        let now = crate::clock::to_proto(crate::clock::now());
-        assert!(past_time(&mut v, "t", &now, skew).is_some());
+        let clock_now = crate::clock::Clock::system().now();
+        let now = crate::clock::to_proto(clock_now);
+        assert!(past_time(&mut v, "t", &now, skew, clock_now).is_some());
         assert!(v.is_empty());
         let ancient = prost_types::Timestamp {
             seconds: -3_000_000_000_000,
@@ -341,7 +343,7 @@ mod tests {
             nanos: -1,
         };
         for value in [ancient, future, broken] {
-            assert!(past_time(&mut v, "t", &value, skew).is_none());
+            assert!(past_time(&mut v, "t", &value, skew, clock_now).is_none());
         }
         assert!(v.finish().is_err());
     }

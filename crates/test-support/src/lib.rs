@@ -10,8 +10,20 @@
 
 use std::time::Duration;
 
-use govmedia_kit::config::{DatabaseSettings, EventSettings, RedisSettings};
+use std::sync::Arc;
+
+use govmedia_kit::{
+    calendar::Calendar,
+    config::{DatabaseSettings, EventSettings, RedisSettings},
+    regional::Regional,
+};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+/// The shipped working-day calendar, the same everywhere: what a service's context holds when
+/// no region has its own.
+pub fn official_calendar() -> Arc<Regional<Calendar>> {
+    Arc::new(Regional::uniform(Calendar::official()))
+}
 
 /// Which pair of real backends a test runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

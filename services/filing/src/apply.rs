@@ -11,7 +11,7 @@
 use std::{sync::Arc, time::Duration};
 
 use chrono::Duration as Span;
-use govmedia_kit::{CancellationToken, clock, unit::Writer, worker};
+use govmedia_kit::{CancellationToken, unit::Writer, worker};
 use tokio::sync::Notify;
 
 use crate::{
@@ -39,7 +39,6 @@ pub struct Applier {
     interval: Duration,
     retry_initial: Span,
     retry_max: Span,
-    deadlines: crate::domain::Deadlines,
     reporter: Option<Arc<Notify>>,
 }
 
@@ -52,7 +51,6 @@ impl Applier {
             interval: Duration::from_millis(config.apply_interval_ms),
             retry_initial: Span::milliseconds(config.apply_retry_initial_ms as i64),
             retry_max: Span::milliseconds(config.apply_retry_max_ms as i64),
-            deadlines: grpc::deadlines(config),
             reporter: None,
         }
     }
@@ -72,9 +70,12 @@ impl Applier {
     /// Applies every filing due now.
     pub async fn pass(&self) -> Result<(), FilingError> {
         for _ in 0..MAX_BATCHES {
-            let due =
-                store::filings::due_for_application(self.writer.db().conn(), clock::now(), BATCH)
-                    .await?;
+            let due = store::filings::due_for_application(
+                self.writer.db().conn(),
+                self.writer.clock().now(),
+                BATCH,
+            )
+            .await?;
             for id in &due {
                 self.apply(id).await?;
             }
@@ -103,7 +104,7 @@ impl Applier {
             // Another replica recorded an outcome meanwhile.
             return Ok(());
         }
-        let now = clock::now();
+        let now = work.now();
         let attempts = filing.application.attempts.saturating_add(1);
         filing.version += 1;
         let mut report = None;
@@ -164,14 +165,8 @@ impl Applier {
             },
             comment,
         };
-        let recorded = grpc::record(
-            &mut work,
-            &self.deadlines,
-            &filing,
-            grpc::Save::Over(read.version),
-            entry,
-        )
-        .await;
+        let recorded =
+            grpc::record(&mut work, &filing, grpc::Save::Over(read.version), entry).await;
         match recorded {
             Ok(_) => {}
             // Another replica recorded the outcome after this one read the filing (its update

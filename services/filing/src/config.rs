@@ -1,8 +1,14 @@
 //! The filing service's own settings (the `[filing]` section).
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::{
+    collections::BTreeMap,
+    net::{Ipv4Addr, SocketAddr},
+};
 
+use govmedia_kit::regional::Regional;
 use serde::{Deserialize, Serialize};
+
+use crate::domain::Limits;
 
 /// Default gRPC port of the filing service.
 pub const DEFAULT_PORT: u16 = 50062;
@@ -21,12 +27,15 @@ pub struct FilingConfig {
     pub system_organization: String,
     /// Each call to the registry gives up after this long.
     pub registry_timeout_ms: u64,
-    /// A filing waiting for its leader's consent longer than this is overdue. 0 makes
-    /// every waiting filing overdue at once.
-    pub consent_overdue_days: u32,
-    /// A consented filing waiting for the management department longer than this is overdue
-    ///
-    pub decision_overdue_days: u32,
+    /// Working days a submitted filing may wait for its leader's consent, counted
+    /// from the day after submission; then it is overdue.
+    pub consent_working_days: u32,
+    /// Working days a consented filing may wait for the management department's decision
+    ///
+    pub decision_working_days: u32,
+    /// Stricter (or looser) limits of a region, by the id of the organization whose subtree
+    /// keeps them, e.g. `[filing.regions.golmud] consent_working_days = 3`.
+    pub regions: BTreeMap<String, RegionLimits>,
     /// Run the applier and the reminder in this process. Turn it off on replicas that should
     /// only serve the API; at least one replica must run them.
     pub workers: bool,
@@ -42,6 +51,16 @@ pub struct FilingConfig {
     pub apply_retry_max_ms: u64,
     /// How changes reach the national reporting system, the `[filing.national]` table.
     pub national: NationalConfig,
+}
+
+/// A region's own waiting limits; what it leaves out is the national setting.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegionLimits {
+    /// See [`FilingConfig::consent_working_days`].
+    pub consent_working_days: Option<u32>,
+    /// See [`FilingConfig::decision_working_days`].
+    pub decision_working_days: Option<u32>,
 }
 
 /// The way into the national reporting system.
@@ -132,8 +151,9 @@ impl Default for FilingConfig {
             registry_endpoint: "http://127.0.0.1:50061".to_owned(),
             system_organization: String::new(),
             registry_timeout_ms: 10_000,
-            consent_overdue_days: 5,
-            decision_overdue_days: 10,
+            consent_working_days: 5,
+            decision_working_days: 10,
+            regions: BTreeMap::new(),
             workers: true,
             reminder_interval_ms: 60_000,
             apply_interval_ms: 5_000,
@@ -145,6 +165,32 @@ impl Default for FilingConfig {
 }
 
 impl FilingConfig {
+    /// The waiting limits, national and by region.
+    pub fn limits(&self) -> Regional<Limits> {
+        let national = Limits {
+            consent_working_days: self.consent_working_days,
+            decision_working_days: self.decision_working_days,
+        };
+        Regional {
+            default: national,
+            regions: self
+                .regions
+                .iter()
+                .map(|(region, limits)| {
+                    let own = Limits {
+                        consent_working_days: limits
+                            .consent_working_days
+                            .unwrap_or(national.consent_working_days),
+                        decision_working_days: limits
+                            .decision_working_days
+                            .unwrap_or(national.decision_working_days),
+                    };
+                    (region.clone(), own)
+                })
+                .collect(),
+        }
+    }
+
     /// The settings that cannot work, as one message per problem.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
@@ -168,6 +214,35 @@ impl FilingConfig {
         ] {
             if value == 0 {
                 problems.push(format!("filing.{name} must be positive"));
+            }
+        }
+        let mut limit = |section: &str, name: &str, days: u32| {
+            if !(1..=60).contains(&days) {
+                problems.push(format!(
+                    "{section}.{name} must be between 1 and 60 working days"
+                ));
+            }
+        };
+        limit("filing", "consent_working_days", self.consent_working_days);
+        limit(
+            "filing",
+            "decision_working_days",
+            self.decision_working_days,
+        );
+        for (region, limits) in &self.regions {
+            let section = format!("filing.regions.{region}");
+            if let Some(days) = limits.consent_working_days {
+                limit(&section, "consent_working_days", days);
+            }
+            if let Some(days) = limits.decision_working_days {
+                limit(&section, "decision_working_days", days);
+            }
+        }
+        for region in self.regions.keys() {
+            if !govmedia_kit::validate::is_id(region) {
+                problems.push(format!(
+                    "filing.regions.{region} must be named by an organization id"
+                ));
             }
         }
         if self.apply_retry_max_ms < self.apply_retry_initial_ms {

@@ -56,7 +56,13 @@ pub async fn serve(
     }
     let signal = OutboxSignal::default();
     let background = server::spawn_background(&context, signal.clone(), shutdown.clone());
-    let writer = Writer::new(context.db.clone(), signal, events::STREAM);
+    let writer = Writer::new(
+        context.db.clone(),
+        signal,
+        events::STREAM,
+        context.clock.clone(),
+    );
+    let deadlines = grpc::Deadlines::new(&config, context.calendar.clone());
     let registry = grpc::Registry::new(&config, context.keys.clone())?;
 
     let wake = grpc::Wake::default();
@@ -70,7 +76,7 @@ pub async fn serve(
         let reminder = reminders::Reminder::new(
             writer.clone(),
             registry.system().clone(),
-            grpc::deadlines(&config),
+            deadlines.clone(),
             Duration::from_millis(config.reminder_interval_ms),
         );
         workers.push(tokio::spawn(reminder.run(shutdown.clone())));
@@ -85,7 +91,7 @@ pub async fn serve(
         }
     }
 
-    let api = grpc::FilingApi::new(writer, registry, &config, wake);
+    let api = grpc::FilingApi::new(writer, registry, deadlines, wake);
     let routes = Routes::new(FilingServiceServer::new(api));
     let result = server::serve(
         listener,

@@ -1,17 +1,22 @@
-//! The reminder: filings waiting longer than allowed for their leader or their
+//! The reminder: filings waiting past their due time for their leader or their
 //! management department get one OVERDUE step in their timeline, and so one
 //! `FilingChanged` event, per waiting step. Listing overdue filings needs no reminder: it is
-//! computed from the state time. Several replicas may run it: the version check lets one record
-//! each reminder.
+//! computed from the stored due time. Several replicas may run it: the version check lets one
+//! record each reminder.
+//!
+//! Each pass first gives a due time to waiting filings that have none: those that waited before
+//! due times were stored, and those whose deadline fell in a year the calendar had no data for
+//! (once an operator loads it).
 
 use std::time::Duration;
 
-use govmedia_kit::{CancellationToken, auth::Principal, clock, unit::Writer, worker};
+use govmedia_kit::{CancellationToken, auth::Principal, calendar::SHANGHAI, unit::Writer, worker};
 
 use crate::{
-    domain::{Deadlines, FilingAction, FilingState, Stamp, TimelineEntry},
+    domain::{FilingAction, FilingState, Stamp, TimelineEntry},
     error::FilingError,
-    grpc, store,
+    grpc::{self, Deadlines},
+    store,
 };
 
 /// Filings reminded per query.
@@ -48,14 +53,21 @@ impl Reminder {
         worker::repeat(what, self.interval, None, shutdown, || self.pass()).await;
     }
 
-    /// Records a reminder for every overdue filing that has none yet; returns how many.
+    /// Gives due times to waiting filings without one, then records a reminder for every
+    /// overdue filing that has none yet; returns how many reminders.
     pub async fn pass(&self) -> Result<usize, FilingError> {
+        // One batch a pass: a filing whose year the calendar still lacks stays without a due
+        // time, and must not keep the pass busy.
+        let missing =
+            store::filings::waiting_without_due_time(self.writer.db().conn(), BATCH).await?;
+        for id in &missing {
+            self.fill_due_time(id).await?;
+        }
         let mut reminded = 0;
         loop {
             let due = store::filings::overdue_unnotified(
                 self.writer.db().conn(),
-                self.deadlines,
-                clock::now(),
+                self.writer.clock().now(),
                 BATCH,
             )
             .await?;
@@ -70,6 +82,30 @@ impl Reminder {
         }
     }
 
+    async fn fill_due_time(&self, id: &str) -> Result<(), FilingError> {
+        let work = self
+            .writer
+            .begin("ScheduleFiling", &self.system, "", &())
+            .await?;
+        let Some(mut filing) = store::filings::get(work.txn(), id).await? else {
+            return Ok(());
+        };
+        if filing.due_time.is_some() {
+            return Ok(());
+        }
+        let Some(due) = self.deadlines.due_time(&filing) else {
+            return Ok(());
+        };
+        // Bookkeeping, not a step: no timeline entry, no event.
+        let expected = filing.version;
+        filing.due_time = Some(due);
+        filing.version += 1;
+        if store::filings::update(work.txn(), &filing, expected).await? {
+            work.commit(()).await?;
+        }
+        Ok(())
+    }
+
     async fn remind(&self, id: &str) -> Result<bool, FilingError> {
         let mut work = self
             .writer
@@ -78,19 +114,22 @@ impl Reminder {
         let Some(mut filing) = store::filings::get(work.txn(), id).await? else {
             return Ok(false);
         };
-        let now = clock::now();
-        if filing.overdue_notified
-            || !self
-                .deadlines
-                .is_overdue(filing.state, filing.state_time, now)
-        {
+        let now = work.now();
+        if filing.overdue_notified || !filing.is_overdue(now) {
             return Ok(false);
         }
         let waiting_for = match filing.state {
             FilingState::Submitted => "the unit leader's consent",
             _ => "the management department's decision",
         };
-        let days = (now - filing.state_time).num_days();
+        let due = filing
+            .due_time
+            .map(|due| {
+                due.with_timezone(&SHANGHAI)
+                    .format("%Y-%m-%d %H:%M %:z")
+                    .to_string()
+            })
+            .unwrap_or_default();
         let expected = filing.version;
         filing.overdue_notified = true;
         filing.version += 1;
@@ -103,17 +142,9 @@ impl Reminder {
                 actor: self.system.subject.clone(),
                 actor_organization: self.system.organization.clone(),
             },
-            comment: format!("waiting for {waiting_for} for {days} day(s)"),
+            comment: format!("waiting for {waiting_for}, due {due}"),
         };
-        match grpc::record(
-            &mut work,
-            &self.deadlines,
-            &filing,
-            grpc::Save::Over(expected),
-            entry,
-        )
-        .await
-        {
+        match grpc::record(&mut work, &filing, grpc::Save::Over(expected), entry).await {
             Ok(_) => {}
             // Changed meanwhile (a step, or another replica's reminder): look again next pass.
             Err(FilingError::EtagMismatch { .. }) => return Ok(false),

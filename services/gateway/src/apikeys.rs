@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use chrono::Duration;
 use govmedia_kit::{
     auth::{Principal, Role},
-    clock,
+    clock::{self, Clock},
     db::Db,
     events::outbox::OutboxSignal,
     unit::Writer,
@@ -46,9 +46,10 @@ pub struct NewKey {
     pub valid_for: Option<Duration>,
 }
 
-fn writer(db: &Db) -> Writer {
-    // The relay of the gateway process publishes what this writes.
-    Writer::new(db.clone(), OutboxSignal::default(), events::STREAM)
+/// The writer key changes go through, stamped by `clock`. The relay of a running gateway
+/// publishes what it writes (the command line writes without one).
+pub fn writer(db: &Db, clock: Clock) -> Writer {
+    Writer::new(db.clone(), OutboxSignal::default(), events::STREAM, clock)
 }
 
 /// The proto form of a key, for events.
@@ -77,7 +78,7 @@ pub fn to_proto(key: &apikey::ApiKeyRecord) -> pb::ApiKey {
 
 /// Issues a key; returns its record and the full key, which is shown this once.
 pub async fn issue(
-    db: &Db,
+    writer: &Writer,
     actor: &Principal,
     new: NewKey,
 ) -> Result<(apikey::ApiKeyRecord, String), KeyError> {
@@ -100,7 +101,7 @@ pub async fn issue(
         return Err(KeyError::Invalid("the lifetime must be positive".into()));
     }
     let (id, secret, full) = apikey::generate();
-    let now = clock::now();
+    let now = writer.clock().now();
     let record = apikey::ApiKeyRecord {
         id,
         display_name: name.to_owned(),
@@ -114,7 +115,7 @@ pub async fn issue(
         created_by_org: actor.organization.clone(),
     };
     let proto = to_proto(&record);
-    let mut unit = writer(db).begin("IssueApiKey", actor, "", &proto).await?;
+    let mut unit = writer.begin("IssueApiKey", actor, "", &proto).await?;
     store::api_keys::insert(unit.txn(), &record).await?;
     unit.publish(
         &proto.name,
@@ -135,18 +136,18 @@ pub async fn issue(
 
 /// Revokes a key by id (or `apiKeys/{id}`).
 pub async fn revoke(
-    db: &Db,
+    writer: &Writer,
     actor: &Principal,
     id: &str,
 ) -> Result<apikey::ApiKeyRecord, KeyError> {
     let id = id.strip_prefix("apiKeys/").unwrap_or(id);
-    let mut unit = writer(db)
+    let mut unit = writer
         .begin("RevokeApiKey", actor, "", &pb::ApiKey::default())
         .await?;
     let Some(mut record) = store::api_keys::get(unit.txn(), id).await? else {
         return Err(KeyError::NotFound(id.to_owned()));
     };
-    let now = clock::now();
+    let now = unit.now();
     if !store::api_keys::revoke(unit.txn(), id, now).await? {
         return Err(KeyError::Invalid(format!(
             "API key {id} is already revoked"

@@ -23,7 +23,7 @@ use std::{
 
 use govmedia_kit::{
     auth::{Claims, Principal, TokenKeys, describe_jwt_error},
-    clock,
+    clock::Clock,
     db::Db,
 };
 use jsonwebtoken::{
@@ -194,6 +194,7 @@ struct CachedKey {
 
 /// Turns presented credentials into a principal.
 pub struct Authenticator {
+    clock: Clock,
     internal: Arc<TokenKeys>,
     external: Option<ExternalVerifier>,
     db: Db,
@@ -219,12 +220,14 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Authenticator {
     /// An authenticator trusting `internal` tokens, the `external` issuer and the API keys in `db`.
     pub fn new(
+        clock: Clock,
         internal: Arc<TokenKeys>,
         external: Option<ExternalVerifier>,
         db: Db,
         key_ttl: Duration,
     ) -> Self {
         Self {
+            clock,
             internal,
             external,
             db,
@@ -284,7 +287,7 @@ impl Authenticator {
         };
         // Cache until the token's own expiry (read unverified: it was verified just now).
         let expires_in = expiry_of(token).map_or(Duration::ZERO, |exp| {
-            Duration::from_secs(exp.saturating_sub(clock::now().timestamp().max(0) as u64))
+            Duration::from_secs(exp.saturating_sub(self.clock.now().timestamp().max(0) as u64))
         });
         let mut tokens = lock(&self.tokens);
         if tokens.len() >= CACHE_LIMIT {
@@ -339,7 +342,7 @@ impl Authenticator {
         if !apikey::same_hash(&apikey::hash(&presented.secret), &record.secret_hash) {
             return Err(invalid());
         }
-        if let Some(why) = record.unusable(clock::now()) {
+        if let Some(why) = record.unusable(self.clock.now()) {
             return Err(GatewayError::Unauthenticated(why.to_owned()));
         }
         Ok(caller)

@@ -67,6 +67,7 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let external = credentials::ExternalVerifier::from_config(&config.jwt)?;
     let authenticator = credentials::Authenticator::new(
+        context.clock.clone(),
         context.keys.clone(),
         external,
         context.db.clone(),

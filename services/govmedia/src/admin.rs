@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use govmedia_gateway::apikeys;
 use govmedia_kit::{
     auth::{Principal, Role},
+    clock::Clock,
     config::DatabaseSettings,
     db::Db,
 };
@@ -62,7 +63,8 @@ pub async fn issue_key(
         roles: roles.iter().copied().collect(),
         valid_for: days.map(chrono::Duration::days),
     };
-    let (record, key) = apikeys::issue(&db, &operator(), new).await?;
+    let writer = apikeys::writer(&db, Clock::system());
+    let (record, key) = apikeys::issue(&writer, &operator(), new).await?;
     eprintln!(
         "issued apiKeys/{} for {} ({}); the key is shown only now:",
         record.id, record.display_name, record.organization
@@ -77,7 +79,7 @@ pub async fn list_keys(settings: &Settings, data_dir: &Path) -> anyhow::Result<(
         "{:<14} {:<10} {:<20} {:<24} NAME",
         "ID", "STATE", "ORGANIZATION", "ROLES"
     );
-    let now = govmedia_kit::clock::now();
+    let now = Clock::system().now();
     for key in apikeys::list(&db).await? {
         let state = match key.unusable(now) {
             Some(_) if key.revoked_at.is_some() => "revoked",
@@ -99,7 +101,8 @@ pub async fn list_keys(settings: &Settings, data_dir: &Path) -> anyhow::Result<(
 
 pub async fn revoke_key(settings: &Settings, data_dir: &Path, id: &str) -> anyhow::Result<()> {
     let db = open(settings, data_dir, govmedia_gateway::NAME).await?;
-    let record = apikeys::revoke(&db, &operator(), id).await?;
+    let writer = apikeys::writer(&db, Clock::system());
+    let record = apikeys::revoke(&writer, &operator(), id).await?;
     println!(
         "revoked apiKeys/{}; gateways refuse it within {} s",
         record.id, settings.gateway.api_key_cache_secs

@@ -7,6 +7,7 @@ use anyhow::Context as _;
 use govmedia_kit::{
     CancellationToken,
     auth::{Role, TokenKeys},
+    clock::Clock,
     config::DatabaseSettings,
     db::Db,
     events::EventBus,
@@ -60,6 +61,7 @@ pub async fn run(mut settings: Settings, data_dir: PathBuf, load_demo: bool) -> 
     let data_dir = data_dir.canonicalize()?;
     let keys = Arc::new(TokenKeys::from_settings(&settings.auth, true)?);
     let bus = EventBus::memory(settings.events.max_stream_len);
+    let calendar = Arc::new(settings.calendar.load()?);
     let shutdown = CancellationToken::new();
     let mut servers = JoinSet::new();
     let events = settings.events.clone();
@@ -68,6 +70,8 @@ pub async fn run(mut settings: Settings, data_dir: PathBuf, load_demo: bool) -> 
         bus: bus.clone(),
         keys: keys.clone(),
         events: events.clone(),
+        clock: Clock::system(),
+        calendar: calendar.clone(),
     };
 
     let mut listening = Vec::new();

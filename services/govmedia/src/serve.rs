@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use govmedia_kit::{
     CancellationToken,
     auth::TokenKeys,
+    clock::Clock,
     db::{Db, redact},
     events::EventBus,
     server::{self, ServiceContext, termination_signal},
@@ -61,6 +62,8 @@ async fn context(settings: &Settings, db: Db) -> anyhow::Result<ServiceContext> 
         bus,
         keys,
         events: settings.events.clone(),
+        clock: Clock::system(),
+        calendar: Arc::new(settings.calendar.load()?),
     })
 }
 
@@ -69,6 +72,7 @@ pub async fn run(settings: Settings, name: &str, migrate: bool) -> anyhow::Resul
         .with_context(|| format!("unknown service {name:?}; known: {}", services::names()))?;
     let _telemetry = telemetry::init(&format!("govmedia-{name}"), &settings.telemetry)?;
     TokenKeys::from_settings(&settings.auth, false)?;
+    settings.calendar.load()?;
     if let Some(service) = services::find(name) {
         let problems = (service.problems)(&settings);
         anyhow::ensure!(

@@ -82,7 +82,7 @@ pub const SERVICES: &[Service] = &[
         name: govmedia_registry::NAME,
         grpc_name: govmedia_registry::SERVICE_NAME,
         listen: |settings| settings.registry.listen,
-        problems: |_| Vec::new(),
+        problems: |settings| settings.registry.problems(),
         serve: |context, settings, listener, shutdown| {
             Box::pin(govmedia_registry::serve(
                 context,

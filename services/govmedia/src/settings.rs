@@ -5,7 +5,8 @@
 use govmedia_filing::FilingConfig;
 use govmedia_gateway::GatewayConfig;
 use govmedia_kit::config::{
-    AuthSettings, DatabaseSettings, EventSettings, RedisSettings, TelemetrySettings,
+    AuthSettings, CalendarSettings, DatabaseSettings, EventSettings, RedisSettings,
+    TelemetrySettings,
 };
 use govmedia_registry::RegistryConfig;
 use serde::{Deserialize, Serialize};
@@ -24,6 +25,8 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     /// `[events]`.
     pub events: EventSettings,
+    /// `[calendar]`.
+    pub calendar: CalendarSettings,
     /// `[gateway]`.
     pub gateway: GatewayConfig,
     /// `[registry]`.

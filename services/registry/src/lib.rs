@@ -41,10 +41,19 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), ServerError> {
+    let problems = config.problems();
+    if !problems.is_empty() {
+        return Err(ServerError::Config(problems));
+    }
     let signal = OutboxSignal::default();
     let background = server::spawn_background(&context, signal.clone(), shutdown.clone());
     let api = grpc::RegistryApi::new(
-        Writer::new(context.db.clone(), signal, events::STREAM),
+        Writer::new(
+            context.db.clone(),
+            signal,
+            events::STREAM,
+            context.clock.clone(),
+        ),
         config,
     );
     let routes = Routes::new(RegistryServiceServer::new(api));

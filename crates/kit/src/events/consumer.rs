@@ -7,7 +7,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::{BusError, Delivery, EventBus, EventEnvelope, Subscriber};
-use crate::{clock, config::EventSettings, db::Db, telemetry};
+use crate::{clock::Clock, config::EventSettings, db::Db, telemetry};
 
 pub(crate) mod entity {
     use sea_orm::entity::prelude::*;
@@ -59,6 +59,8 @@ pub struct ConsumerSpec {
     pub group: String,
     /// This replica's name within the group (unique per process).
     pub consumer: String,
+    /// The consuming service's clock.
+    pub clock: Clock,
 }
 
 /// What happened to one delivery.
@@ -100,7 +102,7 @@ pub async fn process<H: EventHandler>(
         let inserted = entity::Entity::insert(entity::ActiveModel {
             consumer_group: Set(spec.group.clone()),
             event_id: Set(delivery.envelope.id.clone()),
-            processed_at: Set(clock::now()),
+            processed_at: Set(spec.clock.now()),
         })
         .on_conflict(
             OnConflict::columns([entity::Column::ConsumerGroup, entity::Column::EventId])

@@ -11,7 +11,14 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::{BusError, EventBus, EventEnvelope};
-use crate::{clock, config::EventSettings, db::Db, telemetry};
+use chrono::{DateTime, Utc};
+
+use crate::{
+    clock::{self, Clock},
+    config::EventSettings,
+    db::Db,
+    telemetry,
+};
 
 pub(crate) mod entity {
     use sea_orm::entity::prelude::*;
@@ -49,13 +56,15 @@ impl OutboxSignal {
     }
 }
 
-/// Writes an event into the outbox inside the caller's transaction. `stream` names the
-/// publishing service (e.g. `registry`); `subject` the resource the event is about.
+/// Writes an event that happened at `now` into the outbox inside the caller's transaction.
+/// `stream` names the publishing service (e.g. `registry`); `subject` the resource the event is
+/// about.
 pub async fn enqueue<M: Message + Name>(
     txn: &impl ConnectionTrait,
     stream: &str,
     subject: &str,
     payload: &M,
+    now: DateTime<Utc>,
 ) -> Result<String, DbErr> {
     let event_id = uuid::Uuid::now_v7().to_string();
     entity::Entity::insert(entity::ActiveModel {
@@ -66,7 +75,7 @@ pub async fn enqueue<M: Message + Name>(
         subject: Set(subject.to_owned()),
         payload: Set(payload.encode_to_vec()),
         traceparent: Set(telemetry::current_traceparent().unwrap_or_default()),
-        created_at: Set(clock::now()),
+        created_at: Set(now),
         published_at: Set(None),
     })
     .exec_without_returning(txn)
@@ -100,7 +109,12 @@ pub enum RelayError {
 /// many were published. On PostgreSQL only one replica relays a schema's outbox at a time (a
 /// transaction-scoped advisory lock; the others skip the round), so events of one resource
 /// reach the bus in the order they committed. Consumers deduplicate redeliveries anyway.
-pub async fn relay_once(db: &Db, bus: &EventBus, batch: u64) -> Result<usize, RelayError> {
+pub async fn relay_once(
+    db: &Db,
+    bus: &EventBus,
+    batch: u64,
+    clock: &Clock,
+) -> Result<usize, RelayError> {
     let txn = db.begin_write().await?;
     if db.backend() == DbBackend::Postgres {
         let row = txn
@@ -136,7 +150,7 @@ pub async fn relay_once(db: &Db, bus: &EventBus, batch: u64) -> Result<usize, Re
     }
     if !published.is_empty() {
         entity::Entity::update_many()
-            .col_expr(entity::Column::PublishedAt, Expr::value(clock::now()))
+            .col_expr(entity::Column::PublishedAt, Expr::value(clock.now()))
             .filter(entity::Column::Seq.is_in(published.clone()))
             .exec(&*txn)
             .await?;
@@ -163,6 +177,7 @@ pub fn spawn_relay(
     db: Db,
     bus: EventBus,
     settings: EventSettings,
+    clock: Clock,
     signal: OutboxSignal,
     cancel: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
@@ -176,7 +191,7 @@ pub fn spawn_relay(
                 () = tokio::time::sleep(interval + backoff) => {}
             }
             loop {
-                match relay_once(&db, &bus, settings.relay_batch.max(1)).await {
+                match relay_once(&db, &bus, settings.relay_batch.max(1), &clock).await {
                     Ok(count) => {
                         backoff = Duration::ZERO;
                         if (count as u64) < settings.relay_batch.max(1) {
@@ -193,7 +208,7 @@ pub fn spawn_relay(
             }
         }
         // One last round so that events committed just before shutdown leave if they can.
-        if let Err(error) = relay_once(&db, &bus, settings.relay_batch.max(1)).await {
+        if let Err(error) = relay_once(&db, &bus, settings.relay_batch.max(1), &clock).await {
             tracing::warn!(%error, "final outbox relay failed; events stay in the outbox");
         }
     })

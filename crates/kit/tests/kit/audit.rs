@@ -35,6 +35,7 @@ async fn the_chain_detects_rewrites_and_deletions(backend: Backend) {
                 .into(),
                 details: serde_json::json!({ "i": i, "名称": "格尔木" }),
             },
+            govmedia_kit::clock::Clock::system().now(),
         )
         .await
         .expect("append");
@@ -98,6 +99,7 @@ async fn concurrent_appends_keep_one_chain(backend: Backend) {
                     scope: "/x/".into(),
                     details: serde_json::json!({}),
                 },
+                govmedia_kit::clock::Clock::system().now(),
             )
             .await
             .expect("append");

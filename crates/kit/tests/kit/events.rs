@@ -92,9 +92,15 @@ async fn commit_events(db: &Db, n: usize) {
             actor: format!("actor-{i}"),
             ..AuditStamp::default()
         };
-        outbox::enqueue(&*txn, STREAM, &format!("things/{i}"), &payload)
-            .await
-            .expect("enqueue");
+        outbox::enqueue(
+            &*txn,
+            STREAM,
+            &format!("things/{i}"),
+            &payload,
+            govmedia_kit::clock::Clock::system().now(),
+        )
+        .await
+        .expect("enqueue");
     }
     txn.commit().await.expect("commit");
 }
@@ -104,6 +110,7 @@ fn spec(consumer: &str) -> ConsumerSpec {
         stream: STREAM.into(),
         group: "tests".into(),
         consumer: consumer.into(),
+        clock: govmedia_kit::clock::Clock::system(),
     }
 }
 
@@ -113,14 +120,30 @@ async fn relayed_events_are_applied_once(backend: Backend) {
     // Events of a transaction that rolls back never leave.
     {
         let txn = db.begin_write().await.expect("txn");
-        outbox::enqueue(&*txn, STREAM, "things/rolled-back", &AuditStamp::default())
-            .await
-            .expect("enqueue");
+        outbox::enqueue(
+            &*txn,
+            STREAM,
+            "things/rolled-back",
+            &AuditStamp::default(),
+            govmedia_kit::clock::Clock::system().now(),
+        )
+        .await
+        .expect("enqueue");
     }
     assert_eq!(outbox::backlog(&db).await.expect("backlog"), 3);
-    assert_eq!(outbox::relay_once(&db, &bus, 100).await.expect("relay"), 3);
+    assert_eq!(
+        outbox::relay_once(&db, &bus, 100, &govmedia_kit::clock::Clock::system())
+            .await
+            .expect("relay"),
+        3
+    );
     assert_eq!(outbox::backlog(&db).await.expect("backlog"), 0);
-    assert_eq!(outbox::relay_once(&db, &bus, 100).await.expect("relay"), 0);
+    assert_eq!(
+        outbox::relay_once(&db, &bus, 100, &govmedia_kit::clock::Clock::system())
+            .await
+            .expect("relay"),
+        0
+    );
 
     let mut sub = bus.subscriber().await.expect("subscriber");
     sub.ensure_group(STREAM, "tests").await.expect("group");
@@ -155,7 +178,9 @@ backend_test!(
 async fn entries_of_a_crashed_consumer_are_redelivered(backend: Backend) {
     let (backends, db, bus) = setup(backend).await;
     commit_events(&db, 2).await;
-    outbox::relay_once(&db, &bus, 100).await.expect("relay");
+    outbox::relay_once(&db, &bus, 100, &govmedia_kit::clock::Clock::system())
+        .await
+        .expect("relay");
 
     // Consumer "crashed" takes both entries and dies without acknowledging them.
     let mut crashed = bus.subscriber().await.expect("subscriber");
@@ -205,6 +230,7 @@ async fn running_relay_and_consumer_survive_handler_failures(backend: Backend) {
         db.clone(),
         bus.clone(),
         backends.events.clone(),
+        govmedia_kit::clock::Clock::system(),
         signal.clone(),
         cancel.clone(),
     );

@@ -21,7 +21,12 @@ fn principal(subject: &str) -> Principal {
 async fn a_request_id_runs_the_change_once(backend: Backend) {
     let backends = TestBackends::new(backend).await;
     let db = crate::open(&backends).await;
-    let writer = Writer::new(db.clone(), OutboxSignal::default(), "kit-test");
+    let writer = Writer::new(
+        db.clone(),
+        OutboxSignal::default(),
+        "kit-test",
+        govmedia_kit::clock::Clock::system(),
+    );
     let request = AuditStamp {
         actor: "first".into(),
         ..AuditStamp::default()
@@ -86,7 +91,12 @@ backend_test!(
 async fn a_dropped_unit_changes_nothing(backend: Backend) {
     let backends = TestBackends::new(backend).await;
     let db = crate::open(&backends).await;
-    let writer = Writer::new(db.clone(), OutboxSignal::default(), "kit-test");
+    let writer = Writer::new(
+        db.clone(),
+        OutboxSignal::default(),
+        "kit-test",
+        govmedia_kit::clock::Clock::system(),
+    );
     let request = AuditStamp::default();
     {
         let mut unit = writer
@@ -122,7 +132,12 @@ async fn a_concurrent_twin_gets_the_first_response() {
     }
     let backends = TestBackends::new(Backend::Production).await;
     let db = crate::open(&backends).await;
-    let writer = Writer::new(db.clone(), OutboxSignal::default(), "kit-test");
+    let writer = Writer::new(
+        db.clone(),
+        OutboxSignal::default(),
+        "kit-test",
+        govmedia_kit::clock::Clock::system(),
+    );
     let request = AuditStamp::default();
     let response = |actor: &str| AuditStamp {
         actor: actor.into(),

@@ -4,6 +4,7 @@
 pub mod workflow;
 
 use chrono::{DateTime, Duration, Utc};
+use govmedia_kit::calendar::{Calendar, CalendarError};
 
 pub use workflow::{Actor, Step, WorkflowError};
 
@@ -206,6 +207,9 @@ pub struct Filing {
     pub bound_platform_account_id: Option<String>,
     /// When the filing entered its state.
     pub state_time: DateTime<Utc>,
+    /// While it waits for the leader or the department: when the wait becomes overdue (see
+    /// [`Limits::due_time`]); `None` otherwise, or while the calendar cannot tell.
+    pub due_time: Option<DateTime<Utc>>,
     /// Whether the overdue reminder for the current state was sent.
     pub overdue_notified: bool,
     /// Creation stamp.
@@ -220,6 +224,15 @@ impl Filing {
     /// The resource name.
     pub fn name(&self) -> String {
         format!("filings/{}", self.id)
+    }
+
+    /// Is it waiting past its due time at `now`?
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        let waiting = matches!(
+            self.state,
+            FilingState::Submitted | FilingState::LeaderApproved
+        );
+        waiting && self.due_time.is_some_and(|due| now >= due)
     }
 
     /// The registry account an OPEN filing registers: it takes the filing's id, so applying the
@@ -244,21 +257,22 @@ pub struct TimelineEntry {
     pub comment: String,
 }
 
-/// How long a filing may wait at each step before it is overdue.
+/// How many working days a filing may wait at each step before it is overdue (R-10, R-11,
+/// R-35); a region may set its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Deadlines {
+pub struct Limits {
     /// SUBMITTED, waiting for the leader.
-    pub consent: Duration,
+    pub consent_working_days: u32,
     /// LEADER_APPROVED, waiting for the management department.
-    pub decision: Duration,
+    pub decision_working_days: u32,
 }
 
-impl Deadlines {
-    /// The wait allowed in `state`; `None` where nobody is waited for.
-    pub fn limit(&self, state: FilingState) -> Option<Duration> {
+impl Limits {
+    /// The working days allowed in `state`; `None` where nobody is waited for.
+    pub fn working_days(&self, state: FilingState) -> Option<u32> {
         match state {
-            FilingState::Submitted => Some(self.consent),
-            FilingState::LeaderApproved => Some(self.decision),
+            FilingState::Submitted => Some(self.consent_working_days),
+            FilingState::LeaderApproved => Some(self.decision_working_days),
             FilingState::Draft
             | FilingState::Accepted
             | FilingState::Rejected
@@ -267,9 +281,17 @@ impl Deadlines {
         }
     }
 
-    /// Has a filing in `state` since `since` waited longer than allowed at `now`?
-    pub fn is_overdue(&self, state: FilingState, since: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-        self.limit(state).is_some_and(|limit| now - since > limit)
+    /// When a filing that entered `state` at `since` becomes overdue: the end of the last
+    /// working day allowed by `calendar`; `Ok(None)` where nobody is waited for.
+    pub fn due_time(
+        &self,
+        state: FilingState,
+        since: DateTime<Utc>,
+        calendar: &Calendar,
+    ) -> Result<Option<DateTime<Utc>>, CalendarError> {
+        self.working_days(state)
+            .map(|days| calendar.deadline(since, days))
+            .transpose()
     }
 }
 
@@ -322,16 +344,26 @@ mod tests {
     }
 
     #[test]
-    fn only_waiting_states_become_overdue() {
-        let deadlines = Deadlines {
-            consent: Duration::days(5),
-            decision: Duration::days(10),
+    fn only_waiting_states_have_a_due_time_in_working_days() {
+        let limits = Limits {
+            consent_working_days: 5,
+            decision_working_days: 10,
         };
-        let since = Utc::now() - Duration::days(6);
-        let now = Utc::now();
-        assert!(deadlines.is_overdue(FilingState::Submitted, since, now));
-        assert!(!deadlines.is_overdue(FilingState::LeaderApproved, since, now));
-        assert!(deadlines.is_overdue(FilingState::LeaderApproved, since - Duration::days(5), now));
+        let calendar = Calendar::official();
+        // Submitted on the eve of National Day 2026: 8, 9, Saturday 10, 12 and 13 October.
+        let since = DateTime::parse_from_rfc3339("2026-09-30T10:00:00+08:00")
+            .expect("time")
+            .with_timezone(&Utc);
+        let due = |state| limits.due_time(state, since, &calendar).expect("covered");
+        assert_eq!(
+            due(FilingState::Submitted),
+            Some(
+                DateTime::parse_from_rfc3339("2026-10-14T00:00:00+08:00")
+                    .expect("time")
+                    .with_timezone(&Utc)
+            )
+        );
+        assert!(due(FilingState::LeaderApproved) > due(FilingState::Submitted));
         for state in [
             FilingState::Draft,
             FilingState::Returned,
@@ -339,8 +371,15 @@ mod tests {
             FilingState::Rejected,
             FilingState::Withdrawn,
         ] {
-            assert!(!deadlines.is_overdue(state, since - Duration::days(100), now));
+            assert_eq!(due(state), None, "{state}");
         }
+        let late = DateTime::parse_from_rfc3339("2026-12-28T10:00:00+08:00")
+            .expect("time")
+            .with_timezone(&Utc);
+        assert_eq!(
+            limits.due_time(FilingState::Submitted, late, &calendar),
+            Err(CalendarError::NoData { year: 2027 })
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use prost::Message;
 
 use crate::{
     domain::{
-        Deadlines, Filing, Stamp, TimelineEntry,
+        Filing, Stamp, TimelineEntry,
         reconcile::{Discrepancy, Snapshot},
         report::Report,
     },
@@ -56,12 +56,7 @@ pub fn timeline_entry(entry: &TimelineEntry) -> pb::TimelineEntry {
 }
 
 /// A filing as the caller sees it at `now`, with `timeline` (empty in listings).
-pub fn filing(
-    filing: &Filing,
-    timeline: &[TimelineEntry],
-    deadlines: &Deadlines,
-    now: DateTime<Utc>,
-) -> pb::Filing {
+pub fn filing(filing: &Filing, timeline: &[TimelineEntry], now: DateTime<Utc>) -> pb::Filing {
     // Both were encoded by this service from validated messages; an undecodable one would be a
     // bug, shown as absent rather than failing the read of the whole filing.
     let account = (!filing.account.is_empty())
@@ -104,7 +99,8 @@ pub fn filing(
         application_error: filing.application.error.clone(),
         timeline: timeline.iter().map(timeline_entry).collect(),
         state_time: Some(to_proto(filing.state_time)),
-        overdue: deadlines.is_overdue(filing.state, filing.state_time, now),
+        overdue: filing.is_overdue(now),
+        due_time: filing.due_time.map(to_proto),
         created: Some(stamp(&filing.created)),
         updated: Some(stamp(&filing.updated)),
         etag: etag(filing.version),

@@ -2,7 +2,6 @@
 
 use govmedia_kit::{
     auth::{Principal, Role},
-    clock,
     db::is_unique_violation,
     error::{ApiError, Violations},
     paging::{Page, fingerprint},
@@ -112,7 +111,7 @@ pub(super) async fn create(
             None => Err(FilingError::AlreadyExists(name)),
         };
     }
-    let created = stamp(principal);
+    let created = stamp(&work);
     let mut filing = Filing {
         id,
         organization: unit.id,
@@ -131,6 +130,7 @@ pub(super) async fn create(
         application: Application::default(),
         bound_platform_account_id: None,
         state_time: created.time,
+        due_time: None,
         overdue_notified: false,
         created: created.clone(),
         updated: created.clone(),
@@ -144,7 +144,7 @@ pub(super) async fn create(
         stamp: created,
         comment: String::new(),
     };
-    match record(&mut work, &api.deadlines, &filing, Save::New, entry).await {
+    match record(&mut work, &filing, Save::New, entry).await {
         Ok(response) => Ok(work.commit(response).await?),
         // A concurrent twin of this request took the id first: answer as it did.
         Err(FilingError::Store(error)) if is_unique_violation(&error) => {
@@ -184,12 +184,7 @@ pub(super) async fn get(
     let filing = load(api.conn(), &id).await?;
     ensure_visible(api, principal, &filing).await?;
     let timeline = store::timeline::of(api.conn(), &id).await?;
-    Ok(convert::filing(
-        &filing,
-        &timeline,
-        &api.deadlines,
-        clock::now(),
-    ))
+    Ok(convert::filing(&filing, &timeline, api.now()))
 }
 
 pub(super) async fn list(
@@ -217,12 +212,12 @@ pub(super) async fn list(
     v.finish()?;
     let after = page.after_number()?;
     let scope = subtree(api, principal, scope).await?;
-    let now = clock::now();
+    let now = api.now();
     let filter = store::filings::Filter {
         path: scope.path,
         kind,
         state,
-        overdue: req.overdue_only.then_some((api.deadlines, now)),
+        overdue_at: req.overdue_only.then_some(now),
         awaiting: req.awaiting_caller.then(|| Awaiting {
             leader_of: principal
                 .has(Role::Leader)
@@ -237,7 +232,7 @@ pub(super) async fn list(
     Ok(pb::ListFilingsResponse {
         filings: rows
             .iter()
-            .map(|(_, filing)| convert::filing(filing, &[], &api.deadlines, now))
+            .map(|(_, filing)| convert::filing(filing, &[], now))
             .collect(),
         next_page_token,
     })
@@ -283,7 +278,7 @@ pub(super) async fn update(
     };
     next_state(read.state, Step::Edit, actor)?;
     // The filing as it would be: stored values, the masked ones replaced, checked as a whole.
-    let mut merged = convert::filing(&read, &[], &api.deadlines, clock::now());
+    let mut merged = convert::filing(&read, &[], api.now());
     for path in &paths {
         match path.as_str() {
             "account" => merged.account = source.account.clone(),
@@ -310,7 +305,7 @@ pub(super) async fn update(
     }
     let mut filing = reload(&work, &read).await?;
     draft.apply_to(&mut filing);
-    filing.updated = stamp(principal);
+    filing.updated = stamp(&work);
     filing.version += 1;
     let entry = TimelineEntry {
         action: Step::Edit.action(),
@@ -319,13 +314,6 @@ pub(super) async fn update(
         stamp: filing.updated.clone(),
         comment: format!("changed {}", paths.join(", ")),
     };
-    let response = record(
-        &mut work,
-        &api.deadlines,
-        &filing,
-        Save::Over(read.version),
-        entry,
-    )
-    .await?;
+    let response = record(&mut work, &filing, Save::Over(read.version), entry).await?;
     Ok(work.commit(response).await?)
 }

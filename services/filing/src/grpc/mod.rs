@@ -17,11 +17,12 @@ mod workflow;
 
 use std::sync::Arc;
 
-use chrono::Duration;
+use chrono::{DateTime, Utc};
 use govmedia_kit::{
     auth::{self, Principal, Role},
-    clock,
+    calendar::Calendar,
     error::Violations,
+    regional::Regional,
     unit::{Unit, Writer},
     validate,
 };
@@ -38,7 +39,7 @@ pub use registry::Registry;
 
 use crate::{
     config::FilingConfig,
-    domain::{Deadlines, Filing, FilingKind, Stamp, TimelineEntry},
+    domain::{Filing, FilingKind, Limits, Stamp, TimelineEntry},
     error::FilingError,
     events, store,
 };
@@ -63,12 +64,13 @@ pub struct Wake {
 }
 
 impl FilingApi {
-    /// A service writing through `writer`, asking `registry`, waking the workers in `wake`.
-    pub fn new(writer: Writer, registry: Registry, config: &FilingConfig, wake: Wake) -> Self {
+    /// A service writing through `writer`, asking `registry`, timing waits by `deadlines`,
+    /// waking the workers in `wake`.
+    pub fn new(writer: Writer, registry: Registry, deadlines: Deadlines, wake: Wake) -> Self {
         Self {
             writer,
             registry,
-            deadlines: deadlines(config),
+            deadlines,
             applier: wake.applier,
             reporter: wake.reporter,
         }
@@ -77,22 +79,56 @@ impl FilingApi {
     fn conn(&self) -> &sea_orm::DatabaseConnection {
         self.writer.db().conn()
     }
-}
 
-/// The waiting limits of `config`.
-pub fn deadlines(config: &FilingConfig) -> Deadlines {
-    Deadlines {
-        consent: Duration::days(i64::from(config.consent_overdue_days)),
-        decision: Duration::days(i64::from(config.decision_overdue_days)),
+    /// Now, by the service's clock.
+    fn now(&self) -> DateTime<Utc> {
+        self.writer.clock().now()
     }
 }
 
-/// The stamp of a change by `principal` now.
-fn stamp(principal: &Principal) -> Stamp {
+/// When waits become overdue: the limits in working days and the calendars they count in,
+/// both by the unit's region.
+#[derive(Clone, Debug)]
+pub struct Deadlines {
+    limits: Regional<Limits>,
+    calendars: Arc<Regional<Calendar>>,
+}
+
+impl Deadlines {
+    /// The limits of `config`, counted in `calendars`.
+    pub fn new(config: &FilingConfig, calendars: Arc<Regional<Calendar>>) -> Self {
+        Self {
+            limits: config.limits(),
+            calendars,
+        }
+    }
+
+    /// The due time of `filing`'s current wait, if it waits for someone. A calendar that holds
+    /// no data for the year the deadline falls in leaves it empty, loudly: an operator must load
+    /// the year's holiday notice, and the reminder fills the time in once it is there.
+    pub fn due_time(&self, filing: &Filing) -> Option<DateTime<Utc>> {
+        let path = &filing.organization_path;
+        let limits = self.limits.for_path(path);
+        match limits.due_time(
+            filing.state,
+            filing.state_time,
+            self.calendars.for_path(path),
+        ) {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::error!(filing = %filing.name(), %error, "no due time for a waiting filing");
+                None
+            }
+        }
+    }
+}
+
+/// The stamp of the change `unit` makes.
+fn stamp(unit: &Unit) -> Stamp {
     Stamp {
-        time: clock::now(),
-        actor: principal.subject.clone(),
-        actor_organization: principal.organization.clone(),
+        time: unit.now(),
+        actor: unit.principal().subject.clone(),
+        actor_organization: unit.principal().organization.clone(),
     }
 }
 
@@ -165,7 +201,6 @@ pub(crate) enum Save {
 /// the audit entry and returns the filing as the caller sees it.
 pub(crate) async fn record(
     unit: &mut Unit,
-    deadlines: &Deadlines,
     filing: &Filing,
     save: Save,
     entry: TimelineEntry,
@@ -183,7 +218,7 @@ pub(crate) async fn record(
     }
     store::timeline::append(unit.txn(), &filing.id, &entry).await?;
     let timeline = store::timeline::of(unit.txn(), &filing.id).await?;
-    let response = convert::filing(filing, &timeline, deadlines, clock::now());
+    let response = convert::filing(filing, &timeline, unit.now());
     let action = pb::FilingAction::try_from(entry.action as i32).unwrap_or_default();
     unit.publish(&filing.name(), &events::filing_changed(&response, action))
         .await?;

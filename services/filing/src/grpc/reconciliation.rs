@@ -64,7 +64,7 @@ pub(super) async fn import_roster(
     if let Some(done) = work.replay().await? {
         return Ok(done);
     }
-    let imported = stamp(principal);
+    let imported = stamp(&work);
     let resource = format!(
         "{}/rosters/{}",
         convert::organization_name(&scope.id),

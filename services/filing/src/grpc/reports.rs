@@ -55,7 +55,7 @@ pub(crate) async fn queue(
     if store::reports::exists(work.txn(), &filing.id, cause).await? {
         return Ok(());
     }
-    let now = clock::now();
+    let now = work.now();
     let report = Report {
         id: format!("r-{}", uuid::Uuid::now_v7().simple()),
         filing: filing.id.clone(),
@@ -209,7 +209,7 @@ pub(super) async fn export(
         .iter()
         .map(|(_, report)| convert::record(report))
         .collect();
-    let stamp = clock::now().format("%Y%m%dT%H%M%SZ");
+    let stamp = api.now().format("%Y%m%dT%H%M%SZ");
     let (content, extension, media_type) = match format {
         Format::Jsonl => (export::jsonl(&records), "jsonl", export::JSONL_MEDIA_TYPE),
         Format::Xlsx => (
@@ -295,7 +295,7 @@ pub(super) async fn mark(
     if let Some(done) = work.replay().await? {
         return Ok(done);
     }
-    let now = clock::now();
+    let now = work.now();
     let mut reports = Vec::with_capacity(marking.ids.len());
     for id in &marking.ids {
         let name = convert::report_name(id);

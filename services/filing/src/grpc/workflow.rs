@@ -3,7 +3,6 @@
 
 use govmedia_kit::{
     auth::{Principal, Role},
-    clock,
     error::{ApiError, FieldViolation, Violations},
     validate,
 };
@@ -118,9 +117,11 @@ async fn take_step(
     }
     let mut filing = reload(&work, &read).await?;
     let from = filing.state;
-    let changed = stamp(principal);
+    let changed = stamp(&work);
     filing.state = prepared.to;
     filing.state_time = changed.time;
+    // The clock of the next wait starts now and its end is fixed now.
+    filing.due_time = api.deadlines.due_time(&filing);
     filing.overdue_notified = false;
     if let Some(department) = prepared.management_department {
         filing.management_department = Some(department);
@@ -144,14 +145,7 @@ async fn take_step(
         stamp: changed,
         comment: req.comment.to_owned(),
     };
-    let response = record(
-        &mut work,
-        &api.deadlines,
-        &filing,
-        Save::Over(read.version),
-        entry,
-    )
-    .await?;
+    let response = record(&mut work, &filing, Save::Over(read.version), entry).await?;
     let response = work.commit(response).await?;
     if req.step == Step::Accept {
         api.applier.notify_one();
@@ -317,12 +311,7 @@ pub(super) async fn bind(
         if *bound == platform_account_id {
             // Already done: answer with the filing as it is.
             let timeline = crate::store::timeline::of(api.conn(), &read.id).await?;
-            return Ok(convert::filing(
-                &read,
-                &timeline,
-                &api.deadlines,
-                clock::now(),
-            ));
+            return Ok(convert::filing(&read, &timeline, api.now()));
         }
         return Err(FilingError::AlreadyBound {
             filing: read.name(),
@@ -347,7 +336,7 @@ pub(super) async fn bind(
     }
     let mut filing = reload(&work, &read).await?;
     filing.bound_platform_account_id = Some(platform_account_id.clone());
-    filing.updated = stamp(principal);
+    filing.updated = stamp(&work);
     filing.version += 1;
     let entry = TimelineEntry {
         action: FilingAction::PlatformAccountBound,
@@ -359,14 +348,7 @@ pub(super) async fn bind(
             convert::account_name(&account)
         ),
     };
-    let response = record(
-        &mut work,
-        &api.deadlines,
-        &filing,
-        Save::Over(read.version),
-        entry,
-    )
-    .await?;
+    let response = record(&mut work, &filing, Save::Over(read.version), entry).await?;
     // The account went live: the national system learns its platform id.
     let registered = reports::Registered {
         ledger: ledger.encode_to_vec(),

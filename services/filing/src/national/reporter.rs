@@ -11,7 +11,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use govmedia_kit::{CancellationToken, auth::Principal, clock, unit::Writer, worker};
+use govmedia_kit::{CancellationToken, auth::Principal, unit::Writer, worker};
 use serde_json::json;
 use tokio::sync::Notify;
 
@@ -97,7 +97,8 @@ impl Reporter {
     /// Delivers every record due now (each at most once per pass).
     pub async fn pass(&self) -> Result<(), FilingError> {
         for _ in 0..MAX_BATCHES {
-            let due = store::reports::due(self.writer.db().conn(), clock::now(), BATCH).await?;
+            let now = self.writer.clock().now();
+            let due = store::reports::due(self.writer.db().conn(), now, BATCH).await?;
             for id in &due {
                 self.deliver(id).await?;
             }
@@ -109,7 +110,7 @@ impl Reporter {
     }
 
     async fn deliver(&self, id: &str) -> Result<(), FilingError> {
-        let now = clock::now();
+        let now = self.writer.clock().now();
         let Some(read) = store::reports::get(self.writer.db().conn(), id).await? else {
             return Ok(());
         };
@@ -143,7 +144,7 @@ impl Reporter {
         if report.version != claimed.version {
             return Ok(());
         }
-        report.delivered(delivery, self.policy, clock::now());
+        report.delivered(delivery, self.policy, self.writer.clock().now());
         if !store::reports::update(work.txn(), &report, claimed.version).await? {
             return Ok(());
         }

@@ -30,6 +30,7 @@ pub mod filing {
         pub application_next_at: Option<DateTimeUtc>,
         pub bound_platform_account_id: Option<String>,
         pub state_time: DateTimeUtc,
+        pub due_time: Option<DateTimeUtc>,
         pub overdue_notified: bool,
         pub created_at: DateTimeUtc,
         pub created_by: String,

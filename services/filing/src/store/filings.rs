@@ -9,9 +9,7 @@ use sea_orm::{
 };
 
 use super::{corrupt, entity::filing as row, stamp};
-use crate::domain::{
-    Application, ApplicationState, Attachment, Deadlines, Filing, FilingKind, FilingState,
-};
+use crate::domain::{Application, ApplicationState, Attachment, Filing, FilingKind, FilingState};
 
 fn to_domain(model: row::Model) -> Result<Filing, DbErr> {
     let attachments: Vec<Attachment> = serde_json::from_str(&model.attachments)
@@ -50,6 +48,7 @@ fn to_domain(model: row::Model) -> Result<Filing, DbErr> {
         },
         bound_platform_account_id: model.bound_platform_account_id,
         state_time: model.state_time,
+        due_time: model.due_time,
         overdue_notified: model.overdue_notified,
         created: stamp(model.created_at, model.created_by, model.created_by_org),
         updated: stamp(model.updated_at, model.updated_by, model.updated_by_org),
@@ -82,6 +81,7 @@ fn to_row(filing: &Filing) -> Result<row::ActiveModel, DbErr> {
         application_next_at: Set(filing.application.next_attempt),
         bound_platform_account_id: Set(filing.bound_platform_account_id.clone()),
         state_time: Set(filing.state_time),
+        due_time: Set(filing.due_time),
         overdue_notified: Set(filing.overdue_notified),
         created_at: Set(filing.created.time),
         created_by: Set(filing.created.actor.clone()),
@@ -144,25 +144,20 @@ pub struct Filter {
     pub kind: Option<FilingKind>,
     /// Only this state.
     pub state: Option<FilingState>,
-    /// Only filings overdue at the given time.
-    pub overdue: Option<(Deadlines, DateTime<Utc>)>,
+    /// Only filings overdue at this time.
+    pub overdue_at: Option<DateTime<Utc>>,
     /// Only filings waiting for the caller.
     pub awaiting: Option<Awaiting>,
 }
 
-/// Filings waiting longer than allowed at `now`.
-fn overdue_condition(deadlines: Deadlines, now: DateTime<Utc>) -> Condition {
-    let mut any = Condition::any();
-    for state in [FilingState::Submitted, FilingState::LeaderApproved] {
-        if let Some(limit) = deadlines.limit(state) {
-            any = any.add(
-                Condition::all()
-                    .add(row::Column::State.eq(state as i32))
-                    .add(row::Column::StateTime.lt(now - limit)),
-            );
-        }
-    }
-    any
+/// The states in which a filing waits for someone.
+const WAITING: [FilingState; 2] = [FilingState::Submitted, FilingState::LeaderApproved];
+
+/// Filings waiting past their due time at `now` (see `Filing::is_overdue`).
+fn overdue_condition(now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(row::Column::State.is_in(WAITING.map(|state| state as i32)))
+        .add(row::Column::DueTime.lte(now))
 }
 
 /// A page of filings matching `filter`, newest first, after sequence `after`; each with its
@@ -180,8 +175,8 @@ pub async fn list(
     if let Some(state) = filter.state {
         query = query.filter(row::Column::State.eq(state as i32));
     }
-    if let Some((deadlines, now)) = filter.overdue {
-        query = query.filter(overdue_condition(deadlines, now));
+    if let Some(now) = filter.overdue_at {
+        query = query.filter(overdue_condition(now));
     }
     if let Some(awaiting) = &filter.awaiting {
         // Nothing waits for a caller who takes no step.
@@ -238,15 +233,32 @@ pub async fn due_for_application(
         .collect())
 }
 
+/// Ids of waiting filings without a due time (waiting since before due times were stored, or
+/// while the calendar lacked the year), oldest first.
+pub async fn waiting_without_due_time(
+    conn: &impl ConnectionTrait,
+    limit: u64,
+) -> Result<Vec<String>, DbErr> {
+    Ok(row::Entity::find()
+        .filter(row::Column::State.is_in(WAITING.map(|state| state as i32)))
+        .filter(row::Column::DueTime.is_null())
+        .order_by_asc(row::Column::Seq)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|model| model.id)
+        .collect())
+}
+
 /// Ids of filings overdue at `now` whose reminder has not been sent.
 pub async fn overdue_unnotified(
     conn: &impl ConnectionTrait,
-    deadlines: Deadlines,
     now: DateTime<Utc>,
     limit: u64,
 ) -> Result<Vec<String>, DbErr> {
     Ok(row::Entity::find()
-        .filter(overdue_condition(deadlines, now))
+        .filter(overdue_condition(now))
         .filter(row::Column::OverdueNotified.eq(false))
         .order_by_asc(row::Column::Seq)
         .limit(limit)

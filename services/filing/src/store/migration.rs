@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
         migrations.push(Box::new(FilingTables));
         migrations.push(Box::new(ReportTables));
         migrations.push(Box::new(RosterTables));
+        migrations.push(Box::new(DueTimes));
         migrations
     }
 }
@@ -259,5 +260,39 @@ impl MigrationTrait for RosterTables {
             manager.create_index(index.to_owned()).await?;
         }
         Ok(())
+    }
+}
+
+/// The instant a waiting filing becomes overdue, fixed when the wait starts. Filings that
+/// were already waiting get theirs from the reminder's first pass.
+struct DueTimes;
+
+impl MigrationName for DueTimes {
+    fn name(&self) -> &str {
+        "m20261203_000005_filing_due_times"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for DueTimes {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("filings")
+                    .add_column(timestamp_with_time_zone_null("due_time"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("filings_due_time")
+                    .table("filings")
+                    .col("due_time")
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await
     }
 }

@@ -8,13 +8,15 @@ use govmedia_filing::{
     FilingConfig,
     apply::Applier,
     config::{NationalAdapter, NationalConfig},
-    grpc::Registry,
+    grpc::{Deadlines, Registry},
+    reminders::Reminder,
 };
 use govmedia_gateway::GatewayConfig;
 use govmedia_kit::{
     CancellationToken,
     auth::{DEV_JWT_SECRET, Role, TokenKeys},
     client::{self, Credentials},
+    clock::{Clock, ManualClock},
     db::Db,
     events::{EventBus, outbox::OutboxSignal},
     server::{self, ServiceContext},
@@ -40,8 +42,9 @@ pub struct Options {
     pub gateway: bool,
     /// Run the filing service's applier and reminder (off: tests drive them).
     pub no_workers: bool,
-    /// Make every waiting filing overdue at once.
-    pub overdue_at_once: bool,
+    /// Start the services' clock at this instant and let the test move it (see
+    /// [`Suite::clock`]); the system clock otherwise.
+    pub clock_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Deliver national reports by HTTP to this address (else they wait for an export).
     pub national: Option<SocketAddr>,
 }
@@ -56,6 +59,10 @@ pub struct Suite {
     pub keys: Arc<TokenKeys>,
     pub config: FilingConfig,
     pub backends: TestBackends,
+    /// The clock of every service of the suite.
+    pub clock: Clock,
+    /// Moves that clock, when the options set one.
+    pub manual_clock: Option<ManualClock>,
     shutdown: CancellationToken,
     registry_shutdown: CancellationToken,
     registry_task: Option<tokio::task::JoinHandle<()>>,
@@ -105,8 +112,9 @@ impl Suite {
             registry_endpoint: format!("http://{registry}"),
             system_organization: "qinghai".into(),
             registry_timeout_ms: 3_000,
-            consent_overdue_days: if options.overdue_at_once { 0 } else { 5 },
-            decision_overdue_days: if options.overdue_at_once { 0 } else { 10 },
+            consent_working_days: 5,
+            decision_working_days: 10,
+            regions: Default::default(),
             workers: !options.no_workers,
             reminder_interval_ms: 50,
             apply_interval_ms: 50,
@@ -126,7 +134,12 @@ impl Suite {
             },
         };
 
+        let manual_clock = options.clock_at.map(ManualClock::new);
         let mut suite = Suite {
+            clock: manual_clock
+                .as_ref()
+                .map_or_else(Clock::system, ManualClock::clock),
+            manual_clock,
             registry,
             filing,
             gateway: None,
@@ -160,6 +173,8 @@ impl Suite {
             bus: self.bus.clone(),
             keys: self.keys.clone(),
             events: self.backends.events.clone(),
+            clock: self.clock.clone(),
+            calendar: govmedia_test_support::official_calendar(),
         }
     }
 
@@ -282,12 +297,30 @@ impl Suite {
         )
     }
 
+    /// A reminder on the filing database, for tests that run a pass by hand.
+    pub fn reminder(&self) -> Reminder {
+        let writer = Writer::new(
+            self.filing_db.clone(),
+            OutboxSignal::default(),
+            govmedia_filing::events::STREAM,
+            self.clock.clone(),
+        );
+        let registry = Registry::new(&self.config, self.keys.clone()).expect("registry client");
+        Reminder::new(
+            writer,
+            registry.system().clone(),
+            Deadlines::new(&self.config, govmedia_test_support::official_calendar()),
+            Duration::from_secs(3600),
+        )
+    }
+
     /// An applier on the filing database, for tests that drive it by hand.
     pub fn applier(&self) -> Applier {
         let writer = Writer::new(
             self.filing_db.clone(),
             OutboxSignal::default(),
             govmedia_filing::events::STREAM,
+            self.clock.clone(),
         );
         let registry = Registry::new(&self.config, self.keys.clone()).expect("registry client");
         Applier::new(writer, registry, &self.config)
@@ -377,6 +410,15 @@ impl Suite {
         govmedia_kit::audit::verify(self.filing_db.conn())
             .await
             .expect("audit chain intact")
+    }
+}
+
+impl Suite {
+    /// The test's hand on the clock; panics unless the suite was started with `clock_at`.
+    pub fn time(&self) -> &ManualClock {
+        self.manual_clock
+            .as_ref()
+            .expect("start the suite with Options::clock_at to move its clock")
     }
 }
 
@@ -556,3 +598,15 @@ pub async fn applied(suite: &Suite, id: &str) -> pb::Filing {
 }
 
 pub use govmedia_test_support::{assert_error, assert_invalid};
+
+/// An instant written with its offset, e.g. `2026-09-30T15:00:00+08:00`.
+pub fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .expect("an RFC 3339 time")
+        .with_timezone(&chrono::Utc)
+}
+
+/// A protobuf timestamp of [`at`].
+pub fn timestamp(text: &str) -> prost_types::Timestamp {
+    govmedia_kit::clock::to_proto(at(text))
+}

@@ -135,13 +135,17 @@ backend_test!(
     each_party_sees_what_waits_for_it
 );
 
-/// With the waiting limits at zero days, a submitted filing is overdue at once: it is listed as
-/// overdue, and the reminder records and announces it once.
-async fn overdue_filings_are_listed_and_reminded_once(backend: Backend) {
+/// Waits count working days of the official calendar. A filing submitted on the eve of
+/// National Day 2026 is due at the end of Tuesday 13 October (8, 9, the make-up Saturday 10, 12
+/// and 13 October), not on 7 October as weekdays alone would say; it is listed as overdue from
+/// then and reminded once; the department's wait then gets its own due time and reminder.
+/// Through the gateway, on a clock the test moves.
+async fn waits_are_due_in_working_days_and_reminded_once(backend: Backend) {
     let suite = Suite::spawn_with(
         backend,
         Options {
-            overdue_at_once: true,
+            gateway: true,
+            clock_at: Some(at("2026-09-30T15:00:00+08:00")),
             ..Options::default()
         },
     )
@@ -161,16 +165,28 @@ async fn overdue_filings_are_listed_and_reminded_once(backend: Backend) {
     )
     .await
     .expect("create");
-    submit(&mut operator, "edu-weibo").await.expect("submit");
+    let submitted = submit(&mut operator, "edu-weibo").await.expect("submit");
+    assert_eq!(
+        submitted.due_time,
+        Some(timestamp("2026-10-14T00:00:00+08:00"))
+    );
+    assert!(!submitted.overdue);
+    let overdue_only = pb::ListFilingsRequest {
+        overdue_only: true,
+        ..Default::default()
+    };
 
-    let overdue = list(
-        &mut operator,
-        pb::ListFilingsRequest {
-            overdue_only: true,
-            ..Default::default()
-        },
-    )
-    .await;
+    suite.time().set(at("2026-10-13T23:59:59+08:00"));
+    assert!(
+        list(&mut operator, overdue_only.clone())
+            .await
+            .filings
+            .is_empty()
+    );
+    assert_eq!(suite.reminder().pass().await.expect("reminder"), 0);
+
+    suite.time().set(at("2026-10-14T00:00:00+08:00"));
+    let overdue = list(&mut operator, overdue_only.clone()).await;
     assert_eq!(ids(&overdue), ["edu-weibo"], "drafts wait for nobody");
     assert!(overdue.filings[0].overdue);
 
@@ -192,40 +208,35 @@ async fn overdue_filings_are_listed_and_reminded_once(backend: Backend) {
     })
     .await;
     assert_eq!(event.subject, "filings/edu-weibo");
-
-    // Several more reminder rounds later, still one reminder for this wait.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Another pass finds nothing more to remind of this wait.
+    assert_eq!(suite.reminder().pass().await.expect("reminder"), 0);
     let filing = get(&mut operator, "edu-weibo").await;
-    assert_eq!(
+    let reminders = |filing: &pb::Filing| {
         filing
             .timeline
             .iter()
             .filter(|entry| entry.action == FilingAction::Overdue as i32)
-            .count(),
-        1,
-        "{:?}",
-        reminded.timeline
-    );
-    // The next wait (for the department) gets its own reminder.
-    consent(&mut suite.leader().await, "edu-weibo")
+            .count()
+    };
+    assert_eq!(reminders(&filing), 1, "{:?}", reminded.timeline);
+
+    // The department's wait: ten working days from 14 October end with 28 October.
+    let consented = consent(&mut suite.leader().await, "edu-weibo")
         .await
         .expect("consent");
+    assert_eq!(
+        consented.due_time,
+        Some(timestamp("2026-10-29T00:00:00+08:00"))
+    );
+    assert!(!consented.overdue);
+    suite.time().set(at("2026-10-29T00:00:00+08:00"));
     eventually("the second reminder", Duration::from_secs(20), || {
         let mut operator = operator.clone();
-        async move {
-            let filing = get(&mut operator, "edu-weibo").await;
-            (filing
-                .timeline
-                .iter()
-                .filter(|entry| entry.action == FilingAction::Overdue as i32)
-                .count()
-                == 2)
-                .then_some(())
-        }
+        async move { (reminders(&get(&mut operator, "edu-weibo").await) == 2).then_some(()) }
     })
     .await;
 }
 backend_test!(
-    overdue_filings_are_listed_and_reminded_once_on,
-    overdue_filings_are_listed_and_reminded_once
+    waits_are_due_in_working_days_and_reminded_once_on,
+    waits_are_due_in_working_days_and_reminded_once
 );

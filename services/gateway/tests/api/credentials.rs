@@ -226,7 +226,7 @@ async fn api_keys_act_for_their_system_until_revoked(backend: Backend) {
         organization: "ops".into(),
         roles: [Role::System].into(),
     };
-    govmedia_gateway::apikeys::revoke(&suite.gateway_db, &operator, &id)
+    govmedia_gateway::apikeys::revoke(&suite.key_writer(), &operator, &id)
         .await
         .expect("revoke");
     let status = assert_error(
@@ -236,7 +236,7 @@ async fn api_keys_act_for_their_system_until_revoked(backend: Backend) {
     );
     assert!(status.message().contains("revoked"), "{status:?}");
     assert!(
-        govmedia_gateway::apikeys::revoke(&suite.gateway_db, &operator, &id)
+        govmedia_gateway::apikeys::revoke(&suite.key_writer(), &operator, &id)
             .await
             .is_err()
     );

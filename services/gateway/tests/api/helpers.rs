@@ -60,6 +60,8 @@ impl Suite {
             bus: bus.clone(),
             keys: keys.clone(),
             events: backends.events.clone(),
+            clock: govmedia_kit::clock::Clock::system(),
+            calendar: govmedia_test_support::official_calendar(),
         };
         tokio::spawn(govmedia_registry::serve(
             context,
@@ -103,6 +105,8 @@ impl Suite {
             bus: bus.clone(),
             keys: keys.clone(),
             events: backends.events.clone(),
+            clock: govmedia_kit::clock::Clock::system(),
+            calendar: govmedia_test_support::official_calendar(),
         };
         tokio::spawn({
             let shutdown = shutdown.clone();
@@ -269,6 +273,8 @@ impl Suite {
             bus: self.bus.clone(),
             keys: self.keys.clone(),
             events: self.backends.events.clone(),
+            clock: govmedia_kit::clock::Clock::system(),
+            calendar: govmedia_test_support::official_calendar(),
         };
         tokio::spawn({
             let shutdown = self.shutdown.clone();
@@ -281,6 +287,11 @@ impl Suite {
         addrs
     }
 
+    /// Writes API keys straight into the gateway's database, as `govmedia apikey` does.
+    pub fn key_writer(&self) -> govmedia_kit::unit::Writer {
+        govmedia_gateway::apikeys::writer(&self.gateway_db, govmedia_kit::clock::Clock::system())
+    }
+
     /// Issues an API key directly in the gateway's database.
     pub async fn api_key(&self, organization: &str, roles: &[Role]) -> (String, String) {
         let operator = Principal {
@@ -289,7 +300,7 @@ impl Suite {
             roles: [Role::System].into(),
         };
         let (record, key) = govmedia_gateway::apikeys::issue(
-            &self.gateway_db,
+            &self.key_writer(),
             &operator,
             govmedia_gateway::apikeys::NewKey {
                 display_name: "12345 热线".into(),

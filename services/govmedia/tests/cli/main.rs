@@ -236,6 +236,28 @@ fn serve_refuses_to_start_unsafely() {
     );
     assert!(!data.path().join("f.db").exists(), "{stderr}");
 
+    // A calendar file with a bad line is refused with the file and the line.
+    let calendar = data.path().join("2027.jsonl");
+    std::fs::write(
+        &calendar,
+        "{\"date\":\"2027-01-01\",\"off\":true,\"name\":\"元旦\"}\n{\"date\":\"2027-02-30\",\"off\":true,\"name\":\"春节\"}\n",
+    )
+    .expect("write");
+    let bad_calendar = govmedia(&["serve", "registry"])
+        .env(
+            "GOVMEDIA_JWT_SECRET",
+            "a-production-secret-of-at-least-32-bytes",
+        )
+        .env("GOVMEDIA_CALENDAR__FILES", format!("[{:?}]", calendar))
+        .output()
+        .expect("run");
+    assert!(!bad_calendar.status.success());
+    let stderr = String::from_utf8_lossy(&bad_calendar.stderr);
+    assert!(
+        stderr.contains("2027.jsonl line 2") && stderr.contains("YYYY-MM-DD"),
+        "{stderr}"
+    );
+
     let typo = govmedia(&["serve", "registry"])
         .env("GOVMEDIA_REGISTRY__LISTN", "127.0.0.1:1")
         .output()

@@ -6,6 +6,7 @@ use govmedia_kit::{
     clock,
     error::{ApiError, Violations},
     paging::{Page, fingerprint},
+    unit::Unit,
     validate,
 };
 use govmedia_proto::registry::v1 as pb;
@@ -153,15 +154,11 @@ pub(super) async fn load_for_change(
 }
 
 /// Stores a changed account (bumping its version), or ABORTED when someone changed it meanwhile.
-pub(super) async fn store_change(
-    txn: &sea_orm::DatabaseTransaction,
-    principal: &Principal,
-    account: &mut Account,
-) -> Result<(), RegistryError> {
+pub(super) async fn store_change(unit: &Unit, account: &mut Account) -> Result<(), RegistryError> {
     let expected = account.version;
     account.version += 1;
-    account.updated = stamp(principal);
-    match store::accounts::update(txn, account, expected).await {
+    account.updated = stamp(unit);
+    match store::accounts::update(unit.txn(), account, expected).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(RegistryError::stale(&account.name(), expected)),
         // Only the platform id is unique: another account bound it concurrently.
@@ -355,15 +352,15 @@ pub(super) async fn create(
         };
     }
     let existing = store::accounts::on_platform(unit.txn(), &organization, platform).await?;
-    let now = clock::now();
+    let now = unit.now();
     check_further_account(
         platform,
         &existing,
         &source.justification,
         now,
-        Duration::days(i64::from(api.config.healthy_post_window_days)),
+        *api.health_windows.for_path(&org.path),
     )?;
-    let created = stamp(principal);
+    let created = stamp(&unit);
     let mut account = Account {
         id,
         organization,
@@ -464,7 +461,7 @@ pub(super) async fn update(
         apply_field(&mut account, source, path);
     }
     account.last_filing = filing;
-    store_change(unit.txn(), principal, &mut account).await?;
+    store_change(&unit, &mut account).await?;
     let name = account.name();
     let response = convert::account(&account);
     unit.publish(&name, &events::account_updated(&response, &paths))
@@ -555,11 +552,11 @@ async fn transition(
             _ => {}
         }
         if account.open_time.is_none() {
-            account.open_time = Some(clock::now());
+            account.open_time = Some(unit.now());
         }
     }
     account.last_filing = filing;
-    store_change(unit.txn(), principal, &mut account).await?;
+    store_change(&unit, &mut account).await?;
     let name = account.name();
     let response = convert::account(&account);
     unit.publish(
@@ -654,7 +651,7 @@ pub(super) async fn report_activity(
     let last_post = req
         .last_post_time
         .as_ref()
-        .and_then(|time| validate::past_time(&mut v, "last_post_time", time, MAX_SKEW));
+        .and_then(|time| validate::past_time(&mut v, "last_post_time", time, MAX_SKEW, api.now()));
     if req.follower_count.is_some_and(|count| count < 0) {
         v.add("follower_count", "must not be negative");
     }
@@ -683,7 +680,7 @@ pub(super) async fn report_activity(
     if let Some(count) = req.follower_count {
         account.follower_count = count;
     }
-    store_change(unit.txn(), principal, &mut account).await?;
+    store_change(&unit, &mut account).await?;
     let name = account.name();
     let response = convert::account(&account);
     unit.publish(&name, &events::account_activity_reported(&response))
@@ -716,14 +713,14 @@ pub(super) async fn evaluate_opening(
     let (Some(organization), Some(platform)) = (organization, platform) else {
         return Err(unvalidated("organization"));
     };
-    visible_organization(api.conn(), principal, &organization).await?;
+    let org = visible_organization(api.conn(), principal, &organization).await?;
     let existing = store::accounts::on_platform(api.conn(), &organization, platform).await?;
-    let now = clock::now();
+    let now = api.now();
     let assessment = assess_opening(
         &existing,
         &req.justification,
         now,
-        Duration::days(i64::from(api.config.healthy_post_window_days)),
+        *api.health_windows.for_path(&org.path),
     );
     Ok(pb::EvaluateAccountOpeningResponse {
         allowed: assessment.allowed(),

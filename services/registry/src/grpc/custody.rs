@@ -1,11 +1,10 @@
 //! Credential custody handlers.
 
-use govmedia_kit::unit::Unit;
 use govmedia_kit::{
     auth::Principal,
-    clock,
     error::{ApiError, FieldViolation, Violations},
     paging::{Page, fingerprint},
+    unit::Unit,
     validate,
 };
 use govmedia_proto::registry::v1 as pb;
@@ -196,7 +195,7 @@ pub(super) async fn update(
     }
     let default_days = i32::try_from(api.config.default_rotation_days).unwrap_or(90);
     let existing = store::custody::get(unit.txn(), &account_id).await?;
-    let now = stamp(principal);
+    let now = stamp(&unit);
     let (mut record, expected) = match existing {
         Some(record) => {
             check_etag(&source.etag, record.version, &name)?;
@@ -287,8 +286,8 @@ pub(super) async fn record_rotation(
     let account_id = custody_name(&mut v, "name", &req.name);
     validate::request_id(&mut v, "request_id", &req.request_id);
     let rotated = match &req.rotate_time {
-        None => Some(clock::now()),
-        Some(time) => validate::past_time(&mut v, "rotate_time", time, MAX_SKEW),
+        None => Some(api.now()),
+        Some(time) => validate::past_time(&mut v, "rotate_time", time, MAX_SKEW, api.now()),
     };
     v.finish()?;
     let (Some(account_id), Some(rotated)) = (account_id, rotated) else {
@@ -324,7 +323,7 @@ pub(super) async fn record_rotation(
     }
     let expected = record.version;
     record.last_rotation_time = Some(rotated);
-    record.updated = stamp(principal);
+    record.updated = stamp(&unit);
     let details = json!({ "rotated_at": rotated.to_rfc3339() });
     save(unit, record, Some(expected), &account, details).await
 }
@@ -344,7 +343,7 @@ pub(super) async fn alerts(
     );
     v.finish()?;
     let scope = read_scope(api.conn(), principal, organization).await?;
-    let now = clock::now();
+    let now = api.now();
 
     // Alerts are computed, not stored: walk the subtree's live accounts in id order until the
     // page (plus one, to know whether another follows) is full.

@@ -11,6 +11,7 @@ mod reports;
 use govmedia_kit::{
     auth::{self, Principal, Role},
     error::Violations,
+    regional::Regional,
     unit::Writer,
     validate,
 };
@@ -25,16 +26,26 @@ use crate::{config::RegistryConfig, domain::Organization, error::RegistryError, 
 pub struct RegistryApi {
     writer: Writer,
     config: RegistryConfig,
+    health_windows: Regional<chrono::Duration>,
 }
 
 impl RegistryApi {
     /// A service writing through `writer`.
     pub fn new(writer: Writer, config: RegistryConfig) -> Self {
-        Self { writer, config }
+        Self {
+            writer,
+            health_windows: config.health_windows(),
+            config,
+        }
     }
 
     fn conn(&self) -> &sea_orm::DatabaseConnection {
         self.writer.db().conn()
+    }
+
+    /// Now, by the service's clock.
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.writer.clock().now()
     }
 }
 

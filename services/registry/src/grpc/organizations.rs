@@ -2,9 +2,9 @@
 
 use govmedia_kit::{
     auth::{Principal, Role},
-    clock,
     error::Violations,
     paging::{Page, fingerprint},
+    unit::Unit,
     validate,
 };
 use govmedia_proto::registry::v1 as pb;
@@ -32,11 +32,12 @@ const MUTABLE_FIELDS: &[&str] = &[
     "region_code",
 ];
 
-pub(super) fn stamp(principal: &Principal) -> Stamp {
+/// Who changes something in `unit`, and when.
+pub(super) fn stamp(unit: &Unit) -> Stamp {
     Stamp {
-        time: clock::now(),
-        actor: principal.subject.clone(),
-        actor_organization: principal.organization.clone(),
+        time: unit.now(),
+        actor: unit.principal().subject.clone(),
+        actor_organization: unit.principal().organization.clone(),
     }
 }
 
@@ -239,7 +240,7 @@ pub(super) async fn create(
     if path.len() > organization::MAX_PATH_LEN {
         return Err(RuleViolation::InvalidHierarchy("the tree is nested too deeply".into()).into());
     }
-    let now = stamp(principal);
+    let now = stamp(&unit);
     let mut org = Organization {
         path,
         id,
@@ -371,7 +372,7 @@ pub(super) async fn update(
         )?;
     }
     org.version += 1;
-    org.updated = stamp(principal);
+    org.updated = stamp(&unit);
     let stored = store::organizations::update(unit.txn(), &org, before.version)
         .await
         .map_err(|error| {

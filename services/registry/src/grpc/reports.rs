@@ -45,7 +45,7 @@ pub(super) async fn count_accounts(
     }
     v.finish()?;
     let scope = read_scope(api.conn(), principal, organization).await?;
-    let count_time = clock::now();
+    let count_time = api.now();
     let groups: Vec<pb::AccountCount> =
         store::accounts::headcount(api.conn(), &scope.path, grouping)
             .await?

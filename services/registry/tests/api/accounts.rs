@@ -545,6 +545,69 @@ backend_test!(
     accounts_are_listed_searched_and_updated
 );
 
+/// R-03's health window is a regional number: Golmud calls an account healthy only if it
+/// posted within the last 7 days, where the national setting says 14.
+async fn the_health_window_is_set_per_region(backend: Backend) {
+    let mut config = govmedia_registry::RegistryConfig::default();
+    config.regions.insert(
+        "golmud".into(),
+        govmedia_registry::config::RegionRules {
+            healthy_post_window_days: Some(7),
+        },
+    );
+    let app = TestApp::spawn_with(backend, config).await;
+    seed_tree(&app).await;
+    let mut system = app.system().await;
+    create_account(
+        &mut system,
+        "edu-weibo",
+        new_account("golmud-edu", Platform::Weibo, "格尔木教育"),
+    )
+    .await
+    .expect("create");
+    activate(&mut system, "edu-weibo", "7712345678")
+        .await
+        .expect("activate");
+    let posted = |days: i64| pb::ReportAccountActivityRequest {
+        name: "accounts/edu-weibo".into(),
+        last_post_time: Some(days_ago(days)),
+        follower_count: None,
+        request_id: String::new(),
+    };
+    let evaluate = pb::EvaluateAccountOpeningRequest {
+        organization: "organizations/golmud-edu".into(),
+        platform: Platform::Weibo as i32,
+        justification: "招生考试信息需独立发布".into(),
+    };
+    system
+        .report_account_activity(posted(10))
+        .await
+        .expect("report");
+    let silent = system
+        .evaluate_account_opening(evaluate.clone())
+        .await
+        .expect("evaluate")
+        .into_inner();
+    assert!(
+        !silent.allowed,
+        "ten days is too long in Golmud: {silent:?}"
+    );
+    system
+        .report_account_activity(posted(5))
+        .await
+        .expect("report");
+    let recent = system
+        .evaluate_account_opening(evaluate)
+        .await
+        .expect("evaluate")
+        .into_inner();
+    assert!(recent.allowed, "{recent:?}");
+}
+backend_test!(
+    the_health_window_is_set_per_region_on,
+    the_health_window_is_set_per_region
+);
+
 async fn an_opening_can_be_evaluated_without_changing_anything(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_tree(&app).await;

@@ -32,6 +32,11 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, RegistryConfig::default()).await
+    }
+
+    /// A registry with `config` (its listen address is ignored: port 0).
+    pub async fn spawn_with(backend: Backend, config: RegistryConfig) -> TestApp {
         let backends = TestBackends::new(backend).await;
         let db = Db::connect(&backends.database, "registry")
             .await
@@ -52,11 +57,13 @@ impl TestApp {
             bus: bus.clone(),
             keys: keys.clone(),
             events: backends.events.clone(),
+            clock: govmedia_kit::clock::Clock::system(),
+            calendar: govmedia_test_support::official_calendar(),
         };
         let server = tokio::spawn({
             let shutdown = shutdown.clone();
             async move {
-                govmedia_registry::serve(context, RegistryConfig::default(), listener, shutdown)
+                govmedia_registry::serve(context, config, listener, shutdown)
                     .await
                     .expect("registry server");
             }
