@@ -1,10 +1,12 @@
 //! Who is calling: roles, the principal, bearer tokens, and the server layer that checks them.
 //!
-//! Services verify an HS256 JWT from the `authorization: Bearer …` metadata themselves (the
-//! gateway will later sit in front and vouch for the caller). The allowed roles of every method
-//! come from the `(govmedia.common.v1.access)` option in the proto, through
-//! [`govmedia_proto::method_access`]; a method can therefore not drift from its contract.
-//! Jurisdiction (the caller's organization subtree) is data, so handlers check it.
+//! Outside callers present govmedia tokens (HS256, [`TokenKeys`]), an identity provider's
+//! tokens or API keys, and only to the gateway. Services accept nothing but identities the
+//! gateway or another govmedia service signed ([`crate::identity`]), checked by [`AuthLayer`]
+//! from the `authorization: Bearer …` metadata. The allowed roles of every method come from the
+//! `(govmedia.common.v1.access)` option in the proto, through [`govmedia_proto::method_access`];
+//! a method can therefore not drift from its contract. Jurisdiction (the caller's organization
+//! subtree) is data, so handlers check it.
 
 use std::{
     collections::BTreeSet,
@@ -23,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     config::AuthSettings,
     error::{ApiError, ErrorCode},
+    identity::Identity,
 };
 
 /// The development secret `govmedia dev` falls back to. Anything that is not `dev` refuses it.
@@ -47,7 +50,8 @@ pub enum Role {
     Vendor,
     /// Read-only auditor.
     Auditor,
-    /// Another system or a govmedia service.
+    /// A govmedia service acting on its own account. Never held by a person or an outside
+    /// system: no outside credential carries it (see [`Role::is_outside`]).
     System,
 }
 
@@ -62,6 +66,12 @@ impl Role {
         Role::Auditor,
         Role::System,
     ];
+
+    /// The roles a person or an outside system may hold: every role but SYSTEM, which only the
+    /// suite's own service identities carry.
+    pub fn is_outside(self) -> bool {
+        self != Role::System
+    }
 
     /// The lower-case name used in tokens and on the command line.
     pub fn as_str(self) -> &'static str {
@@ -121,6 +131,16 @@ pub struct Principal {
     pub organization: String,
     /// The caller's roles.
     pub roles: BTreeSet<Role>,
+    /// Who vouched for the subject first: the issuer of the govmedia token (`govmedia`), of an
+    /// identity provider's token, `apikey` for an API key, `govmedia:<service>` for a service's
+    /// own identity. Two callers with the same subject from different issuers are different
+    /// callers (idempotency keys are scoped by issuer, organization and subject).
+    pub issuer: String,
+    /// Set when the caller is a govmedia service acting on its own account: its name.
+    pub service: Option<String>,
+    /// What a service's call carries out, vouched for by that service: the accepted filing of a
+    /// ledger change, `filings/{id}`.
+    pub basis: Option<String>,
 }
 
 impl Principal {
@@ -132,6 +152,11 @@ impl Principal {
     /// The caller's organization as a resource name.
     pub fn organization_name(&self) -> String {
         format!("organizations/{}", self.organization)
+    }
+
+    /// True when the caller is the govmedia service `service` acting on its own account.
+    pub fn is_service(&self, service: &str) -> bool {
+        self.service.as_deref() == Some(service) && self.has(Role::System)
     }
 }
 
@@ -175,7 +200,9 @@ pub struct Claims {
 }
 
 impl Claims {
-    /// The principal these (already verified) claims describe.
+    /// The principal these (already verified) claims of an outside credential describe. The
+    /// SYSTEM role is refused: it belongs to the suite's own services, never to a person or an
+    /// outside system.
     pub fn into_principal(self) -> Result<Principal, TokenError> {
         let organization = self
             .org
@@ -199,10 +226,19 @@ impl Claims {
         if roles.is_empty() {
             return Err(TokenError("token grants no role".to_owned()));
         }
+        if roles.iter().any(|role| !role.is_outside()) {
+            return Err(TokenError(
+                "the system role belongs to govmedia's own services; no token may claim it"
+                    .to_owned(),
+            ));
+        }
         Ok(Principal {
             subject: self.sub,
             organization,
             roles,
+            issuer: self.iss,
+            service: None,
+            basis: None,
         })
     }
 }
@@ -221,7 +257,8 @@ pub fn describe_jwt_error(error: &jsonwebtoken::errors::Error) -> &'static str {
     }
 }
 
-/// Signs and verifies HS256 bearer tokens.
+/// Signs and verifies govmedia's own bearer tokens for people and outside systems (HS256 with
+/// the suite's secret): `govmedia token issue` signs them, the gateway verifies them.
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
@@ -296,6 +333,7 @@ impl TokenKeys {
     }
 
     /// Issues a token for `subject` in `organization` (an id) with `roles`, valid for `ttl`.
+    /// Refuses the SYSTEM role.
     pub fn issue(
         &self,
         subject: &str,
@@ -303,6 +341,11 @@ impl TokenKeys {
         roles: &[Role],
         ttl: Duration,
     ) -> Result<String, TokenError> {
+        if roles.iter().any(|role| !role.is_outside()) {
+            return Err(TokenError(
+                "the system role belongs to govmedia's own services and is never issued".to_owned(),
+            ));
+        }
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_err(|error| TokenError(error.to_string()))?
@@ -315,7 +358,7 @@ impl TokenKeys {
             aud: self.audience.clone(),
             iat: now,
             nbf: now,
-            exp: now + ttl.as_secs(),
+            exp: now.saturating_add(ttl.as_secs()),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|error| TokenError(format!("cannot sign token: {error}")))
@@ -361,9 +404,10 @@ pub fn bearer(headers: &http::HeaderMap) -> Result<Option<&str>, &'static str> {
         .ok_or("authorization metadata is not `Bearer <token>`")
 }
 
-/// Authenticates a request's metadata for `path` and checks the method's roles.
+/// Authenticates a request's metadata for `path` (an identity signed by the gateway or another
+/// service) and checks the method's roles.
 pub fn authorize(
-    keys: &TokenKeys,
+    identity: &Identity,
     path: &str,
     headers: &http::HeaderMap,
 ) -> Result<Option<Principal>, ApiError> {
@@ -383,7 +427,7 @@ pub fn authorize(
         .ok_or_else(|| {
             unauthenticated("missing `authorization: Bearer <token>` metadata".into())
         })?;
-    let principal = keys
+    let principal = identity
         .verify(token)
         .map_err(|error| unauthenticated(error.to_string()))?;
     if !allowed.iter().any(|role| principal.has(*role)) {
@@ -410,13 +454,13 @@ pub fn authorize(
 /// [`Principal`] into the request extensions. Requests it refuses never reach a handler.
 #[derive(Clone, Debug)]
 pub struct AuthLayer {
-    keys: Arc<TokenKeys>,
+    identity: Arc<Identity>,
 }
 
 impl AuthLayer {
-    /// A layer verifying with `keys`.
-    pub fn new(keys: Arc<TokenKeys>) -> Self {
-        Self { keys }
+    /// A layer verifying with `identity`.
+    pub fn new(identity: Arc<Identity>) -> Self {
+        Self { identity }
     }
 }
 
@@ -426,7 +470,7 @@ impl<S> tower::Layer<S> for AuthLayer {
     fn layer(&self, inner: S) -> Self::Service {
         AuthService {
             inner,
-            keys: self.keys.clone(),
+            identity: self.identity.clone(),
         }
     }
 }
@@ -435,7 +479,7 @@ impl<S> tower::Layer<S> for AuthLayer {
 #[derive(Clone, Debug)]
 pub struct AuthService<S> {
     inner: S,
-    keys: Arc<TokenKeys>,
+    identity: Arc<Identity>,
 }
 
 impl<S, B> tower::Service<http::Request<B>> for AuthService<S>
@@ -456,7 +500,7 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
-        match authorize(&self.keys, request.uri().path(), request.headers()) {
+        match authorize(&self.identity, request.uri().path(), request.headers()) {
             Ok(principal) => {
                 if let Some(principal) = principal {
                     tracing::Span::current().record("principal", principal.subject.as_str());
@@ -478,6 +522,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::identity::Keyring;
 
     fn keys() -> TokenKeys {
         TokenKeys::hs256(DEV_JWT_SECRET, "govmedia", "govmedia").expect("keys")
@@ -493,9 +538,10 @@ mod tests {
     }
 
     const CREATE_ACCOUNT: &str = "/govmedia.registry.v1.RegistryService/CreateAccount";
+    const GET_ACCOUNT: &str = "/govmedia.registry.v1.RegistryService/GetAccount";
 
     #[test]
-    fn issued_tokens_verify_and_carry_roles() {
+    fn issued_tokens_verify_and_carry_roles_and_issuer() {
         let keys = keys();
         let token = keys
             .issue(
@@ -507,13 +553,43 @@ mod tests {
             .expect("token");
         let principal = keys.verify(&token).expect("valid");
         assert_eq!(principal.organization, "golmud");
+        assert_eq!(principal.issuer, "govmedia");
         assert!(principal.has(Role::Supervisor));
+        assert_eq!(principal.service, None);
+    }
+
+    #[test]
+    fn no_outside_token_carries_the_system_role() {
+        let keys = keys();
+        let refused = keys.issue("x", "golmud", &[Role::System], Duration::from_secs(60));
+        assert!(refused.is_err());
+        let claims = Claims {
+            sub: "x".into(),
+            org: "golmud".into(),
+            roles: vec!["operator".into(), "system".into()],
+            iss: "govmedia".into(),
+            aud: "govmedia".into(),
+            iat: 0,
+            nbf: 0,
+            exp: u64::MAX,
+        };
+        assert!(claims.into_principal().is_err());
+        // Even an expiry at the end of time cannot overflow the issuer.
+        assert!(
+            keys.issue(
+                "x",
+                "golmud",
+                &[Role::Auditor],
+                Duration::from_secs(u64::MAX)
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn wrong_secret_issuer_or_audience_are_refused() {
         let token = keys()
-            .issue("alice", "golmud", &[Role::System], Duration::from_secs(60))
+            .issue("alice", "golmud", &[Role::Auditor], Duration::from_secs(60))
             .expect("token");
         let other = TokenKeys::hs256(&"x".repeat(40), "govmedia", "govmedia").expect("keys");
         assert_eq!(
@@ -534,26 +610,45 @@ mod tests {
     }
 
     #[test]
-    fn method_roles_come_from_the_proto() {
-        let keys = keys();
-        let operator = keys
-            .issue("bob", "golmud", &[Role::Operator], Duration::from_secs(60))
-            .expect("token");
-        let error = authorize(&keys, CREATE_ACCOUNT, &headers(&operator)).unwrap_err();
-        assert_eq!(error.code(), ErrorCode::PermissionDenied);
-        let system = keys
-            .issue("sys", "golmud", &[Role::System], Duration::from_secs(60))
-            .expect("token");
+    fn services_take_identities_not_outside_tokens_and_roles_come_from_the_proto() {
+        let ring = Keyring::generate(&["gateway", "registry", "filing"]).expect("keys");
+        let registry = ring.identity("registry").expect("registry");
+        let gateway = ring.identity("gateway").expect("gateway");
+        let filing = ring.identity("filing").expect("filing");
+        let operator = Principal {
+            subject: "bob".into(),
+            organization: "golmud".into(),
+            roles: [Role::Operator].into(),
+            issuer: "govmedia".into(),
+            service: None,
+            basis: None,
+        };
+        let minted = gateway.mint(&operator, "registry").expect("identity");
         assert!(
-            authorize(&keys, CREATE_ACCOUNT, &headers(&system))
+            authorize(&registry, GET_ACCOUNT, &headers(&minted))
                 .expect("ok")
                 .is_some()
         );
-        let error = authorize(&keys, CREATE_ACCOUNT, &http::HeaderMap::new()).unwrap_err();
+        let error = authorize(&registry, CREATE_ACCOUNT, &headers(&minted)).unwrap_err();
+        assert_eq!(error.code(), ErrorCode::PermissionDenied);
+        let own = filing
+            .mint(&filing.own_principal("qinghai"), "registry")
+            .expect("identity");
+        let caller = authorize(&registry, CREATE_ACCOUNT, &headers(&own))
+            .expect("ok")
+            .expect("principal");
+        assert!(caller.is_service("filing"));
+        // The caller's own govmedia token, sent straight to a service, is refused.
+        let outside = keys()
+            .issue("bob", "golmud", &[Role::Operator], Duration::from_secs(60))
+            .expect("token");
+        let error = authorize(&registry, GET_ACCOUNT, &headers(&outside)).unwrap_err();
+        assert_eq!(error.code(), ErrorCode::Unauthenticated);
+        let error = authorize(&registry, CREATE_ACCOUNT, &http::HeaderMap::new()).unwrap_err();
         assert_eq!(error.code(), ErrorCode::Unauthenticated);
         assert!(
             authorize(
-                &keys,
+                &registry,
                 "/grpc.health.v1.Health/Check",
                 &http::HeaderMap::new()
             )

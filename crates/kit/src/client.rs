@@ -66,3 +66,31 @@ pub fn lazy(uri: &str, timeout: Duration) -> Result<Channel, tonic::transport::E
         .timeout(timeout)
         .connect_lazy())
 }
+
+/// Whether a call to another govmedia service that failed with `code` may succeed if made again
+/// later: the service (or the way to it) is down, busy or timed out, or it cannot yet recognise
+/// this service (keys or configuration being fixed). The other codes are the service's verdict
+/// on the request itself, and repeating it changes nothing. The one policy of every
+/// service-to-service call and background job.
+pub fn is_retryable(code: tonic::Code) -> bool {
+    use tonic::Code;
+    match code {
+        Code::Unavailable
+        | Code::DeadlineExceeded
+        | Code::ResourceExhausted
+        | Code::Aborted
+        | Code::Internal
+        | Code::Unknown
+        | Code::Cancelled
+        | Code::Unauthenticated
+        | Code::PermissionDenied
+        | Code::DataLoss => true,
+        Code::Ok
+        | Code::InvalidArgument
+        | Code::NotFound
+        | Code::AlreadyExists
+        | Code::FailedPrecondition
+        | Code::OutOfRange
+        | Code::Unimplemented => false,
+    }
+}

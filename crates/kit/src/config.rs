@@ -194,6 +194,42 @@ impl Default for EventSettings {
     }
 }
 
+/// Where a service finds its identity keys (`govmedia keys generate` writes them). `govmedia
+/// dev` ignores these and makes fresh keys in memory for every service it runs.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdentitySettings {
+    /// This service's Ed25519 private key, PKCS#8 PEM (`GOVMEDIA_IDENTITY__KEY_FILE`). Whoever
+    /// holds it can act as the service: give it to that service's processes only.
+    pub key_file: Option<PathBuf>,
+    /// The directory of every service's public key, `<service>.pub.pem`
+    /// (`GOVMEDIA_IDENTITY__TRUST_DIR`); a service believes identities signed by these keys only.
+    pub trust_dir: Option<PathBuf>,
+}
+
+impl IdentitySettings {
+    /// The identity of `service` from the configured files.
+    pub fn load(
+        &self,
+        service: &str,
+    ) -> Result<crate::identity::Identity, crate::identity::IdentityError> {
+        let missing = |variable: &str| {
+            crate::identity::IdentityError(format!(
+                "no identity keys for the {service} service: set {variable} (`govmedia keys generate` makes them)"
+            ))
+        };
+        let key_file = self
+            .key_file
+            .as_deref()
+            .ok_or_else(|| missing("GOVMEDIA_IDENTITY__KEY_FILE"))?;
+        let trust_dir = self
+            .trust_dir
+            .as_deref()
+            .ok_or_else(|| missing("GOVMEDIA_IDENTITY__TRUST_DIR"))?;
+        crate::identity::Identity::from_files(service, key_file, trust_dir)
+    }
+}
+
 /// The working-day calendar deadlines count in. The official holidays and adjusted working
 /// days ship with govmedia; these settings add to them.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]

@@ -2,8 +2,10 @@
 //! transaction as the change, so a repeated request either finds the key and gets the first
 //! response, or runs the change for the first time; never both, never twice.
 //!
-//! Keys are scoped by method and caller, so one caller's ids say nothing about another's, and
-//! are kept for [`RETENTION_HOURS`] (a retry comes within minutes; a week is generous).
+//! Keys are scoped by method and the whole caller (who vouched for it, its organization and its
+//! subject), so one caller's ids say nothing about another's, even one with the same subject
+//! name in another unit or from another identity provider; they are kept for
+//! [`RETENTION_HOURS`] (a retry comes within minutes; a week is generous).
 
 use prost::Message;
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
@@ -11,7 +13,10 @@ use sha2::{Digest, Sha256};
 
 use chrono::{DateTime, Utc};
 
-use crate::error::{ApiError, ErrorCode};
+use crate::{
+    auth::Principal,
+    error::{ApiError, ErrorCode},
+};
 use govmedia_proto::common::v1::ErrorReason;
 
 pub(crate) mod entity {
@@ -38,9 +43,19 @@ pub(crate) mod entity {
 /// How long a key is remembered.
 pub const RETENTION_HOURS: i64 = 7 * 24;
 
-/// The scope of a key: method and caller.
-pub fn scope(method: &str, subject: &str) -> String {
-    format!("{method}:{subject}")
+/// The scope of a key: the method and a digest of the whole caller (issuer, organization,
+/// subject), which keeps the stored scope short whatever an identity provider calls its users.
+pub fn scope(method: &str, principal: &Principal) -> String {
+    let mut hasher = Sha256::new();
+    for part in [
+        principal.issuer.as_str(),
+        &principal.organization,
+        &principal.subject,
+    ] {
+        hasher.update(part.len().to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    format!("{method}:{}", hex(&hasher.finalize()))
 }
 
 /// Forgets keys older than [`RETENTION_HOURS`] at `now`; returns how many.

@@ -11,6 +11,7 @@
 //! | [`unit`] | the unit of work: change + events + audit + idempotency in one transaction |
 //! | [`clock`], [`regional`] | the injectable time source; settings that differ by region |
 //! | [`auth`] | roles, principal, JWT verification, the access check from the proto option |
+//! | [`identity`] | service key pairs, identity tokens services mint and verify |
 //! | [`error`] | the shared error code set and the mapping to `tonic::Status` with details |
 //! | [`validate`], [`paging`] | request validation primitives and filter-bound page tokens |
 //! | [`server`] | health + reflection + one tower stack + graceful shutdown |
@@ -27,6 +28,7 @@ pub mod db;
 pub mod error;
 pub mod events;
 pub mod idempotency;
+pub mod identity;
 pub mod paging;
 pub mod regional;
 pub mod schema;

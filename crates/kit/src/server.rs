@@ -15,7 +15,7 @@ use tonic_health::ServingStatus;
 use govmedia_calendar::Calendar;
 
 use crate::{
-    auth::{AuthLayer, TokenKeys},
+    auth::AuthLayer,
     clock::Clock,
     config::EventSettings,
     db::Db,
@@ -24,6 +24,7 @@ use crate::{
         outbox::{self, OutboxSignal},
     },
     idempotency,
+    identity::Identity,
     regional::Regional,
     telemetry::TraceLayer,
 };
@@ -36,8 +37,8 @@ pub struct ServiceContext {
     pub db: Db,
     /// The event bus.
     pub bus: EventBus,
-    /// Token verification keys.
-    pub keys: Arc<TokenKeys>,
+    /// The service's identity: the key it signs its calls with, the public keys it believes.
+    pub identity: Arc<Identity>,
     /// Outbox relay and consumer tuning.
     pub events: EventSettings,
     /// Where "now" comes from (the system clock, or a test's).
@@ -123,7 +124,7 @@ pub async fn serve(
     listener: TcpListener,
     routes: Routes,
     service_names: &[&'static str],
-    keys: Arc<TokenKeys>,
+    identity: Arc<Identity>,
     shutdown: CancellationToken,
 ) -> Result<(), ServerError> {
     let (reporter, health) = tonic_health::server::health_reporter();
@@ -135,7 +136,7 @@ pub async fn serve(
     let routes = with_reflection(routes.add_service(health))?;
     let stack = tower::ServiceBuilder::new()
         .layer(TraceLayer)
-        .layer(AuthLayer::new(keys))
+        .layer(AuthLayer::new(identity))
         .into_inner();
     let names: Vec<&'static str> = service_names.to_vec();
     Server::builder()

@@ -66,7 +66,7 @@ impl Writer {
     ) -> Result<Option<M>, ApiError> {
         idempotency::lookup(
             self.db.conn(),
-            &idempotency::scope(method, &principal.subject),
+            &idempotency::scope(method, principal),
             request_id,
             &idempotency::fingerprint(&principal.subject, request),
         )
@@ -94,7 +94,7 @@ impl Writer {
             signal: self.signal.clone(),
             stream: self.stream,
             method,
-            scope: idempotency::scope(method, &principal.subject),
+            scope: idempotency::scope(method, principal),
             principal: principal.clone(),
             request_id: request_id.to_owned(),
             fingerprint: idempotency::fingerprint(&principal.subject, request),

@@ -13,8 +13,10 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use govmedia_kit::{
+    auth::{Principal, Role},
     calendar::Calendar,
     config::{DatabaseSettings, EventSettings, RedisSettings},
+    identity::Keyring,
     regional::Regional,
 };
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
@@ -23,6 +25,41 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement};
 /// no region has its own.
 pub fn official_calendar() -> Arc<Regional<Calendar>> {
     Arc::new(Regional::uniform(Calendar::official()))
+}
+
+/// The services whose keys a test suite holds, as `govmedia dev` does.
+pub const SERVICES: [&str; 3] = ["gateway", "registry", "filing"];
+
+/// Fresh identity keys for every service of the suite.
+pub fn keyring() -> Keyring {
+    Keyring::generate(&SERVICES).expect("identity keys")
+}
+
+/// A person or an outside system as the gateway vouches for it (issuer `govmedia`, the
+/// issuer of `govmedia token issue`).
+pub fn person(subject: &str, organization: &str, roles: &[Role]) -> Principal {
+    Principal {
+        subject: subject.to_owned(),
+        organization: organization.to_owned(),
+        roles: roles.iter().copied().collect(),
+        issuer: "govmedia".to_owned(),
+        service: None,
+        basis: None,
+    }
+}
+
+/// The identity `signer` (a service of `keyring`) mints for `principal` to call `audience`.
+pub fn identity_token(
+    keyring: &Keyring,
+    signer: &str,
+    principal: &Principal,
+    audience: &str,
+) -> String {
+    keyring
+        .identity(signer)
+        .expect("identity")
+        .mint(principal, audience)
+        .expect("mint")
 }
 
 /// Which pair of real backends a test runs on.

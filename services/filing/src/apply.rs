@@ -95,7 +95,7 @@ impl Applier {
         }
         let outcome = self.registry.apply(&read).await;
 
-        let system = self.registry.system().clone();
+        let system = self.registry.own_principal();
         let mut work = self.writer.begin("ApplyFiling", &system, "", &()).await?;
         let Some(mut filing) = store::filings::get(work.txn(), id).await? else {
             return Ok(());

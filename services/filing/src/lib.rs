@@ -63,7 +63,7 @@ pub async fn serve(
         context.clock.clone(),
     );
     let deadlines = grpc::Deadlines::new(&config, context.calendar.clone());
-    let registry = grpc::Registry::new(&config, context.keys.clone())?;
+    let registry = grpc::Registry::new(&config, context.identity.clone())?;
 
     let wake = grpc::Wake::default();
     let mut workers = Vec::new();
@@ -75,14 +75,14 @@ pub async fn serve(
         ));
         let reminder = reminders::Reminder::new(
             writer.clone(),
-            registry.system().clone(),
+            registry.own_principal(),
             deadlines.clone(),
             Duration::from_millis(config.reminder_interval_ms),
         );
         workers.push(tokio::spawn(reminder.run(shutdown.clone())));
         if let Some(reporter) = national::reporter::Reporter::from_config(
             writer.clone(),
-            registry.system().clone(),
+            registry.own_principal(),
             &config.national,
         ) {
             workers.push(tokio::spawn(
@@ -97,7 +97,7 @@ pub async fn serve(
         listener,
         routes,
         &[SERVICE_NAME],
-        context.keys,
+        context.identity,
         shutdown.clone(),
     )
     .await;

@@ -97,6 +97,12 @@ pub async fn issue(
     if new.roles.is_empty() {
         return Err(KeyError::Invalid("a key needs at least one role".into()));
     }
+    if new.roles.iter().any(|role| !role.is_outside()) {
+        return Err(KeyError::Invalid(
+            "the system role belongs to govmedia's own services and is never given to another system; give it the role of what it does (auditor to read)"
+                .into(),
+        ));
+    }
     if new.valid_for.is_some_and(|d| d <= Duration::zero()) {
         return Err(KeyError::Invalid("the lifetime must be positive".into()));
     }

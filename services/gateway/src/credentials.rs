@@ -1,6 +1,6 @@
 //! Who is calling: the gateway accepts
 //!
-//! * govmedia's own HS256 tokens (`govmedia token issue`, other services),
+//! * govmedia's own HS256 tokens (`govmedia token issue`),
 //! * tokens of an external identity provider, RS256, ES256 or EdDSA, verified with public keys
 //!   from PEM files or a JWKS file, matched by `kid`, with issuer, audience, `exp` and `nbf`
 //!   checked, and
@@ -9,9 +9,13 @@
 //! Verified tokens are cached until they expire (verifying RS256 costs tens of microseconds);
 //! API keys are cached for a few seconds, so a revocation takes effect within that time.
 //!
-//! Whatever the caller presented, the services behind the gateway receive a short-lived
-//! govmedia token the gateway signs for the verified principal ([`Minter`]): services trust
-//! one kind of credential, and nothing a caller sends is passed on as identity.
+//! None of them may carry the SYSTEM role: it belongs to govmedia's own services, whose
+//! identities no outside credential can mint.
+//!
+//! Whatever the caller presented, the service behind the gateway receives a short-lived identity
+//! the gateway signs with its own key for the verified principal and for that one service
+//! ([`Minter`]): services trust one kind of credential, and nothing a caller sends is passed on
+//! as identity.
 
 use std::{
     collections::HashMap,
@@ -25,6 +29,7 @@ use govmedia_kit::{
     auth::{Claims, Principal, TokenKeys, describe_jwt_error},
     clock::Clock,
     db::Db,
+    identity::Identity,
 };
 use jsonwebtoken::{
     Algorithm, DecodingKey, Validation,
@@ -32,6 +37,9 @@ use jsonwebtoken::{
 };
 
 use crate::{config::ExternalJwtConfig, domain::apikey, error::GatewayError, store};
+
+/// Longest a verified token is remembered.
+const TOKEN_CACHE_MAX: Duration = Duration::from_secs(3600);
 
 /// Most entries a cache keeps before it drops the stale ones (or, failing that, all).
 const CACHE_LIMIT: usize = 10_000;
@@ -166,7 +174,10 @@ pub struct Caller {
 
 impl Caller {
     fn new(principal: Principal) -> Arc<Caller> {
-        let mut identity_key = format!("{}\u{1f}{}", principal.subject, principal.organization);
+        let mut identity_key = format!(
+            "{}\u{1f}{}\u{1f}{}",
+            principal.issuer, principal.subject, principal.organization
+        );
         for role in &principal.roles {
             let _ = write!(identity_key, "\u{1f}{role}");
         }
@@ -285,10 +296,13 @@ impl Authenticator {
                 })?
                 .verify(token, header.kid.as_deref())?,
         };
-        // Cache until the token's own expiry (read unverified: it was verified just now).
-        let expires_in = expiry_of(token).map_or(Duration::ZERO, |exp| {
-            Duration::from_secs(exp.saturating_sub(self.clock.now().timestamp().max(0) as u64))
-        });
+        // Cache until the token's own expiry (read unverified: it was verified just now), but
+        // never longer than an hour, however far away the issuer put `exp`.
+        let expires_in = expiry_of(token)
+            .map_or(Duration::ZERO, |exp| {
+                Duration::from_secs(exp.saturating_sub(self.clock.now().timestamp().max(0) as u64))
+            })
+            .min(TOKEN_CACHE_MAX);
         let mut tokens = lock(&self.tokens);
         if tokens.len() >= CACHE_LIMIT {
             tokens.retain(|_, cached| cached.expires > now);
@@ -342,6 +356,13 @@ impl Authenticator {
         if !apikey::same_hash(&apikey::hash(&presented.secret), &record.secret_hash) {
             return Err(invalid());
         }
+        if record.roles.iter().any(|role| !role.is_outside()) {
+            // Issued before the system role was reserved to the services: never honoured.
+            return Err(GatewayError::Unauthenticated(
+                "an API key cannot act as a govmedia service (it holds the system role); issue one with the role of what the system does"
+                    .into(),
+            ));
+        }
         if let Some(why) = record.unusable(self.clock.now()) {
             return Err(GatewayError::Unauthenticated(why.to_owned()));
         }
@@ -360,12 +381,12 @@ fn expiry_of(token: &str) -> Option<u64> {
         .as_u64()
 }
 
-/// Signs the short-lived govmedia tokens that carry a verified principal to the services,
+/// Signs the short-lived identities that carry a verified principal to one service each,
 /// reusing each until a minute before it expires.
 pub struct Minter {
-    keys: Arc<TokenKeys>,
+    identity: Arc<Identity>,
     lifetime: Duration,
-    cache: Mutex<HashMap<String, (http::HeaderValue, Instant)>>,
+    cache: Mutex<HashMap<(String, String), (http::HeaderValue, Instant)>>,
 }
 
 impl std::fmt::Debug for Minter {
@@ -377,33 +398,31 @@ impl std::fmt::Debug for Minter {
 }
 
 impl Minter {
-    /// A minter signing with `keys`.
-    pub fn new(keys: Arc<TokenKeys>) -> Self {
+    /// A minter signing with the gateway's `identity`.
+    pub fn new(identity: Arc<Identity>) -> Self {
         Self {
-            keys,
-            lifetime: Duration::from_secs(300),
+            identity,
+            lifetime: govmedia_kit::identity::TOKEN_TTL,
             cache: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The `authorization` value to send upstream for `caller`.
-    pub fn authorization(&self, caller: &Caller) -> Result<http::HeaderValue, GatewayError> {
-        let principal = &caller.principal;
+    /// The `authorization` value to send to the `service` upstream for `caller`.
+    pub fn authorization(
+        &self,
+        caller: &Caller,
+        service: &str,
+    ) -> Result<http::HeaderValue, GatewayError> {
         let now = Instant::now();
-        if let Some((value, valid_until)) = lock(&self.cache).get(&caller.identity_key)
+        let key = (caller.identity_key.clone(), service.to_owned());
+        if let Some((value, valid_until)) = lock(&self.cache).get(&key)
             && *valid_until > now + Duration::from_secs(60)
         {
             return Ok(value.clone());
         }
-        let roles: Vec<_> = principal.roles.iter().copied().collect();
         let token = self
-            .keys
-            .issue(
-                &principal.subject,
-                &principal.organization,
-                &roles,
-                self.lifetime,
-            )
+            .identity
+            .mint(&caller.principal, service)
             .map_err(|error| {
                 GatewayError::Api(govmedia_kit::error::ApiError::internal(
                     "signing an identity token",
@@ -420,10 +439,7 @@ impl Minter {
         if cache.len() >= CACHE_LIMIT {
             cache.clear();
         }
-        cache.insert(
-            caller.identity_key.clone(),
-            (value.clone(), now + self.lifetime),
-        );
+        cache.insert(key, (value.clone(), now + self.lifetime));
         Ok(value)
     }
 }

@@ -202,9 +202,13 @@ impl Gateway {
         )
     }
 
-    /// The `authorization` value that carries `caller` to the services.
-    pub fn identity(&self, caller: &Caller) -> Result<http::HeaderValue, GatewayError> {
-        self.0.minter.authorization(caller)
+    /// The `authorization` value that carries `caller` to the `service` upstream.
+    pub fn identity(
+        &self,
+        caller: &Caller,
+        service: &str,
+    ) -> Result<http::HeaderValue, GatewayError> {
+        self.0.minter.authorization(caller, service)
     }
 
     /// Admits a call to `path` with these headers, or says why not. Nothing is forwarded unless

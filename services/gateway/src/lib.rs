@@ -24,10 +24,11 @@ pub mod metrics;
 pub mod ratelimit;
 pub mod store;
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use govmedia_kit::{
     CancellationToken,
+    auth::TokenKeys,
     events::{EventBus, outbox::OutboxSignal},
     server::{self, ServerError, ServiceContext},
 };
@@ -56,11 +57,14 @@ pub enum ServeError {
     Http(#[from] std::io::Error),
 }
 
-/// Serves the gateway on `grpc` and `http` until `shutdown`. The database (API keys) must be
-/// migrated. Rate limits live in Redis when the context's bus is Redis, else in this process.
+/// Serves the gateway on `grpc` and `http` until `shutdown`, accepting govmedia tokens signed
+/// with `tokens` (besides external tokens and API keys) and passing callers on with the
+/// context's identity. The database (API keys) must be migrated. Rate limits live in Redis when
+/// the context's bus is Redis, else in this process.
 pub async fn serve(
     context: ServiceContext,
     config: GatewayConfig,
+    tokens: Arc<TokenKeys>,
     grpc: TcpListener,
     http: TcpListener,
     shutdown: CancellationToken,
@@ -68,12 +72,12 @@ pub async fn serve(
     let external = credentials::ExternalVerifier::from_config(&config.jwt)?;
     let authenticator = credentials::Authenticator::new(
         context.clock.clone(),
-        context.keys.clone(),
+        tokens,
         external,
         context.db.clone(),
         Duration::from_secs(config.api_key_cache_secs),
     );
-    let minter = credentials::Minter::new(context.keys.clone());
+    let minter = credentials::Minter::new(context.identity.clone());
     let limiter = match &context.bus {
         EventBus::Redis(bus) => ratelimit::RateLimiter::redis(bus.connection(), bus.prefix()),
         EventBus::Memory(_) => ratelimit::RateLimiter::memory(),

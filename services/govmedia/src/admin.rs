@@ -11,6 +11,7 @@ use govmedia_kit::{
     clock::Clock,
     config::DatabaseSettings,
     db::Db,
+    identity::Keyring,
 };
 
 use crate::{services, settings::Settings};
@@ -45,6 +46,9 @@ fn operator() -> Principal {
         subject: format!("govmedia-cli:{user}"),
         organization: "govmedia-cli".to_owned(),
         roles: BTreeSet::from([Role::System]),
+        issuer: "govmedia-cli".to_owned(),
+        service: Some("cli".to_owned()),
+        basis: None,
     }
 }
 
@@ -118,5 +122,56 @@ pub async fn verify_audit(
     let db = open(settings, data_dir, schema).await?;
     let entries = govmedia_kit::audit::verify(db.conn()).await?;
     println!("{schema}: the audit trail is intact ({entries} entries)");
+    Ok(())
+}
+
+/// `govmedia keys generate --out DIR`: a key pair for every service the binary runs.
+pub fn generate_keys(out: &Path) -> anyhow::Result<()> {
+    let public = out.join("public");
+    std::fs::create_dir_all(&public)
+        .with_context(|| format!("cannot create {}", public.display()))?;
+    let mut names: Vec<&str> = services::SERVICES.iter().map(|s| s.name).collect();
+    names.push(govmedia_gateway::NAME);
+    for name in &names {
+        let private = out.join(format!("{name}.key.pem"));
+        anyhow::ensure!(
+            !private.exists(),
+            "{} exists already; keys are never overwritten (move the old ones away first)",
+            private.display()
+        );
+    }
+    let keyring = Keyring::generate(&names)?;
+    for pair in keyring.pairs() {
+        let private = out.join(format!("{}.key.pem", pair.service()));
+        write_private(&private, &pair.private_pem())?;
+        let public_file = public.join(format!("{}.pub.pem", pair.service()));
+        std::fs::write(&public_file, pair.public_pem())
+            .with_context(|| format!("cannot write {}", public_file.display()))?;
+        println!("{}: {}", pair.service(), private.display());
+    }
+    println!(
+        "public keys: {}\nGive each service its own key (GOVMEDIA_IDENTITY__KEY_FILE) and every \
+         service the public keys (GOVMEDIA_IDENTITY__TRUST_DIR={}).",
+        public.display(),
+        public.display()
+    );
+    Ok(())
+}
+
+/// Writes a private key readable by its owner only.
+fn write_private(path: &Path, pem: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(pem.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }

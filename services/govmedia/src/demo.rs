@@ -1,25 +1,25 @@
 //! The `--demo` dataset: Qinghai province → Haixi prefecture → Golmud city, its departments,
 //! townships and a few dozen accounts (platform ids and people are fictional). It is loaded as
-//! a client of the public API with a system token, so it passes the same validation, rules,
-//! events and audit trail as any other data.
+//! a client of the public API, so it passes the same validation, rules, events and audit trail
+//! as any other data. It stands for a ledger kept before govmedia: `govmedia dev` holds every
+//! service's keys, and loads it with the filing service's own identity, each account's
+//! lifecycle citing a `filings/demo-…` filing as an applied filing would.
 
 use std::fmt;
 
 use anyhow::Context as _;
-use govmedia_kit::client::{self, Credentials};
 use govmedia_proto::{
     common::v1::{AccountKind, AdministrativeLevel, Platform},
-    registry::v1::{self as pb, OrganizationKind, registry_service_client::RegistryServiceClient},
+    registry::v1::{self as pb, OrganizationKind},
 };
+use govmedia_registry_client::{Client, RegistryClient};
 use serde::Deserialize;
-use tonic::{Code, service::interceptor::InterceptedService, transport::Channel};
+use tonic::Code;
 
 /// The root organization of the demo tree; `govmedia dev` issues its tokens for it.
 pub const ROOT: &str = "qinghai";
 
 const DATA: &str = include_str!("../demo/golmud.json");
-
-type Client = RegistryServiceClient<InterceptedService<Channel, Credentials>>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -125,13 +125,12 @@ fn days_ago(days: i64) -> prost_types::Timestamp {
     govmedia_kit::clock::to_proto(chrono::Utc::now() - chrono::Duration::days(days))
 }
 
-/// Loads the dataset into the registry at `uri`, unless its root is already there.
-pub async fn load(uri: &str, token: &str) -> anyhow::Result<Summary> {
+/// Loads the dataset into the registry behind `client` (which speaks as the filing service,
+/// rooted at [`ROOT`]), unless its root is already there.
+pub async fn load(client: &RegistryClient) -> anyhow::Result<Summary> {
     let data: Dataset =
         serde_json::from_str(DATA).context("the embedded demo data is malformed")?;
-    let channel = client::connect(uri).await?;
-    let mut registry =
-        RegistryServiceClient::with_interceptor(channel, Credentials::bearer(token)?);
+    let mut registry = client.as_service().raw()?;
     match registry
         .get_organization(pb::GetOrganizationRequest {
             name: format!("organizations/{ROOT}"),
@@ -154,7 +153,7 @@ pub async fn load(uri: &str, token: &str) -> anyhow::Result<Summary> {
             .with_context(|| format!("organization {}", org.id))?;
     }
     for account in &data.accounts {
-        create_account(&mut registry, account)
+        create_account(client, &mut registry, account)
             .await
             .with_context(|| format!("account {}", account.id))?;
     }
@@ -199,10 +198,16 @@ async fn create_organization(registry: &mut Client, org: &Org) -> anyhow::Result
     Ok(())
 }
 
-async fn create_account(registry: &mut Client, account: &Account) -> anyhow::Result<()> {
+async fn create_account(
+    client: &RegistryClient,
+    registry: &mut Client,
+    account: &Account,
+) -> anyhow::Result<()> {
     let name = format!("accounts/{}", account.id);
     let filing = |what: &str| format!("filings/demo-{what}-{}", account.id);
-    registry
+    client
+        .applying(&filing("open"))
+        .raw()?
         .create_account(pb::CreateAccountRequest {
             account_id: account.id.clone(),
             account: Some(pb::Account {
@@ -241,7 +246,9 @@ async fn create_account(registry: &mut Client, account: &Account) -> anyhow::Res
     if account.status == "FILED" {
         return Ok(());
     }
-    registry
+    client
+        .applying(&filing("open"))
+        .raw()?
         .activate_account(pb::ActivateAccountRequest {
             name: name.clone(),
             platform_account_id: account.platform_account_id.clone().unwrap_or_default(),
@@ -261,7 +268,9 @@ async fn create_account(registry: &mut Client, account: &Account) -> anyhow::Res
     match account.status.as_str() {
         "ACTIVE" => {}
         "SUSPENDED" => {
-            registry
+            client
+                .applying(&filing("suspend"))
+                .raw()?
                 .suspend_account(pb::SuspendAccountRequest {
                     name,
                     filing: filing("suspend"),
@@ -271,7 +280,9 @@ async fn create_account(registry: &mut Client, account: &Account) -> anyhow::Res
                 .await?;
         }
         "CANCELLED" => {
-            registry
+            client
+                .applying(&filing("cancel"))
+                .raw()?
                 .cancel_account(pb::CancelAccountRequest {
                     name,
                     filing: filing("cancel"),

@@ -11,10 +11,13 @@ use govmedia_kit::{
     config::DatabaseSettings,
     db::Db,
     events::EventBus,
+    identity::Keyring,
     server::{self, ServiceContext, termination_signal},
     telemetry,
 };
 use tokio::task::JoinSet;
+
+use govmedia_registry_client::RegistryClient;
 
 use crate::{
     demo,
@@ -59,19 +62,26 @@ pub async fn run(mut settings: Settings, data_dir: PathBuf, load_demo: bool) -> 
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
     let data_dir = data_dir.canonicalize()?;
-    let keys = Arc::new(TokenKeys::from_settings(&settings.auth, true)?);
+    let tokens = Arc::new(TokenKeys::from_settings(&settings.auth, true)?);
+    // One process runs every service, so it holds every service's key; fresh ones each start
+    // (identities live minutes, nothing signed with them outlives the process).
+    let mut names: Vec<&str> = SERVICES.iter().map(|service| service.name).collect();
+    names.push(govmedia_gateway::NAME);
+    let keyring = Keyring::generate(&names)?;
     let bus = EventBus::memory(settings.events.max_stream_len);
     let calendar = Arc::new(settings.calendar.load()?);
     let shutdown = CancellationToken::new();
     let mut servers = JoinSet::new();
     let events = settings.events.clone();
-    let context = |db| ServiceContext {
-        db,
-        bus: bus.clone(),
-        keys: keys.clone(),
-        events: events.clone(),
-        clock: Clock::system(),
-        calendar: calendar.clone(),
+    let context = |db, name: &str| -> anyhow::Result<ServiceContext> {
+        Ok(ServiceContext {
+            db,
+            bus: bus.clone(),
+            identity: Arc::new(keyring.identity(name)?),
+            events: events.clone(),
+            clock: Clock::system(),
+            calendar: calendar.clone(),
+        })
     };
 
     let mut listening = Vec::new();
@@ -100,7 +110,12 @@ pub async fn run(mut settings: Settings, data_dir: PathBuf, load_demo: bool) -> 
             .gateway
             .upstreams
             .insert(service.name.to_owned(), format!("http://{addr}"));
-        let serve = (service.serve)(context(db), settings.clone(), listener, shutdown.clone());
+        let serve = (service.serve)(
+            context(db, service.name)?,
+            settings.clone(),
+            listener,
+            shutdown.clone(),
+        );
         servers.spawn(async move { (service.name, serve.await.map_err(anyhow::Error::from)) });
     }
 
@@ -116,8 +131,9 @@ pub async fn run(mut settings: Settings, data_dir: PathBuf, load_demo: bool) -> 
     .context("starting the gateway's HTTP/JSON port")?;
     let (gateway_addr, http_addr) = (grpc.local_addr()?, http.local_addr()?);
     let gateway = govmedia_gateway::serve(
-        context(gateway_db),
+        context(gateway_db, govmedia_gateway::NAME)?,
         settings.gateway.clone(),
+        tokens.clone(),
         grpc,
         http,
         shutdown.clone(),
@@ -136,22 +152,20 @@ pub async fn run(mut settings: Settings, data_dir: PathBuf, load_demo: bool) -> 
             .find(|(name, ..)| *name == govmedia_registry::NAME)
             .map(|(.., addr)| format!("http://{addr}"))
             .context("no registry to load the demo into")?;
-        let token = keys.issue(
-            "govmedia-demo",
+        let client = RegistryClient::new(
+            &registry,
+            Duration::from_secs(30),
+            Arc::new(keyring.identity(govmedia_filing::NAME)?),
             demo::ROOT,
-            &[Role::System],
-            Duration::from_secs(600),
         )?;
-        let summary = demo::load(&registry, &token)
-            .await
-            .context("loading the demo data")?;
+        let summary = demo::load(&client).await.context("loading the demo data")?;
         println!("{summary}");
     }
 
-    let token = keys.issue(
+    let token = tokens.issue(
         "developer",
         demo::ROOT,
-        &[Role::Supervisor, Role::Auditor, Role::System],
+        &[Role::Supervisor, Role::Auditor],
         Duration::from_secs(settings.auth.token_ttl_secs),
     )?;
     println!(
@@ -170,7 +184,7 @@ pub async fn run(mut settings: Settings, data_dir: PathBuf, load_demo: bool) -> 
         println!("  {name:<10} {grpc_name:<42} {addr}");
     }
     println!(
-        "\nA development token (organization {root}, roles supervisor+auditor+system, valid {hours} h):\n\n  \
+        "\nA development token (organization {root}, roles supervisor+auditor, valid {hours} h):\n\n  \
          export TOKEN={token}\n\n\
          Try:\n\n  \
          grpcurl -plaintext {gateway_addr} list\n  \

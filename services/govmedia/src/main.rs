@@ -75,6 +75,23 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// The services' identity keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Writes a fresh Ed25519 key pair for every service: `<service>.key.pem` (private; give
+    /// each service only its own) and `public/<service>.pub.pem` (every service's
+    /// GOVMEDIA_IDENTITY__TRUST_DIR).
+    Generate {
+        /// Directory to write to; keys already there are never overwritten.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -88,7 +105,7 @@ enum ApikeyCommand {
         #[arg(long)]
         org: String,
         /// A role (repeatable).
-        #[arg(long = "role", required = true, value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<Role>()))]
+        #[arg(long = "role", required = true, value_parser = clap::builder::ValueParser::new(outside_role))]
         roles: Vec<Role>,
         /// Days until it expires (default: never).
         #[arg(long)]
@@ -123,12 +140,26 @@ enum TokenCommand {
         #[arg(long)]
         org: String,
         /// A role: operator, leader, handler, supervisor, vendor, auditor or system. Repeatable.
-        #[arg(long = "role", required = true, value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<Role>()))]
+        #[arg(long = "role", required = true, value_parser = clap::builder::ValueParser::new(outside_role))]
         roles: Vec<Role>,
         /// Lifetime in seconds (default: auth.token_ttl_secs, 8 hours).
         #[arg(long)]
         ttl: Option<u64>,
     },
+}
+
+/// A role a person or an outside system may hold: SYSTEM belongs to govmedia's own services.
+fn outside_role(value: &str) -> Result<Role, String> {
+    let role = value.parse::<Role>()?;
+    if role.is_outside() {
+        Ok(role)
+    } else {
+        Err(
+            "the system role belongs to govmedia's own services and is never issued; give the \
+             caller the role of what it does (auditor to read)"
+                .to_owned(),
+        )
+    }
 }
 
 fn main() -> ExitCode {
@@ -175,6 +206,9 @@ fn main() -> ExitCode {
                 data_dir,
                 command: AuditCommand::Verify { service },
             } => runtime.block_on(admin::verify_audit(&settings, &data_dir, &service)),
+            Command::Keys {
+                command: KeysCommand::Generate { out },
+            } => admin::generate_keys(&out),
         }
     })();
     match result {

@@ -49,8 +49,13 @@ async fn prepare(db: &Db, schema: &Schema, migrate: bool) -> anyhow::Result<()> 
     Ok(())
 }
 
-async fn context(settings: &Settings, db: Db) -> anyhow::Result<ServiceContext> {
-    let keys = Arc::new(TokenKeys::from_settings(&settings.auth, false)?);
+async fn context(settings: &Settings, db: Db, name: &str) -> anyhow::Result<ServiceContext> {
+    let identity = Arc::new(
+        settings
+            .identity
+            .load(name)
+            .with_context(|| format!("loading the {name} service's identity"))?,
+    );
     if settings.redis.url.is_none() {
         tracing::warn!("no GOVMEDIA_REDIS_URL: events and rate limits stay inside this process");
     }
@@ -60,7 +65,7 @@ async fn context(settings: &Settings, db: Db) -> anyhow::Result<ServiceContext> 
     Ok(ServiceContext {
         db,
         bus,
-        keys,
+        identity,
         events: settings.events.clone(),
         clock: Clock::system(),
         calendar: Arc::new(settings.calendar.load()?),
@@ -71,8 +76,12 @@ pub async fn run(settings: Settings, name: &str, migrate: bool) -> anyhow::Resul
     let schema = services::find_schema(name)
         .with_context(|| format!("unknown service {name:?}; known: {}", services::names()))?;
     let _telemetry = telemetry::init(&format!("govmedia-{name}"), &settings.telemetry)?;
-    TokenKeys::from_settings(&settings.auth, false)?;
+    let tokens = Arc::new(TokenKeys::from_settings(&settings.auth, false)?);
     settings.calendar.load()?;
+    settings
+        .identity
+        .load(name)
+        .with_context(|| format!("loading the {name} service's identity"))?;
     if let Some(service) = services::find(name) {
         let problems = (service.problems)(&settings);
         anyhow::ensure!(
@@ -83,7 +92,7 @@ pub async fn run(settings: Settings, name: &str, migrate: bool) -> anyhow::Resul
     }
     let db = open(&settings, name).await?;
     prepare(&db, &schema, migrate).await?;
-    let context = context(&settings, db).await?;
+    let context = context(&settings, db, name).await?;
     let shutdown = CancellationToken::new();
     let mut serving = if name == govmedia_gateway::NAME {
         let grpc = server::bind(settings.gateway.listen).await?;
@@ -92,6 +101,7 @@ pub async fn run(settings: Settings, name: &str, migrate: bool) -> anyhow::Resul
         let gateway = govmedia_gateway::serve(
             context,
             settings.gateway.clone(),
+            tokens,
             grpc,
             http,
             shutdown.clone(),

@@ -5,8 +5,8 @@
 use govmedia_filing::FilingConfig;
 use govmedia_gateway::GatewayConfig;
 use govmedia_kit::config::{
-    AuthSettings, CalendarSettings, DatabaseSettings, EventSettings, RedisSettings,
-    TelemetrySettings,
+    AuthSettings, CalendarSettings, DatabaseSettings, EventSettings, IdentitySettings,
+    RedisSettings, TelemetrySettings,
 };
 use govmedia_registry::RegistryConfig;
 use serde::{Deserialize, Serialize};
@@ -19,8 +19,10 @@ pub struct Settings {
     pub database: DatabaseSettings,
     /// `[redis]`.
     pub redis: RedisSettings,
-    /// `[auth]`.
+    /// `[auth]`: the govmedia tokens of people and outside systems.
     pub auth: AuthSettings,
+    /// `[identity]`: the service's own keys.
+    pub identity: IdentitySettings,
     /// `[telemetry]`.
     pub telemetry: TelemetrySettings,
     /// `[events]`.

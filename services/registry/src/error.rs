@@ -49,6 +49,20 @@ pub enum RegistryError {
         /// Its current etag.
         current: String,
     },
+    /// PERMISSION_DENIED: only the `service`'s own identity may call `method`.
+    #[error("only the {service} service may call {method}")]
+    ServiceOnly {
+        /// The method.
+        method: &'static str,
+        /// The one service that may.
+        service: &'static str,
+    },
+    /// FAILED_PRECONDITION: the filing cited is not the one the filing service vouched for.
+    #[error("{filing} is not the accepted filing this call carries out")]
+    FilingNotAccepted {
+        /// The filing cited in the request.
+        filing: String,
+    },
     /// INTERNAL or UNAVAILABLE: the database failed.
     #[error("database: {0}")]
     Store(#[from] DbErr),
@@ -101,6 +115,23 @@ impl From<RegistryError> for ApiError {
             .with_metadata("existing", existing.clone())
             .localized(format!("该平台账号已登记为 {existing},不得重复登记")),
             RegistryError::Rule(rule) => rule_error(rule),
+            RegistryError::ServiceOnly { method, service } => ApiError::new(
+                ErrorCode::PermissionDenied,
+                ErrorReason::ServiceOnly,
+                format!(
+                    "only the {service} service may call {method}: the ledger changes when an accepted filing is applied"
+                ),
+            )
+            .with_metadata("method", method)
+            .with_metadata("service", service)
+            .localized("账号的开设、变更、关停和注销只能由备案服务依据已受理的备案执行"),
+            RegistryError::FilingNotAccepted { filing } => ApiError::new(
+                ErrorCode::FailedPrecondition,
+                ErrorReason::FilingNotAccepted,
+                format!("{filing} is not the accepted filing this call carries out"),
+            )
+            .with_metadata("filing", filing)
+            .localized("所引用的备案未经受理,不能据此变更账号"),
             RegistryError::EtagMismatch { resource, current } => ApiError::new(
                 ErrorCode::Aborted,
                 ErrorReason::EtagMismatch,

@@ -61,7 +61,7 @@ pub async fn serve(
         listener,
         routes,
         &[SERVICE_NAME],
-        context.keys,
+        context.identity,
         shutdown.clone(),
     )
     .await;

@@ -11,7 +11,10 @@ fn principal() -> Principal {
     Principal {
         subject: "auditor-test".into(),
         organization: "golmud".into(),
-        roles: BTreeSet::from([Role::System]),
+        roles: BTreeSet::from([Role::Auditor]),
+        issuer: "govmedia".into(),
+        service: None,
+        basis: None,
     }
 }
 

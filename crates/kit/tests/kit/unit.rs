@@ -14,7 +14,10 @@ fn principal(subject: &str) -> Principal {
     Principal {
         subject: subject.into(),
         organization: "golmud".into(),
-        roles: BTreeSet::from([Role::System]),
+        roles: BTreeSet::from([Role::Operator]),
+        issuer: "govmedia".into(),
+        service: None,
+        basis: None,
     }
 }
 
@@ -72,13 +75,29 @@ async fn a_request_id_runs_the_change_once(backend: Backend) {
     assert_eq!(error.reason(), ErrorReason::RequestIdReused);
     drop(unit);
 
-    // Another caller's keys are its own: the same id tells it nothing about alice's request.
-    let unit = writer
-        .begin("DoThing", &principal("mallory"), "req-1", &request)
-        .await
-        .expect("begin");
-    assert!(unit.replay::<AuditStamp>().await.expect("replay").is_none());
-    drop(unit);
+    // Another caller's keys are its own: the same id tells it nothing about alice's request,
+    // even when it is called alice too, in another unit or vouched for by another issuer.
+    for other in [
+        principal("mallory"),
+        Principal {
+            organization: "xining".into(),
+            ..principal("alice")
+        },
+        Principal {
+            issuer: "https://idp.example.gov.cn".into(),
+            ..principal("alice")
+        },
+    ] {
+        let unit = writer
+            .begin("DoThing", &other, "req-1", &request)
+            .await
+            .expect("begin");
+        assert!(
+            unit.replay::<AuditStamp>().await.expect("replay").is_none(),
+            "{other:?}"
+        );
+        drop(unit);
+    }
 
     assert_eq!(outbox::backlog(&db).await.expect("backlog"), 1);
     assert_eq!(audit::verify(db.conn()).await, Ok(1));

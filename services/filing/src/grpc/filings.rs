@@ -164,7 +164,7 @@ async fn ensure_visible(
     principal: &Principal,
     filing: &Filing,
 ) -> Result<(), FilingError> {
-    let scope = api.registry.jurisdiction_of(principal).await?;
+    let scope = api.registry.as_caller(principal).jurisdiction().await?;
     if filing.organization_path.starts_with(&scope.path) {
         Ok(())
     } else {

@@ -34,7 +34,7 @@ use serde_json::json;
 use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
 
-use registry::OrgRef;
+use govmedia_registry_client::OrgRef;
 pub use registry::Registry;
 
 use crate::{
@@ -182,10 +182,11 @@ async fn subtree(
     principal: &Principal,
     organization: Option<String>,
 ) -> Result<OrgRef, FilingError> {
-    match organization {
-        Some(id) => api.registry.organization_as(principal, &id).await,
-        None => api.registry.jurisdiction_of(principal).await,
-    }
+    Ok(api
+        .registry
+        .as_caller(principal)
+        .scope(organization.as_deref())
+        .await?)
 }
 
 /// How [`record`] stores the filing.
@@ -268,12 +269,10 @@ async fn preflight(
     principal: &Principal,
     subject: Subject<'_>,
 ) -> Result<OrgRef, FilingError> {
-    let unit = api
-        .registry
-        .organization_as(principal, subject.organization)
-        .await?;
+    let asker = api.registry.as_caller(principal);
+    let unit = asker.unit(subject.organization).await?;
     if let Some(target) = subject.target {
-        let account = api.registry.account_as(principal, target).await?;
+        let account = asker.account(target).await?;
         if account.organization != convert::organization_name(&unit.id) {
             return Err(FilingError::AccountOfAnotherUnit {
                 account: account.name,
@@ -302,6 +301,7 @@ async fn preflight(
         (subject.platform, subject.platform_account_id)
         && let Some(existing) = api
             .registry
+            .as_service()
             .platform_account_holder(platform, platform_account_id)
             .await?
     {

@@ -54,7 +54,8 @@ pub(super) async fn import_roster(
     }
     let scope = api
         .registry
-        .organization_as(principal, &organization)
+        .as_caller(principal)
+        .unit(&organization)
         .await?;
 
     let mut work = api
@@ -159,7 +160,8 @@ pub(super) async fn reconcile(
     let scope = subtree(api, principal, organization).await?;
     let ledger: Vec<_> = api
         .registry
-        .accounts_as(principal, &scope.id)
+        .as_caller(principal)
+        .accounts(&scope.id)
         .await?
         .iter()
         .map(convert::snapshot)

@@ -1,22 +1,15 @@
-//! The registry as the filing service sees it: the one place that calls it. Questions asked on a
-//! caller's behalf carry a token minted for that caller, so the registry applies the caller's
-//! own jurisdiction and its verdict (NOT_FOUND, PERMISSION_DENIED) is relayed unchanged; what
-//! the service does on its own account (applying an accepted filing, finding a unit's management
-//! department above the caller) carries the service's SYSTEM identity.
+//! What only the filing service asks of the registry, through the suite's one registry client
+//! ([`govmedia_registry_client`]): applying an accepted filing to the ledger, binding the
+//! platform id of an account it opened, and the management department that decides a unit's
+//! filings. Everything else handlers ask the client directly, as the caller or as the service.
 
-use std::{sync::Arc, time::Duration};
+use std::{ops::Deref, sync::Arc, time::Duration};
 
-use govmedia_kit::{
-    auth::{Principal, Role, TokenKeys},
-    client::{self, Credentials},
-    error::ApiError,
-};
-use govmedia_proto::{
-    filing::v1 as fpb,
-    registry::v1::{self as pb, registry_service_client::RegistryServiceClient},
-};
+use govmedia_kit::{client::is_retryable, error::ApiError, identity::Identity};
+use govmedia_proto::registry::v1 as pb;
+use govmedia_registry_client::{OrgRef, RegistryClient, relay};
 use prost::Message;
-use tonic::{Code, Status, codegen::InterceptedService, transport::Channel};
+use tonic::Status;
 use tonic_types::StatusExt;
 
 use crate::{
@@ -25,297 +18,46 @@ use crate::{
     error::FilingError,
 };
 
-/// Subject of the service's own calls (it appears in the registry's audit trail).
-pub const SYSTEM_SUBJECT: &str = "govmedia-filing";
-
-/// Lifetime of the tokens minted for one call.
-const TOKEN_TTL: Duration = Duration::from_secs(300);
-
-/// Accounts asked for per page (the registry's largest page).
-const ACCOUNT_PAGE: i32 = 500;
-
-/// Largest query SearchAccounts takes.
-const SEARCH_QUERY_MAX: usize = 50;
-
-type Client = RegistryServiceClient<InterceptedService<Channel, Credentials>>;
-
-/// An organization, reduced to what filings need.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OrgRef {
-    /// Id.
-    pub id: String,
-    /// Materialized path, `/root/…/id/`.
-    pub path: String,
-    /// Id of its nearest government, if any.
-    pub government: Option<String>,
-    /// Administrative level (proto number).
-    pub level: i32,
-}
-
-impl OrgRef {
-    fn from_proto(org: &pb::Organization) -> Result<Self, FilingError> {
-        let id = strip(&org.name, "organizations/")?;
-        let mut path = String::from("/");
-        for ancestor in &org.ancestors {
-            path.push_str(strip(ancestor, "organizations/")?);
-            path.push('/');
-        }
-        path.push_str(id);
-        path.push('/');
-        Ok(Self {
-            id: id.to_owned(),
-            path,
-            government: (!org.government.is_empty())
-                .then(|| strip(&org.government, "organizations/").map(str::to_owned))
-                .transpose()?,
-            level: org.level,
-        })
-    }
-}
-
-fn strip<'a>(name: &'a str, prefix: &str) -> Result<&'a str, FilingError> {
-    name.strip_prefix(prefix).ok_or_else(|| {
-        FilingError::Api(ApiError::internal(
-            "reading the registry's answer",
-            &format!("{name:?} is not a {prefix} name"),
-        ))
-    })
-}
-
-fn relay(status: &Status) -> FilingError {
-    FilingError::Api(ApiError::relay("the registry", status))
-}
-
-/// The registry client.
+/// The filing service's registry client.
 #[derive(Clone, Debug)]
-pub struct Registry {
-    channel: Channel,
-    keys: Arc<TokenKeys>,
-    system: Principal,
+pub struct Registry(RegistryClient);
+
+impl Deref for Registry {
+    type Target = RegistryClient;
+
+    fn deref(&self) -> &RegistryClient {
+        &self.0
+    }
 }
 
 impl Registry {
-    /// A client of the registry at `config.registry_endpoint`; connects on first use, so the
-    /// filing service starts while the registry is down.
+    /// A client of the registry at `config.registry_endpoint`, speaking with `identity`, its own
+    /// questions rooted at `filing.system_organization`; connects on first use.
     pub fn new(
         config: &FilingConfig,
-        keys: Arc<TokenKeys>,
+        identity: Arc<Identity>,
     ) -> Result<Self, tonic::transport::Error> {
-        Ok(Self {
-            channel: client::lazy(
-                &config.registry_endpoint,
-                Duration::from_millis(config.registry_timeout_ms),
-            )?,
-            keys,
-            system: Principal {
-                subject: SYSTEM_SUBJECT.to_owned(),
-                organization: config.system_organization.clone(),
-                roles: [Role::System].into(),
-            },
-        })
+        Ok(Self(RegistryClient::new(
+            &config.registry_endpoint,
+            Duration::from_millis(config.registry_timeout_ms),
+            identity,
+            &config.system_organization,
+        )?))
     }
 
-    /// The service's own identity.
-    pub fn system(&self) -> &Principal {
-        &self.system
-    }
-
-    fn client(&self, principal: &Principal) -> Result<Client, FilingError> {
-        let roles: Vec<Role> = principal.roles.iter().copied().collect();
-        let token = self
-            .keys
-            .issue(
-                &principal.subject,
-                &principal.organization,
-                &roles,
-                TOKEN_TTL,
-            )
-            .map_err(|error| ApiError::internal("minting a token for the registry", &error))?;
-        let credentials = Credentials::bearer(&token).map_err(|status| relay(&status))?;
-        Ok(RegistryServiceClient::with_interceptor(
-            self.channel.clone(),
-            credentials,
-        ))
-    }
-
-    /// The organization `id` as `principal` may see it; the registry's NOT_FOUND or
-    /// PERMISSION_DENIED otherwise.
-    pub async fn organization_as(
-        &self,
-        principal: &Principal,
-        id: &str,
-    ) -> Result<OrgRef, FilingError> {
-        OrgRef::from_proto(&self.organization(principal, id).await?)
-    }
-
-    /// The organization `id` as the registry holds it, asked as `principal`.
-    pub async fn organization(
-        &self,
-        principal: &Principal,
-        id: &str,
-    ) -> Result<pb::Organization, FilingError> {
-        Ok(self
-            .client(principal)?
-            .get_organization(pb::GetOrganizationRequest {
-                name: format!("organizations/{id}"),
-            })
-            .await
-            .map_err(|status| relay(&status))?
-            .into_inner())
-    }
-
-    /// The root of `principal`'s jurisdiction.
-    pub async fn jurisdiction_of(&self, principal: &Principal) -> Result<OrgRef, FilingError> {
-        let org = self
-            .client(principal)?
-            .get_jurisdiction(pb::GetJurisdictionRequest {})
-            .await
-            .map_err(|status| relay(&status))?
-            .into_inner();
-        OrgRef::from_proto(&org)
-    }
-
-    /// The account `id` as `principal` may see it.
-    pub async fn account_as(
-        &self,
-        principal: &Principal,
-        id: &str,
-    ) -> Result<pb::Account, FilingError> {
-        Ok(self
-            .client(principal)?
-            .get_account(pb::GetAccountRequest {
-                name: format!("accounts/{id}"),
-            })
-            .await
-            .map_err(|status| relay(&status))?
-            .into_inner())
-    }
-
-    /// Every account of the subtree of `organization` as `principal` may see them, page by
-    /// page.
-    pub async fn accounts_as(
-        &self,
-        principal: &Principal,
-        organization: &str,
-    ) -> Result<Vec<pb::Account>, FilingError> {
-        let mut client = self.client(principal)?;
-        let mut accounts = Vec::new();
-        let mut page_token = String::new();
-        loop {
-            let page = client
-                .list_accounts(pb::ListAccountsRequest {
-                    organization: format!("organizations/{organization}"),
-                    page_size: ACCOUNT_PAGE,
-                    page_token,
-                    ..Default::default()
-                })
-                .await
-                .map_err(|status| relay(&status))?
-                .into_inner();
-            accounts.extend(page.accounts);
-            if page.next_page_token.is_empty() {
-                return Ok(accounts);
-            }
-            page_token = page.next_page_token;
-        }
-    }
-
-    /// The management department of `unit`'s own government: the one organization that
-    /// decides its filings.
+    /// The management department of `unit`'s own government: the one organization that decides
+    /// its filings; FAILED_PRECONDITION when the government has none.
     pub async fn management_department(&self, unit: &OrgRef) -> Result<String, FilingError> {
-        let missing = |government: &str| FilingError::NoManagementDepartment {
-            unit: format!("organizations/{}", unit.id),
-            government: format!("organizations/{government}"),
-        };
-        let Some(government) = unit.government.as_deref() else {
-            return Err(missing(&unit.id));
-        };
-        let government_name = format!("organizations/{government}");
-        let mut client = self.client(&self.system)?;
-        let mut page_token = String::new();
-        loop {
-            let page = client
-                .list_organizations(pb::ListOrganizationsRequest {
-                    ancestor: government_name.clone(),
-                    level: unit.level,
-                    management_department: Some(true),
-                    page_size: 100,
-                    page_token,
-                    ..pb::ListOrganizationsRequest::default()
-                })
-                .await
-                .map_err(|status| relay(&status))?
-                .into_inner();
-            if let Some(department) = page
-                .organizations
-                .iter()
-                .find(|org| org.government == government_name)
-            {
-                return Ok(strip(&department.name, "organizations/")?.to_owned());
-            }
-            if page.next_page_token.is_empty() {
-                return Err(missing(government));
-            }
-            page_token = page.next_page_token;
-        }
-    }
-
-    /// R-03 for an account `unit` would open on `platform` with `justification`.
-    pub async fn evaluate_opening(
-        &self,
-        unit: &str,
-        platform: i32,
-        justification: &str,
-    ) -> Result<fpb::OpeningCheck, FilingError> {
-        let answer = self
-            .client(&self.system)?
-            .evaluate_account_opening(pb::EvaluateAccountOpeningRequest {
-                organization: format!("organizations/{unit}"),
-                platform,
-                justification: justification.to_owned(),
+        self.as_service()
+            .management_department(unit)
+            .await?
+            .ok_or_else(|| FilingError::NoManagementDepartment {
+                unit: format!("organizations/{}", unit.id),
+                government: format!(
+                    "organizations/{}",
+                    unit.government.as_deref().unwrap_or(&unit.id)
+                ),
             })
-            .await
-            .map_err(|status| relay(&status))?
-            .into_inner();
-        Ok(fpb::OpeningCheck {
-            allowed: answer.allowed,
-            further_account: answer.further_account,
-            justification_missing: answer.justification_missing,
-            existing: answer.existing,
-            check_time: answer.evaluate_time,
-        })
-    }
-
-    /// The registered account holding `platform_account_id` on `platform`, if any.
-    pub async fn platform_account_holder(
-        &self,
-        platform: i32,
-        platform_account_id: &str,
-    ) -> Result<Option<String>, FilingError> {
-        let query: String = platform_account_id.chars().take(SEARCH_QUERY_MAX).collect();
-        let mut client = self.client(&self.system)?;
-        let mut page_token = String::new();
-        loop {
-            let page = client
-                .search_accounts(pb::SearchAccountsRequest {
-                    query: query.clone(),
-                    page_size: 100,
-                    page_token,
-                    ..pb::SearchAccountsRequest::default()
-                })
-                .await
-                .map_err(|status| relay(&status))?
-                .into_inner();
-            if let Some(holder) = page.accounts.iter().find(|account| {
-                account.platform == platform && account.platform_account_id == platform_account_id
-            }) {
-                return Ok(Some(holder.name.clone()));
-            }
-            if page.next_page_token.is_empty() {
-                return Ok(None);
-            }
-            page_token = page.next_page_token;
-        }
     }
 
     /// Binds the platform id of the account an applied OPEN filing registered (FILED ->
@@ -327,7 +69,8 @@ impl Registry {
         platform_account_id: &str,
     ) -> Result<pb::Account, FilingError> {
         Ok(self
-            .client(&self.system)?
+            .applying(&filing.name())
+            .raw()?
             .activate_account(pb::ActivateAccountRequest {
                 name: format!("accounts/{account}"),
                 platform_account_id: platform_account_id.to_owned(),
@@ -359,16 +102,18 @@ impl Registry {
         };
         match result {
             Ok(ledger) => self.applied(filing, account, &ledger).await,
-            Err(status) if retryable(status.code()) => ApplyOutcome::Unreachable(describe(&status)),
+            Err(status) if is_retryable(status.code()) => {
+                ApplyOutcome::Unreachable(describe(&status))
+            }
             Err(status) => {
                 // Refused — unless an earlier attempt (whose answer was lost, or whose key the
                 // registry has since forgotten) already made the change.
-                match self.current(&account).await {
+                match self.as_service().find_account(&account).await {
                     Ok(Some(ledger)) if ledger.last_filing == filing.name() => {
                         self.applied(filing, account, &ledger).await
                     }
                     Ok(_) => ApplyOutcome::Refused(describe(&status)),
-                    Err(check) if retryable(check.code()) => {
+                    Err(check) if is_retryable(check.code()) => {
                         ApplyOutcome::Unreachable(describe(&check))
                     }
                     Err(_) => ApplyOutcome::Refused(describe(&status)),
@@ -387,7 +132,7 @@ impl Registry {
         account: String,
         ledger: &pb::Account,
     ) -> ApplyOutcome {
-        let unit = match self.client(&self.system) {
+        let unit = match self.as_service().raw() {
             Ok(mut client) => {
                 client
                     .get_organization(pb::GetOrganizationRequest {
@@ -395,11 +140,11 @@ impl Registry {
                     })
                     .await
             }
-            Err(_) => Err(Status::internal("cannot mint a token")),
+            Err(_) => Err(Status::internal("cannot mint an identity")),
         };
         let unit = match unit {
             Ok(unit) => unit.into_inner().encode_to_vec(),
-            Err(status) if retryable(status.code()) => {
+            Err(status) if is_retryable(status.code()) => {
                 return ApplyOutcome::Unreachable(describe(&status));
             }
             Err(status) => {
@@ -419,7 +164,7 @@ impl Registry {
         filing: &Filing,
         account: &str,
     ) -> Result<Result<pb::Account, Status>, FilingError> {
-        let mut client = self.client(&self.system)?;
+        let mut client = self.applying(&filing.name()).raw()?;
         let name = format!("accounts/{account}");
         let request_id = format!("filing:{}:apply", filing.id);
         let data = || {
@@ -478,48 +223,6 @@ impl Registry {
                 .map(tonic::Response::into_inner),
         };
         Ok(result)
-    }
-
-    /// The account as the ledger holds it now.
-    async fn current(&self, account: &str) -> Result<Option<pb::Account>, Status> {
-        let mut client = self
-            .client(&self.system)
-            .map_err(|_| Status::internal("cannot mint a token"))?;
-        match client
-            .get_account(pb::GetAccountRequest {
-                name: format!("accounts/{account}"),
-            })
-            .await
-        {
-            Ok(found) => Ok(Some(found.into_inner())),
-            Err(status) if status.code() == Code::NotFound => Ok(None),
-            Err(status) => Err(status),
-        }
-    }
-}
-
-/// Codes after which the same application may succeed later: the registry (or the way to it)
-/// is down or busy, or it cannot yet recognise the service (a configuration being fixed). The
-/// others are verdicts on the filing's content.
-fn retryable(code: Code) -> bool {
-    match code {
-        Code::Unavailable
-        | Code::DeadlineExceeded
-        | Code::ResourceExhausted
-        | Code::Aborted
-        | Code::Internal
-        | Code::Unknown
-        | Code::Cancelled
-        | Code::Unauthenticated
-        | Code::PermissionDenied
-        | Code::DataLoss => true,
-        Code::Ok
-        | Code::InvalidArgument
-        | Code::NotFound
-        | Code::AlreadyExists
-        | Code::FailedPrecondition
-        | Code::OutOfRange
-        | Code::Unimplemented => false,
     }
 }
 

@@ -286,7 +286,7 @@ pub(super) async fn mark(
     {
         return Ok(done);
     }
-    let jurisdiction = api.registry.jurisdiction_of(principal).await?;
+    let jurisdiction = api.registry.as_caller(principal).jurisdiction().await?;
 
     let mut work = api
         .writer

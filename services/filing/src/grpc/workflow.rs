@@ -178,8 +178,7 @@ async fn prepare(
         let department = api.registry.management_department(&unit).await?;
         let opening_check = match (filing.kind, filing.platform) {
             (FilingKind::Open, Some(platform)) => Some(
-                api.registry
-                    .evaluate_opening(&filing.organization, platform, &justification(filing))
+                evaluate_opening(api, filing, platform)
                     .await?
                     .encode_to_vec(),
             ),
@@ -200,7 +199,8 @@ async fn prepare(
     if principal.has(Role::Supervisor) {
         let unit = api
             .registry
-            .organization_as(principal, &filing.organization)
+            .as_caller(principal)
+            .unit(&filing.organization)
             .await?;
         let deciding = api.registry.management_department(&unit).await?;
         actor.deciding_department = deciding == principal.organization;
@@ -211,10 +211,7 @@ async fn prepare(
     if step == Step::Accept {
         preflight(api, principal, Subject::of(filing)).await?;
         if let (FilingKind::Open, Some(platform)) = (filing.kind, filing.platform) {
-            let check = api
-                .registry
-                .evaluate_opening(&filing.organization, platform, &justification(filing))
-                .await?;
+            let check = evaluate_opening(api, filing, platform).await?;
             if !check.allowed {
                 return Err(FilingError::OpeningNotAllowed {
                     unit: convert::organization_name(&filing.organization),
@@ -241,10 +238,28 @@ async fn prepare(
 }
 
 /// The R-03 justification an OPEN filing carries.
-fn justification(filing: &Filing) -> String {
-    govmedia_proto::registry::v1::Account::decode(filing.account.as_slice())
+/// R-03 for the account an OPEN `filing` would register on `platform`, as the registry rules it
+/// now (asked on the service's own account: the rule, not the caller's reach, is in question).
+async fn evaluate_opening(
+    api: &FilingApi,
+    filing: &Filing,
+    platform: i32,
+) -> Result<pb::OpeningCheck, FilingError> {
+    let justification = govmedia_proto::registry::v1::Account::decode(filing.account.as_slice())
         .map(|account| account.justification)
-        .unwrap_or_default()
+        .unwrap_or_default();
+    let answer = api
+        .registry
+        .as_service()
+        .evaluate_opening(&filing.organization, platform, &justification)
+        .await?;
+    Ok(pb::OpeningCheck {
+        allowed: answer.allowed,
+        further_account: answer.further_account,
+        justification_missing: answer.justification_missing,
+        existing: answer.existing,
+        check_time: answer.evaluate_time,
+    })
 }
 
 pub(super) async fn bind(
@@ -276,7 +291,8 @@ pub(super) async fn bind(
     // The unit as it is now also goes into the national report of the activation.
     let unit = api
         .registry
-        .organization(principal, &read.organization)
+        .as_caller(principal)
+        .organization(&read.organization)
         .await?;
     let nothing_to_bind = || FilingError::NothingToBind {
         filing: read.name(),

@@ -169,7 +169,7 @@ async fn repeated_and_refused_applications(backend: Backend) {
     });
     file_and_accept(&suite, "edu-weibo-rename", change).await;
     suite
-        .ledger_direct()
+        .ledger_applying("filings/paper-2026-3")
         .await
         .cancel_account(rpb::CancelAccountRequest {
             name: "accounts/edu-weibo".into(),

@@ -19,6 +19,7 @@ use govmedia_kit::{
     clock::{Clock, ManualClock},
     db::Db,
     events::{EventBus, outbox::OutboxSignal},
+    identity::Keyring,
     server::{self, ServiceContext},
     unit::Writer,
 };
@@ -56,7 +57,10 @@ pub struct Suite {
     pub registry_db: Db,
     pub filing_db: Db,
     pub bus: EventBus,
+    /// The secret of govmedia tokens, which outside callers present to the gateway.
     pub keys: Arc<TokenKeys>,
+    /// Every service's identity keys.
+    pub keyring: Keyring,
     pub config: FilingConfig,
     pub backends: TestBackends,
     /// The clock of every service of the suite.
@@ -83,6 +87,7 @@ impl Suite {
         let backends = TestBackends::new(backend).await;
         let keys =
             Arc::new(TokenKeys::hs256(DEV_JWT_SECRET, "govmedia", "govmedia").expect("keys"));
+        let keyring = govmedia_test_support::keyring();
         let bus = EventBus::from_settings(&backends.redis, 10_000)
             .await
             .expect("bus");
@@ -147,6 +152,7 @@ impl Suite {
             filing_db,
             bus,
             keys,
+            keyring,
             config: config.clone(),
             backends,
             shutdown: shutdown.clone(),
@@ -154,7 +160,7 @@ impl Suite {
             registry_task: None,
         };
         suite.start_registry_on(registry_listener);
-        let context = suite.context(suite.filing_db.clone());
+        let context = suite.context(suite.filing_db.clone(), "filing");
         tokio::spawn(async move {
             govmedia_filing::serve(context, config, filing_listener, shutdown)
                 .await
@@ -167,11 +173,11 @@ impl Suite {
         suite
     }
 
-    fn context(&self, db: Db) -> ServiceContext {
+    fn context(&self, db: Db, service: &str) -> ServiceContext {
         ServiceContext {
             db,
             bus: self.bus.clone(),
-            keys: self.keys.clone(),
+            identity: Arc::new(self.keyring.identity(service).expect("identity")),
             events: self.backends.events.clone(),
             clock: self.clock.clone(),
             calendar: govmedia_test_support::official_calendar(),
@@ -180,7 +186,7 @@ impl Suite {
 
     fn start_registry_on(&mut self, listener: tokio::net::TcpListener) {
         self.registry_shutdown = self.shutdown.child_token();
-        let context = self.context(self.registry_db.clone());
+        let context = self.context(self.registry_db.clone(), "registry");
         let shutdown = self.registry_shutdown.clone();
         self.registry_task = Some(tokio::spawn(async move {
             govmedia_registry::serve(context, RegistryConfig::default(), listener, shutdown)
@@ -227,20 +233,42 @@ impl Suite {
         config
             .upstreams
             .insert("filing".into(), format!("http://{}", self.filing));
-        let context = self.context(gateway_db);
-        let shutdown = self.shutdown.clone();
+        let context = self.context(gateway_db, "gateway");
+        let (shutdown, keys) = (self.shutdown.clone(), self.keys.clone());
         tokio::spawn(async move {
-            govmedia_gateway::serve(context, config, grpc, http, shutdown)
+            govmedia_gateway::serve(context, config, keys, grpc, http, shutdown)
                 .await
                 .expect("gateway");
         });
         addr
     }
 
+    /// A govmedia token, as a person presents it to the gateway.
     pub fn token(&self, subject: &str, organization: &str, roles: &[Role]) -> String {
         self.keys
             .issue(subject, organization, roles, Duration::from_secs(600))
             .expect("token")
+    }
+
+    /// What a person sends to reach `service`: a govmedia token through the gateway when there
+    /// is one, else the identity the gateway would have passed on.
+    fn credential(
+        &self,
+        service: &str,
+        subject: &str,
+        organization: &str,
+        roles: &[Role],
+    ) -> String {
+        if self.gateway.is_some() {
+            self.token(subject, organization, roles)
+        } else {
+            govmedia_test_support::identity_token(
+                &self.keyring,
+                "gateway",
+                &govmedia_test_support::person(subject, organization, roles),
+                service,
+            )
+        }
     }
 
     /// Where clients talk: the gateway when there is one, else the service itself.
@@ -253,7 +281,7 @@ impl Suite {
 
     /// A filing client for `subject` of `organization` with `role`.
     pub async fn filings(&self, subject: &str, organization: &str, role: Role) -> Filings {
-        let token = self.token(subject, organization, &[role]);
+        let token = self.credential("filing", subject, organization, &[role]);
         FilingServiceClient::with_interceptor(
             self.channel(self.filing).await,
             Credentials::bearer(&token).expect("creds"),
@@ -279,16 +307,36 @@ impl Suite {
 
     /// A registry client with `roles` (through the gateway when there is one).
     pub async fn ledger(&self, organization: &str, roles: &[Role]) -> Ledger {
-        let token = self.token("ledger-reader", organization, roles);
+        let token = self.credential("registry", "ledger-reader", organization, roles);
         RegistryServiceClient::with_interceptor(
             self.channel(self.registry).await,
             Credentials::bearer(&token).expect("creds"),
         )
     }
 
-    /// A SYSTEM registry client straight to the registry (seeding, inspection).
+    /// The filing service's own registry client straight to the registry (seeding,
+    /// inspection).
     pub async fn ledger_direct(&self) -> Ledger {
-        let token = self.token("seed", "qinghai", &[Role::System]);
+        self.ledger_as(None).await
+    }
+
+    /// The filing service applying `filing` (`filings/{id}`) straight to the registry: how a
+    /// ledger kept before govmedia, or a change made behind the suite's back, gets there.
+    pub async fn ledger_applying(&self, filing: &str) -> Ledger {
+        self.ledger_as(Some(filing)).await
+    }
+
+    async fn ledger_as(&self, basis: Option<&str>) -> Ledger {
+        let principal = govmedia_kit::auth::Principal {
+            basis: basis.map(str::to_owned),
+            ..self
+                .keyring
+                .identity("filing")
+                .expect("identity")
+                .own_principal("qinghai")
+        };
+        let token =
+            govmedia_test_support::identity_token(&self.keyring, "filing", &principal, "registry");
         RegistryServiceClient::with_interceptor(
             client::connect(&format!("http://{}", self.registry))
                 .await
@@ -305,10 +353,10 @@ impl Suite {
             govmedia_filing::events::STREAM,
             self.clock.clone(),
         );
-        let registry = Registry::new(&self.config, self.keys.clone()).expect("registry client");
+        let registry = Registry::new(&self.config, self.identity()).expect("registry client");
         Reminder::new(
             writer,
-            registry.system().clone(),
+            registry.own_principal(),
             Deadlines::new(&self.config, govmedia_test_support::official_calendar()),
             Duration::from_secs(3600),
         )
@@ -322,7 +370,7 @@ impl Suite {
             govmedia_filing::events::STREAM,
             self.clock.clone(),
         );
-        let registry = Registry::new(&self.config, self.keys.clone()).expect("registry client");
+        let registry = Registry::new(&self.config, self.identity()).expect("registry client");
         Applier::new(writer, registry, &self.config)
     }
 
@@ -414,6 +462,11 @@ impl Suite {
 }
 
 impl Suite {
+    /// The filing service's identity.
+    pub fn identity(&self) -> Arc<govmedia_kit::identity::Identity> {
+        Arc::new(self.keyring.identity("filing").expect("identity"))
+    }
+
     /// The test's hand on the clock; panics unless the suite was started with `clock_at`.
     pub fn time(&self) -> &ManualClock {
         self.manual_clock

@@ -436,7 +436,7 @@ async fn seed_account(suite: &Suite, id: &str, organization: &str, platform: Pla
     let mut account = proposed_account(platform, id);
     account.organization = format!("organizations/{organization}");
     suite
-        .ledger_direct()
+        .ledger_applying("filings/paper-2020-17")
         .await
         .create_account(rpb::CreateAccountRequest {
             account_id: id.into(),

@@ -145,6 +145,9 @@ impl ApiKeyRecord {
             subject: format!("apikey:{}", self.id),
             organization: self.organization.clone(),
             roles: self.roles.clone(),
+            issuer: "apikey".to_owned(),
+            service: None,
+            basis: None,
         }
     }
 }

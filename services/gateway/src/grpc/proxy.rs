@@ -81,9 +81,10 @@ async fn forward_inner(
     for name in CONSUMED {
         parts.headers.remove(name);
     }
-    parts
-        .headers
-        .insert(header::AUTHORIZATION, gateway.identity(&admission.caller)?);
+    parts.headers.insert(
+        header::AUTHORIZATION,
+        gateway.identity(&admission.caller, &admission.service)?,
+    );
     if let Ok(value) = HeaderValue::try_from(deadline::format(deadline)) {
         parts.headers.insert("grpc-timeout", value);
     }

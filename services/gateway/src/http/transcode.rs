@@ -90,7 +90,7 @@ pub async fn unary(
         "authorization",
         tonic::metadata::MetadataValue::try_from(
             gateway
-                .identity(&admission.caller)
+                .identity(&admission.caller, &admission.service)
                 .map_err(refuse)?
                 .as_bytes(),
         )

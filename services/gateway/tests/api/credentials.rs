@@ -10,7 +10,7 @@ use govmedia_test_support::{Backend, backend_test};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use tonic::Code;
 
-use crate::helpers::{Suite, assert_error};
+use crate::helpers::{Suite, assert_error, custody_write, operator};
 
 const ISSUER: &str = "https://idp.example.gov.cn";
 
@@ -161,22 +161,17 @@ backend_test!(
 
 async fn api_keys_act_for_their_system_until_revoked(backend: Backend) {
     let suite = Suite::spawn(backend, |_| {}).await;
-    let (id, key) = suite.api_key("golmud", &[Role::System]).await;
+    let (id, key) = suite.api_key("golmud", &[Role::Operator]).await;
 
     // As a bearer credential and as x-api-key.
     get_golmud(&suite, &key).await.expect("bearer API key");
     let mut client = suite.client_with("").await;
-    let mut request = tonic::Request::new(pb::ReportAccountActivityRequest {
-        name: "accounts/golmud-edu-wechat".into(),
-        last_post_time: None,
-        follower_count: Some(42),
-        request_id: String::new(),
-    });
+    let mut request = tonic::Request::new(custody_write("golmud-edu-wechat", "王敏"));
     request
         .metadata_mut()
         .insert("x-api-key", key.parse().expect("metadata"));
     client
-        .report_account_activity(request)
+        .update_credential_custody(request)
         .await
         .expect("x-api-key");
     // The service recorded the key as the actor: identity crossed the gateway as a token the
@@ -184,7 +179,7 @@ async fn api_keys_act_for_their_system_until_revoked(backend: Backend) {
     let trail = govmedia_kit::audit::list(
         suite.registry_db.conn(),
         "/",
-        Some("accounts/golmud-edu-wechat"),
+        Some("accounts/golmud-edu-wechat/credentialCustody"),
         None,
         1,
     )
@@ -221,11 +216,7 @@ async fn api_keys_act_for_their_system_until_revoked(backend: Backend) {
             "UNAUTHENTICATED",
         );
     }
-    let operator = govmedia_kit::auth::Principal {
-        subject: "test-operator".into(),
-        organization: "ops".into(),
-        roles: [Role::System].into(),
-    };
+    let operator = operator();
     govmedia_gateway::apikeys::revoke(&suite.key_writer(), &operator, &id)
         .await
         .expect("revoke");
@@ -244,4 +235,96 @@ async fn api_keys_act_for_their_system_until_revoked(backend: Backend) {
 backend_test!(
     api_keys_act_for_their_system_until_revoked_on,
     api_keys_act_for_their_system_until_revoked
+);
+
+/// The SYSTEM role belongs to govmedia's own services: no API key is issued with it, and no
+/// credential that carries it gets past the gateway, whoever signed it; so no outside caller
+/// can change an account's status, and nothing reaches the registry.
+async fn no_outside_credential_acts_as_a_service(backend: Backend) {
+    let suite = Suite::spawn(backend, external).await;
+    let before = govmedia_kit::audit::verify(suite.registry_db.conn())
+        .await
+        .expect("chain");
+    let refused = govmedia_gateway::apikeys::issue(
+        &suite.key_writer(),
+        &operator(),
+        govmedia_gateway::apikeys::NewKey {
+            display_name: "12345 热线".into(),
+            organization: "golmud".into(),
+            roles: [Role::System].into(),
+            valid_for: None,
+        },
+    )
+    .await;
+    assert!(
+        refused.is_err_and(|error| error.to_string().contains("system role")),
+        "a system key is never issued"
+    );
+
+    // A key written with the system role before it was reserved.
+    let (id, secret, legacy) = govmedia_gateway::domain::apikey::generate();
+    govmedia_gateway::store::api_keys::insert(
+        suite.gateway_db.conn(),
+        &govmedia_gateway::domain::apikey::ApiKeyRecord {
+            id,
+            display_name: "旧系统".into(),
+            organization: "qinghai".into(),
+            roles: [Role::System].into(),
+            secret_hash: govmedia_gateway::domain::apikey::hash(&secret),
+            expires_at: None,
+            revoked_at: None,
+            created_at: chrono::Utc::now(),
+            created_by: "someone".into(),
+            created_by_org: "ops".into(),
+        },
+    )
+    .await
+    .expect("insert");
+    // A govmedia token signed with the suite's secret, and an identity provider's token.
+    let forged = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &serde_json::json!({
+            "sub": "mallory", "org": "qinghai", "roles": ["system"], "iss": "govmedia",
+            "aud": "govmedia", "iat": now(), "nbf": now() - 5, "exp": now() + 600,
+        }),
+        &EncodingKey::from_secret(DEV_JWT_SECRET.as_bytes()).expect("key"),
+    )
+    .expect("token");
+    let mut idp = claims(ISSUER, now() + 600);
+    idp["roles"] = serde_json::json!(["supervisor", "system"]);
+    let external = sign(Algorithm::EdDSA, "ed-pem", "ed25519-private.pem", &idp);
+
+    for credential in [legacy.as_str(), &forged, &external] {
+        let mut client = suite.client_with(credential).await;
+        for call in [
+            client
+                .suspend_account(pb::SuspendAccountRequest {
+                    name: "accounts/golmud-edu-wechat".into(),
+                    filing: "filings/made-up-0001".into(),
+                    reason: "冒充系统".into(),
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+            client
+                .cancel_account(pb::CancelAccountRequest {
+                    name: "accounts/golmud-edu-wechat".into(),
+                    filing: "filings/made-up-0001".into(),
+                    reason: "冒充系统".into(),
+                    ..Default::default()
+                })
+                .await
+                .map(drop),
+        ] {
+            assert_error(call, Code::Unauthenticated, "UNAUTHENTICATED");
+        }
+    }
+    let account = govmedia_kit::audit::verify(suite.registry_db.conn())
+        .await
+        .expect("chain");
+    assert_eq!(account, before, "nothing reached the ledger");
+}
+backend_test!(
+    no_outside_credential_acts_as_a_service_on,
+    no_outside_credential_acts_as_a_service
 );

@@ -9,6 +9,7 @@ use govmedia_kit::{
     client::{self, Credentials},
     db::Db,
     events::EventBus,
+    identity::Keyring,
     server::{self, ServiceContext},
 };
 use govmedia_proto::{
@@ -29,7 +30,10 @@ pub struct Suite {
     pub registry_db: Db,
     pub bus: EventBus,
     pub backends: TestBackends,
+    /// The secret of govmedia tokens, which outside callers present to the gateway.
     pub keys: Arc<TokenKeys>,
+    /// Every service's identity keys.
+    pub keyring: Keyring,
     shutdown: CancellationToken,
 }
 
@@ -39,6 +43,7 @@ impl Suite {
         let backends = TestBackends::new(backend).await;
         let keys =
             Arc::new(TokenKeys::hs256(DEV_JWT_SECRET, "govmedia", "govmedia").expect("keys"));
+        let keyring = govmedia_test_support::keyring();
         let bus = EventBus::from_settings(&backends.redis, 10_000)
             .await
             .expect("bus");
@@ -58,7 +63,7 @@ impl Suite {
         let context = ServiceContext {
             db: registry_db.clone(),
             bus: bus.clone(),
-            keys: keys.clone(),
+            identity: Arc::new(keyring.identity("registry").expect("identity")),
             events: backends.events.clone(),
             clock: govmedia_kit::clock::Clock::system(),
             calendar: govmedia_test_support::official_calendar(),
@@ -103,15 +108,15 @@ impl Suite {
         let context = ServiceContext {
             db: gateway_db.clone(),
             bus: bus.clone(),
-            keys: keys.clone(),
+            identity: Arc::new(keyring.identity("gateway").expect("identity")),
             events: backends.events.clone(),
             clock: govmedia_kit::clock::Clock::system(),
             calendar: govmedia_test_support::official_calendar(),
         };
         tokio::spawn({
-            let shutdown = shutdown.clone();
+            let (shutdown, keys) = (shutdown.clone(), keys.clone());
             async move {
-                govmedia_gateway::serve(context, config, grpc, http, shutdown)
+                govmedia_gateway::serve(context, config, keys, grpc, http, shutdown)
                     .await
                     .expect("gateway");
             }
@@ -125,6 +130,7 @@ impl Suite {
             bus,
             backends,
             keys,
+            keyring,
             shutdown,
         };
         suite.seed().await;
@@ -167,11 +173,28 @@ impl Suite {
         let channel = client::connect(&format!("http://{}", self.registry))
             .await
             .expect("connect");
-        let token = self.token("seed", "qinghai", &[Role::System]);
-        let mut registry = RegistryServiceClient::with_interceptor(
-            channel,
-            Credentials::bearer(&token).expect("creds"),
-        );
+        // The filing service's own identity, as the ledger is written.
+        let filing = |basis: Option<String>| Principal {
+            basis,
+            ..self
+                .keyring
+                .identity("filing")
+                .expect("identity")
+                .own_principal("qinghai")
+        };
+        let as_filing = |basis: Option<String>| {
+            let token = govmedia_test_support::identity_token(
+                &self.keyring,
+                "filing",
+                &filing(basis),
+                "registry",
+            );
+            RegistryServiceClient::with_interceptor(
+                channel.clone(),
+                Credentials::bearer(&token).expect("creds"),
+            )
+        };
+        let mut registry = as_filing(None);
         use AdministrativeLevel::{County, Municipal, Provincial};
         use pb::OrganizationKind::{Department, Government};
         for (id, parent, level, kind) in [
@@ -205,7 +228,7 @@ impl Suite {
             ("golmud-edu-wechat", "golmud-edu"),
             ("xining-edu-wechat", "xining-edu"),
         ] {
-            registry
+            as_filing(Some(format!("filings/open-{id}")))
                 .create_account(pb::CreateAccountRequest {
                     account_id: id.into(),
                     account: Some(account(org, Platform::WechatOfficialAccount)),
@@ -271,15 +294,15 @@ impl Suite {
         let context = ServiceContext {
             db: self.gateway_db.clone(),
             bus: self.bus.clone(),
-            keys: self.keys.clone(),
+            identity: Arc::new(self.keyring.identity("gateway").expect("identity")),
             events: self.backends.events.clone(),
             clock: govmedia_kit::clock::Clock::system(),
             calendar: govmedia_test_support::official_calendar(),
         };
         tokio::spawn({
-            let shutdown = self.shutdown.clone();
+            let (shutdown, keys) = (self.shutdown.clone(), self.keys.clone());
             async move {
-                govmedia_gateway::serve(context, config, grpc, http, shutdown)
+                govmedia_gateway::serve(context, config, keys, grpc, http, shutdown)
                     .await
                     .expect("gateway");
             }
@@ -294,11 +317,7 @@ impl Suite {
 
     /// Issues an API key directly in the gateway's database.
     pub async fn api_key(&self, organization: &str, roles: &[Role]) -> (String, String) {
-        let operator = Principal {
-            subject: "test-operator".into(),
-            organization: "ops".into(),
-            roles: [Role::System].into(),
-        };
+        let operator = operator();
         let (record, key) = govmedia_gateway::apikeys::issue(
             &self.key_writer(),
             &operator,
@@ -312,6 +331,34 @@ impl Suite {
         .await
         .expect("issue key");
         (record.id, key)
+    }
+}
+
+/// Who issues and revokes keys on the command line.
+pub fn operator() -> Principal {
+    Principal {
+        subject: "test-operator".into(),
+        organization: "ops".into(),
+        roles: [Role::System].into(),
+        issuer: "govmedia-cli".into(),
+        service: Some("cli".into()),
+        basis: None,
+    }
+}
+
+/// A write an outside caller may make: the custodian of `account`'s credentials.
+pub fn custody_write(account: &str, custodian: &str) -> pb::UpdateCredentialCustodyRequest {
+    pb::UpdateCredentialCustodyRequest {
+        credential_custody: Some(pb::CredentialCustody {
+            name: format!("accounts/{account}/credentialCustody"),
+            custodian_name: custodian.into(),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["custodian_name".into()],
+        }),
+        allow_missing: true,
+        request_id: String::new(),
     }
 }
 

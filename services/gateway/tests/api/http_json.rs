@@ -77,7 +77,6 @@ async fn json_calls_are_the_same_calls(backend: Backend) {
     })
     .await;
     let supervisor = suite.token("sup", "golmud", &[Role::Supervisor]);
-    let system = suite.token("sys", "golmud", &[Role::System]);
 
     let (status, body) = call(
         &suite,
@@ -183,20 +182,28 @@ async fn json_calls_are_the_same_calls(backend: Backend) {
             "UNKNOWN_METHOD",
         ),
         (
+            "SuspendAccount",
+            supervisor.as_str(),
+            r#"{"name":"accounts/golmud-edu-wechat","reason":"测试"}"#,
+            403,
+            7,
+            "ROLE_NOT_ALLOWED",
+        ),
+        (
             "CreateOrganization",
-            system.as_str(),
+            supervisor.as_str(),
             r#"{"organizationId":"golmud-edu","organization":{"parent":"organizations/golmud","displayName":"x","level":"ADMINISTRATIVE_LEVEL_COUNTY","kind":"ORGANIZATION_KIND_DEPARTMENT"}}"#,
             409,
             6,
             "ALREADY_EXISTS",
         ),
         (
-            "SuspendAccount",
-            system.as_str(),
-            r#"{"name":"accounts/golmud-edu-wechat","reason":"测试"}"#,
-            412,
-            9,
-            "FILING_REQUIRED",
+            "UpdateOrganization",
+            supervisor.as_str(),
+            r#"{"organization":{"name":"organizations/golmud","displayName":"x"},"updateMask":"displayName"}"#,
+            403,
+            7,
+            "OUTSIDE_JURISDICTION",
         ),
     ] {
         let (status, body) = call(&suite, method, token, body).await;
@@ -211,9 +218,9 @@ async fn json_calls_are_the_same_calls(backend: Backend) {
     // The write budget (burst 2) is spent by the two writes above: 429 with RetryInfo.
     let (status, body) = call(
         &suite,
-        "SuspendAccount",
-        &system,
-        r#"{"name":"accounts/golmud-edu-wechat"}"#,
+        "UpdateOrganization",
+        &supervisor,
+        r#"{"organization":{"name":"organizations/golmud"},"updateMask":"displayName"}"#,
     )
     .await;
     assert_eq!(

@@ -179,7 +179,9 @@ async fn every_role_against_every_method_in_and_out_of_jurisdiction(backend: Bac
         })
         .collect();
     assert_eq!(rules.len(), 22);
-    for role in Role::ALL {
+    // SYSTEM is no outside caller's role: no credential carrying it gets past the gateway
+    // (see credentials.rs), so the matrix is over the roles people and systems hold.
+    for role in Role::ALL.into_iter().filter(|role| role.is_outside()) {
         let token = suite.token(&format!("matrix-{role}"), "golmud", &[role]);
         for rule in &rules {
             let method = rule.path.rsplit('/').next().expect("method");

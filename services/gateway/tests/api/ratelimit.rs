@@ -9,7 +9,7 @@ use govmedia_test_support::{Backend, backend_test};
 use tonic::Code;
 use tonic_types::StatusExt;
 
-use crate::helpers::{Suite, assert_error};
+use crate::helpers::{Suite, assert_error, custody_write};
 
 fn tight(config: &mut govmedia_gateway::GatewayConfig) {
     config.rate_limit.reads_per_minute = 6;
@@ -26,7 +26,7 @@ fn read() -> pb::GetOrganizationRequest {
 
 async fn each_caller_has_a_read_and_a_write_budget(backend: Backend) {
     let suite = Suite::spawn(backend, tight).await;
-    let mut alice = suite.client("golmud", &[Role::System]).await;
+    let mut alice = suite.client("golmud", &[Role::Operator]).await;
     for _ in 0..3 {
         alice
             .get_organization(read())
@@ -50,12 +50,7 @@ async fn each_caller_has_a_read_and_a_write_budget(backend: Backend) {
 
     // Writes have their own budget; another caller has its own.
     alice
-        .report_account_activity(pb::ReportAccountActivityRequest {
-            name: "accounts/golmud-edu-wechat".into(),
-            last_post_time: None,
-            follower_count: Some(1),
-            request_id: String::new(),
-        })
+        .update_credential_custody(custody_write("golmud-edu-wechat", "王敏"))
         .await
         .expect("the write budget is separate");
     let mut bob = suite.client("golmud", &[Role::Auditor]).await;

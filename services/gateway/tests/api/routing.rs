@@ -8,7 +8,7 @@ use tonic::Code;
 use tonic_reflection::pb::v1alpha;
 use tower::ServiceExt as _;
 
-use crate::helpers::{Suite, assert_error};
+use crate::helpers::{Suite, assert_error, custody_write};
 
 /// Calls `path` with an empty request and the given token.
 async fn raw_call(suite: &Suite, path: &str, token: &str) -> Result<(), tonic::Status> {
@@ -97,26 +97,21 @@ async fn the_whole_suite_answers_at_one_address(backend: Backend) {
     );
 
     // The service sees the caller the gateway verified.
-    let mut system = suite.client("golmud", &[Role::System]).await;
-    system
-        .report_account_activity(pb::ReportAccountActivityRequest {
-            name: "accounts/golmud-edu-wechat".into(),
-            last_post_time: None,
-            follower_count: Some(10),
-            request_id: String::new(),
-        })
+    let mut operator = suite.client("golmud", &[Role::Operator]).await;
+    operator
+        .update_credential_custody(custody_write("golmud-edu-wechat", "王敏"))
         .await
         .expect("write through the gateway");
     let trail = govmedia_kit::audit::list(
         suite.registry_db.conn(),
         "/",
-        Some("accounts/golmud-edu-wechat"),
+        Some("accounts/golmud-edu-wechat/credentialCustody"),
         None,
         1,
     )
     .await
     .expect("audit");
-    assert_eq!(trail[0].actor, "system@golmud");
+    assert_eq!(trail[0].actor, "operator@golmud");
 }
 backend_test!(
     the_whole_suite_answers_at_one_address_on,
@@ -270,24 +265,22 @@ async fn the_callers_trace_crosses_the_gateway(backend: Backend) {
     govmedia_test_support::trace_everything();
     let suite = Suite::spawn(backend, |_| {}).await;
     let trace_id = "5b8aa5a2d2c872e8321cf37308d69df2";
-    let mut client = suite.client("golmud", &[Role::System]).await;
-    let mut request = tonic::Request::new(pb::ReportAccountActivityRequest {
-        name: "accounts/golmud-edu-wechat".into(),
-        last_post_time: None,
-        follower_count: Some(7),
-        request_id: String::new(),
-    });
+    let mut client = suite.client("golmud", &[Role::Operator]).await;
+    let mut request = tonic::Request::new(custody_write("golmud-edu-wechat", "王敏"));
     request.metadata_mut().insert(
         "traceparent",
         format!("00-{trace_id}-051581bf3cb55c13-01")
             .parse()
             .expect("metadata"),
     );
-    client.report_account_activity(request).await.expect("call");
+    client
+        .update_credential_custody(request)
+        .await
+        .expect("call");
 
     let event =
         govmedia_test_support::next_event(&suite.bus, "registry", "trace-check", |envelope| {
-            envelope.r#type == "govmedia.registry.v1.AccountActivityReported"
+            envelope.r#type == "govmedia.registry.v1.CredentialCustodyChanged"
         })
         .await;
     assert!(

@@ -179,21 +179,129 @@ fn token_issue_prints_a_token_the_dev_keys_accept() {
         "--org",
         "Golmud City",
         "--role",
-        "system",
+        "auditor",
     ])
     .output()
     .expect("run");
     assert!(!bad_org.status.success());
     assert!(String::from_utf8_lossy(&bad_org.stderr).contains("--org"));
+    // The system role is the services' own and is never issued to anyone.
+    let system = govmedia(&[
+        "token",
+        "issue",
+        "--subject",
+        "x",
+        "--org",
+        "golmud",
+        "--role",
+        "system",
+    ])
+    .output()
+    .expect("run");
+    assert!(!system.status.success());
+    assert!(
+        String::from_utf8_lossy(&system.stderr).contains("system role"),
+        "{system:?}"
+    );
+}
+
+/// Writes every service's keys with `govmedia keys generate` into `dir` (once) and returns the
+/// variables that give `service` its identity.
+fn identity_of(dir: &std::path::Path, service: &str) -> [(String, String); 2] {
+    if !dir.join("public").exists() {
+        let generated = govmedia(&["keys", "generate", "--out", dir.to_str().expect("utf-8")])
+            .output()
+            .expect("run");
+        assert!(generated.status.success(), "{generated:?}");
+    }
+    [
+        (
+            "GOVMEDIA_IDENTITY__KEY_FILE".to_owned(),
+            dir.join(format!("{service}.key.pem")).display().to_string(),
+        ),
+        (
+            "GOVMEDIA_IDENTITY__TRUST_DIR".to_owned(),
+            dir.join("public").display().to_string(),
+        ),
+    ]
+}
+
+#[test]
+fn keys_are_generated_once_and_never_overwritten() {
+    let dir = tempfile::tempdir().expect("dir");
+    identity_of(dir.path(), "registry");
+    for service in ["registry", "filing", "gateway"] {
+        let private = dir.path().join(format!("{service}.key.pem"));
+        let text = std::fs::read_to_string(&private).expect("private key");
+        assert!(text.starts_with("-----BEGIN PRIVATE KEY-----"), "{text}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&private)
+                .expect("meta")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "{service}: readable by others ({mode:o})");
+        }
+        assert!(
+            dir.path()
+                .join(format!("public/{service}.pub.pem"))
+                .exists()
+        );
+    }
+    let again = govmedia(&[
+        "keys",
+        "generate",
+        "--out",
+        dir.path().to_str().expect("utf-8"),
+    ])
+    .output()
+    .expect("run");
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("never overwritten"),
+        "{again:?}"
+    );
 }
 
 #[test]
 fn serve_refuses_to_start_unsafely() {
+    let keys = tempfile::tempdir().expect("dir");
+    let no_keys = govmedia(&["serve", "registry"])
+        .env(
+            "GOVMEDIA_JWT_SECRET",
+            "a-production-secret-of-at-least-32-bytes",
+        )
+        .output()
+        .expect("run");
+    assert!(!no_keys.status.success());
+    assert!(
+        String::from_utf8_lossy(&no_keys.stderr).contains("GOVMEDIA_IDENTITY__KEY_FILE"),
+        "{no_keys:?}"
+    );
+    // Another service's private key is not this service's identity.
+    let [(_, filing_key), trust] = identity_of(keys.path(), "filing");
+    let wrong_key = govmedia(&["serve", "registry"])
+        .env(
+            "GOVMEDIA_JWT_SECRET",
+            "a-production-secret-of-at-least-32-bytes",
+        )
+        .env("GOVMEDIA_IDENTITY__KEY_FILE", filing_key)
+        .env(trust.0, trust.1)
+        .output()
+        .expect("run");
+    assert!(!wrong_key.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong_key.stderr).contains("is not the private key"),
+        "{wrong_key:?}"
+    );
+
     let no_database = govmedia(&["serve", "registry"])
         .env(
             "GOVMEDIA_JWT_SECRET",
             "a-production-secret-of-at-least-32-bytes",
         )
+        .envs(identity_of(keys.path(), "registry"))
         .output()
         .expect("run");
     assert!(!no_database.status.success());
@@ -217,6 +325,7 @@ fn serve_refuses_to_start_unsafely() {
     // touches the database.
     let data = tempfile::tempdir().expect("dir");
     let unconfigured = govmedia(&["serve", "filing", "--migrate"])
+        .envs(identity_of(keys.path(), "filing"))
         .env(
             "GOVMEDIA_JWT_SECRET",
             "a-production-secret-of-at-least-32-bytes",
@@ -244,6 +353,7 @@ fn serve_refuses_to_start_unsafely() {
     )
     .expect("write");
     let bad_calendar = govmedia(&["serve", "registry"])
+        .envs(identity_of(keys.path(), "registry"))
         .env(
             "GOVMEDIA_JWT_SECRET",
             "a-production-secret-of-at-least-32-bytes",
@@ -272,9 +382,12 @@ fn serve_refuses_to_start_unsafely() {
 /// embedded run); pending migrations stop `serve`; SIGTERM stops it cleanly.
 async fn migrate_then_serve(backend: Backend) {
     let backends = TestBackends::new(backend).await;
+    let keys = tempfile::tempdir().expect("dir");
+    let identity = identity_of(keys.path(), "registry");
     let with_backends = |args: &[&str]| {
         let mut command = govmedia(args);
         command
+            .envs(identity.clone())
             .env(
                 "GOVMEDIA_DATABASE_URL",
                 backends.database.url.as_deref().expect("url"),
@@ -332,10 +445,11 @@ async fn migrate_then_serve(backend: Backend) {
         .into_inner()
         .status;
     assert_eq!(status, ServingStatus::Serving as i32);
-    // Tokens signed with the development secret are refused by a production server.
+    // A caller's own token, even one signed with the suite's secret, is refused by a service:
+    // it takes only identities the gateway or another service signed.
     let dev_token = TokenKeys::hs256(DEV_JWT_SECRET, "govmedia", "govmedia")
         .expect("keys")
-        .issue("x", "qinghai", &[Role::System], Duration::from_secs(60))
+        .issue("x", "qinghai", &[Role::Auditor], Duration::from_secs(60))
         .expect("token");
     let refused = RegistryServiceClient::with_interceptor(
         channel,
@@ -393,7 +507,7 @@ async fn dev_loads_the_demo_once_and_stops_on_sigterm() {
         "--org",
         "golmud",
         "--role",
-        "system",
+        "auditor",
         "--data-dir",
         dir,
     ])
@@ -405,6 +519,21 @@ async fn dev_loads_the_demo_once_and_stops_on_sigterm() {
         .trim()
         .to_owned();
     assert!(key.starts_with("gmk_"), "{key}");
+    let system_key = govmedia(&[
+        "apikey",
+        "issue",
+        "--name",
+        "x",
+        "--org",
+        "golmud",
+        "--role",
+        "system",
+        "--data-dir",
+        dir,
+    ])
+    .output()
+    .expect("run");
+    assert!(!system_key.status.success(), "{system_key:?}");
     let listed = govmedia(&["apikey", "list", "--data-dir", dir])
         .output()
         .expect("run");
@@ -451,9 +580,11 @@ async fn serve_gateway_fronts_its_upstreams() {
         "sqlite://{}?mode=rwc",
         data.path().join("gateway.db").display()
     );
+    let identity = identity_of(data.path(), "gateway");
     let with_env = |args: &[&str]| {
         let mut command = govmedia(args);
         command
+            .envs(identity.clone())
             .env("GOVMEDIA_DATABASE_URL", &url)
             .env(
                 "GOVMEDIA_JWT_SECRET",

@@ -137,20 +137,61 @@ fn filing_field(v: &mut Violations, value: &str) -> Option<String> {
     validate::resource_id(v, "filing", value, "filings", true)
 }
 
-fn require_filing(filing: Option<String>) -> Result<String, RegistryError> {
-    filing.ok_or(RegistryError::Rule(RuleViolation::FilingRequired))
+/// The one service whose own identity may change an account's lifecycle: the filing service,
+/// applying an accepted filing.
+pub const LIFECYCLE_SERVICE: &str = "filing";
+
+/// PERMISSION_DENIED unless the caller is the filing service acting on its own account. Checked
+/// before anything else: no other identity, whatever its role, learns more of a lifecycle call.
+fn require_filing_service(
+    principal: &Principal,
+    method: &'static str,
+) -> Result<(), RegistryError> {
+    if principal.is_service(LIFECYCLE_SERVICE) {
+        Ok(())
+    } else {
+        Err(RegistryError::ServiceOnly {
+            method,
+            service: LIFECYCLE_SERVICE,
+        })
+    }
 }
 
-/// Loads an account for a change, inside the unit, checking jurisdiction and etag.
-pub(super) async fn load_for_change(
-    txn: &sea_orm::DatabaseTransaction,
+/// The filing a lifecycle call cites, which must be the one the filing service vouched for in
+/// its identity (the accepted filing it is applying): FAILED_PRECONDITION otherwise.
+fn require_filing(principal: &Principal, filing: Option<String>) -> Result<String, RegistryError> {
+    let filing = filing.ok_or(RegistryError::Rule(RuleViolation::FilingRequired))?;
+    let cited = format!("filings/{filing}");
+    if principal.basis.as_deref() == Some(cited.as_str()) {
+        Ok(filing)
+    } else {
+        Err(RegistryError::FilingNotAccepted { filing: cited })
+    }
+}
+
+/// Where a change of an account starts, inside its unit.
+pub(super) enum Loaded<M> {
+    /// The account to change.
+    Account(Account),
+    /// The request already ran: its first response.
+    Replayed(M),
+}
+
+/// Loads an account for a change inside `unit`: checked against the caller's jurisdiction
+/// first, then, for a request that already ran, answered with its first response (so a key
+/// never answers a caller who could not make the change now), then checked against the etag.
+pub(super) async fn load_for_change<M: prost::Message + Default>(
+    unit: &Unit,
     principal: &Principal,
     id: &str,
     etag: &str,
-) -> Result<Account, RegistryError> {
-    let account = visible_account(txn, principal, id).await?;
+) -> Result<Loaded<M>, RegistryError> {
+    let account = visible_account(unit.txn(), principal, id).await?;
+    if let Some(done) = unit.replay().await? {
+        return Ok(Loaded::Replayed(done));
+    }
     check_etag(etag, account.version, &account.name())?;
-    Ok(account)
+    Ok(Loaded::Account(account))
 }
 
 /// Stores a changed account (bumping its version), or ABORTED when someone changed it meanwhile.
@@ -290,6 +331,7 @@ pub(super) async fn create(
     principal: &Principal,
     req: pb::CreateAccountRequest,
 ) -> Result<pb::Account, RegistryError> {
+    require_filing_service(principal, "CreateAccount")?;
     let mut v = Violations::new();
     let account_id = if req.account_id.is_empty() {
         Some(format!("acc-{}", uuid::Uuid::now_v7().simple()))
@@ -331,17 +373,17 @@ pub(super) async fn create(
     else {
         return Err(unvalidated("account"));
     };
-    let filing = require_filing(filing)?;
+    let filing = require_filing(principal, filing)?;
     let name = convert::account_name(&id);
 
     let mut unit = api
         .writer
         .begin("CreateAccount", principal, &req.request_id, &req)
         .await?;
+    let org = visible_organization(unit.txn(), principal, &organization).await?;
     if let Some(done) = unit.replay().await? {
         return Ok(done);
     }
-    let org = visible_organization(unit.txn(), principal, &organization).await?;
     // R-03 reads the unit's accounts, then adds one: hold the unit so no twin interleaves.
     store::organizations::lock(unit.txn(), &organization).await?;
     if store::accounts::get(unit.txn(), &id).await?.is_some() {
@@ -419,6 +461,7 @@ pub(super) async fn update(
     principal: &Principal,
     req: pb::UpdateAccountRequest,
 ) -> Result<pb::Account, RegistryError> {
+    require_filing_service(principal, "UpdateAccount")?;
     let mut v = Violations::new();
     validate::request_id(&mut v, "request_id", &req.request_id);
     let filing = filing_field(&mut v, &req.filing);
@@ -444,16 +487,16 @@ pub(super) async fn update(
     let (Some(id), Some(source)) = (id, req.account.as_ref()) else {
         return Err(unvalidated("account"));
     };
-    let filing = require_filing(filing)?;
+    let filing = require_filing(principal, filing)?;
 
     let mut unit = api
         .writer
         .begin("UpdateAccount", principal, &req.request_id, &req)
         .await?;
-    if let Some(done) = unit.replay().await? {
-        return Ok(done);
-    }
-    let mut account = load_for_change(unit.txn(), principal, &id, &source.etag).await?;
+    let mut account = match load_for_change(&unit, principal, &id, &source.etag).await? {
+        Loaded::Account(account) => account,
+        Loaded::Replayed(done) => return Ok(done),
+    };
     if account.status == AccountStatus::Cancelled {
         return Err(RuleViolation::AccountCancelled(account.name()).into());
     }
@@ -493,6 +536,7 @@ async fn transition(
     change: Transition<'_>,
     request: &impl prost::Message,
 ) -> Result<pb::Account, RegistryError> {
+    require_filing_service(principal, change.method)?;
     let mut v = Violations::new();
     let id = validate::resource_id(&mut v, "name", change.name, "accounts", true);
     let filing = filing_field(&mut v, change.filing);
@@ -508,16 +552,16 @@ async fn transition(
     );
     v.finish()?;
     let id = id.ok_or_else(|| unvalidated("name"))?;
-    let filing = require_filing(filing)?;
+    let filing = require_filing(principal, filing)?;
 
     let mut unit = api
         .writer
         .begin(change.method, principal, change.request_id, request)
         .await?;
-    if let Some(done) = unit.replay().await? {
-        return Ok(done);
-    }
-    let mut account = load_for_change(unit.txn(), principal, &id, change.etag).await?;
+    let mut account = match load_for_change(&unit, principal, &id, change.etag).await? {
+        Loaded::Account(account) => account,
+        Loaded::Replayed(done) => return Ok(done),
+    };
     let previous = account.transition(change.to)?;
     if change.to == AccountStatus::Active {
         let bound = account.platform_account_id.clone();
@@ -662,10 +706,10 @@ pub(super) async fn report_activity(
         .writer
         .begin("ReportAccountActivity", principal, &req.request_id, &req)
         .await?;
-    if let Some(done) = unit.replay().await? {
-        return Ok(done);
-    }
-    let mut account = load_for_change(unit.txn(), principal, &id, "").await?;
+    let mut account = match load_for_change(&unit, principal, &id, "").await? {
+        Loaded::Account(account) => account,
+        Loaded::Replayed(done) => return Ok(done),
+    };
     if account.status == AccountStatus::Cancelled {
         return Err(RuleViolation::AccountCancelled(account.name()).into());
     }

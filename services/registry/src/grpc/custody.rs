@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::{
     RegistryApi,
-    accounts::{MAX_SKEW, load_for_change},
+    accounts::{Loaded, MAX_SKEW, load_for_change},
     check_etag, convert,
     organizations::{stamp, unvalidated},
     read_scope, scope_field, visible_account,
@@ -186,10 +186,10 @@ pub(super) async fn update(
         .writer
         .begin("UpdateCredentialCustody", principal, &req.request_id, &req)
         .await?;
-    if let Some(done) = unit.replay().await? {
-        return Ok(done);
-    }
-    let account = load_for_change(unit.txn(), principal, &account_id, "").await?;
+    let account = match load_for_change(&unit, principal, &account_id, "").await? {
+        Loaded::Account(account) => account,
+        Loaded::Replayed(done) => return Ok(done),
+    };
     if account.status == AccountStatus::Cancelled {
         return Err(RuleViolation::AccountCancelled(account.name()).into());
     }
@@ -299,10 +299,10 @@ pub(super) async fn record_rotation(
         .writer
         .begin("RecordCredentialRotation", principal, &req.request_id, &req)
         .await?;
-    if let Some(done) = unit.replay().await? {
-        return Ok(done);
-    }
-    let account = load_for_change(unit.txn(), principal, &account_id, "").await?;
+    let account = match load_for_change(&unit, principal, &account_id, "").await? {
+        Loaded::Account(account) => account,
+        Loaded::Replayed(done) => return Ok(done),
+    };
     if account.status == AccountStatus::Cancelled {
         return Err(RuleViolation::AccountCancelled(account.name()).into());
     }

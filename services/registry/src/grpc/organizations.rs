@@ -205,15 +205,15 @@ pub(super) async fn create(
         .writer
         .begin("CreateOrganization", principal, &req.request_id, &req)
         .await?;
-    if let Some(done) = unit.replay().await? {
-        return Ok(done);
-    }
     let parent = match &parent_id {
         Some(parent_id) => Some(visible_organization(unit.txn(), principal, parent_id).await?),
         // Bootstrapping: only a system caller of the new root itself may create a root.
         None if principal.has(Role::System) && principal.organization == id => None,
         None => return Err(RegistryError::OutsideJurisdiction(name)),
     };
+    if let Some(done) = unit.replay().await? {
+        return Ok(done);
+    }
     if store::organizations::get(unit.txn(), &id).await?.is_some() {
         // A twin of this request may have committed while this one waited: answer as it did.
         return match unit.into_replay().await? {
@@ -323,10 +323,10 @@ pub(super) async fn update(
         .writer
         .begin("UpdateOrganization", principal, &req.request_id, &req)
         .await?;
+    let mut org = visible_organization(unit.txn(), principal, &id).await?;
     if let Some(done) = unit.replay().await? {
         return Ok(done);
     }
-    let mut org = visible_organization(unit.txn(), principal, &id).await?;
     // A unit does not rewrite its own record (e.g. drop out of coverage): the level above does.
     if !principal.has(Role::System) {
         let root = jurisdiction(unit.txn(), principal).await?;

@@ -9,7 +9,7 @@ use tonic::Code;
 use tonic_types::StatusExt;
 
 use crate::helpers::{
-    TestApp, activate, assert_error, assert_invalid, audit_count, create_account, new_account,
+    TestApp, activate, assert_error, assert_invalid, audit_count, new_account, open_account,
     seed_tree,
 };
 
@@ -26,8 +26,8 @@ async fn an_account_goes_through_its_lifecycle(backend: Backend) {
     seed_tree(&app).await;
     let mut system = app.system().await;
 
-    let filed = create_account(
-        &mut system,
+    let filed = open_account(
+        &app,
         "golmud-edu-wechat",
         new_account("golmud-edu", Platform::WechatOfficialAccount, "格尔木教育"),
     )
@@ -43,17 +43,17 @@ async fn an_account_goes_through_its_lifecycle(backend: Backend) {
 
     // Binding needs the platform id.
     assert_invalid(
-        activate(&mut system, "golmud-edu-wechat", "").await,
+        activate(&app, "golmud-edu-wechat", "").await,
         "platform_account_id",
     );
-    let active = activate(&mut system, "golmud-edu-wechat", "gh_8a1b2c3d4e5f")
+    let active = activate(&app, "golmud-edu-wechat", "gh_8a1b2c3d4e5f")
         .await
         .expect("activate");
     assert_eq!(active.status, AccountStatus::Active as i32);
     assert_eq!(active.platform_account_id, "gh_8a1b2c3d4e5f");
     assert!(active.open_time.is_some());
 
-    let again = activate(&mut system, "golmud-edu-wechat", "gh_8a1b2c3d4e5f").await;
+    let again = activate(&app, "golmud-edu-wechat", "gh_8a1b2c3d4e5f").await;
     let status = assert_error(again, Code::FailedPrecondition, "INVALID_TRANSITION");
     let details = status.get_error_details();
     assert_eq!(
@@ -88,7 +88,54 @@ async fn an_account_goes_through_its_lifecycle(backend: Backend) {
             .await,
         "reason",
     );
-    let suspended = system
+    // Only the filing service, and only for the filing it vouches for, changes the ledger.
+    assert_error(
+        system
+            .suspend_account(suspend("整改期间暂停更新", "filings/suspend-1"))
+            .await,
+        Code::FailedPrecondition,
+        "FILING_NOT_ACCEPTED",
+    );
+    assert_error(
+        app.applying("filings/another")
+            .await
+            .suspend_account(suspend("整改期间暂停更新", "filings/suspend-1"))
+            .await,
+        Code::FailedPrecondition,
+        "FILING_NOT_ACCEPTED",
+    );
+    let gateway = app.service("gateway", Some("filings/suspend-1"));
+    assert_error(
+        app.client_as("gateway", &gateway)
+            .await
+            .suspend_account(suspend("整改期间暂停更新", "filings/suspend-1"))
+            .await,
+        Code::PermissionDenied,
+        "SERVICE_ONLY",
+    );
+    assert_error(
+        app.client("golmud", &[Role::Supervisor])
+            .await
+            .suspend_account(suspend("整改期间暂停更新", "filings/suspend-1"))
+            .await,
+        Code::PermissionDenied,
+        "ROLE_NOT_ALLOWED",
+    );
+    assert_eq!(
+        system
+            .get_account(pb::GetAccountRequest {
+                name: "accounts/golmud-edu-wechat".into(),
+            })
+            .await
+            .expect("get")
+            .into_inner()
+            .status,
+        AccountStatus::Active as i32,
+        "nothing changed"
+    );
+    let suspended = app
+        .applying("filings/suspend-1")
+        .await
         .suspend_account(suspend("整改期间暂停更新", "filings/suspend-1"))
         .await
         .expect("suspend")
@@ -98,10 +145,10 @@ async fn an_account_goes_through_its_lifecycle(backend: Backend) {
 
     // Resuming keeps the bound id; another id is refused.
     assert_invalid(
-        activate(&mut system, "golmud-edu-wechat", "gh_other").await,
+        activate(&app, "golmud-edu-wechat", "gh_other").await,
         "platform_account_id",
     );
-    let resumed = activate(&mut system, "golmud-edu-wechat", "")
+    let resumed = activate(&app, "golmud-edu-wechat", "")
         .await
         .expect("resume");
     assert_eq!(resumed.platform_account_id, "gh_8a1b2c3d4e5f");
@@ -113,19 +160,20 @@ async fn an_account_goes_through_its_lifecycle(backend: Backend) {
         etag: etag.into(),
         request_id: String::new(),
     };
+    let mut canceller = app.applying("filings/cancel-1").await;
     assert_error(
-        system.cancel_account(cancel("1")).await,
+        canceller.cancel_account(cancel("1")).await,
         Code::Aborted,
         "ETAG_MISMATCH",
     );
-    let cancelled = system
+    let cancelled = canceller
         .cancel_account(cancel(&resumed.etag))
         .await
         .expect("cancel")
         .into_inner();
     assert_eq!(cancelled.status, AccountStatus::Cancelled as i32);
     assert_error(
-        activate(&mut system, "golmud-edu-wechat", "").await,
+        activate(&app, "golmud-edu-wechat", "").await,
         Code::FailedPrecondition,
         "INVALID_TRANSITION",
     );
@@ -201,8 +249,8 @@ async fn one_account_per_platform_unless_justified_and_healthy(backend: Backend)
     let app = TestApp::spawn(backend).await;
     seed_tree(&app).await;
     let mut system = app.system().await;
-    create_account(
-        &mut system,
+    open_account(
+        &app,
         "edu-weibo",
         new_account("golmud-edu", Platform::Weibo, "格尔木教育"),
     )
@@ -210,8 +258,8 @@ async fn one_account_per_platform_unless_justified_and_healthy(backend: Backend)
     .expect("first");
 
     // A second one without justification.
-    let second = create_account(
-        &mut system,
+    let second = open_account(
+        &app,
         "edu-weibo-2",
         new_account("golmud-edu", Platform::Weibo, "格尔木招考"),
     )
@@ -238,7 +286,7 @@ async fn one_account_per_platform_unless_justified_and_healthy(backend: Backend)
     let mut justified = new_account("golmud-edu", Platform::Weibo, "格尔木招考");
     justified.justification = "招生考试信息需独立发布,与局官方账号分开运营".into();
     let status = assert_error(
-        create_account(&mut system, "edu-weibo-2", justified.clone()).await,
+        open_account(&app, "edu-weibo-2", justified.clone()).await,
         Code::FailedPrecondition,
         "ACCOUNT_LIMIT_PER_PLATFORM",
     );
@@ -253,7 +301,7 @@ async fn one_account_per_platform_unless_justified_and_healthy(backend: Backend)
     );
 
     // Active, but silent: still unhealthy.
-    activate(&mut system, "edu-weibo", "7712345678")
+    activate(&app, "edu-weibo", "7712345678")
         .await
         .expect("activate");
     let report = |days: i64| pb::ReportAccountActivityRequest {
@@ -267,7 +315,7 @@ async fn one_account_per_platform_unless_justified_and_healthy(backend: Backend)
         .await
         .expect("report");
     assert_error(
-        create_account(&mut system, "edu-weibo-2", justified.clone()).await,
+        open_account(&app, "edu-weibo-2", justified.clone()).await,
         Code::FailedPrecondition,
         "ACCOUNT_LIMIT_PER_PLATFORM",
     );
@@ -285,7 +333,7 @@ async fn one_account_per_platform_unless_justified_and_healthy(backend: Backend)
         .expect("report")
         .into_inner();
     assert_eq!(older.last_post_time, reported.last_post_time);
-    let second = create_account(&mut system, "edu-weibo-2", justified)
+    let second = open_account(&app, "edu-weibo-2", justified)
         .await
         .expect("justified second account");
     assert_eq!(
@@ -293,8 +341,8 @@ async fn one_account_per_platform_unless_justified_and_healthy(backend: Backend)
         "招生考试信息需独立发布,与局官方账号分开运营"
     );
     // Other platforms are not affected.
-    create_account(
-        &mut system,
+    open_account(
+        &app,
         "edu-douyin",
         new_account("golmud-edu", Platform::Douyin, "格尔木教育"),
     )
@@ -309,25 +357,24 @@ backend_test!(
 async fn a_platform_id_belongs_to_one_account(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_tree(&app).await;
-    let mut system = app.system().await;
-    create_account(
-        &mut system,
+    open_account(
+        &app,
         "office-douyin",
         new_account("golmud-office", Platform::Douyin, "格尔木发布"),
     )
     .await
     .expect("create");
-    create_account(
-        &mut system,
+    open_account(
+        &app,
         "edu-douyin",
         new_account("golmud-edu", Platform::Douyin, "格尔木教育"),
     )
     .await
     .expect("create");
-    activate(&mut system, "office-douyin", "golmudfabu")
+    activate(&app, "office-douyin", "golmudfabu")
         .await
         .expect("activate");
-    let taken = activate(&mut system, "edu-douyin", "golmudfabu").await;
+    let taken = activate(&app, "edu-douyin", "golmudfabu").await;
     let status = assert_error(taken, Code::AlreadyExists, "ALREADY_EXISTS");
     assert_eq!(
         status
@@ -337,8 +384,8 @@ async fn a_platform_id_belongs_to_one_account(backend: Backend) {
             .metadata["existing"],
         "accounts/office-douyin"
     );
-    let duplicate = create_account(
-        &mut system,
+    let duplicate = open_account(
+        &app,
         "office-douyin",
         new_account("golmud-office", Platform::Kuaishou, "x"),
     )
@@ -353,7 +400,7 @@ backend_test!(
 async fn a_request_id_makes_a_write_happen_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_tree(&app).await;
-    let mut system = app.system().await;
+    let mut system = app.applying("filings/open-1").await;
     let request = pb::CreateAccountRequest {
         account_id: String::new(),
         account: Some(new_account("golmud-edu", Platform::Bilibili, "格尔木教育")),
@@ -392,7 +439,6 @@ backend_test!(
 async fn accounts_are_listed_searched_and_updated(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_tree(&app).await;
-    let mut system = app.system().await;
     for (id, org, platform, name) in [
         (
             "a-office-wechat",
@@ -419,7 +465,7 @@ async fn accounts_are_listed_searched_and_updated(backend: Backend) {
             "Golmud Edu App",
         ),
     ] {
-        create_account(&mut system, id, new_account(org, platform, name))
+        open_account(&app, id, new_account(org, platform, name))
             .await
             .expect("create");
     }
@@ -428,10 +474,10 @@ async fn accounts_are_listed_searched_and_updated(backend: Backend) {
         r#type: pb::OperatorType::Vendor as i32,
         vendor: "vendors/qinghai-media".into(),
     });
-    create_account(&mut system, "a-edu-kuaishou", vendor_account)
+    open_account(&app, "a-edu-kuaishou", vendor_account)
         .await
         .expect("create");
-    activate(&mut system, "a-edu-wechat", "gh_edu")
+    activate(&app, "a-edu-wechat", "gh_edu")
         .await
         .expect("activate");
 
@@ -515,7 +561,9 @@ async fn accounts_are_listed_searched_and_updated(backend: Backend) {
         .into_inner();
     assert_eq!(found.total_size, 0, "wildcards are literal");
 
-    let updated = system
+    let updated = app
+        .applying("filings/change-1")
+        .await
         .update_account(pb::UpdateAccountRequest {
             account: Some(pb::Account {
                 name: "accounts/a-edu-app".into(),
@@ -558,14 +606,14 @@ async fn the_health_window_is_set_per_region(backend: Backend) {
     let app = TestApp::spawn_with(backend, config).await;
     seed_tree(&app).await;
     let mut system = app.system().await;
-    create_account(
-        &mut system,
+    open_account(
+        &app,
         "edu-weibo",
         new_account("golmud-edu", Platform::Weibo, "格尔木教育"),
     )
     .await
     .expect("create");
-    activate(&mut system, "edu-weibo", "7712345678")
+    activate(&app, "edu-weibo", "7712345678")
         .await
         .expect("activate");
     let posted = |days: i64| pb::ReportAccountActivityRequest {
@@ -624,9 +672,8 @@ async fn an_opening_can_be_evaluated_without_changing_anything(backend: Backend)
         .into_inner();
     assert!(first.allowed && !first.further_account && first.existing.is_empty());
 
-    let mut system = app.system().await;
-    create_account(
-        &mut system,
+    open_account(
+        &app,
         "edu-weibo",
         new_account("golmud-edu", Platform::Weibo, "格尔木教育"),
     )

@@ -5,7 +5,11 @@ use govmedia_proto::{common::v1::Platform, registry::v1 as pb};
 use govmedia_test_support::{Backend, backend_test};
 use tonic::Code;
 
-use crate::helpers::{TestApp, assert_error, audit_count, create_account, new_account, seed_tree};
+use govmedia_kit::auth::Principal;
+
+use crate::helpers::{
+    TestApp, assert_error, audit_count, create_account, new_account, open_account, seed_tree,
+};
 
 fn now() -> u64 {
     SystemTime::now()
@@ -44,6 +48,27 @@ async fn calls_without_valid_credentials_are_refused_before_anything_runs(backen
             DEV_JWT_SECRET,
             serde_json::json!({"sub": "x", "org": "qinghai", "roles": ["emperor"], "iss": "govmedia",
                                "aud": "govmedia", "iat": now(), "nbf": now(), "exp": now() + 600}),
+        ),
+        // A caller's own, valid govmedia token sent straight to the service's port: services
+        // accept only identities the gateway or another service signed.
+        forge(
+            DEV_JWT_SECRET,
+            serde_json::json!({"sub": "x", "org": "qinghai", "roles": ["auditor"], "iss": "govmedia",
+                               "aud": "govmedia", "iat": now(), "nbf": now(), "exp": now() + 600}),
+        ),
+        // An identity signed with a key of another deployment.
+        govmedia_test_support::identity_token(
+            &govmedia_test_support::keyring(),
+            "gateway",
+            &govmedia_test_support::person("x", "qinghai", &[Role::Auditor]),
+            "registry",
+        ),
+        // An identity the gateway signed for another service.
+        govmedia_test_support::identity_token(
+            &app.keyring,
+            "gateway",
+            &govmedia_test_support::person("x", "qinghai", &[Role::Auditor]),
+            "filing",
         ),
     ];
     for token in tokens {
@@ -91,7 +116,17 @@ async fn every_method_admits_exactly_its_roles(backend: Backend) {
             let mut grpc = tonic::client::Grpc::new(channel.clone());
             grpc.ready().await.expect("ready");
             let mut request = tonic::Request::new(());
-            let token = app.token("matrix", "golmud", &[role]);
+            // SYSTEM is only ever a service's own identity.
+            let token = if role == Role::System {
+                govmedia_test_support::identity_token(
+                    &app.keyring,
+                    "filing",
+                    &app.service("filing", None),
+                    "registry",
+                )
+            } else {
+                app.token("matrix", "golmud", &[role])
+            };
             request.metadata_mut().insert(
                 "authorization",
                 format!("Bearer {token}").parse().expect("metadata"),
@@ -123,9 +158,8 @@ backend_test!(
 async fn callers_act_only_within_their_subtree(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_tree(&app).await;
-    let mut system = app.system().await;
-    create_account(
-        &mut system,
+    open_account(
+        &app,
         "edu-wechat",
         new_account("golmud-edu", Platform::WechatOfficialAccount, "格尔木教育"),
     )
@@ -134,8 +168,13 @@ async fn callers_act_only_within_their_subtree(backend: Backend) {
     let before = audit_count(&app).await;
 
     let mut xining = app
-        .client("xining", &[Role::Supervisor, Role::System, Role::Auditor])
+        .client("xining", &[Role::Supervisor, Role::Auditor])
         .await;
+    // The filing service of a deployment rooted at Xining reaches no further either.
+    let xining_filing = |filing: &str| Principal {
+        organization: "xining".into(),
+        ..app.service("filing", Some(filing))
+    };
     assert_error(
         xining
             .get_organization(pb::GetOrganizationRequest {
@@ -166,7 +205,9 @@ async fn callers_act_only_within_their_subtree(backend: Backend) {
     );
     assert_error(
         create_account(
-            &mut xining,
+            &mut app
+                .client_as("filing", &xining_filing("filings/open-grab"))
+                .await,
             "grab",
             new_account("golmud-edu", Platform::Weibo, "x"),
         )
@@ -175,7 +216,8 @@ async fn callers_act_only_within_their_subtree(backend: Backend) {
         "OUTSIDE_JURISDICTION",
     );
     assert_error(
-        xining
+        app.client_as("filing", &xining_filing("filings/cancel-1"))
+            .await
             .cancel_account(pb::CancelAccountRequest {
                 name: "accounts/edu-wechat".into(),
                 filing: "filings/cancel-1".into(),
@@ -226,9 +268,8 @@ backend_test!(
 async fn a_management_department_supervises_its_government(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_tree(&app).await;
-    let mut system = app.system().await;
-    create_account(
-        &mut system,
+    open_account(
+        &app,
         "edu-wechat",
         new_account("golmud-edu", Platform::WechatOfficialAccount, "格尔木教育"),
     )

@@ -11,7 +11,7 @@ use prost_types::{FieldMask, Timestamp};
 use tonic::{Code, Status};
 
 use crate::helpers::{
-    TestApp, activate, assert_error, assert_invalid, audit_count, create_account, new_account, org,
+    TestApp, activate, assert_error, assert_invalid, audit_count, new_account, open_account, org,
     seed_tree,
 };
 
@@ -43,14 +43,14 @@ async fn malformed_requests_are_refused_field_by_field(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_tree(&app).await;
     let mut system = app.system().await;
-    create_account(
-        &mut system,
+    open_account(
+        &app,
         "edu-wechat",
         new_account("golmud-edu", Platform::WechatOfficialAccount, "格尔木教育"),
     )
     .await
     .expect("create");
-    activate(&mut system, "edu-wechat", "gh_edu")
+    activate(&app, "edu-wechat", "gh_edu")
         .await
         .expect("activate");
     let before = audit_count(&app).await;

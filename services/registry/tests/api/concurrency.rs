@@ -5,7 +5,9 @@ use govmedia_proto::{common::v1::Platform, registry::v1 as pb};
 use govmedia_test_support::{Backend, backend_test};
 use tonic::Code;
 
-use crate::helpers::{TestApp, activate, create_account, new_account, seed_tree};
+use crate::helpers::{
+    TestApp, activate_with, create_account, new_account, open_account, seed_tree,
+};
 
 async fn one_account_per_platform_holds_under_concurrency(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -22,9 +24,9 @@ async fn one_account_per_platform_holds_under_concurrency(backend: Backend) {
         let start = std::sync::Arc::new(tokio::sync::Barrier::new(8));
         let mut tasks = Vec::new();
         for i in 0..8 {
-            let mut client = app.system().await;
-            let start = start.clone();
             let id = format!("race-{}-{i}", platform as i32);
+            let mut client = app.applying(&format!("filings/open-{id}")).await;
+            let start = start.clone();
             tasks.push(tokio::spawn(async move {
                 start.wait().await;
                 create_account(
@@ -65,7 +67,7 @@ async fn twins_of_one_request_get_one_answer(backend: Backend) {
     let start = std::sync::Arc::new(tokio::sync::Barrier::new(6));
     let mut tasks = Vec::new();
     for _ in 0..6 {
-        let mut client = app.system().await;
+        let mut client = app.applying("filings/open-twin").await;
         let (request, start) = (request.clone(), start.clone());
         tasks.push(tokio::spawn(async move {
             start.wait().await;
@@ -93,11 +95,10 @@ backend_test!(
 async fn a_platform_id_is_bound_once_under_concurrency(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_tree(&app).await;
-    let mut system = app.system().await;
     let units = ["golmud-edu", "golmud-office", "golmud"];
     for unit in units {
-        create_account(
-            &mut system,
+        open_account(
+            &app,
             &format!("{unit}-ks"),
             new_account(unit, Platform::Kuaishou, "快手号"),
         )
@@ -107,11 +108,11 @@ async fn a_platform_id_is_bound_once_under_concurrency(backend: Backend) {
     let start = std::sync::Arc::new(tokio::sync::Barrier::new(units.len()));
     let mut tasks = Vec::new();
     for unit in units {
-        let mut client = app.system().await;
+        let mut client = app.applying(&format!("filings/open-{unit}-ks")).await;
         let start = start.clone();
         tasks.push(tokio::spawn(async move {
             start.wait().await;
-            activate(&mut client, &format!("{unit}-ks"), "same-id").await
+            activate_with(&mut client, &format!("{unit}-ks"), "same-id").await
         }));
     }
     let mut bound = 0;

@@ -5,7 +5,7 @@ use prost_types::{FieldMask, Timestamp};
 use tonic::Code;
 
 use crate::helpers::{
-    TestApp, activate, assert_error, assert_invalid, create_account, new_account, seed_tree,
+    TestApp, activate, assert_error, assert_invalid, new_account, open_account, seed_tree,
 };
 use pb::CredentialAlertKind as Kind;
 
@@ -30,19 +30,14 @@ async fn alerts(client: &mut crate::helpers::Client) -> Vec<(String, Vec<i32>)> 
 async fn custody_is_kept_without_secrets_and_alerts_when_due(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_tree(&app).await;
-    let mut system = app.system().await;
     for (id, platform) in [
         ("edu-wechat", Platform::WechatOfficialAccount),
         ("edu-weibo", Platform::Weibo),
     ] {
-        create_account(
-            &mut system,
-            id,
-            new_account("golmud-edu", platform, "格尔木教育"),
-        )
-        .await
-        .expect("create");
-        activate(&mut system, id, &format!("pid-{id}"))
+        open_account(&app, id, new_account("golmud-edu", platform, "格尔木教育"))
+            .await
+            .expect("create");
+        activate(&app, id, &format!("pid-{id}"))
             .await
             .expect("activate");
     }

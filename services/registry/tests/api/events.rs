@@ -7,26 +7,25 @@ use govmedia_proto::{
 use govmedia_test_support::{Backend, backend_test};
 use prost::{Message, Name};
 
-use crate::helpers::{TestApp, activate, create_account, new_account, seed_tree};
+use crate::helpers::{TestApp, activate, new_account, open_account, seed_tree};
 
 /// State changes reach the bus (Redis Streams in production, the in-process bus embedded) in
 /// commit order, with their payloads, and a failed write publishes nothing.
 async fn state_changes_are_published_in_order(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_tree(&app).await;
-    let mut system = app.system().await;
-    create_account(
-        &mut system,
+    open_account(
+        &app,
         "edu-wechat",
         new_account("golmud-edu", Platform::WechatOfficialAccount, "格尔木教育"),
     )
     .await
     .expect("create");
-    activate(&mut system, "edu-wechat", "gh_edu")
+    activate(&app, "edu-wechat", "gh_edu")
         .await
         .expect("activate");
     // Refused: no event.
-    activate(&mut system, "edu-wechat", "gh_edu")
+    activate(&app, "edu-wechat", "gh_edu")
         .await
         .expect_err("already active");
 
@@ -110,10 +109,11 @@ async fn events_carry_the_callers_trace(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_tree(&app).await;
     let trace_id = "0af7651916cd43dd8448eb211c80319c";
-    let token = app.token(
-        "filing-service",
-        "golmud",
-        &[govmedia_kit::auth::Role::System],
+    let token = govmedia_test_support::identity_token(
+        &app.keyring,
+        "filing",
+        &app.service("filing", Some("filings/open-traced")),
+        "registry",
     );
     let mut request = tonic::Request::new(pb::CreateAccountRequest {
         account_id: "traced".into(),

@@ -11,9 +11,8 @@ use crate::helpers::{TestApp, assert_error, seed_tree};
 async fn a_broken_database_leaks_nothing(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_tree(&app).await;
-    let mut system = app.system().await;
-    crate::helpers::create_account(
-        &mut system,
+    crate::helpers::open_account(
+        &app,
         "edu-wechat",
         crate::helpers::new_account(
             "golmud-edu",

@@ -1,13 +1,14 @@
 //! `TestApp`: a registry on port 0 with its own database, plus clients and a seeded tree.
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, sync::Arc};
 
 use govmedia_kit::{
     CancellationToken,
-    auth::{DEV_JWT_SECRET, Role, TokenKeys},
+    auth::{Principal, Role},
     client::{self, Credentials},
     db::Db,
     events::EventBus,
+    identity::Keyring,
     server::{self, ServiceContext},
 };
 use govmedia_proto::{
@@ -24,7 +25,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub db: Db,
     pub bus: EventBus,
-    keys: Arc<TokenKeys>,
+    /// Every service's keys, as `govmedia dev` holds them.
+    pub keyring: Keyring,
     shutdown: CancellationToken,
     server: Option<tokio::task::JoinHandle<()>>,
     _backends: TestBackends,
@@ -45,8 +47,7 @@ impl TestApp {
         let bus = EventBus::from_settings(&backends.redis, backends.events.max_stream_len)
             .await
             .expect("bus");
-        let keys =
-            Arc::new(TokenKeys::hs256(DEV_JWT_SECRET, "govmedia", "govmedia").expect("keys"));
+        let keyring = govmedia_test_support::keyring();
         let listener = server::bind("127.0.0.1:0".parse().expect("addr"))
             .await
             .expect("bind");
@@ -55,7 +56,7 @@ impl TestApp {
         let context = ServiceContext {
             db: db.clone(),
             bus: bus.clone(),
-            keys: keys.clone(),
+            identity: Arc::new(keyring.identity("registry").expect("identity")),
             events: backends.events.clone(),
             clock: govmedia_kit::clock::Clock::system(),
             calendar: govmedia_test_support::official_calendar(),
@@ -72,17 +73,28 @@ impl TestApp {
             addr,
             db,
             bus,
-            keys,
+            keyring,
             shutdown,
             server: Some(server),
             _backends: backends,
         }
     }
 
+    /// The identity the gateway passes on for a person of `organization` with `roles`.
     pub fn token(&self, subject: &str, organization: &str, roles: &[Role]) -> String {
-        self.keys
-            .issue(subject, organization, roles, Duration::from_secs(600))
-            .expect("token")
+        govmedia_test_support::identity_token(
+            &self.keyring,
+            "gateway",
+            &govmedia_test_support::person(subject, organization, roles),
+            "registry",
+        )
+    }
+
+    /// A client speaking as `principal`, its identity signed by `service`.
+    pub async fn client_as(&self, service: &str, principal: &Principal) -> Client {
+        let token =
+            govmedia_test_support::identity_token(&self.keyring, service, principal, "registry");
+        self.client_with_token(&token).await
     }
 
     pub async fn channel(&self) -> Channel {
@@ -108,9 +120,30 @@ impl TestApp {
             .await
     }
 
-    /// A system caller at the root of the seeded tree.
+    /// The filing service on its own account at the root of the seeded tree (seeding,
+    /// custody, activity).
     pub async fn system(&self) -> Client {
-        self.client("qinghai", &[Role::System]).await
+        self.client_as("filing", &self.service("filing", None))
+            .await
+    }
+
+    /// The filing service applying `filing` (`filings/{id}`): the only caller whose lifecycle
+    /// changes the registry takes.
+    pub async fn applying(&self, filing: &str) -> Client {
+        self.client_as("filing", &self.service("filing", Some(filing)))
+            .await
+    }
+
+    /// `service`'s own identity at the root, naming `basis`.
+    pub fn service(&self, service: &str, basis: Option<&str>) -> Principal {
+        Principal {
+            basis: basis.map(str::to_owned),
+            ..self
+                .keyring
+                .identity(service)
+                .expect("identity")
+                .own_principal("qinghai")
+        }
     }
 
     /// Stops the server gracefully and waits for it.
@@ -241,7 +274,24 @@ pub async fn create_account(
         .map(tonic::Response::into_inner)
 }
 
-pub async fn activate(
+/// Registers `account` as the filing service applying `filings/open-{id}` does.
+pub async fn open_account(
+    app: &TestApp,
+    id: &str,
+    account: pb::Account,
+) -> Result<pb::Account, Status> {
+    let mut client = app.applying(&format!("filings/open-{id}")).await;
+    create_account(&mut client, id, account).await
+}
+
+/// Binds the platform id of `id`, as the filing service applying `filings/open-{id}` does.
+pub async fn activate(app: &TestApp, id: &str, platform_id: &str) -> Result<pb::Account, Status> {
+    let mut client = app.applying(&format!("filings/open-{id}")).await;
+    activate_with(&mut client, id, platform_id).await
+}
+
+/// Binds the platform id of `id` with `client`, citing `filings/open-{id}`.
+pub async fn activate_with(
     client: &mut Client,
     id: &str,
     platform_id: &str,

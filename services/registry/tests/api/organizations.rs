@@ -25,7 +25,7 @@ async fn the_tree_is_built_and_listed_by_subtree(backend: Backend) {
     assert_eq!(golmud.etag, "1");
     assert_eq!(
         golmud.created.as_ref().map(|s| s.actor.as_str()),
-        Some("system@qinghai")
+        Some("govmedia-filing")
     );
 
     let edu = supervisor
@@ -112,7 +112,7 @@ backend_test!(
 
 async fn only_the_root_itself_may_bootstrap_a_root(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let mut foreign = app.client("qinghai", &[Role::System]).await;
+    let mut foreign = app.system().await;
     let result = foreign
         .create_organization(pb::CreateOrganizationRequest {
             organization_id: "gansu".into(),

@@ -7,27 +7,24 @@ use govmedia_test_support::{Backend, backend_test};
 use tonic::Code;
 
 use crate::helpers::{
-    TestApp, activate, assert_error, assert_invalid, create_account, new_account, seed_tree,
+    TestApp, activate, assert_error, assert_invalid, new_account, open_account, seed_tree,
 };
 
 async fn headcount_and_coverage_are_exact_per_subtree(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     seed_tree(&app).await;
-    let mut system = app.system().await;
     for (id, org, platform) in [
         ("o-wechat", "golmud-office", Platform::WechatOfficialAccount),
         ("o-weibo", "golmud-office", Platform::Weibo),
         ("o-douyin", "golmud-office", Platform::Douyin),
         ("e-wechat", "golmud-edu", Platform::WechatOfficialAccount),
     ] {
-        create_account(&mut system, id, new_account(org, platform, "账号"))
+        open_account(&app, id, new_account(org, platform, "账号"))
             .await
             .expect("create");
     }
-    activate(&mut system, "o-wechat", "gh_o")
-        .await
-        .expect("activate");
-    activate(&mut system, "o-weibo", "weibo_o")
+    activate(&app, "o-wechat", "gh_o").await.expect("activate");
+    activate(&app, "o-weibo", "weibo_o")
         .await
         .expect("activate");
 
@@ -136,9 +133,7 @@ async fn headcount_and_coverage_are_exact_per_subtree(backend: Backend) {
         [("organizations/golmud", 0), ("organizations/golmud-edu", 1)]
     );
     assert_eq!(gaps.total_size, 2);
-    activate(&mut system, "e-wechat", "gh_e")
-        .await
-        .expect("activate");
+    activate(&app, "e-wechat", "gh_e").await.expect("activate");
     let gaps = supervisor
         .list_coverage_gaps(pb::ListCoverageGapsRequest {
             page_size: 1,
@@ -175,7 +170,7 @@ async fn the_audit_trail_pages_backwards_and_stays_chained(backend: Backend) {
             assert_eq!(record.hash.len(), 64);
             assert_eq!(
                 record.stamp.as_ref().expect("stamp").actor,
-                "system@qinghai"
+                "govmedia-filing"
             );
         }
         sequences.extend(page.records.iter().map(|r| r.sequence));
