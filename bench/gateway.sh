@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The same cheap read (RegistryService/GetOrganization) three ways, with h2load:
 #   direct   h2load -> registry
-#   gateway  h2load -> govmedia gateway (JWT verified, Redis GCRA rate limit spent, identity
-#            re-signed, forwarded over one multiplexed HTTP/2 connection) -> registry
+#   gateway  h2load -> govmedia gateway (JWT verified, Redis GCRA rate limit spent, an identity
+#            signed for the registry, forwarded over one multiplexed HTTP/2 connection) -> registry
+# Direct and nginx calls carry the identity the gateway would pass on (`govmedia keys sign`,
+# minted afresh for every run: identities live five minutes); calls to the gateway carry a
+# govmedia token.
 #   nginx    h2load -> nginx grpc_pass (upstream keepalive) -> registry
 # The gateway and nginx get one worker each, pinned to CPU 0; h2load, the registry and Redis
 # share CPU 1. Rounds interleave the three targets; medians are reported. Each round measures
@@ -44,8 +47,13 @@ dev=$!
 for _ in $(seq 100); do grep -q "govmedia dev is running" "$work/dev.log" && break; sleep 0.2; done
 grep -q "govmedia dev is running" "$work/dev.log" || { cat "$work/dev.log"; exit 1; }
 kill "$dev"; wait "$dev" || true
+"$BIN" keys generate --out "$work/keys" >/dev/null
+export GOVMEDIA_IDENTITY__TRUST_DIR=$work/keys/public
+identity() { GOVMEDIA_LOG=warn "$BIN" keys sign --key-file "$work/keys/gateway.key.pem" --for registry \
+  --subject bench --org golmud --role supervisor 2>/dev/null; }
 
-GOVMEDIA_DATABASE_URL="sqlite://$work/data/registry.db?mode=rwc" GOVMEDIA_REGISTRY__LISTEN=$REGISTRY \
+GOVMEDIA_IDENTITY__KEY_FILE=$work/keys/registry.key.pem \
+  GOVMEDIA_DATABASE_URL="sqlite://$work/data/registry.db?mode=rwc" GOVMEDIA_REGISTRY__LISTEN=$REGISTRY \
   GOVMEDIA_LOG=info TOKIO_WORKER_THREADS=1 taskset -c 1 "$BIN" serve registry >"$work/registry.log" 2>&1 &
 pids+=($!)
 limits=()
@@ -55,7 +63,8 @@ case ${LIMITS:-redis} in
   off) limits=(GOVMEDIA_GATEWAY__RATE_LIMIT__ENABLED=false) ;;
   *) echo "LIMITS is redis, memory or off"; exit 1 ;;
 esac
-env "${limits[@]}" GOVMEDIA_DATABASE_URL="sqlite://$work/data/gateway.db?mode=rwc" \
+env "${limits[@]}" GOVMEDIA_IDENTITY__KEY_FILE="$work/keys/gateway.key.pem" \
+  GOVMEDIA_DATABASE_URL="sqlite://$work/data/gateway.db?mode=rwc" \
   GOVMEDIA_REDIS__KEY_PREFIX="bench-$$:" GOVMEDIA_GATEWAY__LISTEN=$GATEWAY GOVMEDIA_GATEWAY__HTTP_LISTEN=$GATEWAY_HTTP \
   GOVMEDIA_GATEWAY__UPSTREAMS__REGISTRY="http://$REGISTRY" \
   GOVMEDIA_GATEWAY__RATE_LIMIT__READS_PER_MINUTE=1000000000 GOVMEDIA_GATEWAY__RATE_LIMIT__READ_BURST=1000000000 \
@@ -109,12 +118,14 @@ measure() { # target addr concurrency streams label
   local target=$1 addr=$2 clients=$3 streams=$4 label=$5 pid="" before=0 after=0
   case $target in gateway) pid=$gateway_pid ;; nginx) pid=$nginx_worker ;; esac
   [ -n "$pid" ] && before=$(cpu_of "$pid")
+  local credential=$TOKEN
+  [ "$target" = gateway ] || credential=$(identity)
   if [ -n "${PROFILE:-}" ] && [ "$label" = "r1-gateway-sat" ]; then
     perf record -q -e cpu-clock -F 2000 -g -p "$pid" -o "$work/gateway.perf" -- sleep "$RUN" >/dev/null 2>&1 &
     perf_pid=$!
   fi
   taskset -c 1 h2load -D "$RUN" --warm-up-time=1 -t 1 -c "$clients" -m "$streams" \
-    -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $TOKEN" \
+    -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $credential" \
     -d "$work/request.bin" --log-file "$work/$label.log" "http://$addr$path" >"$work/$label.out" 2>&1
   [ -n "$pid" ] && after=$(cpu_of "$pid")
   echo "$label $target $clients $streams $((after - before))" >>"$work/runs"
@@ -122,8 +133,10 @@ measure() { # target addr concurrency streams label
 ok_count() { grep -c "code=Ok" "$work/registry.log" || true; }
 for target_addr in direct=$REGISTRY gateway=$GATEWAY nginx=$NGINX; do
   before=$(ok_count)
+  credential=$TOKEN
+  [ "${target_addr%%=*}" = gateway ] || credential=$(identity)
   taskset -c 1 h2load -n 2000 -t 1 -c 4 -m 8 -H 'content-type: application/grpc' -H 'te: trailers' \
-    -H "authorization: Bearer $TOKEN" -d "$work/request.bin" "http://${target_addr#*=}$path" >/dev/null 2>&1
+    -H "authorization: Bearer $credential" -d "$work/request.bin" "http://${target_addr#*=}$path" >/dev/null 2>&1
   sleep 0.5
   got=$(( $(ok_count) - before ))
   [ "$got" -eq 2000 ] || { echo "verification failed: 2000 calls through ${target_addr%%=*}, $got reached the registry and returned OK"; exit 1; }

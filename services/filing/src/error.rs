@@ -3,7 +3,8 @@
 //! cause and reach the caller as INTERNAL (or UNAVAILABLE) without any database text; errors of
 //! the registry are relayed as the registry gave them (it owns the organizations and accounts).
 
-use govmedia_kit::error::{ApiError, ErrorCode, PreconditionViolation};
+use govmedia_accounts::{opening::Refusal, status::AccountStatus};
+use govmedia_kit::error::{ApiError, ErrorCode};
 use govmedia_proto::common::v1::ErrorReason;
 use sea_orm::DbErr;
 
@@ -60,22 +61,18 @@ pub enum FilingError {
     TargetNotEligible {
         /// The account named.
         account: String,
-        /// Its status (proto name without prefix).
-        status: String,
+        /// Its status.
+        status: AccountStatus,
         /// The filing's kind.
         kind: FilingKind,
     },
     /// FAILED_PRECONDITION: R-03 does not allow the account now.
-    #[error("{unit} may not open a further account on {platform} now")]
+    #[error("{unit} may not open a further account on {} now", refusal.platform)]
     OpeningNotAllowed {
         /// The unit.
         unit: String,
-        /// The platform (proto name).
-        platform: String,
-        /// The justification is missing.
-        justification_missing: bool,
-        /// Existing accounts that block, with why.
-        blocking: Vec<(String, String)>,
+        /// Why, as the ledger's rule says it.
+        refusal: Refusal,
     },
     /// FAILED_PRECONDITION: binding needs an accepted and applied OPEN filing.
     #[error("{filing} is not an accepted OPEN filing (it is a {kind} filing, {state})")]
@@ -198,48 +195,14 @@ impl From<FilingError> for ApiError {
                 account,
                 status,
                 kind,
-            } => ApiError::new(
-                ErrorCode::FailedPrecondition,
-                ErrorReason::InvalidTransition,
-                message,
-            )
-            .with_metadata("account", account)
-            .with_metadata("status", status)
-            .with_metadata("kind", kind.as_str())
-            .localized("账号当前状态不允许此项备案(关停须为运行中账号,已注销账号不能再备案)"),
-            FilingError::OpeningNotAllowed {
-                unit,
-                platform,
-                justification_missing,
-                blocking,
-            } => {
-                let mut error = ApiError::new(
-                    ErrorCode::FailedPrecondition,
-                    ErrorReason::AccountLimitPerPlatform,
-                    message,
-                )
-                .with_metadata("organization", unit)
-                .with_metadata("platform", platform)
-                .localized(
-                    "同一单位在同一平台原则上只开设一个账号;确需再开设的,须说明理由,且现有账号均须正常运行",
-                );
-                if justification_missing {
-                    error = error.with_precondition(PreconditionViolation {
-                        kind: "JUSTIFICATION_REQUIRED".to_owned(),
-                        subject: "filing.account.justification".to_owned(),
-                        description: "a further account on the platform needs a justification"
-                            .to_owned(),
-                    });
-                }
-                for (account, problem) in blocking {
-                    error = error.with_precondition(PreconditionViolation {
-                        kind: "ACCOUNT_NOT_HEALTHY".to_owned(),
-                        subject: account,
-                        description: problem,
-                    });
-                }
-                error
+            } => match kind.ledger_change() {
+                Some(change) => govmedia_accounts::status::refusal(&account, status, change),
+                None => govmedia_accounts::status::cancelled(&account),
             }
+            .with_metadata("kind", kind.as_str()),
+            FilingError::OpeningNotAllowed { unit, refusal } => refusal
+                .api_error("filing.account.justification")
+                .with_metadata("organization", unit),
             FilingError::NothingToBind { filing, .. } => ApiError::new(
                 ErrorCode::FailedPrecondition,
                 ErrorReason::FilingRequired,

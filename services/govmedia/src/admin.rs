@@ -175,3 +175,37 @@ fn write_private(path: &Path, pem: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
+
+/// `govmedia keys sign`: an identity for `audience`, signed with `signer`'s key file.
+pub fn sign_identity(
+    key_file: &Path,
+    signer: &str,
+    audience: &str,
+    subject: &str,
+    organization: &str,
+    roles: &[Role],
+) -> anyhow::Result<()> {
+    let pem = std::fs::read_to_string(key_file)
+        .with_context(|| format!("cannot read {}", key_file.display()))?;
+    let pair = govmedia_kit::identity::Keypair::from_pem(signer, &pem)
+        .with_context(|| format!("{}", key_file.display()))?;
+    let identity =
+        govmedia_kit::identity::Identity::new(&pair, [(signer.to_owned(), pair.public())])?;
+    let organization = organization
+        .strip_prefix("organizations/")
+        .unwrap_or(organization);
+    anyhow::ensure!(
+        govmedia_kit::validate::is_id(organization),
+        "{organization:?} is not an organization id"
+    );
+    let principal = Principal {
+        subject: subject.to_owned(),
+        organization: organization.to_owned(),
+        roles: roles.iter().copied().collect(),
+        issuer: format!("govmedia-cli:{signer}"),
+        service: None,
+        basis: None,
+    };
+    println!("{}", identity.mint(&principal, audience)?);
+    Ok(())
+}

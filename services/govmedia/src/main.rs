@@ -92,6 +92,29 @@ enum KeysCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Prints an identity for calling one service directly, as the service whose private key
+    /// is given would pass a caller on (an operator holding that key file checking a service
+    /// behind the gateway, a benchmark). It lives five minutes; no SYSTEM role.
+    Sign {
+        /// The signing service's private key, e.g. /etc/govmedia/keys/gateway.key.pem.
+        #[arg(long)]
+        key_file: PathBuf,
+        /// The service that key belongs to.
+        #[arg(long, default_value = "gateway")]
+        signer: String,
+        /// The service the identity is for.
+        #[arg(long = "for")]
+        audience: String,
+        /// Who.
+        #[arg(long)]
+        subject: String,
+        /// The caller's organization id.
+        #[arg(long)]
+        org: String,
+        /// A role (repeat for several).
+        #[arg(long = "role", required = true, value_parser = clap::builder::ValueParser::new(outside_role))]
+        roles: Vec<Role>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -206,9 +229,17 @@ fn main() -> ExitCode {
                 data_dir,
                 command: AuditCommand::Verify { service },
             } => runtime.block_on(admin::verify_audit(&settings, &data_dir, &service)),
-            Command::Keys {
-                command: KeysCommand::Generate { out },
-            } => admin::generate_keys(&out),
+            Command::Keys { command } => match command {
+                KeysCommand::Generate { out } => admin::generate_keys(&out),
+                KeysCommand::Sign {
+                    key_file,
+                    signer,
+                    audience,
+                    subject,
+                    org,
+                    roles,
+                } => admin::sign_identity(&key_file, &signer, &audience, &subject, &org, &roles),
+            },
         }
     })();
     match result {

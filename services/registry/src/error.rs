@@ -2,7 +2,7 @@
 //! outcome, one exhaustive match to the shared code set. Database failures are logged with their
 //! cause and reach the caller as INTERNAL (or UNAVAILABLE) without any database text.
 
-use govmedia_kit::error::{ApiError, ErrorCode, PreconditionViolation};
+use govmedia_kit::error::{ApiError, ErrorCode};
 use govmedia_proto::common::v1::ErrorReason;
 use sea_orm::DbErr;
 
@@ -154,51 +154,15 @@ fn rule_error(rule: RuleViolation) -> ApiError {
     let message = rule.to_string();
     let failed = |reason| ApiError::new(ErrorCode::FailedPrecondition, reason, message.clone());
     match rule {
-        RuleViolation::AccountLimitPerPlatform {
-            platform,
-            existing,
-            justification_missing,
-        } => {
-            let mut error = failed(ErrorReason::AccountLimitPerPlatform)
-                .with_metadata("platform", platform)
-                .localized(
-                    "同一单位在同一平台原则上只开设一个账号;确需再开设的,须说明理由,且现有账号均须正常运行",
-                );
-            if justification_missing {
-                error = error.with_precondition(PreconditionViolation {
-                    kind: "JUSTIFICATION_REQUIRED".to_owned(),
-                    subject: "account.justification".to_owned(),
-                    description: "a further account on the platform needs a justification"
-                        .to_owned(),
-                });
-            }
-            for (account, reason) in existing {
-                if let Some(reason) = reason {
-                    error = error.with_precondition(PreconditionViolation {
-                        kind: "ACCOUNT_NOT_HEALTHY".to_owned(),
-                        subject: account,
-                        description: reason,
-                    });
-                }
-            }
-            error
+        RuleViolation::AccountLimitPerPlatform(refusal) => {
+            refusal.api_error("account.justification")
         }
         RuleViolation::FilingRequired => failed(ErrorReason::FilingRequired)
             .localized("未经报备,不得开设、变更、关停或注销账号:须提供已受理的备案"),
         RuleViolation::InvalidTransition { account, from, to } => {
-            failed(ErrorReason::InvalidTransition)
-                .with_metadata("account", account)
-                .with_metadata("from", from.to_string())
-                .with_metadata("to", to.to_string())
-                .localized(format!(
-                    "账号当前状态为“{}”,不能变更为“{}”",
-                    from.chinese(),
-                    to.chinese()
-                ))
+            govmedia_accounts::status::invalid_transition(&account, from, to)
         }
-        RuleViolation::AccountCancelled(account) => failed(ErrorReason::InvalidTransition)
-            .with_metadata("account", account)
-            .localized("账号已注销,不能再作任何变更"),
+        RuleViolation::AccountCancelled(account) => govmedia_accounts::status::cancelled(&account),
         RuleViolation::InvalidHierarchy(why) => failed(ErrorReason::InvalidHierarchy)
             .with_metadata("rule", why)
             .localized("组织机构的层级或上级单位不符合规定"),

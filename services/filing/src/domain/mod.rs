@@ -123,15 +123,19 @@ numbered! {
     }
 }
 
-/// The account fields a CHANGE filing may change: the registry's mutable account data.
-pub const CHANGEABLE_FIELDS: &[&str] = &[
-    "display_name",
-    "kind",
-    "operator",
-    "responsible_person",
-    "verified_subject",
-    "homepage_url",
-];
+impl FilingKind {
+    /// What the filing does to an existing account, in the ledger's terms (`None` for an
+    /// opening, which has no account yet).
+    pub fn ledger_change(self) -> Option<govmedia_accounts::status::Change> {
+        use govmedia_accounts::status::Change;
+        match self {
+            FilingKind::Open => None,
+            FilingKind::Change => Some(Change::Data),
+            FilingKind::Suspend => Some(Change::Suspend),
+            FilingKind::Cancel => Some(Change::Cancel),
+        }
+    }
+}
 
 /// Who changed something, and when.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -191,7 +195,7 @@ pub struct Filing {
     pub platform: Option<i32>,
     /// OPEN: the platform id of an account that already exists on the platform (补报).
     pub platform_account_id: Option<String>,
-    /// CHANGE: the fields to change, from [`CHANGEABLE_FIELDS`].
+    /// CHANGE: the fields to change, from `govmedia_accounts::fields::CHANGEABLE`.
     pub change_mask: Vec<String>,
     /// The account concerned (for OPEN, once registered).
     pub target_account: Option<String>,

@@ -204,7 +204,6 @@ pub fn record(report: &Report) -> Record {
 
 /// An account of the registry as reconciliation compares it.
 pub fn snapshot(account: &registry::Account) -> Snapshot {
-    let status = registry::AccountStatus::try_from(account.status).unwrap_or_default();
     Snapshot {
         account: account
             .name
@@ -222,12 +221,8 @@ pub fn snapshot(account: &registry::Account) -> Snapshot {
         kind: account.kind,
         status: account.status,
         verified_subject: account.verified_subject.clone(),
-        live: matches!(
-            status,
-            registry::AccountStatus::Filed
-                | registry::AccountStatus::Active
-                | registry::AccountStatus::Suspended
-        ),
+        live: govmedia_accounts::status::AccountStatus::from_i32(account.status)
+            .is_some_and(|status| status.is_live()),
     }
 }
 

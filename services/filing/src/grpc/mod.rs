@@ -18,18 +18,16 @@ mod workflow;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use govmedia_accounts::status::AccountStatus;
 use govmedia_kit::{
     auth::{self, Principal, Role},
     calendar::Calendar,
-    error::Violations,
+    error::{ApiError, Violations},
     regional::Regional,
     unit::{Unit, Writer},
     validate,
 };
-use govmedia_proto::{
-    filing::v1::{self as pb, filing_service_server::FilingService},
-    registry::v1::AccountStatus,
-};
+use govmedia_proto::filing::v1::{self as pb, filing_service_server::FilingService};
 use serde_json::json;
 use tokio::sync::Notify;
 use tonic::{Request, Response, Status};
@@ -279,20 +277,19 @@ async fn preflight(
                 unit: convert::organization_name(&unit.id),
             });
         }
-        let status = AccountStatus::try_from(account.status).unwrap_or_default();
-        let eligible = match subject.kind {
-            FilingKind::Suspend => status == AccountStatus::Active,
-            FilingKind::Open | FilingKind::Change | FilingKind::Cancel => {
-                status != AccountStatus::Cancelled
-            }
-        };
-        if !eligible {
+        // The ledger's own lifecycle rule, asked before the filing travels on.
+        let status = AccountStatus::from_i32(account.status).ok_or_else(|| {
+            ApiError::internal(
+                "reading the registry's answer",
+                &"an account without a status",
+            )
+        })?;
+        if let Some(change) = subject.kind.ledger_change()
+            && !change.allowed_from(status)
+        {
             return Err(FilingError::TargetNotEligible {
                 account: account.name,
-                status: status
-                    .as_str_name()
-                    .trim_start_matches("ACCOUNT_STATUS_")
-                    .to_owned(),
+                status,
                 kind: subject.kind,
             });
         }

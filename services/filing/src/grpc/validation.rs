@@ -2,15 +2,12 @@
 //! every field violation at once, named from the request's root (`filing.…`). Drafts are always
 //! complete, so submission needs no second validation, only what the registry must say.
 
+use govmedia_accounts::fields;
 use govmedia_kit::{error::Violations, validate};
-use govmedia_proto::{
-    common::v1 as common,
-    filing::v1 as pb,
-    registry::v1::{self as registry, OperatorType},
-};
+use govmedia_proto::{common::v1 as common, filing::v1 as pb, registry::v1 as registry};
 use prost::Message;
 
-use crate::domain::{Attachment, CHANGEABLE_FIELDS, FilingKind};
+use crate::domain::{Attachment, FilingKind};
 
 /// Most attachments a filing carries.
 const MAX_ATTACHMENTS: usize = 20;
@@ -91,22 +88,15 @@ pub(super) fn draft(v: &mut Violations, filing: &pb::Filing) -> Option<Draft> {
                         &account.platform_account_id,
                         false,
                     );
-                    validate::multiline_text(
-                        v,
-                        "filing.account.justification",
-                        &account.justification,
-                        500,
-                        false,
-                    );
+                    // The ledger's own rules, named from this request's root.
                     let mut kept = registry::Account {
                         platform: account.platform,
                         platform_account_id: account.platform_account_id.clone(),
-                        justification: account.justification.clone(),
                         ..registry::Account::default()
                     };
-                    for field in CHANGEABLE_FIELDS {
-                        account_field(v, account, field);
-                        copy_field(&mut kept, account, field);
+                    for field in fields::OPENING {
+                        fields::check(v, "filing.account", account, field);
+                        fields::copy(&mut kept, account, field);
                     }
                     draft.platform = platform.map(|platform| platform as i32);
                     draft.platform_account_id = (!account.platform_account_id.is_empty())
@@ -130,14 +120,14 @@ pub(super) fn draft(v: &mut Violations, filing: &pb::Filing) -> Option<Draft> {
                 v,
                 "filing.change_mask",
                 filing.change_mask.as_ref(),
-                CHANGEABLE_FIELDS,
+                fields::CHANGEABLE,
             );
             match &filing.account {
                 Some(account) => {
                     let mut kept = registry::Account::default();
                     for field in &draft.change_mask {
-                        account_field(v, account, field);
-                        copy_field(&mut kept, account, field);
+                        fields::check(v, "filing.account", account, field);
+                        fields::copy(&mut kept, account, field);
                     }
                     draft.account = kept.encode_to_vec();
                 }
@@ -205,60 +195,4 @@ fn attachments(v: &mut Violations, attachments: &[pb::Attachment]) -> Vec<Attach
             size_bytes: attachment.size_bytes,
         })
         .collect()
-}
-
-/// Checks one of the [`CHANGEABLE_FIELDS`] of the proposed account.
-fn account_field(v: &mut Violations, account: &registry::Account, field: &str) {
-    let path = format!("filing.account.{field}");
-    match field {
-        "display_name" => validate::text(v, &path, &account.display_name, 100, true),
-        "kind" => {
-            validate::enum_value(v, &path, account.kind, true, |n| {
-                common::AccountKind::try_from(n).ok()
-            });
-        }
-        "operator" => match &account.operator {
-            None => v.add(path, "is required"),
-            Some(operator) => {
-                let vendor = format!("{path}.vendor");
-                match OperatorType::try_from(operator.r#type) {
-                    Ok(OperatorType::Self_) if !operator.vendor.is_empty() => {
-                        v.add(vendor, "must be empty for a self-operated account");
-                    }
-                    Ok(OperatorType::Self_) => {}
-                    Ok(OperatorType::Vendor) => {
-                        validate::resource_id(v, &vendor, &operator.vendor, "vendors", true);
-                    }
-                    Ok(OperatorType::Unspecified) => v.add(format!("{path}.type"), "is required"),
-                    Err(_) => v.add(
-                        format!("{path}.type"),
-                        format!("{} is not a known value", operator.r#type),
-                    ),
-                }
-            }
-        },
-        "responsible_person" => match &account.responsible_person {
-            None => v.add(path, "is required"),
-            Some(contact) => {
-                validate::text(v, &format!("{path}.name"), &contact.name, 50, true);
-                validate::text(v, &format!("{path}.title"), &contact.title, 50, false);
-                validate::phone(v, &format!("{path}.phone"), &contact.phone, false);
-            }
-        },
-        "verified_subject" => validate::text(v, &path, &account.verified_subject, 100, false),
-        "homepage_url" => validate::https_url(v, &path, &account.homepage_url),
-        _ => {}
-    }
-}
-
-fn copy_field(kept: &mut registry::Account, account: &registry::Account, field: &str) {
-    match field {
-        "display_name" => kept.display_name = account.display_name.clone(),
-        "kind" => kept.kind = account.kind,
-        "operator" => kept.operator = account.operator.clone(),
-        "responsible_person" => kept.responsible_person = account.responsible_person.clone(),
-        "verified_subject" => kept.verified_subject = account.verified_subject.clone(),
-        "homepage_url" => kept.homepage_url = account.homepage_url.clone(),
-        _ => {}
-    }
 }

@@ -1,6 +1,7 @@
 //! Workflow handlers: submit, consent, return, accept, reject, withdraw, and binding the
 //! platform id after an applied opening.
 
+use govmedia_accounts::opening::Refusal;
 use govmedia_kit::{
     auth::{Principal, Role},
     error::{ApiError, FieldViolation, Violations},
@@ -215,16 +216,21 @@ async fn prepare(
             if !check.allowed {
                 return Err(FilingError::OpeningNotAllowed {
                     unit: convert::organization_name(&filing.organization),
-                    platform: Platform::try_from(platform)
-                        .map(|platform| platform.as_str_name().to_owned())
-                        .unwrap_or_else(|_| platform.to_string()),
-                    justification_missing: check.justification_missing,
-                    blocking: check
-                        .existing
-                        .iter()
-                        .filter(|health| !health.problem.is_empty())
-                        .map(|health| (health.account.clone(), health.problem.clone()))
-                        .collect(),
+                    refusal: Refusal {
+                        platform: Platform::try_from(platform)
+                            .map(|platform| platform.as_str_name().to_owned())
+                            .unwrap_or_else(|_| platform.to_string()),
+                        existing: check
+                            .existing
+                            .iter()
+                            .map(|health| {
+                                let problem =
+                                    (!health.problem.is_empty()).then(|| health.problem.clone());
+                                (health.account.clone(), problem)
+                            })
+                            .collect(),
+                        justification_missing: check.justification_missing,
+                    },
                 });
             }
             opening_check = Some(check.encode_to_vec());

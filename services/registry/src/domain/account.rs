@@ -1,8 +1,8 @@
 //! Accounts and their lifecycle.
 
-use std::fmt;
-
 use chrono::{DateTime, Duration, Utc};
+
+use govmedia_accounts::opening::Refusal;
 
 use super::{Level, RuleViolation, Stamp};
 
@@ -122,69 +122,7 @@ impl AccountKind {
     }
 }
 
-/// Lifecycle status; numbers as in the proto.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum AccountStatus {
-    /// Opening filing accepted, platform id not bound yet.
-    Filed = 1,
-    /// Operating.
-    Active = 2,
-    /// 关停.
-    Suspended = 3,
-    /// 注销; final.
-    Cancelled = 4,
-}
-
-impl AccountStatus {
-    /// From the stored/proto number.
-    pub fn from_i32(value: i32) -> Option<AccountStatus> {
-        Some(match value {
-            1 => AccountStatus::Filed,
-            2 => AccountStatus::Active,
-            3 => AccountStatus::Suspended,
-            4 => AccountStatus::Cancelled,
-            _ => return None,
-        })
-    }
-
-    /// The Chinese status name.
-    pub fn chinese(self) -> &'static str {
-        match self {
-            AccountStatus::Filed => "已备案",
-            AccountStatus::Active => "运行中",
-            AccountStatus::Suspended => "已关停",
-            AccountStatus::Cancelled => "已注销",
-        }
-    }
-
-    /// Every status but CANCELLED counts as live for R-03 and the credential alerts.
-    pub fn is_live(self) -> bool {
-        self != AccountStatus::Cancelled
-    }
-
-    /// may an account go from `self` to `to`?
-    pub fn can_become(self, to: AccountStatus) -> bool {
-        use AccountStatus::*;
-        matches!(
-            (self, to),
-            (Filed, Active)
-                | (Suspended, Active)
-                | (Active, Suspended)
-                | (Filed | Active | Suspended, Cancelled)
-        )
-    }
-}
-
-impl fmt::Display for AccountStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            AccountStatus::Filed => "FILED",
-            AccountStatus::Active => "ACTIVE",
-            AccountStatus::Suspended => "SUSPENDED",
-            AccountStatus::Cancelled => "CANCELLED",
-        })
-    }
-}
+pub use govmedia_accounts::status::AccountStatus;
 
 /// Who operates an account.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -344,15 +282,15 @@ pub fn check_further_account(
     if assessment.allowed() {
         return Ok(());
     }
-    Err(RuleViolation::AccountLimitPerPlatform {
-        platform: platform_name(platform),
+    Err(RuleViolation::AccountLimitPerPlatform(Refusal {
+        platform: platform_name(platform).to_owned(),
         existing: assessment
             .existing
             .into_iter()
             .map(|(name, _, problem)| (name, problem))
             .collect(),
         justification_missing: assessment.justification_missing,
-    })
+    }))
 }
 
 fn platform_name(platform: Platform) -> &'static str {
@@ -415,25 +353,8 @@ mod tests {
     }
 
     #[test]
-    fn lifecycle() {
+    fn transitions_follow_the_lifecycle_of_govmedia_accounts() {
         use AccountStatus::*;
-        let allowed = [
-            (Filed, Active),
-            (Suspended, Active),
-            (Active, Suspended),
-            (Filed, Cancelled),
-            (Active, Cancelled),
-            (Suspended, Cancelled),
-        ];
-        for from in [Filed, Active, Suspended, Cancelled] {
-            for to in [Filed, Active, Suspended, Cancelled] {
-                assert_eq!(
-                    from.can_become(to),
-                    allowed.contains(&(from, to)),
-                    "{from} -> {to}"
-                );
-            }
-        }
         let mut a = account("a1", Filed, None);
         assert_eq!(a.transition(Active), Ok(Filed));
         assert!(a.transition(Active).is_err());
@@ -450,10 +371,10 @@ mod tests {
         assert!(check_further_account(Platform::Weibo, &cancelled, "", now, window).is_ok());
 
         let healthy = [account("a1", AccountStatus::Active, Some(2))];
-        let Err(RuleViolation::AccountLimitPerPlatform {
+        let Err(RuleViolation::AccountLimitPerPlatform(Refusal {
             justification_missing,
             ..
-        }) = check_further_account(Platform::Weibo, &healthy, " ", now, window)
+        })) = check_further_account(Platform::Weibo, &healthy, " ", now, window)
         else {
             panic!("a justification is required");
         };
@@ -468,11 +389,11 @@ mod tests {
             account("filed", AccountStatus::Filed, None),
             account("suspended", AccountStatus::Suspended, Some(1)),
         ] {
-            let Err(RuleViolation::AccountLimitPerPlatform {
+            let Err(RuleViolation::AccountLimitPerPlatform(Refusal {
                 existing,
                 justification_missing,
                 ..
-            }) = check_further_account(Platform::Weibo, &[blocker], "专项服务需要", now, window)
+            })) = check_further_account(Platform::Weibo, &[blocker], "专项服务需要", now, window)
             else {
                 panic!("an unhealthy account blocks a further one");
             };

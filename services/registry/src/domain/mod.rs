@@ -28,15 +28,8 @@ pub struct Stamp {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RuleViolation {
     /// the unit already has live accounts on the platform.
-    #[error("the unit already has {} live account(s) on {platform}", existing.len())]
-    AccountLimitPerPlatform {
-        /// The platform's proto name.
-        platform: &'static str,
-        /// The live accounts there, each with why it blocks (if it does).
-        existing: Vec<(String, Option<String>)>,
-        /// No justification was given.
-        justification_missing: bool,
-    },
+    #[error("the unit already has {} live account(s) on {}", .0.existing.len(), .0.platform)]
+    AccountLimitPerPlatform(govmedia_accounts::opening::Refusal),
     /// a change without the filing that allows it.
     #[error("an accepted filing is required for this change")]
     FilingRequired,

@@ -1,6 +1,7 @@
 //! Account handlers: the ledger entries and their lifecycle.
 
 use chrono::Duration;
+use govmedia_accounts::fields;
 use govmedia_kit::{
     auth::Principal,
     clock,
@@ -26,74 +27,12 @@ use crate::{
     events, store,
 };
 
-/// Fields a change filing may change.
-const MUTABLE_FIELDS: &[&str] = &[
-    "display_name",
-    "kind",
-    "operator",
-    "responsible_person",
-    "verified_subject",
-    "homepage_url",
-];
+/// Fields a change filing may change, and what an opening sets (one list, with the filing
+/// service's checks).
+const MUTABLE_FIELDS: &[&str] = fields::CHANGEABLE;
 
 fn check_field(v: &mut Violations, account: &pb::Account, field: &str) {
-    let path = format!("account.{field}");
-    match field {
-        "display_name" => validate::text(v, &path, &account.display_name, 100, true),
-        "kind" => {
-            validate::enum_value(v, &path, account.kind, true, AccountKind::from_i32);
-        }
-        "operator" => match &account.operator {
-            None => v.add(path, "is required"),
-            Some(operator) => match pb::OperatorType::try_from(operator.r#type) {
-                Ok(pb::OperatorType::Self_) if !operator.vendor.is_empty() => {
-                    v.add(
-                        "account.operator.vendor",
-                        "must be empty for a self-operated account",
-                    );
-                }
-                Ok(pb::OperatorType::Self_) => {}
-                Ok(pb::OperatorType::Vendor) => {
-                    validate::resource_id(
-                        v,
-                        "account.operator.vendor",
-                        &operator.vendor,
-                        "vendors",
-                        true,
-                    );
-                }
-                Ok(pb::OperatorType::Unspecified) => v.add("account.operator.type", "is required"),
-                Err(_) => v.add(
-                    "account.operator.type",
-                    format!("{} is not a known value", operator.r#type),
-                ),
-            },
-        },
-        "responsible_person" => match &account.responsible_person {
-            None => v.add(path, "is required"),
-            Some(contact) => {
-                validate::text(
-                    v,
-                    "account.responsible_person.name",
-                    &contact.name,
-                    50,
-                    true,
-                );
-                validate::text(
-                    v,
-                    "account.responsible_person.title",
-                    &contact.title,
-                    50,
-                    false,
-                );
-                validate::phone(v, "account.responsible_person.phone", &contact.phone, false);
-            }
-        },
-        "verified_subject" => validate::text(v, &path, &account.verified_subject, 100, false),
-        "homepage_url" => validate::https_url(v, &path, &account.homepage_url),
-        "justification" => validate::multiline_text(v, &path, &account.justification, 500, false),
-        _ => {}
-    }
+    fields::check(v, "account", account, field);
 }
 
 fn apply_field(account: &mut Account, source: &pb::Account, field: &str) {
@@ -342,7 +281,7 @@ pub(super) async fn create(
     let filing = filing_field(&mut v, &req.filing);
     let (organization, platform) = match &req.account {
         Some(account) => {
-            for field in MUTABLE_FIELDS.iter().chain(&["justification"]) {
+            for field in fields::OPENING {
                 check_field(&mut v, account, field);
             }
             (
@@ -426,7 +365,7 @@ pub(super) async fn create(
         updated: created,
         version: 1,
     };
-    for field in MUTABLE_FIELDS.iter().chain(&["justification"]) {
+    for field in fields::OPENING {
         apply_field(&mut account, source, field);
     }
     if let Err(error) = store::accounts::insert(unit.txn(), &account).await {
