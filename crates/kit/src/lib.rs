@@ -14,6 +14,7 @@
 //! | [`identity`] | service key pairs, identity tokens services mint and verify |
 //! | [`error`] | the shared error code set and the mapping to `tonic::Status` with details |
 //! | [`validate`], [`paging`] | request validation primitives and filter-bound page tokens |
+//! | [`jobs`], [`lease`] | durable jobs with leases and backoff; work one replica must do |
 //! | [`server`] | health + reflection + one tower stack + graceful shutdown |
 //! | [`client`] | channels and the interceptor carrying bearer token and trace context |
 
@@ -29,6 +30,8 @@ pub mod error;
 pub mod events;
 pub mod idempotency;
 pub mod identity;
+pub mod jobs;
+pub mod lease;
 pub mod paging;
 pub mod regional;
 pub mod schema;

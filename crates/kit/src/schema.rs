@@ -6,7 +6,7 @@ use sea_orm_migration::{prelude::*, schema::*};
 
 /// The kit's migrations, in order.
 pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-    vec![Box::new(KitTables)]
+    vec![Box::new(KitTables), Box::new(Jobs)]
 }
 
 struct KitTables;
@@ -104,5 +104,51 @@ impl MigrationTrait for KitTables {
             )
             .await?;
         Ok(())
+    }
+}
+
+/// The durable jobs of [`crate::jobs`].
+struct Jobs;
+
+impl MigrationName for Jobs {
+    fn name(&self) -> &str {
+        "m20261203_000002_kit_jobs"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Jobs {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("jobs")
+                    .if_not_exists()
+                    .col(string_len("id", 400).primary_key())
+                    .col(string_len("queue", 100))
+                    .col(string_len("key", 300))
+                    .col(integer("state"))
+                    .col(integer("attempts"))
+                    .col(timestamp_with_time_zone("run_at"))
+                    .col(string_len_null("lease_owner", 100))
+                    .col(timestamp_with_time_zone_null("lease_until"))
+                    .col(text("last_error"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .col(timestamp_with_time_zone("updated_at"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("jobs_due")
+                    .table("jobs")
+                    .col("queue")
+                    .col("state")
+                    .col("run_at")
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await
     }
 }

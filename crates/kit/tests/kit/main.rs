@@ -4,6 +4,7 @@
 mod audit;
 mod db;
 mod events;
+mod jobs;
 mod unit;
 
 use govmedia_kit::{db::Db, schema};
