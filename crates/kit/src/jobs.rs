@@ -152,11 +152,17 @@ pub async fn enqueue(
     Ok(inserted > 0)
 }
 
-/// The dead jobs of `queue`, oldest first (at most `limit`).
-pub async fn dead(conn: &impl ConnectionTrait, queue: &str, limit: u64) -> Result<Vec<Job>, DbErr> {
-    Ok(entity::Entity::find()
-        .filter(entity::Column::Queue.eq(queue))
-        .filter(entity::Column::State.eq(DEAD))
+/// The dead jobs of `queue` (of every queue when `None`), oldest first (at most `limit`).
+pub async fn dead(
+    conn: &impl ConnectionTrait,
+    queue: Option<&str>,
+    limit: u64,
+) -> Result<Vec<Job>, DbErr> {
+    let mut query = entity::Entity::find().filter(entity::Column::State.eq(DEAD));
+    if let Some(queue) = queue {
+        query = query.filter(entity::Column::Queue.eq(queue));
+    }
+    Ok(query
         .order_by_asc(entity::Column::RunAt)
         .limit(limit)
         .all(conn)

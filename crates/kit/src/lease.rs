@@ -22,6 +22,9 @@ use redis::{Script, aio::ConnectionManager};
 
 use crate::{CancellationToken, events::EventBus};
 
+/// The life of a service's leases: a dead holder's work resumes elsewhere within this time.
+pub const TTL: Duration = Duration::from_secs(30);
+
 /// A lease store failed (Redis unreachable).
 #[derive(Debug, thiserror::Error)]
 #[error("lease store: {0}")]

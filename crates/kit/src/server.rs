@@ -110,6 +110,11 @@ pub fn spawn_background(
     })
 }
 
+/// A name for this process among the replicas of `service`, for the jobs and leases it holds.
+pub fn replica_id(service: &str) -> String {
+    format!("{service}-{}", uuid::Uuid::now_v7().simple())
+}
+
 /// Binds `addr` (port 0 picks a free port).
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
     TcpListener::bind(addr)

@@ -1,56 +1,79 @@
 //! The applier: takes accepted filings to the registry, exactly once each.
 //!
-//! Acceptance marks a filing APPLYING in the same transaction that accepts it, so the table is
-//! the queue (a transactional outbox of commands): nothing is lost when the registry, or this
-//! service, is down at that moment. The applier wakes on every acceptance and on a timer, sends
-//! each due filing to the registry with the filing as idempotency key, and records the outcome:
-//! APPLIED, FAILED (the registry refused the content), or a later retry with backoff (the
-//! registry could not answer). Several replicas may run it at once: the registry's idempotency
-//! makes a duplicate call harmless, and the version check lets only one outcome be recorded.
+//! Acceptance queues a durable job (`apply-filing:{filing}`, see `govmedia_kit::jobs`) in the
+//! same transaction that accepts the filing and marks it APPLYING: nothing is lost when the
+//! registry, or this service, is down at that moment. Any replica claims due jobs with a lease,
+//! sends the filing to the registry with the filing as idempotency key and as the basis of its
+//! own identity, and records the outcome: APPLIED, FAILED (the registry refused the content), or
+//! a retry after a backoff with jitter (the registry could not answer). A replica that dies
+//! holding a job leaves it to another once the lease runs out; the registry's idempotency makes
+//! a repeated call harmless, and the version check lets only one outcome be recorded. One
+//! filing that keeps failing never holds up the others.
 
 use std::{sync::Arc, time::Duration};
 
-use chrono::Duration as Span;
-use govmedia_kit::{CancellationToken, unit::Writer, worker};
+use govmedia_kit::{
+    CancellationToken,
+    jobs::{self, Job, Outcome, Queue, RetryPolicy},
+    unit::{Unit, Writer},
+};
 use tokio::sync::Notify;
 
 use crate::{
     config::FilingConfig,
     domain::{
         Application, ApplicationState, ApplyOutcome, FilingAction, FilingKind, Stamp,
-        TimelineEntry, report::ReportCause, retry_delay,
+        TimelineEntry, report::ReportCause,
     },
     error::FilingError,
     grpc::{self, Registry, convert},
     store,
 };
 
-/// Filings taken per query.
+/// The queue of applications.
+pub const QUEUE: &str = "apply-filing";
+
+/// Jobs claimed at a time.
 const BATCH: u64 = 20;
-/// Batches per wake-up at most, so that one pass cannot spin on filings that keep failing to
-/// record.
-const MAX_BATCHES: usize = 50;
+
+/// Queues the application of the filing `id`, in the unit that accepts it.
+pub async fn enqueue(unit: &Unit, id: &str) -> Result<(), FilingError> {
+    jobs::enqueue(unit.txn(), QUEUE, id, unit.now()).await?;
+    Ok(())
+}
 
 /// The applier's state.
 #[derive(Clone, Debug)]
 pub struct Applier {
     writer: Writer,
     registry: Registry,
+    queue: Queue,
     interval: Duration,
-    retry_initial: Span,
-    retry_max: Span,
     reporter: Option<Arc<Notify>>,
 }
 
 impl Applier {
-    /// An applier writing through `writer` and calling `registry`.
-    pub fn new(writer: Writer, registry: Registry, config: &FilingConfig) -> Self {
+    /// An applier writing through `writer` and calling `registry`, working the queue as this
+    /// replica (`owner`, unique per process).
+    pub fn new(writer: Writer, registry: Registry, config: &FilingConfig, owner: &str) -> Self {
+        let queue = Queue::new(
+            writer.db().clone(),
+            writer.clock().clone(),
+            QUEUE,
+            owner,
+            // An attempt makes two registry calls at most, each within the timeout.
+            Duration::from_millis(config.registry_timeout_ms) * 3 + Duration::from_secs(5),
+            RetryPolicy {
+                initial: Duration::from_millis(config.apply_retry_initial_ms),
+                max: Duration::from_millis(config.apply_retry_max_ms),
+                max_attempts: i32::try_from(config.apply_max_attempts).unwrap_or(i32::MAX),
+            },
+        );
         Self {
             writer,
             registry,
+            queue,
             interval: Duration::from_millis(config.apply_interval_ms),
-            retry_initial: Span::milliseconds(config.apply_retry_initial_ms as i64),
-            retry_max: Span::milliseconds(config.apply_retry_max_ms as i64),
             reporter: None,
         }
     }
@@ -63,46 +86,47 @@ impl Applier {
 
     /// Applies due filings whenever woken or every interval, until `shutdown`.
     pub async fn run(self, wake: Arc<Notify>, shutdown: CancellationToken) {
-        let what = "applying accepted filings";
-        worker::repeat(what, self.interval, Some(&wake), shutdown, || self.pass()).await;
+        let queue = self.queue.clone();
+        let interval = self.interval;
+        queue
+            .run(BATCH, interval, Some(wake), shutdown, |job| {
+                self.handle(job)
+            })
+            .await;
     }
 
     /// Applies every filing due now.
     pub async fn pass(&self) -> Result<(), FilingError> {
-        for _ in 0..MAX_BATCHES {
-            let due = store::filings::due_for_application(
-                self.writer.db().conn(),
-                self.writer.clock().now(),
-                BATCH,
-            )
-            .await?;
-            for id in &due {
-                self.apply(id).await?;
-            }
-            if (due.len() as u64) < BATCH {
-                break;
-            }
-        }
+        self.queue.work(BATCH, &mut |job| self.handle(job)).await?;
         Ok(())
     }
 
-    async fn apply(&self, id: &str) -> Result<(), FilingError> {
+    /// One attempt at the job of one filing.
+    async fn handle(&self, job: Job) -> Outcome {
+        match self.apply(&job.key).await {
+            Ok(outcome) => outcome,
+            // This service's own trouble (its database): try again later.
+            Err(error) => Outcome::Retry(error.to_string()),
+        }
+    }
+
+    async fn apply(&self, id: &str) -> Result<Outcome, FilingError> {
         let Some(read) = store::filings::get(self.writer.db().conn(), id).await? else {
-            return Ok(());
+            return Ok(Outcome::Done);
         };
         if read.application.state != Some(ApplicationState::Applying) {
-            return Ok(());
+            return Ok(Outcome::Done);
         }
         let outcome = self.registry.apply(&read).await;
 
         let system = self.registry.own_principal();
         let mut work = self.writer.begin("ApplyFiling", &system, "", &()).await?;
         let Some(mut filing) = store::filings::get(work.txn(), id).await? else {
-            return Ok(());
+            return Ok(Outcome::Done);
         };
         if filing.version != read.version {
             // Another replica recorded an outcome meanwhile.
-            return Ok(());
+            return Ok(Outcome::Done);
         }
         let now = work.now();
         let attempts = filing.application.attempts.saturating_add(1);
@@ -138,20 +162,18 @@ impl Applier {
                 (FilingAction::ApplicationFailed, why)
             }
             ApplyOutcome::Unreachable(why) => {
-                let delay = retry_delay(attempts, self.retry_initial, self.retry_max);
-                tracing::info!(filing = %filing.name(), %why, attempts, retry_in = %delay, "will retry applying a filing");
+                tracing::info!(filing = %filing.name(), %why, attempts, "will retry applying a filing");
                 filing.application = Application {
                     state: Some(ApplicationState::Applying),
-                    error: why,
+                    error: why.clone(),
                     attempts,
-                    next_attempt: Some(now + delay),
+                    next_attempt: None,
                 };
-                // Bookkeeping of a retry: no step in the timeline, no event.
-                if !store::filings::update(work.txn(), &filing, read.version).await? {
-                    return Ok(());
+                // Bookkeeping of a retry: no step in the timeline, no event; the job waits.
+                if store::filings::update(work.txn(), &filing, read.version).await? {
+                    work.commit(()).await?;
                 }
-                work.commit(()).await?;
-                return Ok(());
+                return Ok(Outcome::Retry(why));
             }
         };
         let entry = TimelineEntry {
@@ -171,7 +193,7 @@ impl Applier {
             Ok(_) => {}
             // Another replica recorded the outcome after this one read the filing (its update
             // waited for the other's commit, then matched no row): nothing is left to do.
-            Err(FilingError::EtagMismatch { .. }) => return Ok(()),
+            Err(FilingError::EtagMismatch { .. }) => return Ok(Outcome::Done),
             Err(error) => return Err(error),
         }
         // The ledger changed: the national system must learn it.
@@ -190,6 +212,6 @@ impl Applier {
         if let Some(reporter) = &self.reporter {
             reporter.notify_one();
         }
-        Ok(())
+        Ok(Outcome::Done)
     }
 }

@@ -49,6 +49,10 @@ pub struct FilingConfig {
     pub apply_retry_initial_ms: u64,
     /// Longest wait between two attempts.
     pub apply_retry_max_ms: u64,
+    /// Attempts before an application is given up (its job is DEAD, listed by `govmedia jobs
+    /// dead filing`, and the filing stays APPLYING with the last error until an operator
+    /// revives it). With the defaults, about three and a half days of retries.
+    pub apply_max_attempts: u32,
     /// How changes reach the national reporting system, the `[filing.national]` table.
     pub national: NationalConfig,
 }
@@ -159,6 +163,7 @@ impl Default for FilingConfig {
             apply_interval_ms: 5_000,
             apply_retry_initial_ms: 1_000,
             apply_retry_max_ms: 300_000,
+            apply_max_attempts: 1000,
             national: NationalConfig::default(),
         }
     }
@@ -211,6 +216,7 @@ impl FilingConfig {
             ("reminder_interval_ms", self.reminder_interval_ms),
             ("apply_interval_ms", self.apply_interval_ms),
             ("apply_retry_initial_ms", self.apply_retry_initial_ms),
+            ("apply_max_attempts", u64::from(self.apply_max_attempts)),
         ] {
             if value == 0 {
                 problems.push(format!("filing.{name} must be positive"));

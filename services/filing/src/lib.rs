@@ -26,6 +26,7 @@ use std::time::Duration;
 use govmedia_kit::{
     CancellationToken,
     events::outbox::OutboxSignal,
+    lease::{self, Leases},
     server::{self, ServerError, ServiceContext},
     unit::Writer,
 };
@@ -68,7 +69,8 @@ pub async fn serve(
     let wake = grpc::Wake::default();
     let mut workers = Vec::new();
     if config.workers {
-        let applier = apply::Applier::new(writer.clone(), registry.clone(), &config)
+        let replica = server::replica_id(NAME);
+        let applier = apply::Applier::new(writer.clone(), registry.clone(), &config, &replica)
             .waking(wake.reporter.clone());
         workers.push(tokio::spawn(
             applier.run(wake.applier.clone(), shutdown.clone()),
@@ -79,7 +81,20 @@ pub async fn serve(
             deadlines.clone(),
             Duration::from_millis(config.reminder_interval_ms),
         );
-        workers.push(tokio::spawn(reminder.run(shutdown.clone())));
+        // One replica reminds at a time; another takes over within the lease's life.
+        let leases = Leases::for_bus(&context.bus);
+        let (owner, stop) = (replica.clone(), shutdown.clone());
+        workers.push(tokio::spawn(async move {
+            lease::lead(
+                leases,
+                "filing-reminders",
+                &owner,
+                lease::TTL,
+                stop,
+                |_, lost| reminder.clone().run(lost),
+            )
+            .await;
+        }));
         if let Some(reporter) = national::reporter::Reporter::from_config(
             writer.clone(),
             registry.own_principal(),

@@ -209,3 +209,38 @@ pub fn sign_identity(
     println!("{}", identity.mint(&principal, audience)?);
     Ok(())
 }
+
+/// `govmedia jobs dead <service>`.
+pub async fn dead_jobs(settings: &Settings, data_dir: &Path, service: &str) -> anyhow::Result<()> {
+    let db = open(settings, data_dir, service).await?;
+    let dead = govmedia_kit::jobs::dead(db.conn(), None, 1000).await?;
+    if dead.is_empty() {
+        println!("{service}: no dead jobs");
+    }
+    for job in dead {
+        println!(
+            "{}\tattempts {}\tsince {}\t{}",
+            job.id,
+            job.attempts,
+            job.run_at.to_rfc3339(),
+            job.last_error
+        );
+    }
+    Ok(())
+}
+
+/// `govmedia jobs revive <service> <id>`.
+pub async fn revive_job(
+    settings: &Settings,
+    data_dir: &Path,
+    service: &str,
+    id: &str,
+) -> anyhow::Result<()> {
+    let db = open(settings, data_dir, service).await?;
+    let txn = db.begin_write().await?;
+    let revived = govmedia_kit::jobs::revive(&*txn, id, Clock::system().now()).await?;
+    txn.commit().await?;
+    anyhow::ensure!(revived, "{service} has no dead job {id}");
+    println!("{id}: due again now; the service's workers take it from here");
+    Ok(())
+}

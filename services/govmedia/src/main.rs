@@ -75,10 +75,34 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// A service's durable jobs that were given up.
+    Jobs {
+        /// The data directory of `govmedia dev` (ignored when GOVMEDIA_DATABASE_URL is set).
+        #[arg(long, default_value = "./data", global = true)]
+        data_dir: PathBuf,
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
     /// The services' identity keys.
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum JobsCommand {
+    /// Lists the DEAD jobs of a service, with the last error of each.
+    Dead {
+        /// The service, e.g. `filing`.
+        service: String,
+    },
+    /// Gives a DEAD job a new round of attempts, due now.
+    Revive {
+        /// The service.
+        service: String,
+        /// The job id, as `jobs dead` lists it.
+        id: String,
     },
 }
 
@@ -229,6 +253,16 @@ fn main() -> ExitCode {
                 data_dir,
                 command: AuditCommand::Verify { service },
             } => runtime.block_on(admin::verify_audit(&settings, &data_dir, &service)),
+            Command::Jobs { data_dir, command } => runtime.block_on(async {
+                match command {
+                    JobsCommand::Dead { service } => {
+                        admin::dead_jobs(&settings, &data_dir, &service).await
+                    }
+                    JobsCommand::Revive { service, id } => {
+                        admin::revive_job(&settings, &data_dir, &service, &id).await
+                    }
+                }
+            }),
             Command::Keys { command } => match command {
                 KeysCommand::Generate { out } => admin::generate_keys(&out),
                 KeysCommand::Sign {

@@ -187,7 +187,7 @@ async fn failures_back_off_die_and_revive_without_blocking_others(backend: Backe
     // The second failure spends the attempts: DEAD, listed, with why.
     clock.advance(chrono::Duration::seconds(11));
     queue.work(10, &mut handle).await.expect("work");
-    let dead = jobs::dead(db.conn(), QUEUE, 10).await.expect("dead");
+    let dead = jobs::dead(db.conn(), Some(QUEUE), 10).await.expect("dead");
     assert_eq!(dead.len(), 1);
     assert!(
         dead[0].last_error.contains("gave up after 2 attempts"),

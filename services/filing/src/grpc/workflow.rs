@@ -131,11 +131,12 @@ async fn take_step(
         filing.opening_check = check;
     }
     if req.step == Step::Accept {
-        // Due at once; the applier takes it from here (and from the table after a restart).
+        // Due at once; the applier takes it from here (from its durable job after a restart).
         filing.application = Application {
             state: Some(ApplicationState::Applying),
             ..Application::default()
         };
+        crate::apply::enqueue(&work, &filing.id).await?;
     }
     filing.updated = changed.clone();
     filing.version += 1;

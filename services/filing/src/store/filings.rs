@@ -210,29 +210,6 @@ pub async fn list(
         .collect()
 }
 
-/// Ids of accepted filings whose application is due at `now`, oldest due first.
-pub async fn due_for_application(
-    conn: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-    limit: u64,
-) -> Result<Vec<String>, DbErr> {
-    Ok(row::Entity::find()
-        .filter(row::Column::ApplicationState.eq(ApplicationState::Applying as i32))
-        .filter(
-            Condition::any()
-                .add(row::Column::ApplicationNextAt.is_null())
-                .add(row::Column::ApplicationNextAt.lte(now)),
-        )
-        .order_by_asc(row::Column::ApplicationNextAt)
-        .order_by_asc(row::Column::Seq)
-        .limit(limit)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|model| model.id)
-        .collect())
-}
-
 /// Ids of waiting filings without a due time (waiting since before due times were stored, or
 /// while the calendar lacked the year), oldest first.
 pub async fn waiting_without_due_time(

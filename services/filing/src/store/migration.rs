@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
         migrations.push(Box::new(ReportTables));
         migrations.push(Box::new(RosterTables));
         migrations.push(Box::new(DueTimes));
+        migrations.push(Box::new(ApplyJobs));
         migrations
     }
 }
@@ -294,5 +295,32 @@ impl MigrationTrait for DueTimes {
                     .to_owned(),
             )
             .await
+    }
+}
+
+/// Applications move to the kit's durable jobs: a filing still APPLYING gets its job, due now.
+struct ApplyJobs;
+
+impl MigrationName for ApplyJobs {
+    fn name(&self) -> &str {
+        "m20261203_000006_filing_apply_jobs"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ApplyJobs {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // `||` concatenates on PostgreSQL and SQLite alike; the job id is `{queue}:{key}`.
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "INSERT INTO jobs (id, queue, key, state, attempts, run_at, lease_owner, \
+                 lease_until, last_error, created_at, updated_at) \
+                 SELECT 'apply-filing:' || id, 'apply-filing', id, 1, 0, updated_at, NULL, NULL, \
+                 '', updated_at, updated_at FROM filings WHERE application_state = 1 \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .await
+            .map(drop)
     }
 }

@@ -65,7 +65,17 @@ async fn the_registry_down_during_acceptance_delays_the_change_once(backend: Bac
         Some(govmedia_filing::domain::ApplicationState::Applying)
     );
     assert_eq!(waiting.application.attempts, 1);
-    assert!(waiting.application.next_attempt.is_some());
+    // Its job waits for the backoff.
+    let job = govmedia_kit::jobs::get(
+        suite.filing_db.conn(),
+        &govmedia_kit::jobs::job_id(govmedia_filing::apply::QUEUE, "edu-weibo"),
+    )
+    .await
+    .expect("read")
+    .expect("the job");
+    assert_eq!(job.state, govmedia_kit::jobs::JobState::Ready);
+    assert_eq!(job.attempts, 1);
+    assert!(job.last_error.contains("could not be reached"), "{job:?}");
     assert!(
         waiting.application.error.contains("could not be reached"),
         "{}",

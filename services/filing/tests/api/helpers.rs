@@ -125,6 +125,7 @@ impl Suite {
             apply_interval_ms: 50,
             apply_retry_initial_ms: 20,
             apply_retry_max_ms: 200,
+            apply_max_attempts: 1000,
             national: match options.national {
                 Some(addr) => NationalConfig {
                     adapter: NationalAdapter::Http,
@@ -371,7 +372,13 @@ impl Suite {
             self.clock.clone(),
         );
         let registry = Registry::new(&self.config, self.identity()).expect("registry client");
-        Applier::new(writer, registry, &self.config)
+        // Each applier is a replica of its own.
+        Applier::new(
+            writer,
+            registry,
+            &self.config,
+            &govmedia_kit::server::replica_id("filing-test"),
+        )
     }
 
     /// qinghai → haixi (with its management department haixi-office) → golmud (with
@@ -465,6 +472,29 @@ impl Suite {
     /// The filing service's identity.
     pub fn identity(&self) -> Arc<govmedia_kit::identity::Identity> {
         Arc::new(self.keyring.identity("filing").expect("identity"))
+    }
+
+    /// Starts another replica of the filing service on the same database (its own connection
+    /// pool) and bus, with its workers on; it runs until the returned token is cancelled.
+    pub async fn filing_replica(&self) -> CancellationToken {
+        let db = Db::connect(&self.backends.database, "filing")
+            .await
+            .expect("filing db");
+        let listener = port0().await;
+        let config = FilingConfig {
+            listen: listener.local_addr().expect("addr"),
+            workers: true,
+            ..self.config.clone()
+        };
+        let stop = self.shutdown.child_token();
+        let context = self.context(db, "filing");
+        let shutdown = stop.clone();
+        tokio::spawn(async move {
+            govmedia_filing::serve(context, config, listener, shutdown)
+                .await
+                .expect("filing replica");
+        });
+        stop
     }
 
     /// The test's hand on the clock; panics unless the suite was started with `clock_at`.
@@ -602,6 +632,25 @@ pub async fn file_and_accept(suite: &Suite, id: &str, filing: pb::Filing) -> pb:
     create(&mut operator, id, filing).await.expect("create");
     submit(&mut operator, id).await.expect("submit");
     consent(&mut suite.leader().await, id)
+        .await
+        .expect("consent");
+    accept(&mut suite.supervisor().await, id)
+        .await
+        .expect("accept")
+}
+
+/// [`file_and_accept`] for another unit of Golmud: its own operator and leader file and
+/// consent, the city's management department accepts.
+pub async fn file_and_accept_for(
+    suite: &Suite,
+    unit: &str,
+    id: &str,
+    filing: pb::Filing,
+) -> pb::Filing {
+    let mut operator = suite.filings("op", unit, Role::Operator).await;
+    create(&mut operator, id, filing).await.expect("create");
+    submit(&mut operator, id).await.expect("submit");
+    consent(&mut suite.filings("leader", unit, Role::Leader).await, id)
         .await
         .expect("consent");
     accept(&mut suite.supervisor().await, id)

@@ -8,5 +8,6 @@ mod helpers;
 mod lifecycle;
 mod listing;
 mod reconciliation;
+mod replicas;
 mod reporting;
 mod rules;

@@ -425,7 +425,7 @@ async fn migrate_then_serve(backend: Backend) {
         .output()
         .expect("run");
     assert!(migrated.status.success(), "{migrated:?}");
-    assert!(String::from_utf8_lossy(&migrated.stdout).contains("registry: 2 migration(s) applied"));
+    assert!(String::from_utf8_lossy(&migrated.stdout).contains("registry: 3 migration(s) applied"));
     let again = with_backends(&["migrate", "registry"])
         .output()
         .expect("run");
@@ -499,6 +499,22 @@ async fn dev_loads_the_demo_once_and_stops_on_sigterm() {
         .expect("run");
     assert!(verified.status.success(), "{verified:?}");
     assert!(String::from_utf8_lossy(&verified.stdout).contains("intact"));
+    let dead = govmedia(&["jobs", "dead", "filing", "--data-dir", dir])
+        .output()
+        .expect("run");
+    assert!(dead.status.success(), "{dead:?}");
+    assert!(String::from_utf8_lossy(&dead.stdout).contains("no dead jobs"));
+    let revive = govmedia(&[
+        "jobs",
+        "revive",
+        "filing",
+        "apply-filing:none",
+        "--data-dir",
+        dir,
+    ])
+    .output()
+    .expect("run");
+    assert!(!revive.status.success(), "{revive:?}");
     let issued = govmedia(&[
         "apikey",
         "issue",
