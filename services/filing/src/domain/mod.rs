@@ -58,6 +58,8 @@ numbered! {
         Suspend = 3 => "SUSPEND",
         /// Cancel an account (注销).
         Cancel = 4 => "CANCEL",
+        /// Resume a suspended account (恢复).
+        Resume = 5 => "RESUME",
     }
 }
 
@@ -133,6 +135,7 @@ impl FilingKind {
             FilingKind::Change => Some(Change::Data),
             FilingKind::Suspend => Some(Change::Suspend),
             FilingKind::Cancel => Some(Change::Cancel),
+            FilingKind::Resume => Some(Change::Resume),
         }
     }
 }

@@ -22,6 +22,8 @@ numbered! {
         Cancelled = 4 => "CANCELLED",
         /// Its platform account id was bound and it went live.
         Activated = 5 => "ACTIVATED",
+        /// A RESUME filing resumed it.
+        Resumed = 6 => "RESUMED",
     }
 }
 
@@ -33,6 +35,7 @@ impl ReportCause {
             FilingKind::Change => Self::Changed,
             FilingKind::Suspend => Self::Suspended,
             FilingKind::Cancel => Self::Cancelled,
+            FilingKind::Resume => Self::Resumed,
         }
     }
 
@@ -44,6 +47,7 @@ impl ReportCause {
             Self::Suspended => "关停",
             Self::Cancelled => "注销",
             Self::Activated => "启用",
+            Self::Resumed => "恢复",
         }
     }
 }

@@ -89,7 +89,7 @@ impl Registry {
     pub async fn apply(&self, filing: &Filing) -> ApplyOutcome {
         let account = match filing.kind {
             FilingKind::Open => filing.account_to_register(),
-            FilingKind::Change | FilingKind::Suspend | FilingKind::Cancel => {
+            FilingKind::Change | FilingKind::Suspend | FilingKind::Cancel | FilingKind::Resume => {
                 match &filing.target_account {
                     Some(target) => target.clone(),
                     None => return ApplyOutcome::Refused("the filing names no account".into()),
@@ -216,6 +216,17 @@ impl Registry {
                     name,
                     filing: filing.name(),
                     reason: filing.reason.clone(),
+                    etag: String::new(),
+                    request_id,
+                })
+                .await
+                .map(tonic::Response::into_inner),
+            // Resuming is activation of a SUSPENDED account, its bound platform id kept.
+            FilingKind::Resume => client
+                .activate_account(pb::ActivateAccountRequest {
+                    name,
+                    platform_account_id: String::new(),
+                    filing: filing.name(),
                     etag: String::new(),
                     request_id,
                 })

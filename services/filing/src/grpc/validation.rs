@@ -137,7 +137,7 @@ pub(super) fn draft(v: &mut Violations, filing: &pb::Filing) -> Option<Draft> {
                 ),
             }
         }
-        Some(FilingKind::Suspend | FilingKind::Cancel) => {
+        Some(FilingKind::Suspend | FilingKind::Cancel | FilingKind::Resume) => {
             draft.target_account = target(v, &filing.target_account);
             if filing.account.is_some() {
                 v.add("filing.account", "is only for OPEN and CHANGE filings");

@@ -317,3 +317,86 @@ backend_test!(
     a_rejected_filing_changes_nothing_on,
     a_rejected_filing_changes_nothing
 );
+
+/// There is a way back from SUSPENDED: a RESUME filing, through the same workflow, makes
+/// the account ACTIVE again with the platform id it had, and the national system learns it. A
+/// RESUME of an account that is not suspended is refused before it travels. Through the gateway.
+async fn a_suspended_account_is_resumed_by_a_resume_filing(backend: Backend) {
+    let suite = Suite::spawn_with(
+        backend,
+        Options {
+            gateway: true,
+            ..Options::default()
+        },
+    )
+    .await;
+    file_and_accept(
+        &suite,
+        "edu-wechat",
+        open_filing(Platform::WechatOfficialAccount, "格尔木教育"),
+    )
+    .await;
+    applied(&suite, "edu-wechat").await;
+    bind(&suite, "edu-wechat", "gh_resume01").await;
+    let mut operator = suite.operator().await;
+
+    // Nothing to resume while it runs.
+    let status = assert_error(
+        create(
+            &mut operator,
+            "edu-wechat-resume-early",
+            filing_about(FilingKind::Resume, "edu-wechat"),
+        )
+        .await,
+        tonic::Code::FailedPrecondition,
+        "INVALID_TRANSITION",
+    );
+    assert!(status.message().contains("ACTIVE"), "{status:?}");
+
+    file_and_accept(
+        &suite,
+        "edu-wechat-suspend",
+        filing_about(FilingKind::Suspend, "edu-wechat"),
+    )
+    .await;
+    applied(&suite, "edu-wechat-suspend").await;
+    assert_eq!(
+        account(&suite, "edu-wechat").await.status,
+        AccountStatus::Suspended as i32
+    );
+
+    let resumed = file_and_accept(
+        &suite,
+        "edu-wechat-resume",
+        filing_about(FilingKind::Resume, "edu-wechat"),
+    )
+    .await;
+    assert_eq!(resumed.kind, FilingKind::Resume as i32);
+    let done = applied(&suite, "edu-wechat-resume").await;
+    assert_eq!(done.application_state, ApplicationState::Applied as i32);
+    let ledger = account(&suite, "edu-wechat").await;
+    assert_eq!(ledger.status, AccountStatus::Active as i32);
+    assert_eq!(ledger.platform_account_id, "gh_resume01");
+    assert_eq!(ledger.last_filing, "filings/edu-wechat-resume");
+
+    let reports = suite
+        .supervisor()
+        .await
+        .list_reports(pb::ListReportsRequest::default())
+        .await
+        .expect("reports")
+        .into_inner();
+    assert!(
+        reports
+            .reports
+            .iter()
+            .any(|report| report.cause == pb::ReportCause::Resumed as i32
+                && report.filing == "filings/edu-wechat-resume"),
+        "{:?}",
+        reports.reports
+    );
+}
+backend_test!(
+    a_suspended_account_is_resumed_by_a_resume_filing_on,
+    a_suspended_account_is_resumed_by_a_resume_filing
+);
