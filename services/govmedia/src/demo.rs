@@ -39,10 +39,13 @@ struct Org {
     kind: String,
     #[serde(default)]
     management_department: bool,
-    #[serde(default)]
-    must_have_account: bool,
+    /// Said only where it differs from R-04's default (county-and-above governments and
+    /// their departments).
+    must_have_account: Option<bool>,
     credit_code: Option<String>,
     region_code: Option<String>,
+    principal_leader: String,
+    designated_deputy: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -188,6 +191,8 @@ async fn create_organization(registry: &mut Client, org: &Org) -> anyhow::Result
                 })?,
                 management_department: org.management_department,
                 must_have_account: org.must_have_account,
+                principal_leader: org.principal_leader.clone(),
+                designated_deputy: org.designated_deputy.clone().unwrap_or_default(),
                 unified_social_credit_code: org.credit_code.clone().unwrap_or_default(),
                 region_code: org.region_code.clone().unwrap_or_default(),
                 ..Default::default()

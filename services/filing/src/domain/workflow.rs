@@ -63,7 +63,8 @@ impl Step {
 pub struct Actor {
     /// An OPERATOR, LEADER or SYSTEM caller whose jurisdiction holds the unit.
     pub unit_member: bool,
-    /// A LEADER of the filing unit itself.
+    /// The principal leader of the filing unit itself, as the unit's record names them, or
+    /// their designated deputy.
     pub unit_leader: bool,
     /// A SUPERVISOR of the management department of the unit's own level.
     pub deciding_department: bool,
@@ -107,9 +108,10 @@ fn past(step: Step) -> &'static str {
 }
 
 const UNIT: &str = "an operator or leader of the unit or above it";
-const LEADER: &str = "a leader of the filing unit itself";
+const LEADER: &str =
+    "the principal leader named in the filing unit's record (or their designated deputy)";
 const DEPARTMENT: &str = "a supervisor of the management department of the unit's level";
-const CREATOR_OR_LEADER: &str = "the filing's creator or a leader of the filing unit";
+const CREATOR_OR_LEADER: &str = "the filing's creator or the filing unit's principal leader";
 
 /// The state after `step` from `state` by `actor`, or why not.
 pub fn next_state(
@@ -291,7 +293,7 @@ mod tests {
             next_state(FilingState::Submitted, Step::Consent, Actor::default()).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "only a leader of the filing unit itself may consent to the filing (it is SUBMITTED)"
+            "only the principal leader named in the filing unit's record (or their designated deputy) may consent to the filing (it is SUBMITTED)"
         );
     }
 }

@@ -164,10 +164,29 @@ async fn prepare(
     step: Step,
 ) -> Result<Prepared, FilingError> {
     check_order(filing.state, step)?;
+    // the unit's principal leader as its record names them (or their designated deputy),
+    // not any leader; asked of the registry only when the step is the leader's to take.
+    let leader_step = matches!(step, Step::Consent | Step::Withdraw)
+        || (step == Step::Return && filing.state == FilingState::Submitted);
+    let unit_leader = leader_step
+        && principal.has(Role::Leader)
+        && principal.organization == filing.organization
+        && {
+            let unit = api
+                .registry
+                .as_service()
+                .organization(&filing.organization)
+                .await?;
+            !principal.subject.is_empty()
+                && (principal.subject == unit.principal_leader
+                    || principal.subject == unit.designated_deputy)
+        };
     let mut actor = Actor {
         unit_member: acts_for_units(principal),
-        unit_leader: principal.has(Role::Leader) && principal.organization == filing.organization,
-        creator: filing.created.actor == principal.subject,
+        unit_leader,
+        // The same person: the same subject of the same organization.
+        creator: filing.created.actor == principal.subject
+            && filing.created.actor_organization == principal.organization,
         deciding_department: false,
     };
     let decision = matches!(step, Step::Accept | Step::Reject)

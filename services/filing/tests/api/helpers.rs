@@ -413,6 +413,17 @@ impl Suite {
                         level: level as i32,
                         kind: kind as i32,
                         management_department: department,
+                        // who consents to the unit's filings.
+                        principal_leader: if id == "golmud-edu" {
+                            "li.leader".into()
+                        } else {
+                            "leader".into()
+                        },
+                        designated_deputy: if id == "golmud-edu" {
+                            "deputy.leader".into()
+                        } else {
+                            String::new()
+                        },
                         ..Default::default()
                     }),
                     request_id: String::new(),
@@ -650,7 +661,9 @@ pub async fn file_and_accept_for(
     let mut operator = suite.filings("op", unit, Role::Operator).await;
     create(&mut operator, id, filing).await.expect("create");
     submit(&mut operator, id).await.expect("submit");
-    consent(&mut suite.filings("leader", unit, Role::Leader).await, id)
+    // The principal leader each unit's record names (see `seed`).
+    let leader = if unit == "golmud-edu" { "li.leader" } else { "leader" };
+    consent(&mut suite.filings(leader, unit, Role::Leader).await, id)
         .await
         .expect("consent");
     accept(&mut suite.supervisor().await, id)

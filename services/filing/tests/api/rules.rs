@@ -101,9 +101,22 @@ async fn each_step_belongs_to_its_party(backend: Backend) {
         Code::PermissionDenied,
         "ROLE_NOT_ALLOWED",
     );
-    consent(&mut suite.leader().await, "edu-weibo")
-        .await
-        .expect("consent");
+    // Nor any leader of the unit: its principal leader as its record names them, here
+    // the designated deputy; another leader of the same unit is refused and changes nothing.
+    let audited = suite.audit_count().await;
+    let mut vice = suite.filings("zhao.vice", "golmud-edu", Role::Leader).await;
+    let status = assert_error(
+        consent(&mut vice, "edu-weibo").await,
+        Code::PermissionDenied,
+        "STEP_NOT_ALLOWED",
+    );
+    assert!(status.message().contains("principal leader"), "{status:?}");
+    assert_eq!(suite.audit_count().await, audited, "nothing changed");
+    let mut deputy = suite
+        .filings("deputy.leader", "golmud-edu", Role::Leader)
+        .await;
+    let consented = consent(&mut deputy, "edu-weibo").await.expect("consent");
+    assert_eq!(consented.state, FilingState::LeaderApproved as i32);
 
     // Decision: the management department of the unit's own level; the prefecture's department
     // sees the filing but does not decide it.

@@ -80,6 +80,12 @@ pub struct Organization {
     pub management_department: bool,
     /// Must run at least one account.
     pub must_have_account: bool,
+    /// `must_have_account` was set for the unit rather than derived from level and kind.
+    pub must_have_account_overridden: bool,
+    /// 主要负责人: the subject of the leader whose consent the unit's filings need.
+    pub principal_leader: String,
+    /// The deputy the principal leader designated, by subject.
+    pub designated_deputy: String,
     /// 统一社会信用代码.
     pub credit_code: Option<String>,
     /// 行政区划代码.
@@ -94,7 +100,32 @@ pub struct Organization {
     pub version: i64,
 }
 
+/// R-04 as a default: county-and-above governments and their departments must run at least one
+/// account. Other units (townships, internal bodies, units close to citizens' lives) are named
+/// one by one.
+pub fn must_have_account_by_default(level: Level, kind: OrgKind) -> bool {
+    let county_or_above = matches!(
+        level,
+        Level::National | Level::Provincial | Level::Municipal | Level::County
+    );
+    county_or_above && matches!(kind, OrgKind::Government | OrgKind::Department)
+}
+
 impl Organization {
+    /// Sets R-04's duty: `Some` says it for this unit, `None` derives it from level and kind.
+    pub fn set_must_have_account(&mut self, value: Option<bool>) {
+        match value {
+            Some(value) => {
+                self.must_have_account = value;
+                self.must_have_account_overridden = true;
+            }
+            None => {
+                self.must_have_account = must_have_account_by_default(self.level, self.kind);
+                self.must_have_account_overridden = false;
+            }
+        }
+    }
+
     /// True when `path` is this organization or lies below it.
     pub fn contains_path(&self, path: &str) -> bool {
         path.starts_with(&self.path)
@@ -228,6 +259,9 @@ mod tests {
             kind,
             management_department: false,
             must_have_account: false,
+            must_have_account_overridden: false,
+            principal_leader: String::new(),
+            designated_deputy: String::new(),
             credit_code: None,
             region_code: None,
             government: (kind == OrgKind::Government).then(|| id.to_owned()),

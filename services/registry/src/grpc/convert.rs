@@ -56,7 +56,10 @@ pub fn organization(org: &Organization) -> pb::Organization {
         level: org.level as i32,
         kind: org.kind as i32,
         management_department: org.management_department,
-        must_have_account: org.must_have_account,
+        must_have_account: Some(org.must_have_account),
+        must_have_account_overridden: org.must_have_account_overridden,
+        principal_leader: org.principal_leader.clone(),
+        designated_deputy: org.designated_deputy.clone(),
         unified_social_credit_code: org.credit_code.clone().unwrap_or_default(),
         region_code: org.region_code.clone().unwrap_or_default(),
         government: org

@@ -30,6 +30,8 @@ const MUTABLE_FIELDS: &[&str] = &[
     "must_have_account",
     "unified_social_credit_code",
     "region_code",
+    "principal_leader",
+    "designated_deputy",
 ];
 
 /// Who changes something in `unit`, and when.
@@ -62,6 +64,8 @@ fn check_field(v: &mut Violations, org: &pb::Organization, field: &str) {
                 v.add(path, problem);
             }
         }
+        "principal_leader" => validate::text(v, &path, &org.principal_leader, 200, false),
+        "designated_deputy" => validate::text(v, &path, &org.designated_deputy, 200, false),
         "region_code"
             if !org.region_code.is_empty()
                 && (org.region_code.len() != 6
@@ -83,7 +87,9 @@ fn apply_field(org: &mut Organization, source: &pb::Organization, field: &str) {
             }
         }
         "management_department" => org.management_department = source.management_department,
-        "must_have_account" => org.must_have_account = source.must_have_account,
+        "must_have_account" => org.set_must_have_account(source.must_have_account),
+        "principal_leader" => org.principal_leader = source.principal_leader.trim().to_owned(),
+        "designated_deputy" => org.designated_deputy = source.designated_deputy.trim().to_owned(),
         "unified_social_credit_code" => {
             org.credit_code = optional(&source.unified_social_credit_code)
         }
@@ -250,6 +256,9 @@ pub(super) async fn create(
         kind,
         management_department: false,
         must_have_account: false,
+        must_have_account_overridden: false,
+        principal_leader: String::new(),
+        designated_deputy: String::new(),
         credit_code: None,
         region_code: None,
         government,
@@ -345,6 +354,9 @@ pub(super) async fn update(
         None => None,
     };
     if org.kind != before.kind {
+        if !org.must_have_account_overridden {
+            org.set_must_have_account(None);
+        }
         if store::organizations::has_children(unit.txn(), &org.id).await? {
             return Err(RuleViolation::KindChangeWithChildren(name).into());
         }

@@ -10,6 +10,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         let mut migrations = govmedia_kit::schema::migrations();
         migrations.push(Box::new(RegistryTables));
+        migrations.push(Box::new(Leaders));
         migrations
     }
 }
@@ -160,6 +161,39 @@ impl MigrationTrait for RegistryTables {
                 .to_owned(),
             )
             .await?;
+        Ok(())
+    }
+}
+
+/// Who consents to a unit's filings, and whether R-04's duty was derived or set. A unit
+/// recorded before keeps its duty as it was set.
+struct Leaders;
+
+impl MigrationName for Leaders {
+    fn name(&self) -> &str {
+        "m20261203_000003_registry_leaders"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Leaders {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for column in [
+            boolean("must_have_account_overridden")
+                .default(true)
+                .to_owned(),
+            string_len("principal_leader", 200).default("").to_owned(),
+            string_len("designated_deputy", 200).default("").to_owned(),
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table("organizations")
+                        .add_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
         Ok(())
     }
 }

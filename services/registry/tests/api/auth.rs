@@ -311,7 +311,7 @@ async fn a_management_department_supervises_its_government(backend: Backend) {
             .update_organization(pb::UpdateOrganizationRequest {
                 organization: Some(pb::Organization {
                     name: own.into(),
-                    must_have_account: false,
+                    must_have_account: Some(false),
                     ..Default::default()
                 }),
                 update_mask: Some(prost_types::FieldMask {

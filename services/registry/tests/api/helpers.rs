@@ -226,15 +226,13 @@ pub async fn seed_tree(app: &TestApp) {
         org("qinghai", "西宁市人民政府", Municipal, Government),
     )
     .await;
-    let mut golmud = org("haixi", "格尔木市人民政府", County, Government);
-    golmud.must_have_account = true;
+    // County-and-above governments and their departments must have an account (R-04, derived).
+    let golmud = org("haixi", "格尔木市人民政府", County, Government);
     create_org(&mut system, "golmud", golmud).await;
     let mut office = org("golmud", "格尔木市人民政府办公室", County, Department);
     office.management_department = true;
-    office.must_have_account = true;
     create_org(&mut system, "golmud-office", office).await;
-    let mut edu = org("golmud", "格尔木市教育局", County, Department);
-    edu.must_have_account = true;
+    let edu = org("golmud", "格尔木市教育局", County, Department);
     create_org(&mut system, "golmud-edu", edu).await;
 }
 

@@ -4,7 +4,7 @@ use govmedia_test_support::{Backend, backend_test};
 use prost_types::FieldMask;
 use tonic::Code;
 
-use crate::helpers::{TestApp, assert_error, audit_count, org, seed_tree};
+use crate::helpers::{TestApp, assert_error, audit_count, create_org, org, seed_tree};
 use pb::OrganizationKind::{Department, Government, PublicInstitution};
 
 async fn the_tree_is_built_and_listed_by_subtree(backend: Backend) {
@@ -252,7 +252,7 @@ async fn updates_take_a_mask_and_guard_the_etag(backend: Backend) {
                 region_code: "632801".into(),
                 etag: "1".into(),
                 // Not in the mask: ignored.
-                must_have_account: false,
+                must_have_account: Some(false),
                 ..Default::default()
             },
             &["display_name", "region_code"],
@@ -262,7 +262,7 @@ async fn updates_take_a_mask_and_guard_the_etag(backend: Backend) {
         .into_inner();
     assert_eq!(changed.display_name, "格尔木市教育局(新)");
     assert_eq!(changed.region_code, "632801");
-    assert!(changed.must_have_account);
+    assert_eq!(changed.must_have_account, Some(true));
     assert_eq!(changed.etag, "2");
 
     let stale = supervisor
@@ -284,7 +284,7 @@ async fn updates_take_a_mask_and_guard_the_etag(backend: Backend) {
         .update_organization(update(
             pb::Organization {
                 name: "organizations/golmud".into(),
-                must_have_account: false,
+                must_have_account: Some(false),
                 ..Default::default()
             },
             &["must_have_account"],
@@ -320,4 +320,104 @@ async fn updates_take_a_mask_and_guard_the_etag(backend: Backend) {
 backend_test!(
     updates_take_a_mask_and_guard_the_etag_on,
     updates_take_a_mask_and_guard_the_etag
+);
+
+/// R-04's duty is derived from level and kind unless a unit's record says otherwise; the
+/// principal leader is part of the record, kept by the level above.
+async fn coverage_duty_is_derived_unless_set_and_leaders_are_recorded(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    seed_tree(&app).await;
+    let mut system = app.system().await;
+    let derived =
+        |org: &pb::Organization| (org.must_have_account, org.must_have_account_overridden);
+    // Seeded without saying: a county department must, derived.
+    let edu = system
+        .get_organization(pb::GetOrganizationRequest {
+            name: "organizations/golmud-edu".into(),
+        })
+        .await
+        .expect("get")
+        .into_inner();
+    assert_eq!(derived(&edu), (Some(true), false));
+    // A township government need not; a hospital close to citizens' lives is told it must.
+    let township = create_org(
+        &mut system,
+        "tanggula",
+        org("golmud", "唐古拉山镇人民政府", Level::Township, Government),
+    )
+    .await;
+    assert_eq!(derived(&township), (Some(false), false));
+    let mut hospital = org(
+        "golmud",
+        "格尔木市人民医院",
+        Level::County,
+        PublicInstitution,
+    );
+    hospital.must_have_account = Some(true);
+    hospital.principal_leader = "han.bo".into();
+    let hospital = create_org(&mut system, "golmud-hospital", hospital).await;
+    assert_eq!(derived(&hospital), (Some(true), true));
+    assert_eq!(hospital.principal_leader, "han.bo");
+
+    // The level above names the principal leader and a deputy, and clears an override.
+    let mut haixi = app.client("haixi", &[Role::Supervisor]).await;
+    let update =
+        |name: &str, org: pb::Organization, paths: &[&str]| pb::UpdateOrganizationRequest {
+            organization: Some(pb::Organization {
+                name: name.into(),
+                ..org
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+            }),
+            request_id: String::new(),
+        };
+    let named = haixi
+        .update_organization(update(
+            "organizations/golmud-edu",
+            pb::Organization {
+                principal_leader: "chen.hua".into(),
+                designated_deputy: "wu.dan".into(),
+                ..Default::default()
+            },
+            &["principal_leader", "designated_deputy"],
+        ))
+        .await
+        .expect("name leaders")
+        .into_inner();
+    assert_eq!(
+        (
+            named.principal_leader.as_str(),
+            named.designated_deputy.as_str()
+        ),
+        ("chen.hua", "wu.dan")
+    );
+    let cleared = haixi
+        .update_organization(update(
+            "organizations/golmud-hospital",
+            pb::Organization::default(),
+            &["must_have_account"],
+        ))
+        .await
+        .expect("clear")
+        .into_inner();
+    assert_eq!(derived(&cleared), (Some(false), false));
+    // A unit does not name its own leader.
+    let own = app
+        .client("golmud-edu", &[Role::Supervisor])
+        .await
+        .update_organization(update(
+            "organizations/golmud-edu",
+            pb::Organization {
+                principal_leader: "someone.else".into(),
+                ..Default::default()
+            },
+            &["principal_leader"],
+        ))
+        .await;
+    assert_error(own, Code::PermissionDenied, "OUTSIDE_JURISDICTION");
+}
+backend_test!(
+    coverage_duty_is_derived_unless_set_and_leaders_are_recorded_on,
+    coverage_duty_is_derived_unless_set_and_leaders_are_recorded
 );
