@@ -662,7 +662,11 @@ pub async fn file_and_accept_for(
     create(&mut operator, id, filing).await.expect("create");
     submit(&mut operator, id).await.expect("submit");
     // The principal leader each unit's record names (see `seed`).
-    let leader = if unit == "golmud-edu" { "li.leader" } else { "leader" };
+    let leader = if unit == "golmud-edu" {
+        "li.leader"
+    } else {
+        "leader"
+    };
     consent(&mut suite.filings(leader, unit, Role::Leader).await, id)
         .await
         .expect("consent");
