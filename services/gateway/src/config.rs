@@ -40,6 +40,12 @@ pub struct GatewayConfig {
     /// How long a looked-up API key is trusted before it is read again (so a revocation takes
     /// effect within this time), in seconds.
     pub api_key_cache_secs: u64,
+    /// API keys this gateway reads from its database per minute when they are not cached, at
+    /// most: a flood of made-up keys becomes no flood of queries (past the budget such a key is
+    /// refused with RESOURCE_EXHAUSTED before the database is asked).
+    pub api_key_lookups_per_minute: u32,
+    /// Look-ups allowed at once beyond the rate.
+    pub api_key_lookup_burst: u32,
     /// How often upstream health is checked, in ms.
     pub health_interval_ms: u64,
 }
@@ -60,6 +66,8 @@ impl Default for GatewayConfig {
             rate_limit: RateLimitConfig::default(),
             jwt: ExternalJwtConfig::default(),
             api_key_cache_secs: 10,
+            api_key_lookups_per_minute: 3_000,
+            api_key_lookup_burst: 100,
             health_interval_ms: 2_000,
         }
     }

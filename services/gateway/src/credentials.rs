@@ -36,7 +36,15 @@ use jsonwebtoken::{
     jwk::{AlgorithmParameters, JwkSet},
 };
 
-use crate::{config::ExternalJwtConfig, domain::apikey, error::GatewayError, store};
+use crate::{
+    config::ExternalJwtConfig,
+    domain::{
+        apikey,
+        gcra::{self, Decision, Quota},
+    },
+    error::GatewayError,
+    store,
+};
 
 /// Longest a verified token is remembered.
 const TOKEN_CACHE_MAX: Duration = Duration::from_secs(3600);
@@ -206,6 +214,9 @@ struct CachedKey {
 /// Turns presented credentials into a principal.
 pub struct Authenticator {
     clock: Clock,
+    lookups: Mutex<Option<u64>>,
+    lookup_quota: Quota,
+    epoch: Instant,
     internal: Arc<TokenKeys>,
     external: Option<ExternalVerifier>,
     db: Db,
@@ -236,9 +247,13 @@ impl Authenticator {
         external: Option<ExternalVerifier>,
         db: Db,
         key_ttl: Duration,
+        lookup_quota: Quota,
     ) -> Self {
         Self {
             clock,
+            lookups: Mutex::new(None),
+            lookup_quota,
+            epoch: Instant::now(),
             internal,
             external,
             db,
@@ -332,6 +347,7 @@ impl Authenticator {
         let record = match cached {
             Some(cached) => cached.record,
             None => {
+                self.spend_lookup()?;
                 let record = store::api_keys::get(self.db.conn(), &presented.id)
                     .await?
                     .map(|record| {
@@ -367,6 +383,25 @@ impl Authenticator {
             return Err(GatewayError::Unauthenticated(why.to_owned()));
         }
         Ok(caller)
+    }
+}
+
+impl Authenticator {
+    /// Spends one database look-up of an uncached API key from this gateway's budget, or says
+    /// when the next one can be made.
+    fn spend_lookup(&self) -> Result<(), GatewayError> {
+        let now_us = self.epoch.elapsed().as_micros() as u64;
+        let mut tat = lock(&self.lookups);
+        match gcra::decide(*tat, now_us, self.lookup_quota) {
+            Decision::Allow { tat_us, .. } => {
+                *tat = Some(tat_us);
+                Ok(())
+            }
+            Decision::Deny { retry_after_us } => Err(GatewayError::RateLimited {
+                class: "api-key-lookup",
+                retry_after: Duration::from_micros(retry_after_us),
+            }),
+        }
     }
 }
 

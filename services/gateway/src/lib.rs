@@ -76,6 +76,10 @@ pub async fn serve(
         external,
         context.db.clone(),
         Duration::from_secs(config.api_key_cache_secs),
+        domain::gcra::Quota::per_minute(
+            config.api_key_lookups_per_minute,
+            config.api_key_lookup_burst,
+        ),
     );
     let minter = credentials::Minter::new(context.identity.clone());
     let limiter = match &context.bus {

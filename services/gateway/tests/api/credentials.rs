@@ -328,3 +328,37 @@ backend_test!(
     no_outside_credential_acts_as_a_service_on,
     no_outside_credential_acts_as_a_service
 );
+
+/// A flood of made-up API keys is not a flood of database queries: keys that are not cached
+/// spend a small look-up budget of the gateway, and past it are refused (RESOURCE_EXHAUSTED)
+/// before the database is asked; a known key, cached, keeps working meanwhile.
+async fn a_flood_of_made_up_api_keys_spends_a_bounded_lookup_budget(backend: Backend) {
+    let suite = Suite::spawn(backend, |config| {
+        config.api_key_cache_secs = 60;
+        config.api_key_lookups_per_minute = 6;
+        config.api_key_lookup_burst = 5;
+    })
+    .await;
+    let (_, key) = suite.api_key("golmud", &[Role::Auditor]).await;
+    get_golmud(&suite, &key)
+        .await
+        .expect("a known key (now cached)");
+    let (mut looked_up, mut refused) = (0, 0);
+    for i in 0..30 {
+        let made_up = format!("gmk_{i:0>12}_{}", "x".repeat(43));
+        match get_golmud(&suite, &made_up).await {
+            Err(status) if status.code() == Code::Unauthenticated => looked_up += 1,
+            Err(status) if status.code() == Code::ResourceExhausted => refused += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(looked_up <= 5, "{looked_up} look-ups");
+    assert_eq!(looked_up + refused, 30);
+    get_golmud(&suite, &key)
+        .await
+        .expect("the known key still works");
+}
+backend_test!(
+    a_flood_of_made_up_api_keys_spends_a_bounded_lookup_budget_on,
+    a_flood_of_made_up_api_keys_spends_a_bounded_lookup_budget
+);
