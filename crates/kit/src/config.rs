@@ -180,6 +180,11 @@ pub struct EventSettings {
     /// Entries a stream keeps (older ones are trimmed, approximately, on Redis). Size it so that
     /// the slowest consumer never falls this far behind.
     pub max_stream_len: u64,
+    /// Outbox rows are kept this long after they were relayed (for inspection), in hours.
+    pub outbox_retention_hours: u64,
+    /// A consumer remembers the ids of processed events this long, in hours: longer than any
+    /// redelivery can come late (a consumer away longer replays from its dead letters).
+    pub processed_retention_hours: u64,
 }
 
 impl Default for EventSettings {
@@ -190,6 +195,8 @@ impl Default for EventSettings {
             consumer_block_ms: 1000,
             claim_idle_ms: 30_000,
             max_stream_len: 1_000_000,
+            outbox_retention_hours: 72,
+            processed_retention_hours: 30 * 24,
         }
     }
 }

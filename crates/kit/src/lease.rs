@@ -98,7 +98,7 @@ impl Leases {
                 conn: bus.connection(),
                 prefix: bus.prefix().to_owned(),
             },
-            EventBus::Memory(_) => Leases::Memory(Arc::default()),
+            EventBus::Memory(bus) => Leases::Memory(bus.leases.clone()),
         }
     }
 

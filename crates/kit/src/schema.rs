@@ -6,7 +6,7 @@ use sea_orm_migration::{prelude::*, schema::*};
 
 /// The kit's migrations, in order.
 pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-    vec![Box::new(KitTables), Box::new(Jobs)]
+    vec![Box::new(KitTables), Box::new(Jobs), Box::new(PruneIndexes)]
 }
 
 struct KitTables;
@@ -146,6 +146,31 @@ impl MigrationTrait for Jobs {
                     .col("queue")
                     .col("state")
                     .col("run_at")
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+/// Housekeeping forgets processed-event ids by age: an index to find them.
+struct PruneIndexes;
+
+impl MigrationName for PruneIndexes {
+    fn name(&self) -> &str {
+        "m20261203_000003_kit_prune_indexes"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for PruneIndexes {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_index(
+                Index::create()
+                    .name("processed_events_processed_at")
+                    .table("processed_events")
+                    .col("processed_at")
                     .if_not_exists()
                     .to_owned(),
             )

@@ -25,6 +25,7 @@ use crate::{
     },
     idempotency,
     identity::Identity,
+    lease::{self, Leases},
     regional::Regional,
     telemetry::TraceLayer,
 };
@@ -64,50 +65,99 @@ pub enum ServerError {
     Config(Vec<String>),
 }
 
-/// Starts what runs beside every service's server until `shutdown`: the outbox relay (woken by
-/// `signal`) and an hourly sweep of expired idempotency keys. Await the handle after shutdown.
+/// Starts what runs beside the server of the service `name` until `shutdown`, each on one
+/// replica at a time (a leader lease): the outbox relay (woken by `signal`) and the hourly
+/// housekeeping (expired idempotency keys, relayed outbox rows and old processed-event ids are
+/// forgotten). Await the handle after shutdown.
 pub fn spawn_background(
     context: &ServiceContext,
+    name: &str,
     signal: OutboxSignal,
     shutdown: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
+    let leases = Leases::for_bus(&context.bus);
+    let owner = replica_id(name);
     let relay = outbox::spawn_relay(
         context.db.clone(),
         context.bus.clone(),
         context.events.clone(),
         context.clock.clone(),
         signal,
+        (
+            leases.clone(),
+            format!("{name}-outbox-relay"),
+            owner.clone(),
+        ),
         shutdown.clone(),
     );
-    let db = context.db.clone();
-    let clock = context.clock.clone();
-    let sweeper = tokio::spawn(async move {
-        loop {
-            let swept = async {
-                let txn = db.begin_write().await?;
-                let swept = idempotency::sweep(&*txn, clock.now()).await?;
-                txn.commit().await?;
-                Ok::<u64, sea_orm::DbErr>(swept)
-            };
-            match swept.await {
-                Ok(0) => {}
-                Ok(swept) => tracing::info!(swept, "forgot expired idempotency keys"),
-                Err(error) => tracing::warn!(%error, "cannot sweep idempotency keys"),
-            }
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                () = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
-            }
-        }
+    let (db, clock, events) = (
+        context.db.clone(),
+        context.clock.clone(),
+        context.events.clone(),
+    );
+    let lease_name = format!("{name}-housekeeping");
+    let housekeeping = tokio::spawn(async move {
+        lease::lead(
+            leases,
+            &lease_name,
+            &owner,
+            lease::TTL,
+            shutdown,
+            |_, lost| {
+                let (db, clock, events) = (db.clone(), clock.clone(), events.clone());
+                async move {
+                    loop {
+                        housekeeping(&db, &clock, &events).await;
+                        tokio::select! {
+                            () = lost.cancelled() => return,
+                            () = tokio::time::sleep(std::time::Duration::from_secs(3600)) => {}
+                        }
+                    }
+                }
+            },
+        )
+        .await;
     });
     tokio::spawn(async move {
         if relay.await.is_err() {
             tracing::error!("the outbox relay task panicked");
         }
-        if sweeper.await.is_err() {
-            tracing::error!("the idempotency sweeper panicked");
+        if housekeeping.await.is_err() {
+            tracing::error!("the housekeeping task panicked");
         }
     })
+}
+
+/// Forgets what no one will ask for again: idempotency keys past their retention, outbox rows
+/// relayed more than `events.outbox_retention_hours` ago, processed-event ids older than
+/// `events.processed_retention_hours`.
+pub async fn housekeeping(db: &Db, clock: &Clock, events: &EventSettings) {
+    let now = clock.now();
+    let hours =
+        |hours: u64| chrono::Duration::hours(i64::try_from(hours).unwrap_or(i64::MAX / 3_600_000));
+    let swept = async {
+        let txn = db.begin_write().await?;
+        let swept = idempotency::sweep(&*txn, now).await?;
+        txn.commit().await?;
+        Ok::<u64, sea_orm::DbErr>(swept)
+    };
+    for (what, result) in [
+        ("expired idempotency keys", swept.await),
+        (
+            "relayed outbox events",
+            outbox::prune(db, now - hours(events.outbox_retention_hours)).await,
+        ),
+        (
+            "old processed-event ids",
+            crate::events::consumer::prune(db, now - hours(events.processed_retention_hours)).await,
+        ),
+    ] {
+        match result {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "forgot {what}"),
+            Err(error) => tracing::warn!(%error, "cannot forget {what}"),
+        }
+    }
 }
 
 /// A name for this process among the replicas of `service`, for the jobs and leases it holds.

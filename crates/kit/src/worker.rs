@@ -39,6 +39,19 @@ pub async fn repeat<F, Fut, T, E>(
     }
 }
 
+/// Runs CPU-heavy work (a spreadsheet export, a large parse) on the blocking pool, so that it
+/// never stalls the async executor the service's other calls run on. A panic in `work` becomes
+/// INTERNAL about `what`.
+pub async fn blocking<T, F>(what: &str, work: F) -> Result<T, crate::error::ApiError>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| crate::error::ApiError::internal(what, &error))
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::{

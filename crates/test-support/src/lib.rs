@@ -146,6 +146,7 @@ impl TestBackends {
             consumer_block_ms: 100,
             claim_idle_ms: 300,
             max_stream_len: 10_000,
+            ..EventSettings::default()
         };
         match backend {
             Backend::Embedded => TestBackends {

@@ -56,7 +56,7 @@ pub async fn serve(
         return Err(ServerError::Config(problems));
     }
     let signal = OutboxSignal::default();
-    let background = server::spawn_background(&context, signal.clone(), shutdown.clone());
+    let background = server::spawn_background(&context, NAME, signal.clone(), shutdown.clone());
     let writer = Writer::new(
         context.db.clone(),
         signal,

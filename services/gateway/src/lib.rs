@@ -90,7 +90,8 @@ pub async fn serve(
     let gateway = gate::Gateway::new(config, authenticator, minter, limiter)?;
 
     let (reporter, health_service) = tonic_health::server::health_reporter();
-    let background = server::spawn_background(&context, OutboxSignal::default(), shutdown.clone());
+    let background =
+        server::spawn_background(&context, NAME, OutboxSignal::default(), shutdown.clone());
     let watcher = health::spawn_watcher(gateway.clone(), reporter, interval, shutdown.clone());
     let grpc_port = grpc::serve(gateway.clone(), health_service, grpc, shutdown.clone());
     let http_port = http::serve(gateway, http, shutdown.clone());

@@ -46,7 +46,7 @@ pub async fn serve(
         return Err(ServerError::Config(problems));
     }
     let signal = OutboxSignal::default();
-    let background = server::spawn_background(&context, signal.clone(), shutdown.clone());
+    let background = server::spawn_background(&context, NAME, signal.clone(), shutdown.clone());
     let api = grpc::RegistryApi::new(
         Writer::new(
             context.db.clone(),

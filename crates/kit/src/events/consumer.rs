@@ -28,6 +28,19 @@ pub(crate) mod entity {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// Forgets processed-event ids older than `before`; returns how many.
+pub async fn prune(db: &Db, before: chrono::DateTime<chrono::Utc>) -> Result<u64, DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let txn = db.begin_write().await?;
+    let pruned = entity::Entity::delete_many()
+        .filter(entity::Column::ProcessedAt.lt(before))
+        .exec(&*txn)
+        .await?
+        .rows_affected;
+    txn.commit().await?;
+    Ok(pruned)
+}
+
 /// A handler failed; the event is not acknowledged and will be delivered again.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

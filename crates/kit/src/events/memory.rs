@@ -5,6 +5,7 @@
 
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
+    sync::Arc,
     sync::Mutex,
     time::{Duration, Instant},
 };
@@ -19,6 +20,8 @@ pub struct MemoryBus {
     streams: Mutex<HashMap<String, Stream>>,
     appended: Notify,
     max_len: u64,
+    /// The leader leases of the services on this bus (one process: the embedded mode).
+    pub(crate) leases: Arc<Mutex<HashMap<String, crate::lease::Held>>>,
 }
 
 #[derive(Debug, Default)]
@@ -75,6 +78,7 @@ impl MemoryBus {
             streams: Mutex::new(HashMap::new()),
             appended: Notify::new(),
             max_len: max_len.max(1),
+            leases: Arc::default(),
         }
     }
 

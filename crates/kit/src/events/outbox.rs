@@ -4,8 +4,8 @@ use std::{sync::Arc, time::Duration};
 
 use prost::{Message, Name};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, Statement, sea_query::Expr,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    sea_query::Expr,
 };
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -17,6 +17,7 @@ use crate::{
     clock::{self, Clock},
     config::EventSettings,
     db::Db,
+    lease::Leases,
     telemetry,
 };
 
@@ -105,37 +106,23 @@ pub enum RelayError {
     Bus(#[from] BusError),
 }
 
-/// Moves up to `batch` committed, unpublished events to the bus in commit order. Returns how
-/// many were published. On PostgreSQL only one replica relays a schema's outbox at a time (a
-/// transaction-scoped advisory lock; the others skip the round), so events of one resource
-/// reach the bus in the order they committed. Consumers deduplicate redeliveries anyway.
+/// Moves up to `batch` committed, unpublished events to the bus in commit order; returns how
+/// many were published. No transaction is held while the bus is called: the rows are read,
+/// published one by one, and those the bus took are marked in a short write afterwards. A crash
+/// in between publishes them again, which consumers deduplicate. One relay per service works at
+/// a time ([`spawn_relay`] holds a leader lease), so events of one resource reach the bus in the
+/// order they committed.
 pub async fn relay_once(
     db: &Db,
     bus: &EventBus,
     batch: u64,
     clock: &Clock,
 ) -> Result<usize, RelayError> {
-    let txn = db.begin_write().await?;
-    if db.backend() == DbBackend::Postgres {
-        let row = txn
-            .query_one_raw(Statement::from_string(
-                DbBackend::Postgres,
-                "SELECT pg_try_advisory_xact_lock(hashtext(current_schema() || ':outbox')) AS mine",
-            ))
-            .await?;
-        let mine = row
-            .map(|row| row.try_get::<bool>("", "mine"))
-            .transpose()?
-            .unwrap_or(false);
-        if !mine {
-            return Ok(0);
-        }
-    }
     let rows = entity::Entity::find()
         .filter(entity::Column::PublishedAt.is_null())
         .order_by_asc(entity::Column::Seq)
         .limit(batch)
-        .all(&*txn)
+        .all(db.conn())
         .await?;
     let mut published = Vec::with_capacity(rows.len());
     let mut failure = None;
@@ -149,17 +136,31 @@ pub async fn relay_once(
         }
     }
     if !published.is_empty() {
+        let txn = db.begin_write().await?;
         entity::Entity::update_many()
             .col_expr(entity::Column::PublishedAt, Expr::value(clock.now()))
             .filter(entity::Column::Seq.is_in(published.clone()))
             .exec(&*txn)
             .await?;
+        txn.commit().await?;
     }
-    txn.commit().await?;
     match failure {
         Some(error) => Err(error.into()),
         None => Ok(published.len()),
     }
+}
+
+/// Forgets events published before `before` (relayed long ago; consumers that were away longer
+/// than the retention read them from the bus, not from here); returns how many.
+pub async fn prune(db: &Db, before: DateTime<Utc>) -> Result<u64, DbErr> {
+    let txn = db.begin_write().await?;
+    let pruned = entity::Entity::delete_many()
+        .filter(entity::Column::PublishedAt.lt(before))
+        .exec(&*txn)
+        .await?
+        .rows_affected;
+    txn.commit().await?;
+    Ok(pruned)
 }
 
 /// Number of committed events not yet on the bus.
@@ -171,7 +172,8 @@ pub async fn backlog(db: &Db) -> Result<u64, DbErr> {
         .await
 }
 
-/// Runs the relay until `cancel`: after every signal, and every `relay_interval_ms` in any case.
+/// Runs the relay until `cancel` on whichever replica of the service holds its relay lease
+/// (`leases`, as `owner`): after every signal, and every `relay_interval_ms` in any case.
 /// Failures back off up to 30 s and never lose an event.
 pub fn spawn_relay(
     db: Db,
@@ -179,37 +181,68 @@ pub fn spawn_relay(
     settings: EventSettings,
     clock: Clock,
     signal: OutboxSignal,
+    lease: (Leases, String, String),
     cancel: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
+    let (leases, name, owner) = lease;
     tokio::spawn(async move {
-        let interval = Duration::from_millis(settings.relay_interval_ms.max(10));
-        let mut backoff = Duration::ZERO;
+        crate::lease::lead(
+            leases,
+            &name,
+            &owner,
+            crate::lease::TTL,
+            cancel,
+            |_, lost| {
+                relay_while(
+                    db.clone(),
+                    bus.clone(),
+                    settings.clone(),
+                    clock.clone(),
+                    signal.clone(),
+                    lost,
+                )
+            },
+        )
+        .await;
+    })
+}
+
+async fn relay_while(
+    db: Db,
+    bus: EventBus,
+    settings: EventSettings,
+    clock: Clock,
+    signal: OutboxSignal,
+    cancel: CancellationToken,
+) {
+    let interval = Duration::from_millis(settings.relay_interval_ms.max(10));
+    let batch = settings.relay_batch.max(1);
+    let mut backoff = Duration::ZERO;
+    loop {
         loop {
-            tokio::select! {
-                () = cancel.cancelled() => break,
-                () = signal.0.notified() => {}
-                () = tokio::time::sleep(interval + backoff) => {}
-            }
-            loop {
-                match relay_once(&db, &bus, settings.relay_batch.max(1), &clock).await {
-                    Ok(count) => {
-                        backoff = Duration::ZERO;
-                        if (count as u64) < settings.relay_batch.max(1) {
-                            break;
-                        }
-                    }
-                    Err(error) => {
-                        backoff = (backoff * 2)
-                            .clamp(Duration::from_millis(200), Duration::from_secs(30));
-                        tracing::warn!(%error, retry_in = ?backoff, "outbox relay failed; events stay in the outbox");
+            match relay_once(&db, &bus, batch, &clock).await {
+                Ok(count) => {
+                    backoff = Duration::ZERO;
+                    if (count as u64) < batch {
                         break;
                     }
                 }
+                Err(error) => {
+                    backoff =
+                        (backoff * 2).clamp(Duration::from_millis(200), Duration::from_secs(30));
+                    tracing::warn!(%error, retry_in = ?backoff, "outbox relay failed; events stay in the outbox");
+                    break;
+                }
             }
         }
-        // One last round so that events committed just before shutdown leave if they can.
-        if let Err(error) = relay_once(&db, &bus, settings.relay_batch.max(1), &clock).await {
-            tracing::warn!(%error, "final outbox relay failed; events stay in the outbox");
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            () = signal.0.notified() => {}
+            () = tokio::time::sleep(interval + backoff) => {}
         }
-    })
+    }
+    // One last round so that events committed just before shutdown leave if they can.
+    if let Err(error) = relay_once(&db, &bus, batch, &clock).await {
+        tracing::warn!(%error, "final outbox relay failed; events stay in the outbox");
+    }
 }

@@ -232,6 +232,11 @@ async fn running_relay_and_consumer_survive_handler_failures(backend: Backend) {
         backends.events.clone(),
         govmedia_kit::clock::Clock::system(),
         signal.clone(),
+        (
+            govmedia_kit::lease::Leases::for_bus(&bus),
+            "kit-test-outbox-relay".to_owned(),
+            "kit-test".to_owned(),
+        ),
         cancel.clone(),
     );
     let handler = Recorder::default();
@@ -285,4 +290,57 @@ async fn events_wait_in_the_outbox_while_the_bus_is_down(backend: Backend) {
 backend_test!(
     events_wait_in_the_outbox_while_the_bus_is_down_on,
     events_wait_in_the_outbox_while_the_bus_is_down
+);
+
+/// Housekeeping forgets relayed outbox rows and processed-event ids past their retention, and
+/// nothing younger or unrelayed.
+async fn housekeeping_forgets_only_what_is_past_its_retention(backend: Backend) {
+    let (backends, db, bus) = setup(backend).await;
+    let clock = govmedia_kit::clock::ManualClock::new(chrono::Utc::now());
+    commit_events(&db, 3).await;
+    assert_eq!(
+        outbox::relay_once(&db, &bus, 2, &clock.clock())
+            .await
+            .expect("relay"),
+        2
+    );
+    let mut sub = bus.subscriber().await.expect("subscriber");
+    sub.ensure_group(STREAM, "tests").await.expect("group");
+    let deliveries = sub
+        .read(STREAM, "tests", "c1", 10, Duration::from_millis(500))
+        .await
+        .expect("read");
+    for delivery in &deliveries {
+        consumer::process(&db, &mut sub, &spec("c1"), &Recorder::default(), delivery)
+            .await
+            .expect("process");
+    }
+    let settings = &backends.events;
+    govmedia_kit::server::housekeeping(&db, &clock.clock(), settings).await;
+    assert_eq!(outbox::backlog(&db).await.expect("backlog"), 1);
+    assert_eq!(effects(&db).await, 2, "nothing young is forgotten");
+
+    clock.advance(chrono::Duration::hours(
+        i64::try_from(settings.processed_retention_hours).expect("hours") + 1,
+    ));
+    govmedia_kit::server::housekeeping(&db, &clock.clock(), settings).await;
+    let count = |table: &str| {
+        let db = db.clone();
+        let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+        async move {
+            db.conn()
+                .query_one_raw(Statement::from_string(db.backend(), sql))
+                .await
+                .expect("count")
+                .expect("row")
+                .try_get::<i64>("", "n")
+                .expect("n")
+        }
+    };
+    assert_eq!(count("outbox_events").await, 1, "the unrelayed event stays");
+    assert_eq!(count("processed_events").await, 0);
+}
+backend_test!(
+    housekeeping_forgets_only_what_is_past_its_retention_on,
+    housekeeping_forgets_only_what_is_past_its_retention
 );

@@ -8,7 +8,7 @@ use govmedia_kit::{
     db::is_unique_violation,
     error::Violations,
     paging::{Page, fingerprint},
-    validate,
+    validate, worker,
 };
 use govmedia_proto::{common::v1::Platform, filing::v1 as pb};
 use serde_json::json;
@@ -43,7 +43,14 @@ pub(super) async fn import_roster(
     let (Some(organization), Some(platform)) = (organization, platform) else {
         return Err(unvalidated("organization"));
     };
-    let entries = roster::parse(&req.csv, &organization, platform as i32)?;
+    // A roster of up to tens of thousands of lines, checked whole: off the async executor.
+    let entries = {
+        let (csv, organization) = (req.csv.clone(), organization.clone());
+        worker::blocking("reading a roster", move || {
+            roster::parse(&csv, &organization, platform as i32)
+        })
+        .await??
+    };
     let method = "ImportRoster";
     if let Some(done) = api
         .writer

@@ -9,7 +9,7 @@ use govmedia_kit::{
     error::Violations,
     paging::{Page, fingerprint},
     unit::Unit,
-    validate,
+    validate, worker,
 };
 use govmedia_proto::filing::v1 as pb;
 use serde_json::json;
@@ -210,10 +210,17 @@ pub(super) async fn export(
         .map(|(_, report)| convert::record(report))
         .collect();
     let stamp = api.now().format("%Y%m%dT%H%M%SZ");
+    // Up to a page of 500 records written into a workbook: off the async executor.
     let (content, extension, media_type) = match format {
-        Format::Jsonl => (export::jsonl(&records), "jsonl", export::JSONL_MEDIA_TYPE),
+        Format::Jsonl => (
+            worker::blocking("writing an export", move || export::jsonl(&records)).await?,
+            "jsonl",
+            export::JSONL_MEDIA_TYPE,
+        ),
         Format::Xlsx => (
-            export::xlsx(&records).map_err(|error| FilingError::Export(error.to_string()))?,
+            worker::blocking("writing an export", move || export::xlsx(&records))
+                .await?
+                .map_err(|error| FilingError::Export(error.to_string()))?,
             "xlsx",
             export::XLSX_MEDIA_TYPE,
         ),
