@@ -180,6 +180,8 @@ pub struct EventSettings {
     /// Entries a stream keeps (older ones are trimmed, approximately, on Redis). Size it so that
     /// the slowest consumer never falls this far behind.
     pub max_stream_len: u64,
+    /// Failed attempts at one event before a consumer gives it up as a dead letter.
+    pub max_deliveries: u32,
     /// Outbox rows are kept this long after they were relayed (for inspection), in hours.
     pub outbox_retention_hours: u64,
     /// A consumer remembers the ids of processed events this long, in hours: longer than any
@@ -195,6 +197,7 @@ impl Default for EventSettings {
             consumer_block_ms: 1000,
             claim_idle_ms: 30_000,
             max_stream_len: 1_000_000,
+            max_deliveries: 5,
             outbox_retention_hours: 72,
             processed_retention_hours: 30 * 24,
         }

@@ -6,7 +6,12 @@ use sea_orm_migration::{prelude::*, schema::*};
 
 /// The kit's migrations, in order.
 pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-    vec![Box::new(KitTables), Box::new(Jobs), Box::new(PruneIndexes)]
+    vec![
+        Box::new(KitTables),
+        Box::new(Jobs),
+        Box::new(PruneIndexes),
+        Box::new(DeadLetters),
+    ]
 }
 
 struct KitTables;
@@ -172,6 +177,41 @@ impl MigrationTrait for PruneIndexes {
                     .table("processed_events")
                     .col("processed_at")
                     .if_not_exists()
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+/// The dead letters of consumers ([`crate::events::consumer`]).
+struct DeadLetters;
+
+impl MigrationName for DeadLetters {
+    fn name(&self) -> &str {
+        "m20261203_000004_kit_dead_letters"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for DeadLetters {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("dead_events")
+                    .if_not_exists()
+                    .col(string_len("consumer_group", 100))
+                    .col(string_len("event_id", 64))
+                    .col(string_len("stream", 100))
+                    .col(string_len("event_type", 200))
+                    .col(string_len("subject", 300))
+                    .col(blob("envelope"))
+                    .col(integer("state"))
+                    .col(integer("attempts"))
+                    .col(text("last_error"))
+                    .col(timestamp_with_time_zone("first_failed_at"))
+                    .col(timestamp_with_time_zone("last_failed_at"))
+                    .primary_key(Index::create().col("consumer_group").col("event_id"))
                     .to_owned(),
             )
             .await

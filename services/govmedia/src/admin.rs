@@ -244,3 +244,47 @@ pub async fn revive_job(
     println!("{id}: due again now; the service's workers take it from here");
     Ok(())
 }
+
+/// `govmedia events dead <service>`.
+pub async fn dead_letters(
+    settings: &Settings,
+    data_dir: &Path,
+    service: &str,
+) -> anyhow::Result<()> {
+    let db = open(settings, data_dir, service).await?;
+    let letters = govmedia_kit::events::consumer::dead_letters(&db, 1000).await?;
+    if letters.is_empty() {
+        println!("{service}: no dead letters");
+    }
+    for letter in letters {
+        println!(
+            "{}\t{} from {}\t{}\tattempts {}{}\t{}",
+            letter.event_id,
+            letter.event_type,
+            letter.stream,
+            letter.subject,
+            letter.attempts,
+            if letter.replay_requested {
+                " (replay requested)"
+            } else {
+                ""
+            },
+            letter.last_error
+        );
+    }
+    Ok(())
+}
+
+/// `govmedia events replay <service> <event-id>`.
+pub async fn replay_event(
+    settings: &Settings,
+    data_dir: &Path,
+    service: &str,
+    event_id: &str,
+) -> anyhow::Result<()> {
+    let db = open(settings, data_dir, service).await?;
+    let requested = govmedia_kit::events::consumer::replay(&db, event_id).await?;
+    anyhow::ensure!(requested, "{service} has no dead letter {event_id}");
+    println!("{event_id}: the {service} consumer handles it again at its next round");
+    Ok(())
+}

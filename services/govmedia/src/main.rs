@@ -75,6 +75,14 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Events a service's consumers gave up on (dead letters).
+    Events {
+        /// The data directory of `govmedia dev` (ignored when GOVMEDIA_DATABASE_URL is set).
+        #[arg(long, default_value = "./data", global = true)]
+        data_dir: PathBuf,
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
     /// A service's durable jobs that were given up.
     Jobs {
         /// The data directory of `govmedia dev` (ignored when GOVMEDIA_DATABASE_URL is set).
@@ -87,6 +95,22 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum EventsCommand {
+    /// Lists the dead letters of a service's consumers, with the last error of each.
+    Dead {
+        /// The consuming service, e.g. `registry`.
+        service: String,
+    },
+    /// Has the consumer handle a dead letter again (once its cause is mended).
+    Replay {
+        /// The consuming service.
+        service: String,
+        /// The event id, as `events dead` lists it.
+        event_id: String,
     },
 }
 
@@ -253,6 +277,16 @@ fn main() -> ExitCode {
                 data_dir,
                 command: AuditCommand::Verify { service },
             } => runtime.block_on(admin::verify_audit(&settings, &data_dir, &service)),
+            Command::Events { data_dir, command } => runtime.block_on(async {
+                match command {
+                    EventsCommand::Dead { service } => {
+                        admin::dead_letters(&settings, &data_dir, &service).await
+                    }
+                    EventsCommand::Replay { service, event_id } => {
+                        admin::replay_event(&settings, &data_dir, &service, &event_id).await
+                    }
+                }
+            }),
             Command::Jobs { data_dir, command } => runtime.block_on(async {
                 match command {
                     JobsCommand::Dead { service } => {

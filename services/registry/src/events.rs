@@ -13,9 +13,23 @@
 //! | `AccountActivityReported` | ReportAccountActivity |
 //! | `CredentialCustodyChanged` | UpdateCredentialCustody, RecordCredentialRotation |
 //!
-//! The registry consumes no events yet.
+//! It consumes the filing service's `FilingChanged` ([`FilingOutcomes`]): every decision on a
+//! filing about an existing account, accepted or rejected, enters that account's audit trail,
+//! so an auditor reading the ledger sees what was asked of it and by whom, not only the changes
+//! that were applied.
 
-use govmedia_proto::registry::v1 as pb;
+use govmedia_kit::{
+    events::{
+        EventEnvelope,
+        consumer::{EventHandler, HandlerError},
+    },
+    unit::Unit,
+};
+use govmedia_proto::{filing::v1 as filing, registry::v1 as pb};
+use prost::{Message, Name};
+use serde_json::json;
+
+use crate::store;
 
 /// The registry's event stream (Redis key `{prefix}events:registry`).
 pub const STREAM: &str = "registry";
@@ -81,5 +95,58 @@ pub fn credential_custody_changed(
     pb::CredentialCustodyChanged {
         credential_custody: Some(custody.clone()),
         account: account.to_owned(),
+    }
+}
+
+/// The filing service's stream.
+pub const FILING_STREAM: &str = "filing";
+
+/// Projects the decisions on filings into the audit trail of the accounts they are about.
+#[derive(Clone, Debug, Default)]
+pub struct FilingOutcomes;
+
+impl EventHandler for FilingOutcomes {
+    async fn handle(&self, unit: &mut Unit, event: &EventEnvelope) -> Result<(), HandlerError> {
+        if event.r#type != filing::FilingChanged::full_name() {
+            return Ok(());
+        }
+        let changed = filing::FilingChanged::decode(event.payload.as_slice()).map_err(|error| {
+            HandlerError::permanent(format!("FilingChanged {} is unreadable: {error}", event.id))
+        })?;
+        let decision = filing::FilingAction::try_from(changed.action).unwrap_or_default();
+        if !matches!(
+            decision,
+            filing::FilingAction::Accepted | filing::FilingAction::Rejected
+        ) {
+            return Ok(());
+        }
+        let Some(decided) = changed.filing else {
+            return Err(HandlerError::permanent(format!(
+                "FilingChanged {} carries no filing",
+                event.id
+            )));
+        };
+        let Some(account) = decided.target_account.strip_prefix("accounts/") else {
+            // An opening: no account exists yet; its registration is audited when it happens.
+            return Ok(());
+        };
+        let Some(ledger) = store::accounts::get(unit.txn(), account).await? else {
+            return Ok(());
+        };
+        let kind = filing::FilingKind::try_from(decided.kind).unwrap_or_default();
+        let by = decided.updated.unwrap_or_default();
+        unit.audit(
+            &ledger.name(),
+            &ledger.organization_path,
+            json!({
+                "filing": decided.name,
+                "kind": kind.as_str_name().trim_start_matches("FILING_KIND_"),
+                "decision": decision.as_str_name().trim_start_matches("FILING_ACTION_"),
+                "decided_by": by.actor,
+                "decided_by_organization": by.actor_organization,
+            }),
+        )
+        .await?;
+        Ok(())
     }
 }

@@ -16,6 +16,7 @@ pub mod store;
 
 use govmedia_kit::{
     CancellationToken,
+    events::consumer::ConsumerSpec,
     events::outbox::OutboxSignal,
     server::{self, ServerError, ServiceContext},
     unit::Writer,
@@ -47,15 +48,27 @@ pub async fn serve(
     }
     let signal = OutboxSignal::default();
     let background = server::spawn_background(&context, NAME, signal.clone(), shutdown.clone());
-    let api = grpc::RegistryApi::new(
-        Writer::new(
-            context.db.clone(),
-            signal,
-            events::STREAM,
-            context.clock.clone(),
-        ),
-        config,
+    let writer = Writer::new(
+        context.db.clone(),
+        signal,
+        events::STREAM,
+        context.clock.clone(),
     );
+    let consumer = tokio::spawn(govmedia_kit::events::consumer::run_consumer(
+        writer.clone(),
+        context.bus.clone(),
+        ConsumerSpec {
+            stream: events::FILING_STREAM.to_owned(),
+            group: NAME.to_owned(),
+            consumer: server::replica_id(NAME),
+            method: "ProjectFilingOutcome",
+            principal: context.identity.own_principal(""),
+        },
+        context.events.clone(),
+        events::FilingOutcomes,
+        shutdown.clone(),
+    ));
+    let api = grpc::RegistryApi::new(writer, config);
     let routes = Routes::new(RegistryServiceServer::new(api));
     let result = server::serve(
         listener,
@@ -68,5 +81,6 @@ pub async fn serve(
     // If the server stopped on its own (an error), stop the background work too.
     shutdown.cancel();
     let _ = background.await;
+    let _ = consumer.await;
     result
 }

@@ -32,6 +32,9 @@ struct Stream {
     groups: HashMap<String, Group>,
 }
 
+/// Entries every group acknowledged that a stream still keeps.
+const RETAIN_ACKNOWLEDGED: usize = 10_000;
+
 #[derive(Debug, Default)]
 struct Group {
     /// Absolute index of the next entry never delivered to the group.
@@ -65,7 +68,12 @@ impl Stream {
             })
             .min()
             .unwrap_or(self.base);
-        while self.base < keep_from && self.entries.pop_front().is_some() {
+        // Like a Redis stream, the recent history stays for groups created later (a new group
+        // starts at the first retained entry); only what every group acknowledged beyond it goes.
+        while self.base < keep_from
+            && self.entries.len() > RETAIN_ACKNOWLEDGED
+            && self.entries.pop_front().is_some()
+        {
             self.base += 1;
         }
     }

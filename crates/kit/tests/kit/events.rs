@@ -8,17 +8,21 @@ use std::{
 
 use govmedia_kit::{
     CancellationToken,
+    auth::{Principal, Role},
+    clock::Clock,
+    config::EventSettings,
     db::Db,
     events::{
         EventBus, EventEnvelope,
         consumer::{self, ConsumerSpec, EventHandler, HandlerError, Outcome},
         outbox::{self, OutboxSignal},
     },
+    unit::{Unit, Writer},
 };
 use govmedia_proto::common::v1::AuditStamp;
 use govmedia_test_support::{Backend, TestBackends, backend_test, eventually};
 use prost::Name;
-use sea_orm::{ConnectionTrait, DatabaseTransaction, Statement};
+use sea_orm::{ConnectionTrait, Statement};
 
 const STREAM: &str = "kit-test";
 
@@ -27,29 +31,50 @@ const STREAM: &str = "kit-test";
 #[derive(Clone, Default)]
 struct Recorder {
     fail_next: Arc<AtomicUsize>,
+    /// Events about `things/poison` cannot be applied while this is set.
+    poisoned: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl EventHandler for Recorder {
-    async fn handle(
-        &self,
-        txn: &DatabaseTransaction,
-        event: &EventEnvelope,
-    ) -> Result<(), HandlerError> {
+    async fn handle(&self, unit: &mut Unit, event: &EventEnvelope) -> Result<(), HandlerError> {
         if self
             .fail_next
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
             .is_ok()
         {
-            return Err(HandlerError("injected failure".into()));
+            return Err(HandlerError::transient("injected failure"));
+        }
+        if event.subject == "things/poison" && self.poisoned.load(Ordering::SeqCst) {
+            return Err(HandlerError::permanent("cannot read this payload"));
         }
         let sql = format!(
             "INSERT INTO effects (event_id) VALUES ('{}')",
             event.id.replace('\'', "")
         );
-        txn.execute_raw(Statement::from_string(txn.get_database_backend(), sql))
+        unit.txn()
+            .execute_raw(Statement::from_string(
+                unit.txn().get_database_backend(),
+                sql,
+            ))
             .await?;
+        // Through the unit of work: the effect is audited with it.
+        unit.audit(
+            &event.subject,
+            "/",
+            serde_json::json!({ "event": event.id }),
+        )
+        .await?;
         Ok(())
     }
+}
+
+fn writer(db: &Db) -> Writer {
+    Writer::new(
+        db.clone(),
+        OutboxSignal::default(),
+        "kit-consumer",
+        Clock::system(),
+    )
 }
 
 async fn setup(backend: Backend) -> (TestBackends, Db, EventBus) {
@@ -110,7 +135,15 @@ fn spec(consumer: &str) -> ConsumerSpec {
         stream: STREAM.into(),
         group: "tests".into(),
         consumer: consumer.into(),
-        clock: govmedia_kit::clock::Clock::system(),
+        method: "RecordEffect",
+        principal: Principal {
+            subject: "govmedia-kit-test".into(),
+            organization: "kit".into(),
+            roles: [Role::System].into(),
+            issuer: "govmedia:kit-test".into(),
+            service: Some("kit-test".into()),
+            basis: None,
+        },
     }
 }
 
@@ -157,15 +190,29 @@ async fn relayed_events_are_applied_once(backend: Backend) {
 
     let handler = Recorder::default();
     for delivery in &deliveries {
-        let outcome = consumer::process(&db, &mut sub, &spec("c1"), &handler, delivery)
-            .await
-            .expect("process");
+        let outcome = consumer::process(
+            &writer(&db),
+            &mut sub,
+            &spec("c1"),
+            &EventSettings::default(),
+            &handler,
+            delivery,
+        )
+        .await
+        .expect("process");
         assert_eq!(outcome, Outcome::Applied);
     }
     // The same event again (a redelivery after a lost ack) is recognised and not applied.
-    let outcome = consumer::process(&db, &mut sub, &spec("c1"), &handler, &deliveries[0])
-        .await
-        .expect("process");
+    let outcome = consumer::process(
+        &writer(&db),
+        &mut sub,
+        &spec("c1"),
+        &EventSettings::default(),
+        &handler,
+        &deliveries[0],
+    )
+    .await
+    .expect("process");
     assert_eq!(outcome, Outcome::Duplicate);
     assert_eq!(effects(&db).await, 3);
     assert_eq!(sub.pending(STREAM, "tests").await.expect("pending"), 0);
@@ -210,9 +257,16 @@ async fn entries_of_a_crashed_consumer_are_redelivered(backend: Backend) {
     assert_eq!(claimed.len(), 2);
     let handler = Recorder::default();
     for delivery in &claimed {
-        consumer::process(&db, &mut survivor, &spec("survivor"), &handler, delivery)
-            .await
-            .expect("process");
+        consumer::process(
+            &writer(&db),
+            &mut survivor,
+            &spec("survivor"),
+            &EventSettings::default(),
+            &handler,
+            delivery,
+        )
+        .await
+        .expect("process");
     }
     assert_eq!(effects(&db).await, 2);
     assert_eq!(survivor.pending(STREAM, "tests").await.expect("pending"), 0);
@@ -242,7 +296,7 @@ async fn running_relay_and_consumer_survive_handler_failures(backend: Backend) {
     let handler = Recorder::default();
     handler.fail_next.store(2, Ordering::SeqCst);
     let consumer = tokio::spawn(consumer::run_consumer(
-        db.clone(),
+        writer(&db),
         bus.clone(),
         spec("runner"),
         backends.events.clone(),
@@ -311,9 +365,16 @@ async fn housekeeping_forgets_only_what_is_past_its_retention(backend: Backend) 
         .await
         .expect("read");
     for delivery in &deliveries {
-        consumer::process(&db, &mut sub, &spec("c1"), &Recorder::default(), delivery)
-            .await
-            .expect("process");
+        consumer::process(
+            &writer(&db),
+            &mut sub,
+            &spec("c1"),
+            &EventSettings::default(),
+            &Recorder::default(),
+            delivery,
+        )
+        .await
+        .expect("process");
     }
     let settings = &backends.events;
     govmedia_kit::server::housekeeping(&db, &clock.clock(), settings).await;
@@ -343,4 +404,131 @@ async fn housekeeping_forgets_only_what_is_past_its_retention(backend: Backend) 
 backend_test!(
     housekeeping_forgets_only_what_is_past_its_retention_on,
     housekeeping_forgets_only_what_is_past_its_retention
+);
+
+/// An event a consumer cannot apply does not block the stream: it becomes a dead letter (at
+/// once when the handler says it never can, after `max_deliveries` failures otherwise), is
+/// listed, and is applied when replayed after the cause is mended.
+async fn events_a_consumer_cannot_apply_become_dead_letters_and_replay(backend: Backend) {
+    let (_backends, db, bus) = setup(backend).await;
+    let txn = db.begin_write().await.expect("txn");
+    for subject in ["things/ok", "things/poison", "things/flaky"] {
+        outbox::enqueue(
+            &*txn,
+            STREAM,
+            subject,
+            &AuditStamp::default(),
+            Clock::system().now(),
+        )
+        .await
+        .expect("enqueue");
+    }
+    txn.commit().await.expect("commit");
+    outbox::relay_once(&db, &bus, 100, &Clock::system())
+        .await
+        .expect("relay");
+    let mut sub = bus.subscriber().await.expect("subscriber");
+    sub.ensure_group(STREAM, "tests").await.expect("group");
+    let deliveries = sub
+        .read(STREAM, "tests", "c1", 10, Duration::from_millis(500))
+        .await
+        .expect("read");
+    assert_eq!(deliveries.len(), 3);
+    let handler = Recorder::default();
+    handler.poisoned.store(true, Ordering::SeqCst);
+    let settings = EventSettings {
+        max_deliveries: 2,
+        ..EventSettings::default()
+    };
+    let mut outcomes = Vec::new();
+    for delivery in &deliveries {
+        if delivery.envelope.subject == "things/flaky" {
+            handler.fail_next.store(1, Ordering::SeqCst);
+        }
+        outcomes.push(
+            consumer::process(
+                &writer(&db),
+                &mut sub,
+                &spec("c1"),
+                &settings,
+                &handler,
+                delivery,
+            )
+            .await
+            .expect("process"),
+        );
+    }
+    assert_eq!(outcomes, [Outcome::Applied, Outcome::Dead, Outcome::Failed]);
+    // The flaky one fails once more (its second and last delivery) and is given up too.
+    handler.fail_next.store(1, Ordering::SeqCst);
+    let flaky = &deliveries[2];
+    assert_eq!(
+        consumer::process(
+            &writer(&db),
+            &mut sub,
+            &spec("c1"),
+            &settings,
+            &handler,
+            flaky
+        )
+        .await
+        .expect("process"),
+        Outcome::Dead
+    );
+    assert_eq!(
+        sub.pending(STREAM, "tests").await.expect("pending"),
+        0,
+        "the stream moved on"
+    );
+    let dead = consumer::dead_letters(&db, 10).await.expect("dead");
+    assert_eq!(dead.len(), 2);
+    let poison = dead
+        .iter()
+        .find(|letter| letter.subject == "things/poison")
+        .expect("poison");
+    assert_eq!(poison.last_error, "cannot read this payload");
+    assert_eq!(effects(&db).await, 1);
+
+    // Replayed while the cause remains: dead again. Mended: applied, and forgotten.
+    assert!(
+        consumer::replay(&db, &poison.event_id)
+            .await
+            .expect("replay")
+    );
+    assert!(
+        !consumer::replay(&db, "no-such-event")
+            .await
+            .expect("replay")
+    );
+    consumer::replay_requested(&writer(&db), &spec("c1"), &handler)
+        .await
+        .expect("replay");
+    assert_eq!(
+        consumer::dead_letters(&db, 10).await.expect("dead").len(),
+        2
+    );
+    handler.poisoned.store(false, Ordering::SeqCst);
+    for letter in consumer::dead_letters(&db, 10).await.expect("dead") {
+        consumer::replay(&db, &letter.event_id)
+            .await
+            .expect("replay");
+    }
+    assert_eq!(
+        consumer::replay_requested(&writer(&db), &spec("c1"), &handler)
+            .await
+            .expect("replay"),
+        2
+    );
+    assert!(
+        consumer::dead_letters(&db, 10)
+            .await
+            .expect("dead")
+            .is_empty()
+    );
+    assert_eq!(effects(&db).await, 3);
+    assert_eq!(govmedia_kit::audit::verify(db.conn()).await, Ok(3));
+}
+backend_test!(
+    events_a_consumer_cannot_apply_become_dead_letters_and_replay_on,
+    events_a_consumer_cannot_apply_become_dead_letters_and_replay
 );

@@ -400,3 +400,98 @@ backend_test!(
     a_suspended_account_is_resumed_by_a_resume_filing_on,
     a_suspended_account_is_resumed_by_a_resume_filing
 );
+
+/// The registry consumes the filing service's events: every decision on a filing about an
+/// account, rejected as well as accepted, enters that account's audit trail, with who decided.
+async fn decisions_about_an_account_enter_its_audit_trail(backend: Backend) {
+    let suite = Suite::spawn(backend).await;
+    file_and_accept(
+        &suite,
+        "edu-wechat",
+        open_filing(Platform::WechatOfficialAccount, "格尔木教育"),
+    )
+    .await;
+    applied(&suite, "edu-wechat").await;
+    bind(&suite, "edu-wechat", "gh_audit01").await;
+    let mut operator = suite.operator().await;
+    let mut rename = filing_about(FilingKind::Change, "edu-wechat");
+    rename.account = Some(rpb::Account {
+        display_name: "格尔木教育发布".into(),
+        ..Default::default()
+    });
+    rename.change_mask = Some(prost_types::FieldMask {
+        paths: vec!["display_name".into()],
+    });
+    create(&mut operator, "edu-wechat-rename", rename)
+        .await
+        .expect("create");
+    submit(&mut operator, "edu-wechat-rename")
+        .await
+        .expect("submit");
+    consent(&mut suite.leader().await, "edu-wechat-rename")
+        .await
+        .expect("consent");
+    suite
+        .supervisor()
+        .await
+        .reject_filing(pb::RejectFilingRequest {
+            name: filing_name("edu-wechat-rename"),
+            comment: "名称不规范".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("reject");
+    file_and_accept(
+        &suite,
+        "edu-wechat-suspend",
+        filing_about(FilingKind::Suspend, "edu-wechat"),
+    )
+    .await;
+
+    let ledger = suite.ledger_direct().await;
+    let projected = govmedia_test_support::eventually(
+        "both decisions in the account's trail",
+        std::time::Duration::from_secs(20),
+        || {
+            let mut ledger = ledger.clone();
+            async move {
+                let records = ledger
+                    .list_audit_records(rpb::ListAuditRecordsRequest {
+                        resource: "accounts/edu-wechat".into(),
+                        page_size: 100,
+                        ..Default::default()
+                    })
+                    .await
+                    .ok()?
+                    .into_inner()
+                    .records;
+                let decisions: Vec<_> = records
+                    .into_iter()
+                    .filter(|record| record.action == "ProjectFilingOutcome")
+                    .collect();
+                (decisions.len() == 2).then_some(decisions)
+            }
+        },
+    )
+    .await;
+    let details: Vec<serde_json::Value> = projected
+        .iter()
+        .map(|record| serde_json::from_str(&record.details).expect("json"))
+        .collect();
+    assert!(
+        details
+            .iter()
+            .any(|d| d["filing"] == "filings/edu-wechat-rename"
+                && d["decision"] == "REJECTED"
+                && d["decided_by"] == "wang.supervisor")
+    );
+    assert!(
+        details
+            .iter()
+            .any(|d| d["filing"] == "filings/edu-wechat-suspend" && d["decision"] == "ACCEPTED")
+    );
+}
+backend_test!(
+    decisions_about_an_account_enter_its_audit_trail_on,
+    decisions_about_an_account_enter_its_audit_trail
+);

@@ -425,7 +425,7 @@ async fn migrate_then_serve(backend: Backend) {
         .output()
         .expect("run");
     assert!(migrated.status.success(), "{migrated:?}");
-    assert!(String::from_utf8_lossy(&migrated.stdout).contains("registry: 5 migration(s) applied"));
+    assert!(String::from_utf8_lossy(&migrated.stdout).contains("registry: 6 migration(s) applied"));
     let again = with_backends(&["migrate", "registry"])
         .output()
         .expect("run");
@@ -499,6 +499,11 @@ async fn dev_loads_the_demo_once_and_stops_on_sigterm() {
         .expect("run");
     assert!(verified.status.success(), "{verified:?}");
     assert!(String::from_utf8_lossy(&verified.stdout).contains("intact"));
+    let letters = govmedia(&["events", "dead", "registry", "--data-dir", dir])
+        .output()
+        .expect("run");
+    assert!(letters.status.success(), "{letters:?}");
+    assert!(String::from_utf8_lossy(&letters.stdout).contains("no dead letters"));
     let dead = govmedia(&["jobs", "dead", "filing", "--data-dir", dir])
         .output()
         .expect("run");
