@@ -9,6 +9,8 @@ use govmedia_proto::{
 };
 
 /// The fields a change of an account's data may touch (a CHANGE filing's mask, UpdateAccount's).
+/// `platform_account_id` corrects the id of a bound account (one bound by mistake); a FILED
+/// account is bound, not changed.
 pub const CHANGEABLE: &[&str] = &[
     "display_name",
     "kind",
@@ -16,6 +18,7 @@ pub const CHANGEABLE: &[&str] = &[
     "responsible_person",
     "verified_subject",
     "homepage_url",
+    "platform_account_id",
 ];
 
 /// The fields an opening sets besides the platform: the changeable ones and the R-03

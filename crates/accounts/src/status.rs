@@ -143,6 +143,19 @@ pub fn cancelled(account: &str) -> ApiError {
     .localized("账号已注销,不能再作任何变更")
 }
 
+/// FAILED_PRECONDITION (INVALID_TRANSITION): `account` has no platform id to correct yet; a
+/// FILED account is bound, not changed.
+pub fn unbound(account: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::FailedPrecondition,
+        ErrorReason::InvalidTransition,
+        format!("{account} has no platform id yet: bind it instead of correcting it"),
+    )
+    .with_metadata("account", account)
+    .with_metadata("from", AccountStatus::Filed.to_string())
+    .localized("账号尚未绑定平台账号:应先绑定,而不是变更")
+}
+
 /// The refusal of `change` for `account` in `status`.
 pub fn refusal(account: &str, status: AccountStatus, change: Change) -> ApiError {
     match change.target() {

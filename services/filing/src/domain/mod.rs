@@ -196,7 +196,8 @@ pub struct Filing {
     pub account: Vec<u8>,
     /// OPEN: the platform (its proto number).
     pub platform: Option<i32>,
-    /// OPEN: the platform id of an account that already exists on the platform (补报).
+    /// OPEN: the platform id of an account that already exists on the platform (补报). CHANGE:
+    /// the corrected platform id, when the mask names it.
     pub platform_account_id: Option<String>,
     /// CHANGE: the fields to change, from `govmedia_accounts::fields::CHANGEABLE`.
     pub change_mask: Vec<String>,

@@ -269,8 +269,10 @@ async fn preflight(
 ) -> Result<OrgRef, FilingError> {
     let asker = api.registry.as_caller(principal);
     let unit = asker.unit(subject.organization).await?;
+    let mut platform = subject.platform;
     if let Some(target) = subject.target {
         let account = asker.account(target).await?;
+        platform = platform.or(Some(account.platform));
         if account.organization != convert::organization_name(&unit.id) {
             return Err(FilingError::AccountOfAnotherUnit {
                 account: account.name,
@@ -293,14 +295,21 @@ async fn preflight(
                 kind: subject.kind,
             });
         }
+        // A correction of the platform id needs one to correct.
+        if subject.kind == FilingKind::Change
+            && subject.platform_account_id.is_some()
+            && account.platform_account_id.is_empty()
+        {
+            return Err(govmedia_accounts::status::unbound(&account.name).into());
+        }
     }
-    if let (Some(platform), Some(platform_account_id)) =
-        (subject.platform, subject.platform_account_id)
+    if let (Some(platform), Some(platform_account_id)) = (platform, subject.platform_account_id)
         && let Some(existing) = api
             .registry
             .as_service()
             .platform_account_holder(platform, platform_account_id)
             .await?
+        && Some(existing.as_str()) != subject.target.map(|id| format!("accounts/{id}")).as_deref()
     {
         return Err(FilingError::PlatformAccountTaken {
             platform_account_id: platform_account_id.to_owned(),

@@ -129,6 +129,14 @@ pub(super) fn draft(v: &mut Violations, filing: &pb::Filing) -> Option<Draft> {
                         fields::check(v, "filing.account", account, field);
                         fields::copy(&mut kept, account, field);
                     }
+                    // A corrected platform id must not be another account's (preflight).
+                    if draft
+                        .change_mask
+                        .iter()
+                        .any(|field| field == "platform_account_id")
+                    {
+                        draft.platform_account_id = Some(account.platform_account_id.clone());
+                    }
                     draft.account = kept.encode_to_vec();
                 }
                 None => v.add(

@@ -495,3 +495,79 @@ backend_test!(
     decisions_about_an_account_enter_its_audit_trail_on,
     decisions_about_an_account_enter_its_audit_trail
 );
+
+/// A platform id bound by mistake is corrected by a CHANGE filing; the new id must not be
+/// another account's, and an account not bound yet is bound, not changed.
+async fn a_platform_id_bound_by_mistake_is_corrected_by_a_change_filing(backend: Backend) {
+    let suite = Suite::spawn(backend).await;
+    for (id, platform_id) in [("edu-wechat", "gh_wrong01"), ("edu-weibo", "7712345678")] {
+        let platform = if id == "edu-wechat" {
+            Platform::WechatOfficialAccount
+        } else {
+            Platform::Weibo
+        };
+        file_and_accept(&suite, id, open_filing(platform, id)).await;
+        applied(&suite, id).await;
+        bind(&suite, id, platform_id).await;
+    }
+    file_and_accept(&suite, "edu-douyin", open_filing(Platform::Douyin, "抖音")).await;
+    applied(&suite, "edu-douyin").await;
+    let correction = |account: &str, platform_id: &str| {
+        let mut filing = filing_about(FilingKind::Change, account);
+        filing.account = Some(rpb::Account {
+            platform_account_id: platform_id.into(),
+            ..Default::default()
+        });
+        filing.change_mask = Some(prost_types::FieldMask {
+            paths: vec!["platform_account_id".into()],
+        });
+        filing
+    };
+    let mut operator = suite.operator().await;
+    // Not bound yet: bind it instead.
+    assert_error(
+        create(
+            &mut operator,
+            "fix-douyin",
+            correction("edu-douyin", "dy_001"),
+        )
+        .await,
+        tonic::Code::FailedPrecondition,
+        "INVALID_TRANSITION",
+    );
+    // Another account's id on the platform (here another unit's) is refused.
+    let mut health = open_filing(Platform::WechatOfficialAccount, "格尔木卫健");
+    health.organization = "organizations/golmud-health".into();
+    file_and_accept_for(&suite, "golmud-health", "health-wechat", health).await;
+    applied(&suite, "health-wechat").await;
+    suite
+        .filings("op", "golmud-health", Role::Operator)
+        .await
+        .bind_platform_account(pb::BindPlatformAccountRequest {
+            name: filing_name("health-wechat"),
+            platform_account_id: "gh_health01".into(),
+            request_id: String::new(),
+        })
+        .await
+        .expect("bind");
+    assert_error(
+        create(
+            &mut operator,
+            "fix-taken",
+            correction("edu-wechat", "gh_health01"),
+        )
+        .await,
+        tonic::Code::AlreadyExists,
+        "ALREADY_EXISTS",
+    );
+    let fixed = file_and_accept(&suite, "fix-wechat", correction("edu-wechat", "gh_right01")).await;
+    assert_eq!(fixed.kind, FilingKind::Change as i32);
+    applied(&suite, "fix-wechat").await;
+    let ledger = account(&suite, "edu-wechat").await;
+    assert_eq!(ledger.platform_account_id, "gh_right01");
+    assert_eq!(ledger.status, AccountStatus::Active as i32);
+}
+backend_test!(
+    a_platform_id_bound_by_mistake_is_corrected_by_a_change_filing_on,
+    a_platform_id_bound_by_mistake_is_corrected_by_a_change_filing
+);

@@ -63,6 +63,9 @@ fn apply_field(account: &mut Account, source: &pb::Account, field: &str) {
         "verified_subject" => account.verified_subject = source.verified_subject.clone(),
         "homepage_url" => account.homepage_url = source.homepage_url.clone(),
         "justification" => account.justification = source.justification.clone(),
+        "platform_account_id" => {
+            account.platform_account_id = Some(source.platform_account_id.clone());
+        }
         _ => {}
     }
 }
@@ -438,6 +441,26 @@ pub(super) async fn update(
     };
     if account.status == AccountStatus::Cancelled {
         return Err(RuleViolation::AccountCancelled(account.name()).into());
+    }
+    if paths.iter().any(|path| path == "platform_account_id") {
+        // A correction of a bound id: a FILED account is bound (ActivateAccount) instead, and
+        // the new id must not be another account's.
+        if account.platform_account_id.is_none() {
+            return Err(govmedia_accounts::status::unbound(&account.name()).into());
+        }
+        if let Some(holder) = store::accounts::by_platform_id(
+            unit.txn(),
+            account.platform,
+            &source.platform_account_id,
+        )
+        .await?
+            && holder.id != account.id
+        {
+            return Err(RegistryError::PlatformAccountTaken {
+                platform_account_id: source.platform_account_id.clone(),
+                existing: holder.name(),
+            });
+        }
     }
     for path in &paths {
         apply_field(&mut account, source, path);
