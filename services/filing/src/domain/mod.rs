@@ -243,6 +243,12 @@ impl Filing {
         waiting && self.due_time.is_some_and(|due| now >= due)
     }
 
+    /// Is it an opening of an account that already exists on the platform (补报, 未经报备先开设)?
+    /// Such an opening names the account's platform id.
+    pub fn filed_after_opening(&self) -> bool {
+        self.kind == FilingKind::Open && self.platform_account_id.is_some()
+    }
+
     /// The registry account an OPEN filing registers: it takes the filing's id, so applying the
     /// filing twice can only ever meet the same account.
     pub fn account_to_register(&self) -> String {

@@ -105,6 +105,7 @@ pub fn filing(filing: &Filing, timeline: &[TimelineEntry], now: DateTime<Utc>) -
         updated: Some(stamp(&filing.updated)),
         etag: etag(filing.version),
         bound_platform_account_id: filing.bound_platform_account_id.clone().unwrap_or_default(),
+        filed_after_opening: filing.filed_after_opening(),
     }
 }
 
@@ -198,6 +199,7 @@ pub fn record(report: &Report) -> Record {
             report
                 .created
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            account.filed_after_opening.to_string(),
         ],
     }
 }

@@ -206,6 +206,7 @@ pub(super) async fn list(
             &req.state.to_string(),
             &req.overdue_only.to_string(),
             &req.awaiting_caller.to_string(),
+            &req.filed_after_opening_only.to_string(),
             &principal.subject,
         ]),
     );
@@ -226,6 +227,7 @@ pub(super) async fn list(
                 .has(Role::Supervisor)
                 .then(|| principal.organization.clone()),
         }),
+        filed_after_opening_only: req.filed_after_opening_only,
     };
     let mut rows = store::filings::list(api.conn(), &filter, after, page.fetch_limit()).await?;
     let next_page_token = page.finish(&mut rows, |(seq, _)| seq.to_string());

@@ -176,6 +176,7 @@ impl Registry {
             FilingKind::Open => {
                 let mut data = data()?;
                 data.organization = format!("organizations/{}", filing.organization);
+                data.filed_after_opening = filing.filed_after_opening();
                 client
                     .create_account(pb::CreateAccountRequest {
                         account_id: account.to_owned(),

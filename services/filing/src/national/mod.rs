@@ -30,7 +30,7 @@ pub struct Column {
 }
 
 /// Number of columns of a record.
-pub const WIDTH: usize = 20;
+pub const WIDTH: usize = 21;
 
 /// The columns, in file order.
 pub const COLUMNS: [Column; WIDTH] = [
@@ -133,6 +133,12 @@ pub const COLUMNS: [Column; WIDTH] = [
         key: "changed_at",
         zh: "变更时间",
         en: "Changed at",
+    },
+    // Last, so that readers of the earlier 20-column files keep their positions.
+    Column {
+        key: "filed_after_opening",
+        zh: "未经报备先开设",
+        en: "Filed after opening",
     },
 ];
 

@@ -148,6 +148,8 @@ pub struct Filter {
     pub overdue_at: Option<DateTime<Utc>>,
     /// Only filings waiting for the caller.
     pub awaiting: Option<Awaiting>,
+    /// Only openings of accounts that already existed on the platform (补报).
+    pub filed_after_opening_only: bool,
 }
 
 /// The states in which a filing waits for someone.
@@ -177,6 +179,12 @@ pub async fn list(
     }
     if let Some(now) = filter.overdue_at {
         query = query.filter(overdue_condition(now));
+    }
+    if filter.filed_after_opening_only {
+        // The rule of `Filing::filed_after_opening`, as a query.
+        query = query
+            .filter(row::Column::Kind.eq(FilingKind::Open as i32))
+            .filter(row::Column::PlatformAccountId.is_not_null());
     }
     if let Some(awaiting) = &filter.awaiting {
         // Nothing waits for a caller who takes no step.

@@ -21,7 +21,7 @@ use govmedia_kit::auth::Role;
 use govmedia_proto::{
     common::v1::Platform,
     filing::v1::{self as pb, ExportFormat, ReportCause, ReportState},
-    registry::v1::AccountStatus,
+    registry::v1::{self as rpb, AccountStatus},
 };
 use govmedia_test_support::{Backend, backend_test, eventually};
 use tonic::Code;
@@ -217,6 +217,86 @@ async fn changes_are_queued_exported_and_marked_by_hand(backend: Backend) {
 backend_test!(
     changes_are_queued_exported_and_marked_by_hand_on,
     changes_are_queued_exported_and_marked_by_hand
+);
+
+/// An account opened on its platform before it was filed (补报) is marked so in the filing, the
+/// ledger and the national report, and each listing can pick such accounts out.
+async fn accounts_filed_after_opening_are_marked(backend: Backend) {
+    let suite = Suite::spawn(backend).await;
+    let mut supervisor = suite.supervisor().await;
+    open_account(&suite, "edu-weibo", Platform::Weibo, "格尔木教育微博").await;
+    bind(&suite, "edu-weibo", "7781234567").await;
+    let mut retro = open_filing(Platform::Douyin, "格尔木教育抖音");
+    retro.account.as_mut().expect("account").platform_account_id = "dy_golmud_edu".into();
+    let accepted = file_and_accept(&suite, "edu-douyin", retro).await;
+    assert!(accepted.filed_after_opening);
+    applied(&suite, "edu-douyin").await;
+    // The id the filing named is the one bound.
+    let bound = bind(&suite, "edu-douyin", "").await;
+    assert_eq!(bound.bound_platform_account_id, "dy_golmud_edu");
+
+    let filings = supervisor
+        .list_filings(pb::ListFilingsRequest {
+            filed_after_opening_only: true,
+            ..Default::default()
+        })
+        .await
+        .expect("list filings")
+        .into_inner()
+        .filings;
+    let names: Vec<_> = filings.iter().map(|filing| filing.name.as_str()).collect();
+    assert_eq!(names, ["filings/edu-douyin"]);
+
+    let mut ledger = suite.ledger("golmud-edu", &[Role::Operator]).await;
+    let marked = ledger
+        .list_accounts(rpb::ListAccountsRequest {
+            filed_after_opening_only: true,
+            ..Default::default()
+        })
+        .await
+        .expect("list accounts")
+        .into_inner();
+    assert_eq!(marked.total_size, 1);
+    let account = &marked.accounts[0];
+    assert_eq!(account.name, "accounts/edu-douyin");
+    assert!(account.filed_after_opening);
+    assert_eq!(account.status, AccountStatus::Active as i32);
+
+    let jsonl = export(&mut supervisor, ExportFormat::Jsonl).await;
+    let marks: Vec<(String, String)> = std::str::from_utf8(&jsonl.content)
+        .expect("UTF-8")
+        .lines()
+        .map(|line| {
+            let record: serde_json::Value = serde_json::from_str(line).expect("JSON");
+            (
+                record["account"].as_str().expect("account").to_owned(),
+                record["filed_after_opening"]
+                    .as_str()
+                    .expect("mark")
+                    .to_owned(),
+            )
+        })
+        .collect();
+    let mark = |account: &str, value: &str| (account.to_owned(), value.to_owned());
+    assert_eq!(
+        marks,
+        [
+            mark("edu-weibo", "false"),
+            mark("edu-weibo", "false"),
+            mark("edu-douyin", "true"),
+            mark("edu-douyin", "true"),
+        ]
+    );
+    let xlsx = export(&mut supervisor, ExportFormat::Xlsx).await;
+    let strings = xlsx_part(&xlsx.content, "xl/sharedStrings.xml");
+    assert!(
+        strings.contains("未经报备先开设\nFiled after opening"),
+        "{strings}"
+    );
+}
+backend_test!(
+    accounts_filed_after_opening_are_marked_on,
+    accounts_filed_after_opening_are_marked
 );
 
 async fn report_requests_are_checked_and_change_nothing(backend: Backend) {

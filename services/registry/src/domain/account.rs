@@ -183,6 +183,8 @@ pub struct Account {
     pub follower_count: i64,
     /// Filing behind the latest change (`filings/{id}` id part).
     pub last_filing: String,
+    /// Opened on the platform before it was filed (补报).
+    pub filed_after_opening: bool,
     /// Creation.
     pub created: Stamp,
     /// Latest change.
@@ -346,6 +348,7 @@ mod tests {
             last_post_time: last_post_days_ago.map(|d| now - Duration::days(d)),
             follower_count: 0,
             last_filing: String::new(),
+            filed_after_opening: false,
             created: stamp.clone(),
             updated: stamp,
             version: 1,

@@ -197,6 +197,7 @@ pub(super) async fn list(
             &req.kind.to_string(),
             &req.status.to_string(),
             &req.operator_vendor,
+            &req.filed_after_opening_only.to_string(),
         ]),
     );
     v.finish()?;
@@ -208,6 +209,7 @@ pub(super) async fn list(
         status,
         vendor,
         text: None,
+        filed_after_opening_only: req.filed_after_opening_only,
     };
     let (accounts, next_page_token, total_size) = account_page(api, &filter, &page).await?;
     Ok(pb::ListAccountsResponse {
@@ -364,6 +366,7 @@ pub(super) async fn create(
         last_post_time: None,
         follower_count: 0,
         last_filing: filing,
+        filed_after_opening: source.filed_after_opening,
         created: created.clone(),
         updated: created,
         version: 1,
@@ -392,6 +395,7 @@ pub(super) async fn create(
             "platform": response.platform,
             "display_name": response.display_name,
             "filing": response.last_filing,
+            "filed_after_opening": response.filed_after_opening,
         }),
     )
     .await?;

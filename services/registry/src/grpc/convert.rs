@@ -108,6 +108,7 @@ pub fn account(account: &Account) -> pb::Account {
         last_post_time: account.last_post_time.map(to_proto),
         follower_count: account.follower_count,
         last_filing: prefixed("filings", &account.last_filing),
+        filed_after_opening: account.filed_after_opening,
         created: Some(stamp(&account.created)),
         updated: Some(stamp(&account.updated)),
         etag: etag(account.version),

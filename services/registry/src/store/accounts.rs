@@ -47,6 +47,7 @@ pub(super) fn to_domain(model: row::Model) -> Result<Account, DbErr> {
         last_post_time: model.last_post_time,
         follower_count: model.follower_count,
         last_filing: model.last_filing,
+        filed_after_opening: model.filed_after_opening,
         created: stamp(model.created_at, model.created_by, model.created_by_org),
         updated: stamp(model.updated_at, model.updated_by, model.updated_by_org),
         version: model.version,
@@ -80,6 +81,7 @@ fn to_row(account: &Account) -> row::ActiveModel {
         last_post_time: Set(account.last_post_time),
         follower_count: Set(account.follower_count),
         last_filing: Set(account.last_filing.clone()),
+        filed_after_opening: Set(account.filed_after_opening),
         created_at: Set(account.created.time),
         created_by: Set(account.created.actor.clone()),
         created_by_org: Set(account.created.actor_organization.clone()),
@@ -169,6 +171,8 @@ pub struct Filter {
     pub vendor: Option<String>,
     /// Text in the display name or platform id.
     pub text: Option<String>,
+    /// Only accounts filed after they were opened (补报).
+    pub filed_after_opening_only: bool,
 }
 
 fn filtered(filter: &Filter) -> Select<row::Entity> {
@@ -184,6 +188,9 @@ fn filtered(filter: &Filter) -> Select<row::Entity> {
     }
     if let Some(vendor) = &filter.vendor {
         query = query.filter(row::Column::OperatorVendor.eq(vendor.as_str()));
+    }
+    if filter.filed_after_opening_only {
+        query = query.filter(row::Column::FiledAfterOpening.eq(true));
     }
     if let Some(text) = &filter.text {
         query = query.filter(

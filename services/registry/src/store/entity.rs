@@ -67,6 +67,7 @@ pub mod account {
         pub last_post_time: Option<DateTimeUtc>,
         pub follower_count: i64,
         pub last_filing: String,
+        pub filed_after_opening: bool,
         pub created_at: DateTimeUtc,
         pub created_by: String,
         pub created_by_org: String,

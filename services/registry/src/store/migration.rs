@@ -11,6 +11,7 @@ impl MigratorTrait for Migrator {
         let mut migrations = govmedia_kit::schema::migrations();
         migrations.push(Box::new(RegistryTables));
         migrations.push(Box::new(Leaders));
+        migrations.push(Box::new(FiledAfterOpening));
         migrations
     }
 }
@@ -195,5 +196,28 @@ impl MigrationTrait for Leaders {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// Accounts opened on their platform before they were filed (补报).
+struct FiledAfterOpening;
+
+impl MigrationName for FiledAfterOpening {
+    fn name(&self) -> &str {
+        "m20261204_000004_registry_filed_after_opening"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for FiledAfterOpening {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("accounts")
+                    .add_column(boolean("filed_after_opening").default(false))
+                    .to_owned(),
+            )
+            .await
     }
 }
