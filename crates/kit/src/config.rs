@@ -89,6 +89,11 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
     /// Seconds to wait for a connection.
     pub connect_timeout_secs: u64,
+    /// How many hash chains the audit trail spreads over, 1 to 256 (see `audit`): writes
+    /// about resources of different chains do not wait for each other. 1 is a single chain
+    /// whose every write waits for the one before it to commit. Changing it is safe: each
+    /// chain stays verifiable, and resources move to their new chains from then on.
+    pub audit_chains: u16,
 }
 
 impl Default for DatabaseSettings {
@@ -98,6 +103,7 @@ impl Default for DatabaseSettings {
             schema: None,
             max_connections: 10,
             connect_timeout_secs: 10,
+            audit_chains: 16,
         }
     }
 }

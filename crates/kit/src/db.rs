@@ -28,6 +28,7 @@ use crate::{config::DatabaseSettings, error::ApiError};
 pub struct Db {
     conn: DatabaseConnection,
     writer: Option<Arc<Mutex<()>>>,
+    audit_chains: u16,
 }
 
 /// A database that could not be opened.
@@ -42,6 +43,9 @@ pub enum DbOpenError {
     /// The schema name is not a plain identifier.
     #[error("invalid schema name {0:?}: use lower-case letters, digits and '_'")]
     InvalidSchema(String),
+    /// The number of audit chains is out of range.
+    #[error("invalid database.audit_chains {0}: use 1 to {max}", max = crate::audit::MAX_CHAINS)]
+    InvalidAuditChains(u16),
     /// Connecting or preparing failed.
     #[error("cannot open the database: {0}")]
     Connect(#[from] DbErr),
@@ -52,6 +56,10 @@ impl Db {
     /// by default one named after the service, created when missing.
     pub async fn connect(settings: &DatabaseSettings, service: &str) -> Result<Db, DbOpenError> {
         let url = settings.url.as_deref().ok_or(DbOpenError::MissingUrl)?;
+        let audit_chains = settings.audit_chains;
+        if !(1..=crate::audit::MAX_CHAINS).contains(&audit_chains) {
+            return Err(DbOpenError::InvalidAuditChains(audit_chains));
+        }
         let mut options = ConnectOptions::new(url.to_owned());
         options
             .max_connections(settings.max_connections.max(1))
@@ -71,6 +79,7 @@ impl Db {
             Ok(Db {
                 conn,
                 writer: Some(Arc::new(Mutex::new(()))),
+                audit_chains,
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let schema = settings
@@ -96,7 +105,11 @@ impl Db {
             admin.close().await?;
             options.set_schema_search_path(schema);
             let conn = sea_orm::Database::connect(options).await?;
-            Ok(Db { conn, writer: None })
+            Ok(Db {
+                conn,
+                writer: None,
+                audit_chains,
+            })
         } else {
             Err(DbOpenError::UnsupportedUrl(redact(url)))
         }
@@ -107,27 +120,46 @@ impl Db {
         &self.conn
     }
 
+    /// How many chains the audit trail spreads over (`database.audit_chains`).
+    pub fn audit_chains(&self) -> u16 {
+        self.audit_chains
+    }
+
     /// Which engine this is.
     pub fn backend(&self) -> DbBackend {
         self.conn.get_database_backend()
     }
 
     /// Starts a write transaction (serialized on SQLite, see the module docs).
+    ///
+    /// The `BEGIN` runs to its end in a task of its own, whatever happens to the caller: a
+    /// request dropped while its `BEGIN` is on the wire (its client went away) would otherwise
+    /// return its connection to the pool inside a transaction that nothing ends, on PostgreSQL
+    /// (sqlx counts the transaction only once `BEGIN` has answered, and its roll-back-on-drop
+    /// goes by that count), and the next borrower's statements would run in it. Finished, the
+    /// transaction is rolled back as usual when nobody takes it.
     pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
         let guard = match &self.writer {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        let txn = if guard.is_some() {
-            self.conn
-                .begin_with_options(TransactionOptions {
+        let conn = self.conn.clone();
+        let sqlite = guard.is_some();
+        let txn = tokio::spawn(async move {
+            if sqlite {
+                conn.begin_with_options(TransactionOptions {
                     sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                     ..TransactionOptions::default()
                 })
-                .await?
-        } else {
-            self.conn.begin().await?
-        };
+                .await
+            } else {
+                conn.begin().await
+            }
+        })
+        .await
+        .map_err(|error| {
+            DbErr::Custom(format!("the task beginning a transaction failed: {error}"))
+        })??;
         Ok(WriteTxn { txn, _guard: guard })
     }
 

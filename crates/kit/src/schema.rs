@@ -11,6 +11,7 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(Jobs),
         Box::new(PruneIndexes),
         Box::new(DeadLetters),
+        Box::new(AuditChains),
     ]
 }
 
@@ -215,5 +216,57 @@ impl MigrationTrait for DeadLetters {
                     .to_owned(),
             )
             .await
+    }
+}
+
+/// The audit trail in several chains (see [`crate::audit`]): the entries written so far become
+/// chain 0 at their positions, so their hashes stay valid.
+struct AuditChains;
+
+impl MigrationName for AuditChains {
+    fn name(&self) -> &str {
+        "m20261204_000005_kit_audit_chains"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AuditChains {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for column in [
+            integer("chain").default(0).to_owned(),
+            big_integer("chain_seq").default(0).to_owned(),
+        ] {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table("audit_log")
+                        .add_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        let db = manager.get_connection();
+        db.execute_unprepared("UPDATE audit_log SET chain_seq = seq")
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("audit_log_chain")
+                    .table("audit_log")
+                    .col("chain")
+                    .col("chain_seq")
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        if manager.get_database_backend() == sea_orm::DbBackend::Postgres {
+            db.execute_unprepared("CREATE SEQUENCE IF NOT EXISTS audit_log_seq")
+                .await?;
+            db.execute_unprepared(
+                "SELECT setval('audit_log_seq', COALESCE((SELECT MAX(seq) FROM audit_log), 0) + 1, false)",
+            )
+            .await?;
+        }
+        Ok(())
     }
 }

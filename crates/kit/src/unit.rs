@@ -6,7 +6,7 @@
 //! if let Some(done) = unit.replay().await? { return Ok(done) }   // a retried request
 //! ... change rows through unit.txn() ...
 //! unit.publish(&subject, &event).await?;
-//! unit.audit(resource, scope, details).await?;
+//! unit.audit(resource, scope, details);                         // appended at commit
 //! unit.commit(response).await                                    // key + commit + wake relay
 //! ```
 
@@ -99,6 +99,7 @@ impl Writer {
             request_id: request_id.to_owned(),
             fingerprint: idempotency::fingerprint(&principal.subject, request),
             published: false,
+            audits: Vec::new(),
         })
     }
 }
@@ -116,6 +117,7 @@ pub struct Unit {
     request_id: String,
     fingerprint: String,
     published: bool,
+    audits: Vec<AuditEntry>,
 }
 
 impl Unit {
@@ -167,29 +169,16 @@ impl Unit {
         Ok(())
     }
 
-    /// Appends the audit entry of this change.
-    pub async fn audit(
-        &mut self,
-        resource: &str,
-        scope: &str,
-        details: serde_json::Value,
-    ) -> Result<(), ApiError> {
-        let entry = AuditEntry {
+    /// Adds an audit entry of this change about `resource`. The entries are appended to the
+    /// trail at [`Unit::commit`], all at once: the chains they go to are locked only for the end
+    /// of the transaction, and in one order for every unit (see [`crate::audit`]).
+    pub fn audit(&mut self, resource: &str, scope: &str, details: serde_json::Value) {
+        self.audits.push(AuditEntry {
             action: self.method.to_owned(),
             resource: resource.to_owned(),
             scope: scope.to_owned(),
             details,
-        };
-        audit::append(
-            &*self.txn,
-            &self.principal,
-            &self.request_id,
-            entry,
-            self.now,
-        )
-        .await
-        .map(|_| ())
-        .map_err(|error| ApiError::internal("writing the audit trail", &error))
+        });
     }
 
     /// Stores the idempotency key with `response`, commits, and wakes the outbox relay. When a
@@ -218,6 +207,18 @@ impl Unit {
                 .ok_or_else(|| ApiError::internal("replaying a concurrent request", &error));
             }
             Err(error) => return Err(ApiError::internal("storing the idempotency key", &error)),
+        }
+        if !self.audits.is_empty() {
+            audit::append(
+                &*self.txn,
+                self.db.audit_chains(),
+                &self.principal,
+                &self.request_id,
+                self.audits,
+                self.now,
+            )
+            .await
+            .map_err(|error| crate::db::api_error("the audit trail", &error))?;
         }
         self.txn
             .commit()

@@ -134,8 +134,7 @@ pub async fn issue(
         &proto.name,
         &format!("/{}/", record.organization),
         json!({ "display_name": record.display_name, "roles": proto.roles, "expires_at": record.expires_at.map(|t| t.to_rfc3339()) }),
-    )
-    .await?;
+    );
     unit.commit(proto).await?;
     Ok((record, full))
 }
@@ -172,8 +171,7 @@ pub async fn revoke(
         &proto.name,
         &format!("/{}/", record.organization),
         json!({ "revoked": true }),
-    )
-    .await?;
+    );
     unit.commit(proto).await?;
     Ok(record)
 }

@@ -122,6 +122,13 @@ pub async fn verify_audit(
     let db = open(settings, data_dir, schema).await?;
     let entries = govmedia_kit::audit::verify(db.conn()).await?;
     println!("{schema}: the audit trail is intact ({entries} entries)");
+    // What to keep elsewhere to notice later that entries were cut off at the end of a chain.
+    for head in govmedia_kit::audit::heads(db.conn()).await? {
+        println!(
+            "  chain {}: {} entries, latest hash {}",
+            head.chain, head.length, head.hash
+        );
+    }
     Ok(())
 }
 

@@ -193,7 +193,7 @@ enum ApikeyCommand {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Recompute a service's audit hash chain and report whether it is intact.
+    /// Recompute a service's audit hash chains, report whether they are intact, and print each chain's latest hash.
     Verify {
         /// The service, e.g. `registry`.
         service: String,

@@ -145,8 +145,7 @@ impl EventHandler for FilingOutcomes {
                 "decided_by": by.actor,
                 "decided_by_organization": by.actor_organization,
             }),
-        )
-        .await?;
+        );
         Ok(())
     }
 }

@@ -75,3 +75,52 @@ async fn a_second_sqlite_writer_waits_instead_of_failing() {
     );
     assert_eq!(count(&first).await, 2);
 }
+
+/// A request whose caller goes away is dropped wherever it waits, also in the middle of the
+/// `BEGIN` of its write. The connection must still go back to the pool outside any transaction:
+/// a connection left inside one would run the statements of whoever borrows it next in that
+/// stale transaction (their autocommitted writes uncommitted, their locks held).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_dropped_while_it_begins_leaves_no_transaction_open() {
+    if govmedia_test_support::skip_production() {
+        return;
+    }
+    let backends = TestBackends::new(Backend::Production).await;
+    let mut settings = backends.database.clone();
+    // One connection: whoever comes next gets the very connection the dropped write had.
+    settings.max_connections = 1;
+    let db = Db::connect(&settings, "kit").await.expect("connect");
+    // Two statements in a row get two transaction ids, unless they run in the same transaction.
+    let xid = || async {
+        db.conn()
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT txid_current() AS xid",
+            ))
+            .await
+            .expect("query")
+            .expect("row")
+            .try_get::<i64>("", "xid")
+            .expect("xid")
+    };
+    let stale = || async { xid().await == xid().await };
+    assert!(!stale().await, "the check itself");
+    // Drop the write after a varying number of scheduler turns, so that some drops fall while
+    // BEGIN is on the wire.
+    for turns in 0..300 {
+        let write = db.begin_write();
+        let give_up = async {
+            for _ in 0..turns % 60 {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::select! {
+            txn = write => drop(txn.expect("begin")),
+            () = give_up => {}
+        }
+        assert!(
+            !stale().await,
+            "after a write dropped at turn {turns}, the next statement ran inside its transaction"
+        );
+    }
+}

@@ -62,8 +62,7 @@ impl EventHandler for Recorder {
             &event.subject,
             "/",
             serde_json::json!({ "event": event.id }),
-        )
-        .await?;
+        );
         Ok(())
     }
 }

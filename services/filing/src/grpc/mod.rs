@@ -232,8 +232,7 @@ pub(crate) async fn record(
             "comment": entry.comment,
             "application": filing.application.state.map(|state| state.as_str()),
         }),
-    )
-    .await?;
+    );
     Ok(response)
 }
 

@@ -101,8 +101,7 @@ pub(super) async fn import_roster(
         &resource,
         &scope.path,
         json!({ "action": "IMPORTED", "entries": entries.len() }),
-    )
-    .await?;
+    );
     let roster = pb::Roster {
         organization: convert::organization_name(&scope.id),
         platform: platform as i32,

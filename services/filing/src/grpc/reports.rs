@@ -80,8 +80,7 @@ pub(crate) async fn queue(
         &convert::report_name(&report.id),
         &report.organization_path,
         json!({ "action": "QUEUED", "cause": cause.as_str(), "filing": filing.name() }),
-    )
-    .await?;
+    );
     Ok(())
 }
 
@@ -348,8 +347,7 @@ pub(super) async fn mark(
                 "receipt": req.receipt,
                 "comment": req.comment,
             }),
-        )
-        .await?;
+        );
         reports.push(convert::report(&report));
     }
     let response = work.commit(pb::MarkReportsResponse { reports }).await?;

@@ -160,8 +160,7 @@ impl Reporter {
                     "receipt": report.receipt,
                     "error": report.last_error,
                 }),
-            )
-            .await?;
+            );
         } else {
             tracing::info!(report = %report.id, attempts = report.attempts, error = %report.last_error, "will retry a national report");
         }

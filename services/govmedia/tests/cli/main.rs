@@ -425,7 +425,7 @@ async fn migrate_then_serve(backend: Backend) {
         .output()
         .expect("run");
     assert!(migrated.status.success(), "{migrated:?}");
-    assert!(String::from_utf8_lossy(&migrated.stdout).contains("registry: 7 migration(s) applied"));
+    assert!(String::from_utf8_lossy(&migrated.stdout).contains("registry: 8 migration(s) applied"));
     let again = with_backends(&["migrate", "registry"])
         .output()
         .expect("run");

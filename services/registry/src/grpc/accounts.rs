@@ -397,8 +397,7 @@ pub(super) async fn create(
             "filing": response.last_filing,
             "filed_after_opening": response.filed_after_opening,
         }),
-    )
-    .await?;
+    );
     Ok(unit.commit(response).await?)
 }
 
@@ -479,8 +478,7 @@ pub(super) async fn update(
         &name,
         &account.organization_path,
         json!({ "changed_fields": paths, "filing": response.last_filing }),
-    )
-    .await?;
+    );
     Ok(unit.commit(response).await?)
 }
 
@@ -588,8 +586,7 @@ async fn transition(
             "reason": change.reason,
             "platform_account_id": response.platform_account_id,
         }),
-    )
-    .await?;
+    );
     Ok(unit.commit(response).await?)
 }
 
@@ -699,8 +696,7 @@ pub(super) async fn report_activity(
         &name,
         &account.organization_path,
         json!({ "last_post_time": account.last_post_time.map(|t| t.to_rfc3339()), "follower_count": account.follower_count }),
-    )
-    .await?;
+    );
     Ok(unit.commit(response).await?)
 }
 

@@ -272,8 +272,7 @@ async fn save(
         &events::credential_custody_changed(&response, &account.name()),
     )
     .await?;
-    unit.audit(&name, &account.organization_path, details)
-        .await?;
+    unit.audit(&name, &account.organization_path, details);
     Ok(unit.commit(response).await?)
 }
 

@@ -286,8 +286,7 @@ pub(super) async fn create(
         &name,
         &org.path,
         json!({ "display_name": org.display_name, "level": response.level, "kind": response.kind, "parent": response.parent }),
-    )
-    .await?;
+    );
     Ok(unit.commit(response).await?)
 }
 
@@ -412,7 +411,6 @@ pub(super) async fn update(
         &name,
         &org.path,
         json!({ "changed_fields": paths, "etag": response.etag }),
-    )
-    .await?;
+    );
     Ok(unit.commit(response).await?)
 }
