@@ -152,6 +152,16 @@ pub async fn enqueue(
     Ok(inserted > 0)
 }
 
+/// Drops the job of `queue` about `key` inside the caller's transaction, whatever its state:
+/// the work is no longer wanted (e.g. an operator did it by hand). A holder working it
+/// meanwhile records nothing when it settles. Returns whether there was such a job.
+pub async fn cancel(txn: &impl ConnectionTrait, queue: &str, key: &str) -> Result<bool, DbErr> {
+    let result = entity::Entity::delete_by_id(job_id(queue, key))
+        .exec(txn)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
 /// The dead jobs of `queue` (of every queue when `None`), oldest first (at most `limit`).
 pub async fn dead(
     conn: &impl ConnectionTrait,
@@ -472,8 +482,8 @@ impl Queue {
     }
 }
 
-/// A random number in 0..1 for backoff jitter.
-fn jitter() -> f64 {
+/// A random number in 0..1 for backoff jitter (see [`RetryPolicy::delay`]).
+pub fn jitter() -> f64 {
     let mut bytes = [0u8; 8];
     if getrandom::fill(&mut bytes).is_err() {
         return 0.5;

@@ -99,6 +99,7 @@ pub async fn serve(
             writer.clone(),
             registry.own_principal(),
             &config.national,
+            &replica,
         ) {
             workers.push(tokio::spawn(
                 reporter.run(wake.reporter.clone(), shutdown.clone()),

@@ -3,7 +3,7 @@
 
 pub mod workflow;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use govmedia_kit::calendar::{Calendar, CalendarError};
 
 pub use workflow::{Actor, Step, WorkflowError};
@@ -309,15 +309,6 @@ impl Limits {
     }
 }
 
-/// Wait before attempt `attempts + 1` of an application: `initial`, doubled per failed attempt,
-/// at most `max`.
-pub fn retry_delay(attempts: i32, initial: Duration, max: Duration) -> Duration {
-    let doublings = attempts.saturating_sub(1).clamp(0, 30) as u32;
-    initial
-        .checked_mul(1 << doublings)
-        .map_or(max, |delay| delay.min(max))
-}
-
 /// What became of one attempt to apply a filing to the registry.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ApplyOutcome {
@@ -394,17 +385,5 @@ mod tests {
             limits.due_time(FilingState::Submitted, late, &calendar),
             Err(CalendarError::NoData { year: 2027 })
         );
-    }
-
-    #[test]
-    fn retries_back_off_up_to_the_cap() {
-        let initial = Duration::seconds(1);
-        let max = Duration::seconds(60);
-        assert_eq!(retry_delay(1, initial, max), Duration::seconds(1));
-        assert_eq!(retry_delay(2, initial, max), Duration::seconds(2));
-        assert_eq!(retry_delay(4, initial, max), Duration::seconds(8));
-        assert_eq!(retry_delay(7, initial, max), Duration::seconds(60));
-        assert_eq!(retry_delay(i32::MAX, initial, max), max);
-        assert_eq!(retry_delay(0, initial, max), initial);
     }
 }

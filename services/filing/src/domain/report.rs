@@ -6,8 +6,9 @@
 //! automatically, and an operator records by hand what happened to records uploaded by hand.
 
 use chrono::{DateTime, Duration, Utc};
+use govmedia_kit::jobs::RetryPolicy;
 
-use super::{FilingKind, retry_delay};
+use super::FilingKind;
 
 numbered! {
     /// What changed in the ledger.
@@ -124,17 +125,6 @@ pub enum Delivery {
     Unreachable(String),
 }
 
-/// How automatic delivery retries.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Delay after the first failed attempt; doubled after each further one.
-    pub initial: Duration,
-    /// Longest delay.
-    pub max: Duration,
-    /// Attempts before the record fails for good.
-    pub max_attempts: i32,
-}
-
 /// A manual step a record may not take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NotAllowed {
@@ -145,8 +135,16 @@ pub struct NotAllowed {
 }
 
 impl Report {
-    /// Records the outcome of a delivery attempt at `now`.
-    pub fn delivered(&mut self, delivery: Delivery, policy: RetryPolicy, now: DateTime<Utc>) {
+    /// Records the outcome of a delivery attempt at `now`. After a failed one the next is due
+    /// after the kit's backoff of `policy` (`jitter` in 0..1 picks the point in its upper half),
+    /// until `policy.max_attempts` attempts fail and the record with them.
+    pub fn delivered(
+        &mut self,
+        delivery: Delivery,
+        policy: &RetryPolicy,
+        jitter: f64,
+        now: DateTime<Utc>,
+    ) {
         self.attempts = self.attempts.saturating_add(1);
         self.version += 1;
         match delivery {
@@ -169,8 +167,8 @@ impl Report {
                 self.last_error = format!("gave up after {} attempts: {why}", self.attempts);
             }
             Delivery::Unreachable(why) => {
-                self.next_attempt =
-                    Some(now + retry_delay(self.attempts, policy.initial, policy.max));
+                let delay = policy.delay(self.attempts, jitter);
+                self.next_attempt = Some(now + Duration::from_std(delay).unwrap_or(Duration::MAX));
                 self.last_error = why;
             }
         }
@@ -254,8 +252,8 @@ mod tests {
     }
 
     const POLICY: RetryPolicy = RetryPolicy {
-        initial: Duration::seconds(10),
-        max: Duration::seconds(60),
+        initial: std::time::Duration::from_secs(10),
+        max: std::time::Duration::from_secs(60),
         max_attempts: 3,
     };
 
@@ -263,12 +261,12 @@ mod tests {
     fn unreachable_backs_off_then_fails_after_the_last_attempt() {
         let mut report = pending();
         let now = report.created;
-        report.delivered(Delivery::Unreachable("503".into()), POLICY, now);
+        report.delivered(Delivery::Unreachable("503".into()), &POLICY, 1.0, now);
         assert_eq!(report.state, ReportState::Pending);
         assert_eq!(report.next_attempt, Some(now + Duration::seconds(10)));
-        report.delivered(Delivery::Unreachable("503".into()), POLICY, now);
+        report.delivered(Delivery::Unreachable("503".into()), &POLICY, 1.0, now);
         assert_eq!(report.next_attempt, Some(now + Duration::seconds(20)));
-        report.delivered(Delivery::Unreachable("timeout".into()), POLICY, now);
+        report.delivered(Delivery::Unreachable("timeout".into()), &POLICY, 1.0, now);
         assert_eq!(report.state, ReportState::Failed);
         assert_eq!(report.next_attempt, None);
         assert!(
@@ -287,7 +285,8 @@ mod tests {
             Delivery::Accepted {
                 receipt: "B-7".into(),
             },
-            POLICY,
+            &POLICY,
+            1.0,
             now,
         );
         assert_eq!(
@@ -305,7 +304,8 @@ mod tests {
         let mut report = pending();
         report.delivered(
             Delivery::Rejected("unknown unit".into()),
-            POLICY,
+            &POLICY,
+            1.0,
             report.created,
         );
         assert_eq!(report.state, ReportState::Failed);

@@ -21,7 +21,7 @@ use crate::{
         report::{Report, ReportCause, ReportState},
     },
     error::FilingError,
-    national::export,
+    national::{export, reporter},
     store::{self, reports::Order},
 };
 
@@ -76,6 +76,7 @@ pub(crate) async fn queue(
         version: 1,
     };
     store::reports::insert(work.txn(), &report).await?;
+    reporter::enqueue(work, &report.id).await?;
     work.audit(
         &convert::report_name(&report.id),
         &report.organization_path,
@@ -327,6 +328,11 @@ pub(super) async fn mark(
                 report: name.clone(),
                 step,
             })?;
+        if report.state == ReportState::Pending {
+            reporter::enqueue(&work, id).await?;
+        } else {
+            reporter::forget(&work, id).await?;
+        }
         if !store::reports::update(work.txn(), &report, read).await? {
             // Delivered meanwhile by the reporter: the caller should look again.
             let current = store::reports::get(work.txn(), id)

@@ -1,33 +1,58 @@
 //! The reporter: delivers PENDING report records through the configured adapter.
 //!
-//! The table is the queue, as for the applier: a record is queued in the transaction that
-//! records the change of the ledger, so nothing is lost while the national system (or this
-//! service) is down. Each due record is claimed (its next attempt moved past the attempt's
-//! timeout, so another replica leaves it alone), delivered outside any transaction, and its
-//! outcome stored only if nobody changed the record meanwhile: an operator marking it by hand
-//! wins over a delivery that was in flight, and the receiving side sees the record id as an
-//! idempotency key, so the duplicate that may cause is harmless. The records of one account
-//! leave in the order they were queued (see `store::reports::due`).
+//! Each record is a durable job (`deliver-report:{report}`, see `govmedia_kit::jobs`), queued in
+//! the transaction that queues the record, so nothing is lost while the national system (or
+//! this service) is down. Any replica claims due jobs with a lease, delivers the record outside
+//! any transaction, and stores the outcome only if nobody changed the record meanwhile: an
+//! operator marking it by hand wins over a delivery that was in flight (marking it drops its
+//! job), and the receiving side sees the record id as an idempotency key, so the duplicate that
+//! may cause is harmless. The records of one account leave in the order they were queued: a
+//! record waits while an older one of its account is PENDING.
+//!
+//! A failed delivery is the record's business, not a failed job: the record counts its
+//! attempts and sets its next attempt after the kit's backoff with jitter, or FAILS after the
+//! last one (an operator may queue it again with MarkReports), and its job waits for it. Only
+//! this service's own trouble (its database) makes the job retry, and in the end DEAD
+//! (`govmedia jobs dead`). One record that fails never holds up the others.
 
 use std::{sync::Arc, time::Duration};
 
-use govmedia_kit::{CancellationToken, auth::Principal, unit::Writer, worker};
+use govmedia_kit::{
+    CancellationToken,
+    auth::Principal,
+    jobs::{self, Job, Outcome, Queue, RetryPolicy},
+    unit::{Unit, Writer},
+};
 use serde_json::json;
 use tokio::sync::Notify;
 
 use super::{NationalSystem, http::HttpAdapter};
 use crate::{
     config::{NationalAdapter, NationalConfig},
-    domain::report::{ReportState, RetryPolicy},
+    domain::report::ReportState,
     error::FilingError,
     grpc::convert,
     store,
 };
 
-/// Records taken per query.
+/// The queue of deliveries.
+pub const QUEUE: &str = "deliver-report";
+
+/// Jobs claimed at a time.
 const BATCH: u64 = 20;
-/// Batches per wake-up at most.
-const MAX_BATCHES: usize = 50;
+
+/// Queues the delivery of the record `id`, in the unit that queues the record (or queues it
+/// again).
+pub async fn enqueue(unit: &Unit, id: &str) -> Result<(), FilingError> {
+    jobs::enqueue(unit.txn(), QUEUE, id, unit.now()).await?;
+    Ok(())
+}
+
+/// Drops the delivery of the record `id`, in the unit that settles it by hand.
+pub async fn forget(unit: &Unit, id: &str) -> Result<(), FilingError> {
+    jobs::cancel(unit.txn(), QUEUE, id).await?;
+    Ok(())
+}
 
 /// The reporter's state.
 #[derive(Clone, Debug)]
@@ -36,34 +61,50 @@ pub struct Reporter {
     adapter: Arc<dyn NationalSystem>,
     system: Principal,
     policy: RetryPolicy,
+    queue: Queue,
     interval: Duration,
-    lease: chrono::Duration,
 }
 
 impl Reporter {
-    /// A reporter delivering through `adapter`, writing outcomes as `system`; an attempt
-    /// claims its record for `lease` (longer than the adapter's timeout).
+    /// A reporter delivering through `adapter`, writing outcomes as `system`, working the queue
+    /// as this replica (`owner`, unique per process); an attempt holds its job for `lease`
+    /// (longer than the adapter's timeout).
     pub fn new(
         writer: Writer,
         adapter: Arc<dyn NationalSystem>,
         system: Principal,
         policy: RetryPolicy,
         timing: (Duration, Duration),
+        owner: &str,
     ) -> Self {
         let (interval, lease) = timing;
+        let queue = Queue::new(
+            writer.db().clone(),
+            writer.clock().clone(),
+            QUEUE,
+            owner,
+            lease,
+            // This service's own trouble: the same backoff, the same patience.
+            policy,
+        );
         Self {
             writer,
             adapter,
             system,
             policy,
+            queue,
             interval,
-            lease: chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX),
         }
     }
 
     /// The reporter `config` asks for, if any: with the `export` adapter records wait for an
     /// operator and nothing runs.
-    pub fn from_config(writer: Writer, system: Principal, config: &NationalConfig) -> Option<Self> {
+    pub fn from_config(
+        writer: Writer,
+        system: Principal,
+        config: &NationalConfig,
+        owner: &str,
+    ) -> Option<Self> {
         match config.adapter {
             NationalAdapter::Export => None,
             NationalAdapter::Http => {
@@ -74,8 +115,8 @@ impl Reporter {
                     Arc::new(HttpAdapter::new(endpoint, timeout)),
                     system,
                     RetryPolicy {
-                        initial: chrono::Duration::milliseconds(config.retry_initial_ms as i64),
-                        max: chrono::Duration::milliseconds(config.retry_max_ms as i64),
+                        initial: Duration::from_millis(config.retry_initial_ms),
+                        max: Duration::from_millis(config.retry_max_ms),
                         max_attempts: i32::try_from(config.max_attempts).unwrap_or(i32::MAX),
                     },
                     // An attempt ends within the timeout; the lease outlasts it.
@@ -83,6 +124,7 @@ impl Reporter {
                         Duration::from_millis(config.interval_ms),
                         timeout * 2 + Duration::from_secs(1),
                     ),
+                    owner,
                 ))
             }
         }
@@ -90,63 +132,61 @@ impl Reporter {
 
     /// Delivers due records whenever woken or every interval, until `shutdown`.
     pub async fn run(self, wake: Arc<Notify>, shutdown: CancellationToken) {
-        let what = "delivering national reports";
-        worker::repeat(what, self.interval, Some(&wake), shutdown, || self.pass()).await;
+        let queue = self.queue.clone();
+        let interval = self.interval;
+        queue
+            .run(BATCH, interval, Some(wake), shutdown, |job| {
+                self.handle(job)
+            })
+            .await;
     }
 
-    /// Delivers every record due now (each at most once per pass).
-    pub async fn pass(&self) -> Result<(), FilingError> {
-        for _ in 0..MAX_BATCHES {
-            let now = self.writer.clock().now();
-            let due = store::reports::due(self.writer.db().conn(), now, BATCH).await?;
-            for id in &due {
-                self.deliver(id).await?;
-            }
-            if (due.len() as u64) < BATCH {
-                break;
-            }
+    /// One attempt at the job of one record.
+    async fn handle(&self, job: Job) -> Outcome {
+        match self.deliver(&job.key).await {
+            Ok(outcome) => outcome,
+            // This service's own trouble (its database): try again later.
+            Err(error) => Outcome::Retry(error.to_string()),
         }
-        Ok(())
     }
 
-    async fn deliver(&self, id: &str) -> Result<(), FilingError> {
+    async fn deliver(&self, id: &str) -> Result<Outcome, FilingError> {
         let now = self.writer.clock().now();
         let Some(read) = store::reports::get(self.writer.db().conn(), id).await? else {
-            return Ok(());
+            return Ok(Outcome::Done);
         };
-        if read.state != ReportState::Pending || read.next_attempt.is_some_and(|at| at > now) {
-            return Ok(());
+        if read.state != ReportState::Pending {
+            return Ok(Outcome::Done);
         }
-        // Claim the record for one attempt, so that another replica's reporter leaves it alone
-        // until the attempt is over (or, if this process dies, until the lease runs out).
-        let mut claimed = read.clone();
-        claimed.next_attempt = Some(now + self.lease);
-        claimed.version += 1;
-        let work = self
-            .writer
-            .begin("ClaimReport", &self.system, "", &())
-            .await?;
-        if !store::reports::update(work.txn(), &claimed, read.version).await? {
-            return Ok(());
+        if let Some(due) = read.next_attempt
+            && due > now
+        {
+            return Ok(Outcome::Wait((due - now).to_std().unwrap_or_default()));
         }
-        work.commit(()).await?;
+        if store::reports::older_pending(self.writer.db().conn(), &read)
+            .await?
+            .is_some()
+        {
+            return Ok(Outcome::Wait(self.interval));
+        }
 
-        let delivery = self.adapter.deliver(&convert::record(&claimed)).await;
+        let delivery = self.adapter.deliver(&convert::record(&read)).await;
 
         let mut work = self
             .writer
             .begin("DeliverReport", &self.system, "", &())
             .await?;
         let Some(mut report) = store::reports::get(work.txn(), id).await? else {
-            return Ok(());
+            return Ok(Outcome::Done);
         };
-        // Marked by hand meanwhile: the operator's word stands.
-        if report.version != claimed.version {
-            return Ok(());
+        // Marked by hand meanwhile: the operator's word stands; look at the record afresh.
+        if report.version != read.version {
+            return Ok(Outcome::Wait(Duration::ZERO));
         }
-        report.delivered(delivery, self.policy, self.writer.clock().now());
-        if !store::reports::update(work.txn(), &report, claimed.version).await? {
-            return Ok(());
+        let now = work.now();
+        report.delivered(delivery, &self.policy, jobs::jitter(), now);
+        if !store::reports::update(work.txn(), &report, read.version).await? {
+            return Ok(Outcome::Wait(Duration::ZERO));
         }
         if report.state != read.state {
             tracing::info!(report = %report.id, state = %report.state, attempts = report.attempts, "national report delivered");
@@ -165,6 +205,11 @@ impl Reporter {
             tracing::info!(report = %report.id, attempts = report.attempts, error = %report.last_error, "will retry a national report");
         }
         work.commit(()).await?;
-        Ok(())
+        Ok(match report.next_attempt {
+            Some(due) if report.state == ReportState::Pending => {
+                Outcome::Wait((due - now).to_std().unwrap_or_default())
+            }
+            _ => Outcome::Done,
+        })
     }
 }

@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
         migrations.push(Box::new(RosterTables));
         migrations.push(Box::new(DueTimes));
         migrations.push(Box::new(ApplyJobs));
+        migrations.push(Box::new(DeliveryJobs));
         migrations
     }
 }
@@ -318,6 +319,34 @@ impl MigrationTrait for ApplyJobs {
                  lease_until, last_error, created_at, updated_at) \
                  SELECT 'apply-filing:' || id, 'apply-filing', id, 1, 0, updated_at, NULL, NULL, \
                  '', updated_at, updated_at FROM filings WHERE application_state = 1 \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .await
+            .map(drop)
+    }
+}
+
+/// The records waiting for the national system become delivery jobs (`deliver-report`), due
+/// when their next attempt was.
+struct DeliveryJobs;
+
+impl MigrationName for DeliveryJobs {
+    fn name(&self) -> &str {
+        "m20261204_000007_filing_delivery_jobs"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for DeliveryJobs {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "INSERT INTO jobs (id, queue, key, state, attempts, run_at, lease_owner, \
+                 lease_until, last_error, created_at, updated_at) \
+                 SELECT 'deliver-report:' || id, 'deliver-report', id, 1, 0, \
+                 COALESCE(next_attempt_at, created_at), NULL, NULL, '', created_at, created_at \
+                 FROM filing_reports WHERE state = 1 \
                  ON CONFLICT (id) DO NOTHING",
             )
             .await

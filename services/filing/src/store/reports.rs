@@ -6,9 +6,8 @@ use chrono::{DateTime, Utc};
 use govmedia_kit::store::starts_with;
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-    sea_query::{Alias, Expr, ExprTrait, Func, Query},
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait, Func},
 };
 
 use super::{corrupt, entity::report as row};
@@ -134,43 +133,28 @@ pub async fn list(
         .collect()
 }
 
-/// Ids of PENDING records due for an attempt at `now`, oldest first. A record waits while an
-/// older record of the same account is still PENDING: the records of one account leave in the
-/// order they were queued, so the national system never gets an older copy last.
-pub async fn due(
+/// The oldest PENDING record of the same account queued before `report`, if any: `report`
+/// waits for it, so that the records of one account leave in the order they were queued and
+/// the national system never gets an older copy last.
+pub async fn older_pending(
     conn: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-    limit: u64,
-) -> Result<Vec<String>, DbErr> {
-    let older = Alias::new("older");
-    let older_pending = Query::select()
-        .expr(Expr::val(1))
-        .from_as(row::Entity, older.clone())
-        .and_where(
-            Expr::col((older.clone(), row::Column::AccountId))
-                .equals((row::Entity, row::Column::AccountId)),
-        )
-        .and_where(
-            Expr::col((older.clone(), row::Column::Seq))
-                .lt(Expr::col((row::Entity, row::Column::Seq))),
-        )
-        .and_where(Expr::col((older, row::Column::State)).eq(ReportState::Pending as i32))
-        .to_owned();
-    Ok(row::Entity::find()
-        .filter(row::Column::State.eq(ReportState::Pending as i32))
-        .filter(Expr::exists(older_pending).not())
-        .filter(
-            Condition::any()
-                .add(row::Column::NextAttemptAt.is_null())
-                .add(row::Column::NextAttemptAt.lte(now)),
-        )
-        .order_by_asc(row::Column::Seq)
-        .limit(limit)
-        .all(conn)
+    report: &Report,
+) -> Result<Option<String>, DbErr> {
+    let Some(this) = row::Entity::find()
+        .filter(row::Column::Id.eq(report.id.as_str()))
+        .one(conn)
         .await?
-        .into_iter()
-        .map(|model| model.id)
-        .collect())
+    else {
+        return Ok(None);
+    };
+    Ok(row::Entity::find()
+        .filter(row::Column::AccountId.eq(report.account_id.as_str()))
+        .filter(row::Column::Seq.lt(this.seq))
+        .filter(row::Column::State.eq(ReportState::Pending as i32))
+        .order_by_asc(row::Column::Seq)
+        .one(conn)
+        .await?
+        .map(|model| model.id))
 }
 
 /// The records of one region by state.

@@ -162,6 +162,19 @@ async fn changes_are_queued_exported_and_marked_by_hand(backend: Backend) {
     let sheet = xlsx_part(&xlsx.content, "xl/worksheets/sheet1.xml");
     assert_eq!(sheet.matches("<row ").count(), 3, "header and two records");
 
+    // Each record waits for a reporter as a delivery job (none runs with the export adapter);
+    // marking a record by hand settles it, and its job goes.
+    let deliveries = || async {
+        govmedia_kit::jobs::count(
+            suite.filing_db.conn(),
+            "deliver-report",
+            govmedia_kit::jobs::JobState::Ready,
+        )
+        .await
+        .expect("count jobs")
+    };
+    assert_eq!(deliveries().await, 2);
+
     // Uploaded by hand, then confirmed by the national system.
     let marked = supervisor
         .mark_reports(pb::MarkReportsRequest {
@@ -179,6 +192,7 @@ async fn changes_are_queued_exported_and_marked_by_hand(backend: Backend) {
             .iter()
             .all(|report| report.state == ReportState::Sent as i32)
     );
+    assert_eq!(deliveries().await, 0);
     let confirmed = supervisor
         .mark_reports(pb::MarkReportsRequest {
             names: jsonl.reports.clone(),
