@@ -248,6 +248,14 @@ pub enum Outcome {
     Dead(String),
 }
 
+impl Outcome {
+    /// The outcome a handler decided, or, when it could not decide because of its own service's
+    /// trouble (its database, say), a retry.
+    pub fn or_retry<E: std::fmt::Display>(decided: Result<Outcome, E>) -> Outcome {
+        decided.unwrap_or_else(|error| Outcome::Retry(error.to_string()))
+    }
+}
+
 /// One queue of one service, as a replica works it.
 #[derive(Clone, Debug)]
 pub struct Queue {

@@ -103,11 +103,7 @@ impl Applier {
 
     /// One attempt at the job of one filing.
     async fn handle(&self, job: Job) -> Outcome {
-        match self.apply(&job.key).await {
-            Ok(outcome) => outcome,
-            // This service's own trouble (its database): try again later.
-            Err(error) => Outcome::Retry(error.to_string()),
-        }
+        Outcome::or_retry(self.apply(&job.key).await)
     }
 
     async fn apply(&self, id: &str) -> Result<Outcome, FilingError> {

@@ -143,11 +143,7 @@ impl Reporter {
 
     /// One attempt at the job of one record.
     async fn handle(&self, job: Job) -> Outcome {
-        match self.deliver(&job.key).await {
-            Ok(outcome) => outcome,
-            // This service's own trouble (its database): try again later.
-            Err(error) => Outcome::Retry(error.to_string()),
-        }
+        Outcome::or_retry(self.deliver(&job.key).await)
     }
 
     async fn deliver(&self, id: &str) -> Result<Outcome, FilingError> {

@@ -133,6 +133,19 @@ pub async fn list(
         .collect()
 }
 
+/// Where `report` stands in the queue order of all records (`seq`), which is also the order of
+/// its account's records.
+async fn queue_position(
+    conn: &impl ConnectionTrait,
+    report: &Report,
+) -> Result<Option<i64>, DbErr> {
+    Ok(row::Entity::find()
+        .filter(row::Column::Id.eq(report.id.as_str()))
+        .one(conn)
+        .await?
+        .map(|model| model.seq))
+}
+
 /// The oldest PENDING record of the same account queued before `report`, if any: `report`
 /// waits for it, so that the records of one account leave in the order they were queued and
 /// the national system never gets an older copy last.
@@ -140,16 +153,12 @@ pub async fn older_pending(
     conn: &impl ConnectionTrait,
     report: &Report,
 ) -> Result<Option<String>, DbErr> {
-    let Some(this) = row::Entity::find()
-        .filter(row::Column::Id.eq(report.id.as_str()))
-        .one(conn)
-        .await?
-    else {
+    let Some(seq) = queue_position(conn, report).await? else {
         return Ok(None);
     };
     Ok(row::Entity::find()
         .filter(row::Column::AccountId.eq(report.account_id.as_str()))
-        .filter(row::Column::Seq.lt(this.seq))
+        .filter(row::Column::Seq.lt(seq))
         .filter(row::Column::State.eq(ReportState::Pending as i32))
         .order_by_asc(row::Column::Seq)
         .one(conn)
@@ -229,16 +238,12 @@ pub async fn newer_delivered(
     conn: &impl ConnectionTrait,
     report: &Report,
 ) -> Result<Option<String>, DbErr> {
-    let Some(this) = row::Entity::find()
-        .filter(row::Column::Id.eq(report.id.as_str()))
-        .one(conn)
-        .await?
-    else {
+    let Some(seq) = queue_position(conn, report).await? else {
         return Ok(None);
     };
     Ok(row::Entity::find()
         .filter(row::Column::AccountId.eq(report.account_id.as_str()))
-        .filter(row::Column::Seq.gt(this.seq))
+        .filter(row::Column::Seq.gt(seq))
         .filter(row::Column::State.is_in([ReportState::Sent as i32, ReportState::Confirmed as i32]))
         .order_by_desc(row::Column::Seq)
         .one(conn)
