@@ -28,6 +28,7 @@ use crate::{
     lease::{self, Leases},
     regional::Regional,
     telemetry::TraceLayer,
+    unit::Writer,
 };
 
 /// What every service needs from its environment; the `govmedia` binary and the test harness
@@ -63,6 +64,59 @@ pub enum ServerError {
     /// The service's settings cannot work (one line per problem).
     #[error("configuration: {}", .0.join("; "))]
     Config(Vec<String>),
+}
+
+/// What runs beside a service's server: the kit's background work and the service's own
+/// workers, stopped and awaited together when the server stops.
+#[derive(Debug)]
+pub struct Background {
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Background {
+    /// Runs `work` beside the server; it must end when the service's shutdown token is
+    /// cancelled.
+    pub fn spawn<F>(&mut self, work: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.push(tokio::spawn(work));
+    }
+
+    /// Cancels `shutdown` (the server may have stopped on its own, on an error) and waits for
+    /// everything that runs beside it.
+    pub async fn stop(self, shutdown: &CancellationToken) {
+        shutdown.cancel();
+        for task in self.tasks {
+            if task.await.is_err() {
+                tracing::error!("a background task panicked");
+            }
+        }
+    }
+}
+
+/// The start of every service's `serve`: refuses the `problems` of its settings before anything
+/// runs, starts the kit's background work ([`spawn_background`]), and gives the writer of the
+/// service's units of work, whose events go to `stream`.
+pub fn start(
+    context: &ServiceContext,
+    name: &str,
+    stream: &'static str,
+    problems: Vec<String>,
+    shutdown: &CancellationToken,
+) -> Result<(Writer, Background), ServerError> {
+    if !problems.is_empty() {
+        return Err(ServerError::Config(problems));
+    }
+    let signal = OutboxSignal::default();
+    let background = spawn_background(context, name, signal.clone(), shutdown.clone());
+    let writer = Writer::new(context.db.clone(), signal, stream, context.clock.clone());
+    Ok((
+        writer,
+        Background {
+            tasks: vec![background],
+        },
+    ))
 }
 
 /// Starts what runs beside the server of the service `name` until `shutdown`, each on one

@@ -25,10 +25,8 @@ use std::time::Duration;
 
 use govmedia_kit::{
     CancellationToken,
-    events::outbox::OutboxSignal,
     lease::{self, Leases},
     server::{self, ServerError, ServiceContext},
-    unit::Writer,
 };
 use govmedia_proto::filing::v1::filing_service_server::FilingServiceServer;
 use tokio::net::TcpListener;
@@ -51,30 +49,17 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), ServerError> {
-    let problems = config.problems();
-    if !problems.is_empty() {
-        return Err(ServerError::Config(problems));
-    }
-    let signal = OutboxSignal::default();
-    let background = server::spawn_background(&context, NAME, signal.clone(), shutdown.clone());
-    let writer = Writer::new(
-        context.db.clone(),
-        signal,
-        events::STREAM,
-        context.clock.clone(),
-    );
+    let (writer, mut background) =
+        server::start(&context, NAME, events::STREAM, config.problems(), &shutdown)?;
     let deadlines = grpc::Deadlines::new(&config, context.calendar.clone());
     let registry = grpc::Registry::new(&config, context.identity.clone())?;
 
     let wake = grpc::Wake::default();
-    let mut workers = Vec::new();
     if config.workers {
         let replica = server::replica_id(NAME);
         let applier = apply::Applier::new(writer.clone(), registry.clone(), &config, &replica)
             .waking(wake.reporter.clone());
-        workers.push(tokio::spawn(
-            applier.run(wake.applier.clone(), shutdown.clone()),
-        ));
+        background.spawn(applier.run(wake.applier.clone(), shutdown.clone()));
         let reminder = reminders::Reminder::new(
             writer.clone(),
             registry.own_principal(),
@@ -84,7 +69,7 @@ pub async fn serve(
         // One replica reminds at a time; another takes over within the lease's life.
         let leases = Leases::for_bus(&context.bus);
         let (owner, stop) = (replica.clone(), shutdown.clone());
-        workers.push(tokio::spawn(async move {
+        background.spawn(async move {
             lease::lead(
                 leases,
                 "filing-reminders",
@@ -94,16 +79,14 @@ pub async fn serve(
                 |_, lost| reminder.clone().run(lost),
             )
             .await;
-        }));
+        });
         if let Some(reporter) = national::reporter::Reporter::from_config(
             writer.clone(),
             registry.own_principal(),
             &config.national,
             &replica,
         ) {
-            workers.push(tokio::spawn(
-                reporter.run(wake.reporter.clone(), shutdown.clone()),
-            ));
+            background.spawn(reporter.run(wake.reporter.clone(), shutdown.clone()));
         }
     }
 
@@ -117,11 +100,6 @@ pub async fn serve(
         shutdown.clone(),
     )
     .await;
-    // If the server stopped on its own (an error), stop the background work too.
-    shutdown.cancel();
-    let _ = background.await;
-    for worker in workers {
-        let _ = worker.await;
-    }
+    background.stop(&shutdown).await;
     result
 }

@@ -17,9 +17,7 @@ pub mod store;
 use govmedia_kit::{
     CancellationToken,
     events::consumer::ConsumerSpec,
-    events::outbox::OutboxSignal,
     server::{self, ServerError, ServiceContext},
-    unit::Writer,
 };
 use govmedia_proto::registry::v1::registry_service_server::RegistryServiceServer;
 use tokio::net::TcpListener;
@@ -42,19 +40,9 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), ServerError> {
-    let problems = config.problems();
-    if !problems.is_empty() {
-        return Err(ServerError::Config(problems));
-    }
-    let signal = OutboxSignal::default();
-    let background = server::spawn_background(&context, NAME, signal.clone(), shutdown.clone());
-    let writer = Writer::new(
-        context.db.clone(),
-        signal,
-        events::STREAM,
-        context.clock.clone(),
-    );
-    let consumer = tokio::spawn(govmedia_kit::events::consumer::run_consumer(
+    let (writer, mut background) =
+        server::start(&context, NAME, events::STREAM, config.problems(), &shutdown)?;
+    background.spawn(govmedia_kit::events::consumer::run_consumer(
         writer.clone(),
         context.bus.clone(),
         ConsumerSpec {
@@ -78,9 +66,6 @@ pub async fn serve(
         shutdown.clone(),
     )
     .await;
-    // If the server stopped on its own (an error), stop the background work too.
-    shutdown.cancel();
-    let _ = background.await;
-    let _ = consumer.await;
+    background.stop(&shutdown).await;
     result
 }
