@@ -30,12 +30,12 @@ pub enum FilingError {
     #[error("{0} already exists")]
     AlreadyExists(String),
     /// ALREADY_EXISTS: the platform id named by an OPEN filing is registered already.
-    #[error("{platform_account_id} is already registered as {existing}")]
+    #[error("{platform_account_id} is already registered as {}", existing.as_deref().unwrap_or("an account of another unit"))]
     PlatformAccountTaken {
         /// The contested id.
         platform_account_id: String,
-        /// The account holding it.
-        existing: String,
+        /// The account holding it, when the caller may see it.
+        existing: Option<String>,
     },
     /// FAILED_PRECONDITION (out of order) or PERMISSION_DENIED (not this caller's step).
     #[error(transparent)]
@@ -144,14 +144,23 @@ impl From<FilingError> for ApiError {
                     .with_metadata("resource", resource.clone())
                     .localized(format!("{resource} 已存在"))
             }
-            FilingError::PlatformAccountTaken { existing, .. } => {
+            FilingError::PlatformAccountTaken {
+                existing: Some(existing),
+                ..
+            } => ApiError::new(ErrorCode::AlreadyExists, ErrorReason::AlreadyExists, message)
+                .with_field_violation(
+                    "filing.account.platform_account_id",
+                    format!("is already registered as {existing}"),
+                )
+                .with_metadata("existing", existing.clone())
+                .localized(format!("该平台账号已登记为 {existing},不得重复开设")),
+            FilingError::PlatformAccountTaken { existing: None, .. } => {
                 ApiError::new(ErrorCode::AlreadyExists, ErrorReason::AlreadyExists, message)
                     .with_field_violation(
                         "filing.account.platform_account_id",
-                        format!("is already registered as {existing}"),
+                        "is already registered to an account of another unit",
                     )
-                    .with_metadata("existing", existing.clone())
-                    .localized(format!("该平台账号已登记为 {existing},不得重复开设"))
+                    .localized("该平台账号已由其他单位登记,不得重复开设")
             }
             FilingError::Workflow(WorkflowError::InvalidTransition { state, step }) => {
                 ApiError::new(

@@ -269,6 +269,13 @@ impl Authenticator {
         headers: &http::HeaderMap,
     ) -> Result<Arc<Caller>, GatewayError> {
         if let Some(key) = headers.get("x-api-key") {
+            // Two credentials are one too many: which one the caller meant, and whether the
+            // other was forged, is not the gateway's guess to make.
+            if headers.contains_key(http::header::AUTHORIZATION) {
+                return Err(GatewayError::Unauthenticated(
+                    "send one credential: `authorization` or `x-api-key`, not both".into(),
+                ));
+            }
             let key = key.to_str().map_err(|_| {
                 GatewayError::Unauthenticated("x-api-key is not a valid key".into())
             })?;

@@ -39,6 +39,18 @@ async fn open(settings: &Settings, data_dir: &Path, schema: &str) -> anyhow::Res
     Ok(db)
 }
 
+/// [`open`] for a command that reads or changes what is there: a data directory without the
+/// service's database is a mistake (a mistyped path), not an empty database to create.
+async fn open_existing(settings: &Settings, data_dir: &Path, schema: &str) -> anyhow::Result<Db> {
+    let file = data_dir.join(format!("{schema}.db"));
+    anyhow::ensure!(
+        settings.database.url.is_some() || file.is_file(),
+        "no {schema} database at {} (the data directory of `govmedia dev`; or set GOVMEDIA_DATABASE_URL)",
+        file.display()
+    );
+    open(settings, data_dir, schema).await
+}
+
 /// The operator running the command, as recorded in the audit trail.
 fn operator() -> Principal {
     let user = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
@@ -78,7 +90,7 @@ pub async fn issue_key(
 }
 
 pub async fn list_keys(settings: &Settings, data_dir: &Path) -> anyhow::Result<()> {
-    let db = open(settings, data_dir, govmedia_gateway::NAME).await?;
+    let db = open_existing(settings, data_dir, govmedia_gateway::NAME).await?;
     println!(
         "{:<14} {:<10} {:<20} {:<24} NAME",
         "ID", "STATE", "ORGANIZATION", "ROLES"
@@ -104,7 +116,7 @@ pub async fn list_keys(settings: &Settings, data_dir: &Path) -> anyhow::Result<(
 }
 
 pub async fn revoke_key(settings: &Settings, data_dir: &Path, id: &str) -> anyhow::Result<()> {
-    let db = open(settings, data_dir, govmedia_gateway::NAME).await?;
+    let db = open_existing(settings, data_dir, govmedia_gateway::NAME).await?;
     let writer = apikeys::writer(&db, Clock::system());
     let record = apikeys::revoke(&writer, &operator(), id).await?;
     println!(
@@ -119,7 +131,7 @@ pub async fn verify_audit(
     data_dir: &Path,
     schema: &str,
 ) -> anyhow::Result<()> {
-    let db = open(settings, data_dir, schema).await?;
+    let db = open_existing(settings, data_dir, schema).await?;
     let entries = govmedia_kit::audit::verify(db.conn()).await?;
     println!("{schema}: the audit trail is intact ({entries} entries)");
     // What to keep elsewhere to notice later that entries were cut off at the end of a chain.
@@ -219,7 +231,7 @@ pub fn sign_identity(
 
 /// `govmedia jobs dead <service>`.
 pub async fn dead_jobs(settings: &Settings, data_dir: &Path, service: &str) -> anyhow::Result<()> {
-    let db = open(settings, data_dir, service).await?;
+    let db = open_existing(settings, data_dir, service).await?;
     let dead = govmedia_kit::jobs::dead(db.conn(), None, 1000).await?;
     if dead.is_empty() {
         println!("{service}: no dead jobs");
@@ -243,7 +255,7 @@ pub async fn revive_job(
     service: &str,
     id: &str,
 ) -> anyhow::Result<()> {
-    let db = open(settings, data_dir, service).await?;
+    let db = open_existing(settings, data_dir, service).await?;
     let txn = db.begin_write().await?;
     let revived = govmedia_kit::jobs::revive(&*txn, id, Clock::system().now()).await?;
     txn.commit().await?;
@@ -258,7 +270,7 @@ pub async fn dead_letters(
     data_dir: &Path,
     service: &str,
 ) -> anyhow::Result<()> {
-    let db = open(settings, data_dir, service).await?;
+    let db = open_existing(settings, data_dir, service).await?;
     let letters = govmedia_kit::events::consumer::dead_letters(&db, 1000).await?;
     if letters.is_empty() {
         println!("{service}: no dead letters");
@@ -289,7 +301,7 @@ pub async fn replay_event(
     service: &str,
     event_id: &str,
 ) -> anyhow::Result<()> {
-    let db = open(settings, data_dir, service).await?;
+    let db = open_existing(settings, data_dir, service).await?;
     let requested = govmedia_kit::events::consumer::replay(&db, event_id).await?;
     anyhow::ensure!(requested, "{service} has no dead letter {event_id}");
     println!("{event_id}: the {service} consumer handles it again at its next round");

@@ -210,7 +210,8 @@ enum TokenCommand {
         /// The caller's organization id, e.g. `golmud` (its subtree is the jurisdiction).
         #[arg(long)]
         org: String,
-        /// A role: operator, leader, handler, supervisor, vendor, auditor or system. Repeatable.
+        /// A role: operator, leader, handler, supervisor, vendor or auditor (never system, which
+        /// belongs to govmedia's own services). Repeatable.
         #[arg(long = "role", required = true, value_parser = clap::builder::ValueParser::new(outside_role))]
         roles: Vec<Role>,
         /// Lifetime in seconds (default: auth.token_ttl_secs, 8 hours).
@@ -221,7 +222,17 @@ enum TokenCommand {
 
 /// A role a person or an outside system may hold: SYSTEM belongs to govmedia's own services.
 fn outside_role(value: &str) -> Result<Role, String> {
-    let role = value.parse::<Role>()?;
+    let role = value.parse::<Role>().map_err(|_| {
+        let outside: Vec<&str> = Role::ALL
+            .into_iter()
+            .filter(|role| role.is_outside())
+            .map(Role::as_str)
+            .collect();
+        format!(
+            "unknown role {value:?}; expected one of {}",
+            outside.join(", ")
+        )
+    })?;
     if role.is_outside() {
         Ok(role)
     } else {

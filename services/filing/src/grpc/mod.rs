@@ -310,9 +310,13 @@ async fn preflight(
             .await?
         && Some(existing.as_str()) != subject.target.map(|id| format!("accounts/{id}")).as_deref()
     {
+        // Named only to a caller who may see it: the platform id is public, which account of
+        // which unit holds it in the ledger is not.
+        let holder = existing.strip_prefix("accounts/").unwrap_or(&existing);
+        let visible = matches!(asker.find_account(holder).await, Ok(Some(_)));
         return Err(FilingError::PlatformAccountTaken {
             platform_account_id: platform_account_id.to_owned(),
-            existing,
+            existing: visible.then_some(existing),
         });
     }
     Ok(unit)

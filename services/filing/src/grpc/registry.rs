@@ -175,8 +175,8 @@ impl Registry {
         let result = match filing.kind {
             FilingKind::Open => {
                 let mut data = data()?;
+                // An account already on the platform (补报) arrives with its platform id.
                 data.organization = format!("organizations/{}", filing.organization);
-                data.filed_after_opening = filing.filed_after_opening();
                 client
                     .create_account(pb::CreateAccountRequest {
                         account_id: account.to_owned(),

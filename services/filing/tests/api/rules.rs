@@ -444,6 +444,80 @@ backend_test!(
     binding_needs_an_applied_opening
 );
 
+/// An OPEN of an account already on its platform (补报) takes its platform id from the moment it
+/// is applied: no other unit's filing can be accepted for the same id, whether it comes after
+/// or was already on its way; and another unit's operator is not told which account holds it.
+async fn a_filed_after_opening_account_holds_its_platform_id(backend: Backend) {
+    let suite = Suite::spawn(backend).await;
+    let named = |id: &str| {
+        let mut filing = open_filing(Platform::Kuaishou, "格尔木快手");
+        filing
+            .account
+            .as_mut()
+            .expect("account")
+            .platform_account_id = id.into();
+        filing
+    };
+    let for_health = |id: &str| {
+        let mut filing = named(id);
+        filing.organization = "organizations/golmud-health".into();
+        filing
+    };
+    let mut health = suite.filings("op", "golmud-health", Role::Operator).await;
+    // On its way already: created, submitted and consented before the other is applied.
+    create(&mut health, "health-race", for_health("ks_shared"))
+        .await
+        .expect("create");
+    submit(&mut health, "health-race").await.expect("submit");
+    consent(
+        &mut suite.filings("leader", "golmud-health", Role::Leader).await,
+        "health-race",
+    )
+    .await
+    .expect("consent");
+
+    file_and_accept(&suite, "edu-kuaishou", named("ks_shared")).await;
+    applied(&suite, "edu-kuaishou").await;
+    let ledger = suite
+        .ledger("golmud-edu", &[Role::Operator])
+        .await
+        .get_account(rpb::GetAccountRequest {
+            name: "accounts/edu-kuaishou".into(),
+        })
+        .await
+        .expect("account")
+        .into_inner();
+    assert_eq!(ledger.status, rpb::AccountStatus::Filed as i32);
+    assert_eq!(ledger.platform_account_id, "ks_shared");
+    assert!(ledger.filed_after_opening);
+
+    // A new filing of another unit: refused at once, without naming the holder to it.
+    let status = assert_error(
+        create(&mut health, "health-late", for_health("ks_shared")).await,
+        Code::AlreadyExists,
+        "ALREADY_EXISTS",
+    );
+    assert!(!status.message().contains("accounts/"), "{status:?}");
+    // The one on its way: the department that decides sees who holds the id, and refuses.
+    let status = assert_error(
+        accept(&mut suite.supervisor().await, "health-race").await,
+        Code::AlreadyExists,
+        "ALREADY_EXISTS",
+    );
+    assert!(
+        status.message().contains("accounts/edu-kuaishou"),
+        "{status:?}"
+    );
+
+    // Binding confirms the id the filing named; the account goes live with it.
+    let bound = bind(&suite, "edu-kuaishou", "").await;
+    assert_eq!(bound.bound_platform_account_id, "ks_shared");
+}
+backend_test!(
+    a_filed_after_opening_account_holds_its_platform_id_on,
+    a_filed_after_opening_account_holds_its_platform_id
+);
+
 /// Registers an account straight in the ledger (as if filed before govmedia).
 async fn seed_account(suite: &Suite, id: &str, organization: &str, platform: Platform) {
     let mut account = proposed_account(platform, id);

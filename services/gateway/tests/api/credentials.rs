@@ -174,6 +174,28 @@ async fn api_keys_act_for_their_system_until_revoked(backend: Backend) {
         .update_credential_custody(request)
         .await
         .expect("x-api-key");
+    // With a token beside it, forged or not, the call is refused: the gateway does not pick.
+    for token in [
+        "forged".to_owned(),
+        suite.token("op", "golmud", &[Role::Operator]),
+    ] {
+        let mut request = tonic::Request::new(pb::GetOrganizationRequest {
+            name: "organizations/golmud".into(),
+        });
+        request
+            .metadata_mut()
+            .insert("x-api-key", key.parse().expect("metadata"));
+        let status = assert_error(
+            suite
+                .client_with(&token)
+                .await
+                .get_organization(request)
+                .await,
+            Code::Unauthenticated,
+            "UNAUTHENTICATED",
+        );
+        assert!(status.message().contains("not both"), "{status:?}");
+    }
     // The service recorded the key as the actor: identity crossed the gateway as a token the
     // gateway signed, not as the key itself.
     let trail = govmedia_kit::audit::list(

@@ -499,6 +499,21 @@ async fn dev_loads_the_demo_once_and_stops_on_sigterm() {
         .expect("run");
     assert!(verified.status.success(), "{verified:?}");
     assert!(String::from_utf8_lossy(&verified.stdout).contains("intact"));
+    assert!(String::from_utf8_lossy(&verified.stdout).contains("chain "));
+    // A mistyped data directory is an error, not an intact empty trail (and nothing is created).
+    let elsewhere = data.path().join("mistyped");
+    let missing = govmedia(&[
+        "audit",
+        "verify",
+        "registry",
+        "--data-dir",
+        elsewhere.to_str().expect("utf-8"),
+    ])
+    .output()
+    .expect("run");
+    assert!(!missing.status.success(), "{missing:?}");
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no registry database"));
+    assert!(!elsewhere.exists());
     let letters = govmedia(&["events", "dead", "registry", "--data-dir", dir])
         .output()
         .expect("run");

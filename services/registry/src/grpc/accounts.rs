@@ -289,6 +289,12 @@ pub(super) async fn create(
             for field in fields::OPENING {
                 check_field(&mut v, account, field);
             }
+            validate::platform_account_id(
+                &mut v,
+                "account.platform_account_id",
+                &account.platform_account_id,
+                false,
+            );
             (
                 validate::resource_id(
                     &mut v,
@@ -346,13 +352,25 @@ pub(super) async fn create(
         now,
         *api.health_windows.for_path(&org.path),
     )?;
+    // An account already on the platform (补报) is bound at once: its id is taken from now on.
+    let named =
+        (!source.platform_account_id.is_empty()).then(|| source.platform_account_id.clone());
+    if let Some(platform_id) = &named
+        && let Some(holder) =
+            store::accounts::by_platform_id(unit.txn(), platform, platform_id).await?
+    {
+        return Err(RegistryError::PlatformAccountTaken {
+            platform_account_id: platform_id.clone(),
+            existing: holder.name(),
+        });
+    }
     let created = stamp(&unit);
     let mut account = Account {
         id,
         organization,
         organization_path: org.path,
         platform,
-        platform_account_id: None,
+        platform_account_id: named.clone(),
         display_name: String::new(),
         kind: AccountKind::Publishing,
         operator: Operator::OwnUnit,
@@ -366,7 +384,7 @@ pub(super) async fn create(
         last_post_time: None,
         follower_count: 0,
         last_filing: filing,
-        filed_after_opening: source.filed_after_opening,
+        filed_after_opening: named.is_some(),
         created: created.clone(),
         updated: created,
         version: 1,
@@ -378,11 +396,22 @@ pub(super) async fn create(
         if !govmedia_kit::db::is_unique_violation(&error) {
             return Err(error.into());
         }
-        // A concurrent writer created this id first: if it was this very request, answer as it.
-        return match unit.into_replay().await? {
-            Some(first) => Ok(first),
-            None => Err(RegistryError::AlreadyExists(name)),
-        };
+        // A concurrent writer took this id, or the platform id, first: if it was this very
+        // request, answer as it did.
+        if let Some(first) = unit.into_replay().await? {
+            return Ok(first);
+        }
+        if let Some(platform_id) = &named
+            && let Some(holder) =
+                store::accounts::by_platform_id(api.conn(), platform, platform_id).await?
+            && holder.id != account.id
+        {
+            return Err(RegistryError::PlatformAccountTaken {
+                platform_account_id: platform_id.clone(),
+                existing: holder.name(),
+            });
+        }
+        return Err(RegistryError::AlreadyExists(name));
     }
     let response = convert::account(&account);
     unit.publish(&name, &events::account_registered(&response))
@@ -530,7 +559,16 @@ async fn transition(
     if change.to == AccountStatus::Active {
         let bound = account.platform_account_id.clone();
         match (previous, bound, change.platform_account_id) {
-            (AccountStatus::Filed, _, "") => {
+            (_, Some(bound), platform_id) if !platform_id.is_empty() && platform_id != bound => {
+                return Err(ApiError::invalid(vec![govmedia_kit::error::FieldViolation {
+                    field: "platform_account_id".into(),
+                    description: format!("must be empty or the bound id {bound:?}"),
+                }])
+                .into());
+            }
+            // Bound when it was registered (补报) or before it was suspended: it stays.
+            (_, Some(_), _) => {}
+            (AccountStatus::Filed, None, "") => {
                 return Err(ApiError::invalid(vec![govmedia_kit::error::FieldViolation {
                     field: "platform_account_id".into(),
                     description:
@@ -538,7 +576,7 @@ async fn transition(
                 }])
                 .into());
             }
-            (AccountStatus::Filed, _, platform_id) => {
+            (AccountStatus::Filed, None, platform_id) => {
                 if let Some(holder) =
                     store::accounts::by_platform_id(unit.txn(), account.platform, platform_id)
                         .await?
@@ -550,14 +588,7 @@ async fn transition(
                 }
                 account.platform_account_id = Some(platform_id.to_owned());
             }
-            (_, Some(bound), platform_id) if !platform_id.is_empty() && platform_id != bound => {
-                return Err(ApiError::invalid(vec![govmedia_kit::error::FieldViolation {
-                    field: "platform_account_id".into(),
-                    description: format!("must be empty or the bound id {bound:?} when resuming"),
-                }])
-                .into());
-            }
-            _ => {}
+            (_, None, _) => {}
         }
         if account.open_time.is_none() {
             account.open_time = Some(unit.now());

@@ -391,6 +391,45 @@ async fn a_platform_id_belongs_to_one_account(backend: Backend) {
     )
     .await;
     assert_error(duplicate, Code::AlreadyExists, "ALREADY_EXISTS");
+
+    // An account already on its platform (补报) is registered with its id, bound at once and
+    // marked; the id is taken from then on, and activation keeps it.
+    let mut retro = new_account("golmud-edu", Platform::Kuaishou, "格尔木教育快手");
+    retro.platform_account_id = "ks_golmud_edu".into();
+    let registered = open_account(&app, "edu-kuaishou", retro.clone())
+        .await
+        .expect("a 补报 registration");
+    assert_eq!(registered.status, AccountStatus::Filed as i32);
+    assert_eq!(registered.platform_account_id, "ks_golmud_edu");
+    assert!(registered.filed_after_opening);
+    let mut twin = retro.clone();
+    twin.organization = "organizations/golmud-office".into();
+    let before = audit_count(&app).await;
+    let status = assert_error(
+        open_account(&app, "office-kuaishou", twin).await,
+        Code::AlreadyExists,
+        "ALREADY_EXISTS",
+    );
+    assert!(
+        status.message().contains("accounts/edu-kuaishou"),
+        "{status:?}"
+    );
+    assert_eq!(audit_count(&app).await, before, "nothing changed");
+    assert_error(
+        activate(&app, "edu-kuaishou", "ks_other").await,
+        Code::InvalidArgument,
+        "INVALID_FIELD",
+    );
+    let live = activate(&app, "edu-kuaishou", "").await.expect("activate");
+    assert_eq!(live.status, AccountStatus::Active as i32);
+    assert_eq!(live.platform_account_id, "ks_golmud_edu");
+    // An account opened through govmedia is not marked.
+    assert!(
+        !activate(&app, "edu-douyin", "edu_douyin")
+            .await
+            .expect("bind")
+            .filed_after_opening
+    );
 }
 backend_test!(
     a_platform_id_belongs_to_one_account_on,
