@@ -346,3 +346,76 @@ mod tests {
         });
     }
 }
+
+/// The limits of every listening port (each service's, and the gateway's gRPC and HTTP/JSON
+/// ports), the `[listen]` section. They keep one client from holding what the others need:
+/// connections, streams, and the time a connection may sit without asking for anything.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListenSettings {
+    /// Connections a port holds open at once; one more is closed as soon as it is accepted.
+    pub max_connections: u32,
+    /// Connections one peer address holds open at once on one port.
+    pub max_connections_per_peer: u32,
+    /// HTTP/2 streams (calls) one connection may have open at once, advertised to the client.
+    pub max_concurrent_streams: u32,
+    /// A new connection must have sent its first complete request within this time, else it is
+    /// closed (a client that sends its headers slowly, or never, holds nothing for long), in ms.
+    /// On HTTP/1 every request's headers must arrive within it.
+    pub header_read_timeout_ms: u64,
+    /// A connection with no call in flight and no new call for this long is asked to close
+    /// (HTTP/2 GOAWAY; the client reconnects when it next calls), in ms.
+    pub idle_timeout_ms: u64,
+    /// After a connection was asked to close (idle, or the server is stopping), its calls in
+    /// flight get this long to finish before it is closed regardless, in ms.
+    pub drain_timeout_ms: u64,
+    /// How often an idle HTTP/2 connection is pinged to find peers that are gone, in ms; one that
+    /// does not answer within the same time is closed.
+    pub keepalive_interval_ms: u64,
+}
+
+impl Default for ListenSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 2048,
+            max_connections_per_peer: 256,
+            max_concurrent_streams: 256,
+            header_read_timeout_ms: 5_000,
+            idle_timeout_ms: 120_000,
+            drain_timeout_ms: 30_000,
+            keepalive_interval_ms: 60_000,
+        }
+    }
+}
+
+impl ListenSettings {
+    /// What makes these settings unusable, one line each.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (name, value) in [
+            ("listen.max_connections", u64::from(self.max_connections)),
+            (
+                "listen.max_connections_per_peer",
+                u64::from(self.max_connections_per_peer),
+            ),
+            (
+                "listen.max_concurrent_streams",
+                u64::from(self.max_concurrent_streams),
+            ),
+            ("listen.header_read_timeout_ms", self.header_read_timeout_ms),
+            ("listen.idle_timeout_ms", self.idle_timeout_ms),
+            ("listen.drain_timeout_ms", self.drain_timeout_ms),
+            ("listen.keepalive_interval_ms", self.keepalive_interval_ms),
+        ] {
+            if value == 0 {
+                problems.push(format!("{name} must be positive"));
+            }
+        }
+        if self.max_connections_per_peer > self.max_connections {
+            problems.push(
+                "listen.max_connections_per_peer must not exceed listen.max_connections".into(),
+            );
+        }
+        problems
+    }
+}

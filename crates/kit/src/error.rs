@@ -169,15 +169,21 @@ impl ApiError {
     /// INVALID_ARGUMENT with the given field violations.
     pub fn invalid(violations: Vec<FieldViolation>) -> Self {
         let message = match violations.as_slice() {
-            [only] => format!("invalid {}: {}", only.field, only.description),
-            many => format!(
-                "{} invalid fields: {}",
-                many.len(),
-                many.iter()
-                    .map(|v| v.field.as_str())
+            [only] => format!("invalid {}: {}", clip(&only.field), clip(&only.description)),
+            many => {
+                let named = many
+                    .iter()
+                    .take(NAMED_IN_MESSAGE)
+                    .map(|v| clip(&v.field))
                     .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+                    .join(", ");
+                match many.len().checked_sub(NAMED_IN_MESSAGE) {
+                    Some(more) if more > 0 => {
+                        format!("{} invalid fields: {named} and {more} more", many.len())
+                    }
+                    _ => format!("{} invalid fields: {named}", many.len()),
+                }
+            }
         };
         let mut error = Self::new(
             ErrorCode::InvalidArgument,
@@ -345,13 +351,40 @@ pub fn reason_name(reason: ErrorReason) -> &'static str {
     full.strip_prefix("ERROR_REASON_").unwrap_or(full)
 }
 
+/// Field violations one error carries at most; the rest are counted (`field_violations` in the
+/// ErrorInfo metadata). Without a cap a request that repeats a bad field a thousand times would
+/// get trailers larger than HTTP/2 carries, and the caller a reset instead of an answer.
+pub const MAX_FIELD_VIOLATIONS: usize = 20;
+
+/// The longest field path or description an error repeats back, in characters.
+const MAX_ECHO_CHARS: usize = 100;
+
+/// Fields an error's message names; the details list more.
+const NAMED_IN_MESSAGE: usize = 5;
+
+/// `text`, cut to [`MAX_ECHO_CHARS`] characters: errors repeat what the caller sent, and must not
+/// grow with it.
+fn clip(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(MAX_ECHO_CHARS) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((end, _)) => std::borrow::Cow::Owned(format!("{}…", &text[..end])),
+    }
+}
+
 impl From<ApiError> for tonic::Status {
     fn from(error: ApiError) -> Self {
-        let error = *error.0;
+        let mut error = *error.0;
         let mut details = ErrorDetails::new();
+        if error.field_violations.len() > MAX_FIELD_VIOLATIONS {
+            error.metadata.insert(
+                "field_violations".to_owned(),
+                error.field_violations.len().to_string(),
+            );
+            error.field_violations.truncate(MAX_FIELD_VIOLATIONS);
+        }
         details.set_error_info(reason_name(error.reason), ERROR_DOMAIN, error.metadata);
         for violation in error.field_violations {
-            details.add_bad_request_violation(violation.field, violation.description);
+            details.add_bad_request_violation(clip(&violation.field), clip(&violation.description));
         }
         for violation in error.preconditions {
             details.add_precondition_failure_violation(
@@ -516,6 +549,44 @@ mod tests {
             "{}",
             relayed.message()
         );
+    }
+
+    #[test]
+    fn a_flood_of_violations_is_cut_to_the_first_ones_and_counted() {
+        let mut violations = Violations::new();
+        for index in 0..500 {
+            violations.add(
+                format!("change_mask.paths[{index}]{}", "x".repeat(300)),
+                "is repeated",
+            );
+        }
+        let status = tonic::Status::from(violations.finish().unwrap_err());
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        assert!(
+            status.message().ends_with("and 495 more"),
+            "{}",
+            status.message()
+        );
+        let details = status.get_error_details();
+        let listed = &details.bad_request().expect("bad request").field_violations;
+        assert_eq!(listed.len(), MAX_FIELD_VIOLATIONS);
+        assert!(
+            listed
+                .iter()
+                .all(|v| v.field.chars().count() <= MAX_ECHO_CHARS + 1)
+        );
+        assert_eq!(
+            details.error_info().expect("info").metadata["field_violations"],
+            "500"
+        );
+        // What travels: well under HTTP/2's 16 KiB header list.
+        let response = status.into_http::<tonic::body::Body>();
+        let size: usize = response
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum();
+        assert!(size < 8 * 1024, "{size} bytes of trailers");
     }
 
     #[test]

@@ -679,4 +679,31 @@ mod tests {
             .is_err()
         );
     }
+
+    proptest::proptest! {
+        /// A service's signature on any `exp`, `nbf` and `iat` is answered, never a panic:
+        /// verified when the times make sense, refused otherwise.
+        #[test]
+        fn no_claim_value_makes_verification_panic(
+            exp in govmedia_test_support::claim_value(),
+            nbf in govmedia_test_support::claim_value(),
+            iat in govmedia_test_support::claim_value(),
+        ) {
+            let ring = ring();
+            let registry = ring.identity("registry").expect("registry");
+            let pair = ring.pair("gateway").expect("pair");
+            let claims = serde_json::json!({
+                "iss": "govmedia:gateway", "aud": "govmedia:registry", "sub": "wang.min",
+                "org": "golmud-edu", "roles": ["operator"], "src": "govmedia",
+                "exp": exp, "nbf": nbf, "iat": iat,
+            });
+            let mut header = Header::new(Algorithm::EdDSA);
+            header.kid = Some("gateway".into());
+            let key = EncodingKey::from_ed_pem(pair.private_pem().as_bytes()).expect("key");
+            let token = jsonwebtoken::encode(&header, &claims, &key).expect("sign");
+            // Twice: the second answer may come from the cache, whose lifetime `exp` sets.
+            let first = registry.verify(&token).is_ok();
+            proptest::prop_assert_eq!(registry.verify(&token).is_ok(), first);
+        }
+    }
 }

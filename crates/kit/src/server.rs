@@ -1,15 +1,14 @@
 //! The one way a govmedia gRPC server is assembled: the service's routes plus grpc.health.v1 and
 //! reflection (v1 and v1alpha, since grpcurl 1.8 speaks only v1alpha), behind a single tower
-//! stack (trace, then auth), with graceful shutdown.
+//! stack (trace, then auth, then the call's deadline, then the right codes for undecodable and
+//! oversized requests), served by [`crate::listen`] with graceful
+//! shutdown.
 
 use std::{net::SocketAddr, sync::Arc};
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::{
-    service::Routes,
-    transport::{Server, server::TcpIncoming},
-};
+use tonic::service::Routes;
 use tonic_health::ServingStatus;
 
 use govmedia_calendar::Calendar;
@@ -17,7 +16,7 @@ use govmedia_calendar::Calendar;
 use crate::{
     auth::AuthLayer,
     clock::Clock,
-    config::EventSettings,
+    config::{EventSettings, ListenSettings},
     db::Db,
     events::{
         EventBus,
@@ -26,6 +25,7 @@ use crate::{
     idempotency,
     identity::Identity,
     lease::{self, Leases},
+    listen::{self, Protocol},
     regional::Regional,
     telemetry::TraceLayer,
     unit::Writer,
@@ -47,6 +47,8 @@ pub struct ServiceContext {
     pub clock: Clock,
     /// The working-day calendars deadlines count in, national and by region.
     pub calendar: Arc<Regional<Calendar>>,
+    /// The limits of the service's listening ports.
+    pub listen: ListenSettings,
 }
 
 /// A server could not start or failed.
@@ -227,13 +229,14 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
 }
 
 /// Serves `routes` (the service's own gRPC services, whose full names are `service_names`) on
-/// `listener` until `shutdown` is cancelled; then reports NOT_SERVING, finishes in-flight calls
-/// and returns.
+/// `listener`, within the limits of `listen`, until `shutdown` is cancelled; then reports
+/// NOT_SERVING, finishes in-flight calls and returns.
 pub async fn serve(
     listener: TcpListener,
     routes: Routes,
     service_names: &[&'static str],
     identity: Arc<Identity>,
+    listen: &ListenSettings,
     shutdown: CancellationToken,
 ) -> Result<(), ServerError> {
     let (reporter, health) = tonic_health::server::health_reporter();
@@ -243,36 +246,167 @@ pub async fn serve(
             .await;
     }
     let routes = with_reflection(routes.add_service(health))?;
-    let stack = tower::ServiceBuilder::new()
+    let service = tower::ServiceBuilder::new()
         .layer(TraceLayer)
         .layer(AuthLayer::new(identity))
-        .into_inner();
+        .layer_fn(Deadline)
+        .layer_fn(WireErrors)
+        .service(routes);
     let names: Vec<&'static str> = service_names.to_vec();
-    Server::builder()
-        .layer(stack)
-        .add_routes(routes)
-        .serve_with_incoming_shutdown(incoming(listener), async move {
-            shutdown.cancelled().await;
-            for name in names {
-                reporter
-                    .set_service_status(name, ServingStatus::NotServing)
-                    .await;
-            }
+    listen::serve(listener, Protocol::Grpc, service, listen, async move {
+        shutdown.cancelled().await;
+        for name in names {
             reporter
-                .set_service_status("", ServingStatus::NotServing)
+                .set_service_status(name, ServingStatus::NotServing)
                 .await;
-        })
-        .await?;
+        }
+        reporter
+            .set_service_status("", ServingStatus::NotServing)
+            .await;
+    })
+    .await;
     Ok(())
 }
 
-/// The connections of `listener` with TCP_NODELAY and keepalive. Serving from our own listener
-/// bypasses tonic's builder options, and without NODELAY every response waits for a delayed ACK.
-pub fn incoming(listener: TcpListener) -> TcpIncoming {
-    TcpIncoming::from(listener)
-        .with_nodelay(Some(true))
-        .with_keepalive(Some(std::time::Duration::from_secs(60)))
+/// Ends a call whose `grpc-timeout` has passed with DEADLINE_EXCEEDED, dropping its handler, as
+/// gRPC servers do: nobody waits for the answer any more.
+#[derive(Clone, Debug)]
+pub struct Deadline<S>(pub S);
+
+impl<S, B> tower::Service<http::Request<B>> for Deadline<S>
+where
+    S: tower::Service<
+            http::Request<B>,
+            Response = http::Response<tonic::body::Body>,
+            Error = std::convert::Infallible,
+        >,
+    S::Future: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = futures::future::BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let timeout = request
+            .headers()
+            .get("grpc-timeout")
+            .and_then(|value| value.to_str().ok())
+            .and_then(crate::deadline::parse);
+        let call = self.0.call(request);
+        Box::pin(async move {
+            match timeout {
+                None => call.await,
+                Some(timeout) => match tokio::time::timeout(timeout, call).await {
+                    Ok(response) => response,
+                    Err(_) => Ok(tonic::Status::deadline_exceeded(format!(
+                        "no answer within the call's deadline of {} ms",
+                        timeout.as_millis()
+                    ))
+                    .into_http()),
+                },
+            }
+        })
+    }
 }
+
+/// Gives the caller's own mistakes on the wire the codes gRPC says they have. tonic's decoder
+/// answers a request that is not valid protobuf with INTERNAL (and the decoder's text) and one
+/// over the size limit with OUT_OF_RANGE; both are the caller's doing: INVALID_ARGUMENT with the
+/// reason MALFORMED_MESSAGE, and RESOURCE_EXHAUSTED with MESSAGE_TOO_LARGE. Only those two
+/// answers of tonic's own are recognised (by the text it writes); every handler's error passes
+/// untouched.
+#[derive(Clone, Debug)]
+pub struct WireErrors<S>(pub S);
+
+/// tonic's text for an undecodable request (prost's `DecodeError`).
+const UNDECODABLE: &str = "failed to decode Protobuf message";
+/// tonic's text for a request over the size limit.
+const TOO_LARGE: &str = "Error, decoded message length too large";
+
+impl<S, B, RB> tower::Service<http::Request<B>> for WireErrors<S>
+where
+    S: tower::Service<
+            http::Request<B>,
+            Response = http::Response<RB>,
+            Error = std::convert::Infallible,
+        >,
+    S::Future: Send + 'static,
+    RB: Default + Send + 'static,
+{
+    type Response = http::Response<RB>;
+    type Error = std::convert::Infallible;
+    type Future = futures::future::BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let call = self.0.call(request);
+        Box::pin(async move {
+            let response = call.await?;
+            Ok(match wire_error(response.headers()) {
+                Some(error) => tonic::Status::from(error).into_http(),
+                None => response,
+            })
+        })
+    }
+}
+
+/// The error a trailers-only answer of tonic's decoder stands for, if it is one.
+fn wire_error(headers: &http::HeaderMap) -> Option<crate::error::ApiError> {
+    use crate::error::{ApiError, ErrorCode};
+    use govmedia_proto::common::v1::ErrorReason;
+    let status = headers.get("grpc-status")?.as_bytes();
+    if status != b"13" && status != b"11" {
+        return None;
+    }
+    let status = tonic::Status::from_header_map(headers)?;
+    let message = status.message();
+    if status.code() == tonic::Code::Internal && message.starts_with(UNDECODABLE) {
+        let cause = message
+            .strip_prefix(UNDECODABLE)
+            .unwrap_or_default()
+            .trim_start_matches([':', ' ']);
+        return Some(ApiError::new(
+            ErrorCode::InvalidArgument,
+            ErrorReason::MalformedMessage,
+            format!(
+                "the request is not a valid protobuf encoding of the method's request message ({cause})"
+            ),
+        ));
+    }
+    if status.code() == tonic::Code::OutOfRange && message.starts_with(TOO_LARGE) {
+        return Some(
+            ApiError::new(
+                ErrorCode::ResourceExhausted,
+                ErrorReason::MessageTooLarge,
+                format!(
+                    "the request message is larger than accepted: {}",
+                    message
+                        .strip_prefix(TOO_LARGE)
+                        .unwrap_or_default()
+                        .trim_start_matches([':', ' '])
+                ),
+            )
+            .with_metadata("limit_bytes", MAX_MESSAGE_BYTES.to_string()),
+        );
+    }
+    None
+}
+
+/// The largest request message a govmedia server decodes (tonic's default).
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Adds reflection v1 and v1alpha over every govmedia service (and health, reflection itself
 /// and the google.rpc error details) to `routes`.

@@ -8,6 +8,8 @@
 //! into a failure. Each test gets its own database/schema and prefix, so tests run in parallel,
 //! and both are removed when the test ends.
 
+pub mod h2raw;
+
 use std::time::Duration;
 
 use std::sync::Arc;
@@ -405,4 +407,23 @@ pub fn assert_invalid(
         "no violation of {field} in {violations:?}"
     );
     status
+}
+
+/// A value of a token's time claim (`exp`, `nbf`, `iat`) as anyone may write it: any integer, a
+/// fraction, the largest numbers, a string, nothing. Verifiers must answer every one of them,
+/// never panic.
+pub fn claim_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+    use proptest::prelude::*;
+    prop_oneof![
+        any::<u64>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        any::<f64>()
+            .prop_filter("JSON numbers are finite", |value| value.is_finite())
+            .prop_map(serde_json::Value::from),
+        Just(serde_json::Value::from(u64::MAX)),
+        Just(serde_json::Value::from(i64::MIN)),
+        Just(serde_json::json!(1e300)),
+        Just(serde_json::json!("2030-01-01")),
+        Just(serde_json::Value::Null),
+    ]
 }

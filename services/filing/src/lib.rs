@@ -97,6 +97,7 @@ pub async fn serve(
         routes,
         &[SERVICE_NAME],
         context.identity,
+        &context.listen,
         shutdown.clone(),
     )
     .await;

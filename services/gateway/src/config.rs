@@ -35,6 +35,8 @@ pub struct GatewayConfig {
     pub max_json_bytes: usize,
     /// Rate limits per caller.
     pub rate_limit: RateLimitConfig,
+    /// Budgets for failed authentication.
+    pub auth_failures: AuthFailureConfig,
     /// Bearer tokens from an external identity provider.
     pub jwt: ExternalJwtConfig,
     /// How long a looked-up API key is trusted before it is read again (so a revocation takes
@@ -48,6 +50,13 @@ pub struct GatewayConfig {
     pub api_key_lookup_burst: u32,
     /// How often upstream health is checked, in ms.
     pub health_interval_ms: u64,
+    /// The most of one call's response the gateway holds while its caller reads, in bytes. The
+    /// gateway reads every response as fast as its service sends it, so that a caller who
+    /// reads slowly does not hold the connection the service's other callers share.
+    pub response_buffer_bytes: usize,
+    /// A call whose caller takes nothing of a full response buffer for this long is ended
+    /// (RESOURCE_EXHAUSTED, RESPONSE_NOT_READ), in ms.
+    pub response_stall_ms: u64,
 }
 
 impl Default for GatewayConfig {
@@ -64,11 +73,14 @@ impl Default for GatewayConfig {
             max_metadata_bytes: 8 * 1024,
             max_json_bytes: 1024 * 1024,
             rate_limit: RateLimitConfig::default(),
+            auth_failures: AuthFailureConfig::default(),
             jwt: ExternalJwtConfig::default(),
             api_key_cache_secs: 10,
             api_key_lookups_per_minute: 3_000,
             api_key_lookup_burst: 100,
             health_interval_ms: 2_000,
+            response_buffer_bytes: 256 * 1024,
+            response_stall_ms: 10_000,
         }
     }
 }
@@ -97,6 +109,36 @@ impl Default for RateLimitConfig {
             read_burst: 200,
             writes_per_minute: 300,
             write_burst: 50,
+        }
+    }
+}
+
+/// Failed authentication is budgeted, per peer address and per API key id, in each gateway
+/// replica: past the budget, the address (or the key id) is refused with RESOURCE_EXHAUSTED and
+/// RetryInfo before its credentials are even looked at, so guessing keys or replaying dead
+/// tokens costs the guesser time and the gateway nothing.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthFailureConfig {
+    /// Failed authentications per minute from one peer address.
+    pub per_source_per_minute: u32,
+    /// Failed authentications from one address allowed at once.
+    pub per_source_burst: u32,
+    /// Failed authentications per minute naming one API key id (from any address). A key id
+    /// past it is refused even with its right secret until the budget refills: guessing one key
+    /// from many addresses stops there.
+    pub per_key_per_minute: u32,
+    /// Failed authentications naming one key id allowed at once.
+    pub per_key_burst: u32,
+}
+
+impl Default for AuthFailureConfig {
+    fn default() -> Self {
+        Self {
+            per_source_per_minute: 60,
+            per_source_burst: 30,
+            per_key_per_minute: 120,
+            per_key_burst: 60,
         }
     }
 }

@@ -412,6 +412,16 @@ impl Authenticator {
     }
 }
 
+/// The id of the API key a request presents, if it presents one in the key format (whether or
+/// not it is valid).
+pub fn presented_key_id(headers: &http::HeaderMap) -> Option<String> {
+    let presented = match headers.get("x-api-key") {
+        Some(value) => value.to_str().ok()?.trim(),
+        None => govmedia_kit::auth::bearer(headers).ok()??,
+    };
+    apikey::parse(presented).map(|key| key.id)
+}
+
 /// The `exp` claim of a token without verifying it (only called after verification).
 fn expiry_of(token: &str) -> Option<u64> {
     use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};

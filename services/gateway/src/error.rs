@@ -64,6 +64,9 @@ pub enum GatewayError {
     /// DEADLINE_EXCEEDED: the service did not answer within the call's deadline.
     #[error("no answer within the deadline of {} ms", .0.as_millis())]
     DeadlineExceeded(Duration),
+    /// RESOURCE_EXHAUSTED: the caller left the response unread for too long; the call was cut.
+    #[error("the response was not read for {} ms; the call was ended", .0.as_millis())]
+    ResponseNotRead(Duration),
     /// INTERNAL: the gateway's own database failed.
     #[error("database: {0}")]
     Store(#[from] sea_orm::DbErr),
@@ -120,6 +123,11 @@ impl From<GatewayError> for ApiError {
             GatewayError::DeadlineExceeded(_) => ApiError::new(
                 ErrorCode::DeadlineExceeded,
                 ErrorReason::DeadlineExceeded,
+                message,
+            ),
+            GatewayError::ResponseNotRead(_) => ApiError::new(
+                ErrorCode::ResourceExhausted,
+                ErrorReason::ResponseNotRead,
                 message,
             ),
             GatewayError::Store(error) => {

@@ -4,6 +4,7 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
+    net::IpAddr,
     sync::{Arc, RwLock},
     time::Duration,
 };
@@ -15,11 +16,11 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::{
     config::GatewayConfig,
-    credentials::{Authenticator, Caller, Minter},
+    credentials::{self, Authenticator, Caller, Minter},
     domain::{deadline, gcra::Quota},
     error::GatewayError,
     metrics::Metrics,
-    ratelimit::RateLimiter,
+    ratelimit::{LocalBudgets, RateLimiter},
 };
 
 /// A gateway that cannot be built from its configuration.
@@ -44,17 +45,31 @@ struct Inner {
     forwarder: Forwarder,
     read_quota: Quota,
     write_quota: Quota,
+    /// Failed authentications per peer address and per API key id.
+    failures_by_source: LocalBudgets<IpAddr>,
+    failures_by_key: LocalBudgets<String>,
+    source_failure_quota: Quota,
+    key_failure_quota: Quota,
     metrics: Metrics,
     pool: DescriptorPool,
     health: RwLock<BTreeMap<String, bool>>,
 }
 
 /// The client raw gRPC calls are forwarded with. Calls go straight into the HTTP/2 connection,
-/// without the request queue a tonic `Channel` adds.
+/// without the request queue a tonic `Channel` adds; responses come back through
+/// [`crate::grpc::relay`].
 pub type Forwarder = hyper_util::client::legacy::Client<
     hyper_util::client::legacy::connect::HttpConnector,
     axum::body::Body,
 >;
+
+/// The flow-control window of each forwarded call's response stream. A call whose caller does
+/// not read holds at most this much of its connection's window (the relay reads the rest).
+const UPSTREAM_STREAM_WINDOW: u32 = 512 * 1024;
+
+/// The flow-control window of a whole upstream connection: 2048 stalled calls' worth, so that
+/// callers who do not read cannot together fill it before their calls are cut.
+const UPSTREAM_CONNECTION_WINDOW: u32 = 1024 * 1024 * 1024;
 
 fn forwarder() -> Forwarder {
     let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
@@ -63,6 +78,8 @@ fn forwarder() -> Forwarder {
     hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
         .timer(hyper_util::rt::TokioTimer::new())
         .http2_only(true)
+        .http2_initial_stream_window_size(UPSTREAM_STREAM_WINDOW)
+        .http2_initial_connection_window_size(UPSTREAM_CONNECTION_WINDOW)
         .http2_keep_alive_interval(Duration::from_secs(30))
         .http2_keep_alive_while_idle(true)
         .build(connector)
@@ -81,6 +98,15 @@ pub struct Admission {
     pub upstream: Channel,
     /// Its `scheme://authority`, for raw forwarding.
     pub origin: String,
+}
+
+/// The address a request came from (every port's connections carry it).
+pub fn peer_of<B>(request: &http::Request<B>) -> Option<IpAddr> {
+    request
+        .extensions()
+        .get::<tonic::transport::server::TcpConnectInfo>()
+        .and_then(|info| info.remote_addr)
+        .map(|addr| addr.ip())
 }
 
 /// The service package of a govmedia path: `/govmedia.registry.v1.X/Y` → `registry`.
@@ -129,7 +155,18 @@ impl Gateway {
                 .map_err(|error| BuildError(format!("descriptors: {error}")))?;
         }
         let limits = &config.rate_limit;
+        let failures = &config.auth_failures;
         Ok(Gateway(Arc::new(Inner {
+            failures_by_source: LocalBudgets::default(),
+            failures_by_key: LocalBudgets::default(),
+            source_failure_quota: Quota::per_minute(
+                failures.per_source_per_minute,
+                failures.per_source_burst,
+            ),
+            key_failure_quota: Quota::per_minute(
+                failures.per_key_per_minute,
+                failures.per_key_burst,
+            ),
             read_quota: Quota::per_minute(limits.reads_per_minute, limits.read_burst),
             write_quota: Quota::per_minute(limits.writes_per_minute, limits.write_burst),
             limiter: if limits.enabled {
@@ -211,12 +248,78 @@ impl Gateway {
         self.0.minter.authorization(caller, service)
     }
 
-    /// Admits a call to `path` with these headers, or says why not. Nothing is forwarded unless
-    /// this succeeds.
+    /// Refuses metadata larger than `max_metadata_bytes` (names and values), on either port.
+    pub fn check_metadata(&self, headers: &http::HeaderMap) -> Result<(), GatewayError> {
+        let size: usize = headers
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum();
+        let max = self.0.config.max_metadata_bytes;
+        if size > max {
+            return Err(GatewayError::MetadataTooLarge { size, max });
+        }
+        Ok(())
+    }
+
+    /// The caller behind `headers`, within the failure budgets: a peer address or API key id
+    /// that failed too often is refused before its credentials are looked at, and a failure
+    /// past the budget is answered RESOURCE_EXHAUSTED instead of UNAUTHENTICATED.
+    async fn authenticate(
+        &self,
+        headers: &http::HeaderMap,
+        peer: Option<IpAddr>,
+    ) -> Result<Arc<Caller>, GatewayError> {
+        let refused = |retry_after| GatewayError::RateLimited {
+            class: "failed-authentication",
+            retry_after,
+        };
+        let inner = &self.0;
+        if let Some(peer) = peer {
+            inner
+                .failures_by_source
+                .check(&peer, inner.source_failure_quota)
+                .map_err(refused)?;
+        }
+        let key_id = credentials::presented_key_id(headers);
+        if let Some(id) = &key_id {
+            inner
+                .failures_by_key
+                .check(id.as_str(), inner.key_failure_quota)
+                .map_err(refused)?;
+        }
+        match inner.auth.authenticate(headers).await {
+            Err(GatewayError::Unauthenticated(why)) => {
+                let mut spent = Ok(());
+                if let Some(peer) = peer {
+                    spent = spent.and(
+                        inner
+                            .failures_by_source
+                            .spend(&peer, inner.source_failure_quota),
+                    );
+                }
+                if let Some(id) = &key_id {
+                    spent = spent.and(
+                        inner
+                            .failures_by_key
+                            .spend(id.as_str(), inner.key_failure_quota),
+                    );
+                }
+                Err(match spent {
+                    Ok(()) => GatewayError::Unauthenticated(why),
+                    Err(retry_after) => refused(retry_after),
+                })
+            }
+            other => other,
+        }
+    }
+
+    /// Admits a call to `path` with these headers from `peer`, or says why not. Nothing is
+    /// forwarded unless this succeeds.
     pub async fn admit(
         &self,
         path: &str,
         headers: &http::HeaderMap,
+        peer: Option<IpAddr>,
     ) -> Result<Admission, GatewayError> {
         let rule = govmedia_proto::method_access(path)
             .ok_or_else(|| GatewayError::UnknownMethod(path.to_owned()))?;
@@ -229,7 +332,7 @@ impl Gateway {
             }
         })?;
         let origin = self.0.origins.get(service).cloned().unwrap_or_default();
-        let caller = self.0.auth.authenticate(headers).await?;
+        let caller = self.authenticate(headers, peer).await?;
         tracing::Span::current().record("principal", caller.principal.subject.as_str());
         let allowed = auth::allowed_roles(path).unwrap_or_default();
         if !allowed.iter().any(|role| caller.principal.has(*role)) {

@@ -52,9 +52,6 @@ pub enum ServeError {
     /// The gRPC port failed.
     #[error(transparent)]
     Grpc(#[from] ServerError),
-    /// The HTTP port failed.
-    #[error("HTTP/JSON port: {0}")]
-    Http(#[from] std::io::Error),
 }
 
 /// Serves the gateway on `grpc` and `http` until `shutdown`, accepting govmedia tokens signed
@@ -93,24 +90,29 @@ pub async fn serve(
     let background =
         server::spawn_background(&context, NAME, OutboxSignal::default(), shutdown.clone());
     let watcher = health::spawn_watcher(gateway.clone(), reporter, interval, shutdown.clone());
-    let grpc_port = grpc::serve(gateway.clone(), health_service, grpc, shutdown.clone());
-    let http_port = http::serve(gateway, http, shutdown.clone());
+    let listen = context.listen.clone();
+    let grpc_port = grpc::serve(
+        gateway.clone(),
+        health_service,
+        grpc,
+        &listen,
+        shutdown.clone(),
+    );
+    let http_port = http::serve(gateway, http, &listen, shutdown.clone());
     // Whichever port stops first (on shutdown or failure) stops the other.
-    let (grpc_result, http_result) = tokio::join!(
+    let (grpc_result, ()) = tokio::join!(
         async {
             let result = grpc_port.await;
             shutdown.cancel();
             result
         },
         async {
-            let result = http_port.await;
+            http_port.await;
             shutdown.cancel();
-            result
         }
     );
     let _ = watcher.await;
     let _ = background.await;
     grpc_result?;
-    http_result?;
     Ok(())
 }

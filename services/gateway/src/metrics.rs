@@ -19,6 +19,22 @@ pub struct CallLabels {
     pub transport: &'static str,
 }
 
+/// Labels of the calls the gateway cut short.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CutLabels {
+    /// `not_read` (the caller stopped reading) or `deadline` (the call's deadline passed).
+    pub reason: &'static str,
+}
+
+/// The counters a response relay adds to (cheap to clone; clones count together).
+#[derive(Clone, Debug)]
+pub struct Cuts {
+    /// Calls cut because their caller did not read.
+    pub not_read: Counter,
+    /// Calls cut because their deadline passed while the response was still coming or unread.
+    pub deadline: Counter,
+}
+
 /// Labels of a latency histogram.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct MethodLabels {
@@ -56,6 +72,7 @@ pub struct Metrics {
     registry: Mutex<Registry>,
     calls: Family<CallLabels, Counter>,
     latency: Family<MethodLabels, Histogram>,
+    cuts: Cuts,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -84,10 +101,22 @@ impl Default for Metrics {
             "Time from receiving a call to its response headers, by method and transport",
             latency.clone(),
         );
+        let cut = Family::<CutLabels, Counter>::default();
+        registry.register(
+            "calls_cut",
+            "Calls the gateway ended early: their caller stopped reading the response, or their deadline passed before the response was through",
+            cut.clone(),
+        );
+        // One statement each: the guard `get_or_create` returns must be gone before the next
+        // series is created.
+        let not_read = cut.get_or_create(&CutLabels { reason: "not_read" }).clone();
+        let deadline = cut.get_or_create(&CutLabels { reason: "deadline" }).clone();
+        let cuts = Cuts { not_read, deadline };
         Self {
             registry: Mutex::new(registry),
             calls,
             latency,
+            cuts,
         }
     }
 }
@@ -112,6 +141,11 @@ impl Metrics {
         self.latency
             .get_or_create(&MethodLabels { method, transport })
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// The counters of cut calls.
+    pub fn cuts(&self) -> &Cuts {
+        &self.cuts
     }
 
     /// The text exposition.

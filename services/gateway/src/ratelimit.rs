@@ -38,12 +38,7 @@ pub enum RateLimiter {
     /// No limits (benchmarks of the proxy alone).
     Disabled,
     /// In this process.
-    Memory {
-        /// TAT per key, in µs since `epoch`.
-        tats: Mutex<HashMap<String, u64>>,
-        /// The clock's origin.
-        epoch: Instant,
-    },
+    Memory(LocalBudgets<String>),
     /// In Redis, shared by every replica.
     Redis {
         /// Connection.
@@ -55,11 +50,87 @@ pub enum RateLimiter {
     },
 }
 
+/// GCRA budgets kept in this process, one number per key; keys whose budget is whole again are
+/// dropped when there are many.
+pub struct LocalBudgets<K> {
+    /// TAT per key, in µs since `epoch`.
+    tats: Mutex<HashMap<K, u64>>,
+    /// The clock's origin.
+    epoch: Instant,
+}
+
+impl<K> std::fmt::Debug for LocalBudgets<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LocalBudgets")
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Clone> Default for LocalBudgets<K> {
+    fn default() -> Self {
+        Self {
+            tats: Mutex::new(HashMap::new()),
+            epoch: Instant::now(),
+        }
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Clone> LocalBudgets<K> {
+    fn now_us(&self) -> u64 {
+        self.epoch.elapsed().as_micros() as u64
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, u64>> {
+        self.tats
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Spends one of `key`'s budget; `Err(retry_after)` when it is spent.
+    pub fn spend<Q>(&self, key: &Q, quota: Quota) -> Result<(), Duration>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        let now = self.now_us();
+        let mut tats = self.lock();
+        if tats.len() > MEMORY_SWEEP_AT {
+            tats.retain(|_, tat| *tat > now);
+        }
+        let stored = tats.get_mut(key);
+        match gcra::decide(stored.as_deref().copied(), now, quota) {
+            Decision::Allow { tat_us, .. } => {
+                // A key seen before is updated in place: no allocation on the common path.
+                match stored {
+                    Some(tat) => *tat = tat_us,
+                    None => {
+                        tats.insert(key.to_owned(), tat_us);
+                    }
+                }
+                Ok(())
+            }
+            Decision::Deny { retry_after_us } => Err(Duration::from_micros(retry_after_us)),
+        }
+    }
+
+    /// Whether `key` could spend one now, without spending it.
+    pub fn check<Q>(&self, key: &Q, quota: Quota) -> Result<(), Duration>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        let now = self.now_us();
+        match gcra::decide(self.lock().get(key).copied(), now, quota) {
+            Decision::Allow { .. } => Ok(()),
+            Decision::Deny { retry_after_us } => Err(Duration::from_micros(retry_after_us)),
+        }
+    }
+}
+
 impl std::fmt::Debug for RateLimiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             RateLimiter::Disabled => "RateLimiter::Disabled",
-            RateLimiter::Memory { .. } => "RateLimiter::Memory",
+            RateLimiter::Memory(_) => "RateLimiter::Memory",
             RateLimiter::Redis { .. } => "RateLimiter::Redis",
         })
     }
@@ -71,10 +142,7 @@ const MEMORY_SWEEP_AT: usize = 50_000;
 impl RateLimiter {
     /// An in-process limiter.
     pub fn memory() -> Self {
-        RateLimiter::Memory {
-            tats: Mutex::new(HashMap::new()),
-            epoch: Instant::now(),
-        }
+        RateLimiter::Memory(LocalBudgets::default())
     }
 
     /// A limiter on Redis, keys under `prefix`.
@@ -90,20 +158,7 @@ impl RateLimiter {
     pub async fn check(&self, key: &str, quota: Quota) -> Result<(), Duration> {
         match self {
             RateLimiter::Disabled => Ok(()),
-            RateLimiter::Memory { tats, epoch } => {
-                let now = epoch.elapsed().as_micros() as u64;
-                let mut tats = tats.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                if tats.len() > MEMORY_SWEEP_AT {
-                    tats.retain(|_, tat| *tat > now);
-                }
-                match gcra::decide(tats.get(key).copied(), now, quota) {
-                    Decision::Allow { tat_us, .. } => {
-                        tats.insert(key.to_owned(), tat_us);
-                        Ok(())
-                    }
-                    Decision::Deny { retry_after_us } => Err(Duration::from_micros(retry_after_us)),
-                }
-            }
+            RateLimiter::Memory(budgets) => budgets.spend(key, quota),
             RateLimiter::Redis {
                 conn,
                 prefix,

@@ -63,6 +63,7 @@ pub async fn run(mut settings: Settings, data_dir: PathBuf, load_demo: bool) -> 
         .with_context(|| format!("cannot create the data directory {}", data_dir.display()))?;
     let data_dir = data_dir.canonicalize()?;
     let tokens = Arc::new(TokenKeys::from_settings(&settings.auth, true)?);
+    settings.check_listen()?;
     // One process runs every service, so it holds every service's key; fresh ones each start
     // (identities live minutes, nothing signed with them outlives the process).
     let mut names: Vec<&str> = SERVICES.iter().map(|service| service.name).collect();
@@ -73,6 +74,7 @@ pub async fn run(mut settings: Settings, data_dir: PathBuf, load_demo: bool) -> 
     let shutdown = CancellationToken::new();
     let mut servers = JoinSet::new();
     let events = settings.events.clone();
+    let listen = settings.listen.clone();
     let context = |db, name: &str| -> anyhow::Result<ServiceContext> {
         Ok(ServiceContext {
             db,
@@ -81,6 +83,7 @@ pub async fn run(mut settings: Settings, data_dir: PathBuf, load_demo: bool) -> 
             events: events.clone(),
             clock: Clock::system(),
             calendar: calendar.clone(),
+            listen: listen.clone(),
         })
     };
 

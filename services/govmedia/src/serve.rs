@@ -69,6 +69,7 @@ async fn context(settings: &Settings, db: Db, name: &str) -> anyhow::Result<Serv
         events: settings.events.clone(),
         clock: Clock::system(),
         calendar: Arc::new(settings.calendar.load()?),
+        listen: settings.listen.clone(),
     })
 }
 
@@ -78,6 +79,7 @@ pub async fn run(settings: Settings, name: &str, migrate: bool) -> anyhow::Resul
     let _telemetry = telemetry::init(&format!("govmedia-{name}"), &settings.telemetry)?;
     let tokens = Arc::new(TokenKeys::from_settings(&settings.auth, false)?);
     settings.calendar.load()?;
+    settings.check_listen()?;
     settings
         .identity
         .load(name)

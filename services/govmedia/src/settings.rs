@@ -6,7 +6,7 @@ use govmedia_filing::FilingConfig;
 use govmedia_gateway::GatewayConfig;
 use govmedia_kit::config::{
     AuthSettings, CalendarSettings, DatabaseSettings, EventSettings, IdentitySettings,
-    RedisSettings, TelemetrySettings,
+    ListenSettings, RedisSettings, TelemetrySettings,
 };
 use govmedia_registry::RegistryConfig;
 use serde::{Deserialize, Serialize};
@@ -29,10 +29,25 @@ pub struct Settings {
     pub events: EventSettings,
     /// `[calendar]`.
     pub calendar: CalendarSettings,
+    /// `[listen]`: the limits of every listening port.
+    pub listen: ListenSettings,
     /// `[gateway]`.
     pub gateway: GatewayConfig,
     /// `[registry]`.
     pub registry: RegistryConfig,
     /// `[filing]`.
     pub filing: FilingConfig,
+}
+
+impl Settings {
+    /// Refuses `[listen]` limits that cannot work, before any port is opened.
+    pub fn check_listen(&self) -> anyhow::Result<()> {
+        let problems = self.listen.problems();
+        anyhow::ensure!(
+            problems.is_empty(),
+            "the [listen] settings cannot work:\n  {}",
+            problems.join("\n  ")
+        );
+        Ok(())
+    }
 }

@@ -5,6 +5,7 @@ mod audit;
 mod db;
 mod events;
 mod jobs;
+mod listen;
 mod unit;
 
 use govmedia_kit::{db::Db, schema};

@@ -182,6 +182,7 @@ impl Suite {
             events: self.backends.events.clone(),
             clock: self.clock.clone(),
             calendar: govmedia_test_support::official_calendar(),
+            listen: Default::default(),
         }
     }
 

@@ -3,25 +3,29 @@
 //! and forwarded by [`proxy`].
 
 pub mod proxy;
+pub mod relay;
 
 use axum::extract::Request;
 use govmedia_kit::{
     CancellationToken,
-    server::{ServerError, incoming, with_reflection},
+    config::ListenSettings,
+    listen::{self, Protocol},
+    server::{ServerError, WireErrors, with_reflection},
     telemetry::TraceLayer,
 };
 use tokio::net::TcpListener;
-use tonic::{service::Routes, transport::Server};
+use tonic::service::Routes;
 
 use crate::gate::Gateway;
 
-/// Serves the gRPC port until `shutdown`.
+/// Serves the gRPC port, within the limits of `listen`, until `shutdown`.
 pub async fn serve(
     gateway: Gateway,
     health: tonic_health::pb::health_server::HealthServer<
         impl tonic_health::pb::health_server::Health,
     >,
     listener: TcpListener,
+    listen: &ListenSettings,
     shutdown: CancellationToken,
 ) -> Result<(), ServerError> {
     let local = with_reflection(Routes::new(health))?;
@@ -29,10 +33,17 @@ pub async fn serve(
         let gateway = gateway.clone();
         async move { proxy::forward(gateway, request).await }
     });
-    Server::builder()
+    let service = tower::ServiceBuilder::new()
         .layer(TraceLayer)
-        .add_routes(Routes::from(router))
-        .serve_with_incoming_shutdown(incoming(listener), shutdown.cancelled_owned())
-        .await?;
+        .layer_fn(WireErrors)
+        .service(router);
+    listen::serve(
+        listener,
+        Protocol::Grpc,
+        service,
+        listen,
+        shutdown.cancelled_owned(),
+    )
+    .await;
     Ok(())
 }

@@ -1,15 +1,21 @@
 //! Forwarding a gRPC call, as raw HTTP/2: bodies stream both ways untouched (unary and
 //! streaming alike), metadata and trailers pass, cancellation passes (dropping the call here
 //! resets the upstream stream). The gateway only replaces identity, sets the deadline and
-//! continues the trace.
+//! continues the trace. Responses come back through [`relay`], which holds the deadline to the
+//! last byte and keeps a caller who does not read from holding anyone else's calls.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use govmedia_kit::{error::ApiError, telemetry};
 use http::{HeaderValue, Request, Response, StatusCode, header};
 
-use crate::{domain::deadline, error::GatewayError, gate::Gateway};
+use super::relay;
+use crate::{
+    domain::deadline,
+    error::GatewayError,
+    gate::{Gateway, peer_of},
+};
 
 /// Metadata the gateway consumes and never forwards.
 const CONSUMED: [&str; 2] = ["authorization", "x-api-key"];
@@ -18,7 +24,7 @@ const CONSUMED: [&str; 2] = ["authorization", "x-api-key"];
 pub async fn forward(gateway: Gateway, request: Request<Body>) -> Response<Body> {
     let started = Instant::now();
     let path = request.uri().path().to_owned();
-    let response = match forward_inner(&gateway, request).await {
+    let response = match forward_inner(&gateway, request, started).await {
         Ok(response) => response,
         Err(error) => tonic::Status::from(ApiError::from(error)).into_http(),
     };
@@ -37,6 +43,7 @@ pub async fn forward(gateway: Gateway, request: Request<Body>) -> Response<Body>
 async fn forward_inner(
     gateway: &Gateway,
     request: Request<Body>,
+    started: Instant,
 ) -> Result<Response<Body>, GatewayError> {
     let is_grpc = request
         .headers()
@@ -58,24 +65,22 @@ async fn forward_inner(
         );
         return Ok(response);
     }
-    let size: usize = request
-        .headers()
-        .iter()
-        .map(|(name, value)| name.as_str().len() + value.len())
-        .sum();
-    let max = gateway.config().max_metadata_bytes;
-    if size > max {
-        return Err(GatewayError::MetadataTooLarge { size, max });
-    }
+    gateway.check_metadata(request.headers())?;
 
     let path = request.uri().path().to_owned();
-    let admission = gateway.admit(&path, request.headers()).await?;
+    let admission = gateway
+        .admit(&path, request.headers(), peer_of(&request))
+        .await?;
     let requested = request
         .headers()
         .get("grpc-timeout")
         .and_then(|value| value.to_str().ok())
         .and_then(deadline::parse);
     let deadline = gateway.deadline(requested);
+    let ends = relay::Deadline {
+        at: tokio::time::Instant::from_std(started) + deadline,
+        length: deadline,
+    };
 
     let (mut parts, body) = request.into_parts();
     for name in CONSUMED {
@@ -110,12 +115,19 @@ async fn forward_inner(
         )?;
     let upstream_request = Request::from_parts(parts, body);
 
-    match tokio::time::timeout(deadline, gateway.forwarder().request(upstream_request)).await {
+    match tokio::time::timeout_at(ends.at, gateway.forwarder().request(upstream_request)).await {
         Err(_) => Err(GatewayError::DeadlineExceeded(deadline)),
         Ok(Err(error)) => Err(GatewayError::UpstreamUnavailable {
             service: admission.service,
             cause: error.to_string(),
         }),
-        Ok(Ok(response)) => Ok(response.map(Body::new)),
+        Ok(Ok(response)) => {
+            let limits = relay::RelayLimits {
+                buffer_bytes: gateway.config().response_buffer_bytes,
+                stall: Duration::from_millis(gateway.config().response_stall_ms),
+            };
+            let cuts = gateway.metrics().cuts().clone();
+            Ok(response.map(|body| Body::new(relay::start(body, ends, limits, cuts))))
+        }
     }
 }

@@ -19,7 +19,11 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use govmedia_kit::CancellationToken;
+use govmedia_kit::{
+    CancellationToken,
+    config::ListenSettings,
+    listen::{self, Protocol},
+};
 use http::{StatusCode, header};
 use tokio::net::TcpListener;
 
@@ -34,15 +38,21 @@ pub fn router(gateway: Gateway) -> Router {
         .with_state(gateway)
 }
 
-/// Serves the HTTP/JSON port until `shutdown`.
+/// Serves the HTTP/JSON port, within the limits of `listen`, until `shutdown`.
 pub async fn serve(
     gateway: Gateway,
     listener: TcpListener,
+    listen: &ListenSettings,
     shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(gateway))
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
+) {
+    listen::serve(
+        listener,
+        Protocol::Http,
+        router(gateway),
+        listen,
+        shutdown.cancelled_owned(),
+    )
+    .await;
 }
 
 async fn call(

@@ -10,7 +10,12 @@ use http::{StatusCode, header};
 use prost::Message as _;
 use prost_reflect::{DeserializeOptions, DynamicMessage, SerializeOptions};
 
-use crate::{codec::RawCodec, domain::deadline, error::GatewayError, gate::Gateway};
+use crate::{
+    codec::RawCodec,
+    domain::deadline,
+    error::GatewayError,
+    gate::{Gateway, peer_of},
+};
 
 fn refuse(error: GatewayError) -> tonic::Status {
     ApiError::from(error).into()
@@ -38,8 +43,9 @@ pub async fn unary(
     if method.is_client_streaming() || method.is_server_streaming() {
         return Err(refuse(GatewayError::Streaming(path.to_owned())));
     }
+    gateway.check_metadata(request.headers()).map_err(refuse)?;
     let admission = gateway
-        .admit(path, request.headers())
+        .admit(path, request.headers(), peer_of(&request))
         .await
         .map_err(refuse)?;
     let requested = request

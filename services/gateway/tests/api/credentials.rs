@@ -4,11 +4,15 @@ use std::{
 };
 
 use govmedia_gateway::config::{ExternalJwtConfig, PublicKeyConfig};
-use govmedia_kit::auth::{DEV_JWT_SECRET, Role};
-use govmedia_proto::registry::v1 as pb;
+use govmedia_kit::{
+    auth::{DEV_JWT_SECRET, Role},
+    client::Credentials,
+};
+use govmedia_proto::registry::v1::{self as pb, registry_service_client::RegistryServiceClient};
 use govmedia_test_support::{Backend, backend_test};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use tonic::Code;
+use tonic::{Code, service::interceptor::InterceptedService, transport::Channel};
+use tonic_types::StatusExt as _;
 
 use crate::helpers::{Suite, assert_error, custody_write, operator};
 
@@ -383,4 +387,174 @@ async fn a_flood_of_made_up_api_keys_spends_a_bounded_lookup_budget(backend: Bac
 backend_test!(
     a_flood_of_made_up_api_keys_spends_a_bounded_lookup_budget_on,
     a_flood_of_made_up_api_keys_spends_a_bounded_lookup_budget
+);
+
+/// A token the gateway's own key signed, with any `exp`, `nbf` and `iat` whatever: each call is
+/// answered, OK when the times make sense and UNAUTHENTICATED otherwise, never reset by a panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_claim_value_breaks_a_call() {
+    use proptest::strategy::{Strategy as _, ValueTree as _};
+    let suite = Suite::spawn(Backend::Embedded, |config| {
+        // Every refused token counts against the caller's failure budget; here they are the
+        // point, not an attack.
+        config.auth_failures.per_source_per_minute = 100_000;
+        config.auth_failures.per_source_burst = 100_000;
+    })
+    .await;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let claims = (
+        govmedia_test_support::claim_value(),
+        govmedia_test_support::claim_value(),
+        govmedia_test_support::claim_value(),
+    );
+    let key = EncodingKey::from_secret(DEV_JWT_SECRET.as_bytes()).expect("key");
+    for _ in 0..150 {
+        let (exp, nbf, iat) = claims.new_tree(&mut runner).expect("values").current();
+        let token = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &serde_json::json!({
+                "sub": "wang.min", "org": "golmud", "roles": ["operator"],
+                "iss": "govmedia", "aud": "govmedia", "exp": exp, "nbf": nbf, "iat": iat,
+            }),
+            &key,
+        )
+        .expect("sign");
+        let mut client = suite.client_with(&token).await;
+        let answer = client
+            .get_organization(pb::GetOrganizationRequest {
+                name: "organizations/golmud".into(),
+            })
+            .await;
+        if let Err(status) = answer {
+            assert_eq!(
+                status.code(),
+                Code::Unauthenticated,
+                "exp {exp}, nbf {nbf}, iat {iat}: {status:?}"
+            );
+        }
+    }
+}
+
+/// A registry client through the gateway, connecting from `local` (any 127.0.0.0/8 address is
+/// this machine), presenting `credential` as an API key.
+async fn client_from(
+    suite: &Suite,
+    local: &str,
+    credential: &str,
+) -> RegistryServiceClient<InterceptedService<Channel, Credentials>> {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", suite.gateway))
+        .expect("endpoint")
+        .local_address(Some(local.parse().expect("address")))
+        .connect()
+        .await
+        .expect("connect");
+    RegistryServiceClient::with_interceptor(
+        channel,
+        Credentials::bearer(credential).expect("creds"),
+    )
+}
+
+fn golmud_request() -> pb::GetOrganizationRequest {
+    pb::GetOrganizationRequest {
+        name: "organizations/golmud".into(),
+    }
+}
+
+/// Guessing credentials from one address: past its failure budget the address gets
+/// RESOURCE_EXHAUSTED with RetryInfo, even for a credential that would be good; other addresses
+/// are untouched.
+async fn failed_credentials_spend_a_budget_per_address(backend: Backend) {
+    let suite = Suite::spawn(backend, |config| {
+        config.auth_failures.per_source_per_minute = 6;
+        config.auth_failures.per_source_burst = 5;
+    })
+    .await;
+    let good = suite.token("wang.min", "golmud", &[Role::Operator]);
+    let mut guesser = client_from(
+        &suite,
+        "127.0.0.7",
+        "gmk_0123456789abcdef_wrongwrongwrongwrongwrongwrongwrongwro",
+    )
+    .await;
+    let mut refused = 0;
+    let mut limited = None;
+    for _ in 0..20 {
+        match guesser.get_organization(golmud_request()).await {
+            Err(status) if status.code() == Code::Unauthenticated => refused += 1,
+            Err(status) if status.code() == Code::ResourceExhausted => {
+                limited = Some(status);
+                break;
+            }
+            other => panic!("a made-up key: {other:?}"),
+        }
+    }
+    assert!(refused <= 6, "{refused} failures before the budget held");
+    let limited = limited.expect("the address's budget is spent");
+    assert!(
+        limited.get_error_details().retry_info().is_some(),
+        "RetryInfo"
+    );
+    // From that address nothing is looked at now, a good token included.
+    let mut same_address = client_from(&suite, "127.0.0.7", &good).await;
+    assert_error(
+        same_address.get_organization(golmud_request()).await,
+        Code::ResourceExhausted,
+        "RATE_LIMITED",
+    );
+    let mut elsewhere = client_from(&suite, "127.0.0.8", &good).await;
+    elsewhere
+        .get_organization(golmud_request())
+        .await
+        .expect("another address is not held to it");
+}
+
+backend_test!(
+    failed_credentials_spend_a_budget_per_address_on,
+    failed_credentials_spend_a_budget_per_address
+);
+
+/// Guessing one API key's secret from many addresses: past the key id's failure budget the key
+/// is refused whatever secret comes with it, until the budget refills.
+async fn failed_guesses_at_one_key_spend_its_budget(backend: Backend) {
+    let suite = Suite::spawn(backend, |config| {
+        config.auth_failures.per_key_per_minute = 6;
+        config.auth_failures.per_key_burst = 5;
+    })
+    .await;
+    let (id, key) = suite.api_key("golmud", &[Role::Operator]).await;
+    let secret_len = key.len() - "gmk_".len() - id.len() - 1;
+    let wrong = format!("gmk_{id}_{}", "x".repeat(secret_len));
+    let mut limited = false;
+    'guessing: for address in ["127.0.0.11", "127.0.0.12", "127.0.0.13"] {
+        let mut guesser = client_from(&suite, address, &wrong).await;
+        for _ in 0..4 {
+            match guesser.get_organization(golmud_request()).await {
+                Err(status) if status.code() == Code::Unauthenticated => {}
+                Err(status) if status.code() == Code::ResourceExhausted => {
+                    limited = true;
+                    break 'guessing;
+                }
+                other => panic!("a wrong secret: {other:?}"),
+            }
+        }
+    }
+    assert!(limited, "the key id's budget held");
+    let mut owner = client_from(&suite, "127.0.0.14", &key).await;
+    assert_error(
+        owner.get_organization(golmud_request()).await,
+        Code::ResourceExhausted,
+        "RATE_LIMITED",
+    );
+    // Another key of the same unit is not held to it.
+    let (_, other) = suite.api_key("golmud", &[Role::Operator]).await;
+    client_from(&suite, "127.0.0.14", &other)
+        .await
+        .get_organization(golmud_request())
+        .await
+        .expect("another key");
+}
+
+backend_test!(
+    failed_guesses_at_one_key_spend_its_budget_on,
+    failed_guesses_at_one_key_spend_its_budget
 );

@@ -67,6 +67,7 @@ impl Suite {
             events: backends.events.clone(),
             clock: govmedia_kit::clock::Clock::system(),
             calendar: govmedia_test_support::official_calendar(),
+            listen: Default::default(),
         };
         tokio::spawn(govmedia_registry::serve(
             context,
@@ -112,6 +113,7 @@ impl Suite {
             events: backends.events.clone(),
             clock: govmedia_kit::clock::Clock::system(),
             calendar: govmedia_test_support::official_calendar(),
+            listen: Default::default(),
         };
         tokio::spawn({
             let (shutdown, keys) = (shutdown.clone(), keys.clone());
@@ -169,12 +171,16 @@ impl Suite {
 
     /// qinghai → haixi → golmud → golmud-edu (with an account), qinghai → xining → xining-edu
     /// (with an account); created directly on the registry.
-    async fn seed(&self) {
+    /// A client of the registry itself (not through the gateway) acting as the filing service,
+    /// which writes the ledger, citing the filing `basis`.
+    pub async fn registry_as_filing(
+        &self,
+        basis: Option<String>,
+    ) -> RegistryServiceClient<InterceptedService<Channel, Credentials>> {
         let channel = client::connect(&format!("http://{}", self.registry))
             .await
             .expect("connect");
-        // The filing service's own identity, as the ledger is written.
-        let filing = |basis: Option<String>| Principal {
+        let principal = Principal {
             basis,
             ..self
                 .keyring
@@ -182,19 +188,16 @@ impl Suite {
                 .expect("identity")
                 .own_principal("qinghai")
         };
-        let as_filing = |basis: Option<String>| {
-            let token = govmedia_test_support::identity_token(
-                &self.keyring,
-                "filing",
-                &filing(basis),
-                "registry",
-            );
-            RegistryServiceClient::with_interceptor(
-                channel.clone(),
-                Credentials::bearer(&token).expect("creds"),
-            )
-        };
-        let mut registry = as_filing(None);
+        let token =
+            govmedia_test_support::identity_token(&self.keyring, "filing", &principal, "registry");
+        RegistryServiceClient::with_interceptor(
+            channel,
+            Credentials::bearer(&token).expect("creds"),
+        )
+    }
+
+    async fn seed(&self) {
+        let mut registry = self.registry_as_filing(None).await;
         use AdministrativeLevel::{County, Municipal, Provincial};
         use pb::OrganizationKind::{Department, Government};
         for (id, parent, level, kind) in [
@@ -228,7 +231,8 @@ impl Suite {
             ("golmud-edu-wechat", "golmud-edu"),
             ("xining-edu-wechat", "xining-edu"),
         ] {
-            as_filing(Some(format!("filings/open-{id}")))
+            self.registry_as_filing(Some(format!("filings/open-{id}")))
+                .await
                 .create_account(pb::CreateAccountRequest {
                     account_id: id.into(),
                     account: Some(account(org, Platform::WechatOfficialAccount)),
@@ -298,6 +302,7 @@ impl Suite {
             events: self.backends.events.clone(),
             clock: govmedia_kit::clock::Clock::system(),
             calendar: govmedia_test_support::official_calendar(),
+            listen: Default::default(),
         };
         tokio::spawn({
             let (shutdown, keys) = (self.shutdown.clone(), self.keys.clone());
@@ -389,3 +394,39 @@ pub fn account(organization: &str, platform: Platform) -> pb::Account {
 }
 
 pub use govmedia_test_support::assert_error;
+
+/// One HTTP/1.1 exchange; returns the status and the body as JSON (or a string).
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, serde_json::Value) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    tokio::io::AsyncWriteExt::write_all(&mut stream, request.as_bytes())
+        .await
+        .expect("write");
+    let mut raw = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut raw)
+        .await
+        .expect("read");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").expect("a response");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let body = serde_json::from_str(body).unwrap_or(serde_json::Value::String(body.to_owned()));
+    (status, body)
+}

@@ -1,45 +1,10 @@
 //! The HTTP/JSON port: proto3 JSON in and out by descriptor, errors as JSON with the matching
 //! HTTP status, health and metrics.
 
-use std::net::SocketAddr;
-
 use govmedia_kit::auth::Role;
 use govmedia_test_support::{Backend, backend_test};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::helpers::Suite;
-
-/// One HTTP/1.1 exchange; returns the status and the body as JSON (or a string).
-async fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, serde_json::Value) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    stream.write_all(request.as_bytes()).await.expect("write");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.expect("read");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").expect("a response");
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("status");
-    let body = serde_json::from_str(body).unwrap_or(serde_json::Value::String(body.to_owned()));
-    (status, body)
-}
+use crate::helpers::{Suite, http};
 
 async fn call(suite: &Suite, method: &str, token: &str, body: &str) -> (u16, serde_json::Value) {
     let bearer = format!("Bearer {token}");

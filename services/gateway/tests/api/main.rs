@@ -3,8 +3,10 @@
 //! SQLite + in-process bus/limits and on PostgreSQL + Redis.
 
 mod credentials;
+mod hardening;
 mod helpers;
 mod http_json;
+mod isolation;
 mod matrix;
 mod ratelimit;
 mod routing;

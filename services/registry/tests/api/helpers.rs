@@ -60,6 +60,7 @@ impl TestApp {
             events: backends.events.clone(),
             clock: govmedia_kit::clock::Clock::system(),
             calendar: govmedia_test_support::official_calendar(),
+            listen: Default::default(),
         };
         let server = tokio::spawn({
             let shutdown = shutdown.clone();

@@ -1,0 +1,175 @@
+//! The front door against malformed and oversized input: what the caller got wrong gets the
+//! caller's code, on both ports and from the services behind them; limits are advertised.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use govmedia_gateway::codec::RawCodec;
+use govmedia_kit::auth::Role;
+use govmedia_proto::registry::v1 as pb;
+use govmedia_test_support::{
+    Backend, backend_test,
+    h2raw::{self, RawConnection, kind},
+};
+use tonic::Code;
+use tonic_types::StatusExt as _;
+
+use crate::helpers::{Suite, assert_error, http};
+
+const GET: &str = "/govmedia.registry.v1.RegistryService/GetOrganization";
+
+/// Sends `bytes` as the request message of `path` through the gateway's gRPC port.
+async fn raw_call(
+    suite: &Suite,
+    path: &str,
+    token: &str,
+    bytes: Bytes,
+) -> Result<Bytes, tonic::Status> {
+    let mut grpc =
+        tonic::client::Grpc::new(suite.channel().await).max_encoding_message_size(64 * 1024 * 1024);
+    grpc.ready().await.expect("ready");
+    let mut request = tonic::Request::new(bytes);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("metadata"),
+    );
+    grpc.unary(request, path.parse().expect("path"), RawCodec)
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+async fn malformed_and_oversized_messages_are_the_callers_error(backend: Backend) {
+    let suite = Suite::spawn(backend, |_| {}).await;
+    let token = suite.token("wang.min", "golmud", &[Role::Operator]);
+
+    // Field 1 (name) as a string that is not UTF-8; then a varint that never ends.
+    for bytes in [&[0x0a, 0x02, 0xc3, 0x28][..], &[0x08, 0xff, 0xff, 0xff][..]] {
+        let status = assert_error(
+            raw_call(&suite, GET, &token, Bytes::copy_from_slice(bytes)).await,
+            Code::InvalidArgument,
+            "MALFORMED_MESSAGE",
+        );
+        assert!(!status.message().contains("prost"), "{status:?}");
+    }
+    // 5 MB where 4 MB is the most a service decodes.
+    let status = assert_error(
+        raw_call(&suite, GET, &token, Bytes::from(vec![0u8; 5 * 1024 * 1024])).await,
+        Code::ResourceExhausted,
+        "MESSAGE_TOO_LARGE",
+    );
+    assert_eq!(
+        status
+            .get_error_details()
+            .error_info()
+            .expect("info")
+            .metadata["limit_bytes"],
+        "4194304"
+    );
+    // Nothing broke: a good call still goes through.
+    suite
+        .client("golmud", &[Role::Operator])
+        .await
+        .get_organization(pb::GetOrganizationRequest {
+            name: "organizations/golmud".into(),
+        })
+        .await
+        .expect("a good call");
+}
+
+backend_test!(
+    malformed_and_oversized_messages_are_the_callers_error_on,
+    malformed_and_oversized_messages_are_the_callers_error
+);
+
+/// A request that repeats a bad field hundreds of times gets an answer that fits: the first
+/// violations and a count, not trailers so large that the caller sees UNAVAILABLE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_with_hundreds_of_violations_still_fits() {
+    let suite = Suite::spawn(Backend::Embedded, |_| {}).await;
+    let mut supervisor = suite.client("qinghai", &[Role::Supervisor]).await;
+    let status = supervisor
+        .update_organization(pb::UpdateOrganizationRequest {
+            organization: Some(pb::Organization {
+                name: "organizations/golmud".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: (0..600)
+                    .map(|index| format!("no_such_field_{index}"))
+                    .collect(),
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect_err("a mask of unknown fields");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let details = status.get_error_details();
+    let listed = details
+        .bad_request()
+        .expect("violations")
+        .field_violations
+        .len();
+    assert!(
+        listed <= govmedia_kit::error::MAX_FIELD_VIOLATIONS,
+        "{listed}"
+    );
+}
+
+/// The HTTP/JSON port holds metadata to the same limit as gRPC, and refuses a header block
+/// far past it before reading it all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_json_port_keeps_the_metadata_limit() {
+    let suite = Suite::spawn(Backend::Embedded, |_| {}).await;
+    let token = suite.token("wang.min", "golmud", &[Role::Operator]);
+    let bearer = format!("Bearer {token}");
+    let padding = "x".repeat(12 * 1024);
+    let (status, body) = http(
+        suite.http,
+        "POST",
+        "/v1/govmedia.registry.v1.RegistryService/GetOrganization",
+        &[
+            ("authorization", &bearer),
+            ("content-type", "application/json"),
+            ("x-padding", &padding),
+        ],
+        r#"{"name":"organizations/golmud"}"#,
+    )
+    .await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["status"], "RESOURCE_EXHAUSTED", "{body}");
+
+    let huge = "x".repeat(100 * 1024);
+    let (status, _) = http(
+        suite.http,
+        "POST",
+        "/v1/govmedia.registry.v1.RegistryService/GetOrganization",
+        &[("authorization", &huge)],
+        "{}",
+    )
+    .await;
+    assert_eq!(status, 431, "a 100 KB header is not read");
+}
+
+/// Both the gateway's port and a service's advertise how many calls one connection may have
+/// open (the kit's tests show a flood beyond it refused stream by stream).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_grpc_port_advertises_its_stream_limit() {
+    let suite = Suite::spawn(Backend::Embedded, |_| {}).await;
+    let limit = govmedia_kit::config::ListenSettings::default().max_concurrent_streams;
+    for addr in [suite.gateway, suite.registry] {
+        let mut connection = RawConnection::open(addr, &[]).await;
+        let settings = connection
+            .read_until(Duration::from_secs(5), |frame| {
+                frame.kind == kind::SETTINGS && frame.flags & 0x1 == 0
+            })
+            .await
+            .expect("settings");
+        assert!(
+            settings
+                .settings()
+                .contains(&(h2raw::MAX_CONCURRENT_STREAMS, limit)),
+            "{addr}: {:?}",
+            settings.settings()
+        );
+    }
+}
