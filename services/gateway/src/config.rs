@@ -99,6 +99,14 @@ pub struct RateLimitConfig {
     pub writes_per_minute: u32,
     /// Writes allowed at once.
     pub write_burst: u32,
+    /// Calls of one caller's budget a replica leases from Redis at once and spends without a
+    /// round trip (a quarter of the burst at most). See `ratelimit` for what this trades.
+    pub lease_cells: u32,
+    /// The longest a call waits on Redis for its budget, in ms; past it the replica falls back
+    /// to limits of its own until Redis answers again.
+    pub redis_timeout_ms: u64,
+    /// A Redis for the budgets other than the event bus's (`redis://…`); none: the bus's.
+    pub redis_url: Option<String>,
 }
 
 impl Default for RateLimitConfig {
@@ -109,6 +117,9 @@ impl Default for RateLimitConfig {
             read_burst: 200,
             writes_per_minute: 300,
             write_burst: 50,
+            lease_cells: 16,
+            redis_timeout_ms: 50,
+            redis_url: None,
         }
     }
 }

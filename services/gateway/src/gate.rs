@@ -121,6 +121,7 @@ impl Gateway {
         auth: Authenticator,
         minter: Minter,
         limiter: RateLimiter,
+        metrics: Metrics,
     ) -> Result<Gateway, BuildError> {
         let mut upstreams = HashMap::new();
         let mut origins = HashMap::new();
@@ -180,7 +181,7 @@ impl Gateway {
             upstreams,
             origins,
             forwarder: forwarder(),
-            metrics: Metrics::default(),
+            metrics,
             pool,
             health: RwLock::new(BTreeMap::new()),
         })))
@@ -199,6 +200,11 @@ impl Gateway {
     /// Every govmedia descriptor (and google.rpc's), for transcoding.
     pub fn pool(&self) -> &DescriptorPool {
         &self.0.pool
+    }
+
+    /// The rate limiter.
+    pub fn limiter(&self) -> &RateLimiter {
+        &self.0.limiter
     }
 
     /// The client for raw forwarding.

@@ -52,6 +52,39 @@ pub enum ServeError {
     /// The gRPC port failed.
     #[error(transparent)]
     Grpc(#[from] ServerError),
+    /// The Redis of the rate limits cannot be reached.
+    #[error("rate limits: cannot reach Redis at gateway.rate_limit.redis_url: {0}")]
+    LimiterRedis(#[from] redis::RedisError),
+}
+
+/// Where rate budgets are kept: in Redis when the deployment has one (the bus's, or
+/// `rate_limit.redis_url`), else in this process.
+async fn limiter(
+    bus: &EventBus,
+    config: &config::RateLimitConfig,
+    metrics: &metrics::Metrics,
+) -> Result<ratelimit::RateLimiter, ServeError> {
+    let settings = ratelimit::SharedSettings {
+        lease_cells: config.lease_cells,
+        timeout: Duration::from_millis(config.redis_timeout_ms.max(1)),
+    };
+    let limiter_metrics = metrics.limiter().clone();
+    Ok(match (&config.redis_url, bus) {
+        (Some(url), _) => {
+            let conn = redis::Client::open(url.as_str())?
+                .get_connection_manager()
+                .await?;
+            let prefix = match bus {
+                EventBus::Redis(bus) => bus.prefix().to_owned(),
+                EventBus::Memory(_) => "govmedia:".to_owned(),
+            };
+            ratelimit::RateLimiter::redis(conn, &prefix, settings, limiter_metrics)
+        }
+        (None, EventBus::Redis(bus)) => {
+            ratelimit::RateLimiter::redis(bus.connection(), bus.prefix(), settings, limiter_metrics)
+        }
+        (None, EventBus::Memory(_)) => ratelimit::RateLimiter::memory(),
+    })
 }
 
 /// Serves the gateway on `grpc` and `http` until `shutdown`, accepting govmedia tokens signed
@@ -79,12 +112,10 @@ pub async fn serve(
         ),
     );
     let minter = credentials::Minter::new(context.identity.clone());
-    let limiter = match &context.bus {
-        EventBus::Redis(bus) => ratelimit::RateLimiter::redis(bus.connection(), bus.prefix()),
-        EventBus::Memory(_) => ratelimit::RateLimiter::memory(),
-    };
+    let metrics = metrics::Metrics::default();
+    let limiter = limiter(&context.bus, &config.rate_limit, &metrics).await?;
     let interval = Duration::from_millis(config.health_interval_ms.max(100));
-    let gateway = gate::Gateway::new(config, authenticator, minter, limiter)?;
+    let gateway = gate::Gateway::new(config, authenticator, minter, limiter, metrics)?;
 
     let (reporter, health_service) = tonic_health::server::health_reporter();
     let background =

@@ -73,6 +73,7 @@ pub struct Metrics {
     calls: Family<CallLabels, Counter>,
     latency: Family<MethodLabels, Histogram>,
     cuts: Cuts,
+    limiter: crate::ratelimit::LimiterMetrics,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -112,11 +113,23 @@ impl Default for Metrics {
         let not_read = cut.get_or_create(&CutLabels { reason: "not_read" }).clone();
         let deadline = cut.get_or_create(&CutLabels { reason: "deadline" }).clone();
         let cuts = Cuts { not_read, deadline };
+        let limiter = crate::ratelimit::LimiterMetrics::default();
+        registry.register(
+            "rate_limiter_local",
+            "1 while rate limits are kept by this replica alone because Redis does not answer",
+            limiter.local.clone(),
+        );
+        registry.register(
+            "rate_limiter_round_trips",
+            "Round trips to Redis for rate limits (leases of several calls' budget, and probes)",
+            limiter.round_trips.clone(),
+        );
         Self {
             registry: Mutex::new(registry),
             calls,
             latency,
             cuts,
+            limiter,
         }
     }
 }
@@ -141,6 +154,11 @@ impl Metrics {
         self.latency
             .get_or_create(&MethodLabels { method, transport })
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// What the rate limiter reports.
+    pub fn limiter(&self) -> &crate::ratelimit::LimiterMetrics {
+        &self.limiter
     }
 
     /// The counters of cut calls.

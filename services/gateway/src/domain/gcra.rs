@@ -57,6 +57,51 @@ pub fn decide(stored_tat_us: Option<u64>, now_us: u64, quota: Quota) -> Decision
     }
 }
 
+/// Up to `want` requests at once (a lease of cells a replica spends locally), arriving at
+/// `now_us`: how many are granted (as many as the budget has room for), the new TAT, or, when
+/// none is, how long until one would be.
+pub fn lease(stored_tat_us: Option<u64>, now_us: u64, quota: Quota, want: u32) -> Lease {
+    let tat = stored_tat_us.unwrap_or(now_us).max(now_us);
+    let ahead = tat - now_us;
+    let room = quota.tolerance_us.saturating_sub(ahead) / quota.interval_us.max(1);
+    let granted = room.min(u64::from(want)) as u32;
+    if granted == 0 {
+        return Lease::Denied {
+            retry_after_us: (ahead + quota.interval_us)
+                .saturating_sub(quota.tolerance_us)
+                .max(1),
+        };
+    }
+    Lease::Granted {
+        cells: granted,
+        tat_us: tat + u64::from(granted) * quota.interval_us,
+    }
+}
+
+/// The outcome of [`lease`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lease {
+    /// `cells` requests may pass; store `tat_us`.
+    Granted {
+        /// Requests granted.
+        cells: u32,
+        /// New TAT.
+        tat_us: u64,
+    },
+    /// None may pass yet.
+    Denied {
+        /// Wait before the next request can pass.
+        retry_after_us: u64,
+    },
+}
+
+impl Quota {
+    /// Requests the budget allows at once.
+    pub fn burst(&self) -> u64 {
+        self.tolerance_us / self.interval_us.max(1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +147,35 @@ mod tests {
             decide(Some(tat_us), 1_000_000, quota),
             Decision::Allow { .. }
         ));
+    }
+
+    #[test]
+    fn a_lease_takes_what_the_budget_has_room_for_and_no_more() {
+        let quota = Quota::per_minute(60, 10); // one per second, bursts of ten
+        let Lease::Granted { cells, tat_us } = lease(None, 0, quota, 4) else {
+            panic!("a fresh budget leases");
+        };
+        assert_eq!((cells, tat_us), (4, 4_000_000));
+        // Six left of the burst, though eight are wanted.
+        let Lease::Granted { cells, tat_us } = lease(Some(tat_us), 0, quota, 8) else {
+            panic!("room for six");
+        };
+        assert_eq!((cells, tat_us), (6, 10_000_000));
+        assert_eq!(
+            lease(Some(tat_us), 0, quota, 1),
+            Lease::Denied {
+                retry_after_us: 1_000_000
+            }
+        );
+        // A lease spends exactly what one request at a time would have.
+        let mut single = None;
+        let mut passed = 0;
+        for _ in 0..20 {
+            if let Decision::Allow { tat_us, .. } = decide(single, 0, quota) {
+                single = Some(tat_us);
+                passed += 1;
+            }
+        }
+        assert_eq!(passed, 10);
     }
 }

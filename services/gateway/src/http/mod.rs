@@ -87,6 +87,9 @@ async fn healthz(State(gateway): State<Gateway>) -> Response {
     let serving = !services.is_empty() && services.values().all(|ok| *ok);
     let body = serde_json::json!({
         "status": if serving { "SERVING" } else { "NOT_SERVING" },
+        // Where rate budgets are kept right now: shared in Redis, or this replica's own while
+        // Redis does not answer (the gateway serves either way).
+        "rate_limits": if gateway.limiter().shared_as_configured() { "as configured" } else { "local (Redis unavailable)" },
         "services": services
             .iter()
             .map(|(name, ok)| (name.clone(), serde_json::Value::from(if *ok { "SERVING" } else { "NOT_SERVING" })))
