@@ -200,13 +200,15 @@ backend_test!(
     a_caller_who_never_reads_holds_only_its_own_calls
 );
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_call_whose_caller_stops_reading_is_cut() {
-    let suite = Suite::spawn(Backend::Embedded, |config| {
-        config.response_buffer_bytes = 16 * 1024;
-        config.response_stall_ms = 300;
-    })
-    .await;
+/// `count` calls of a 200-organization page (with `timeout`, if any) from a caller who starts
+/// reading only a second later, on a gateway configured by `tweak`: the `grpc-status` each
+/// call ended with.
+async fn read_late(
+    tweak: impl FnOnce(&mut govmedia_gateway::GatewayConfig),
+    count: usize,
+    timeout: Option<&str>,
+) -> (Suite, Vec<Option<String>>) {
+    let suite = Suite::spawn(Backend::Embedded, tweak).await;
     grow(&suite, 200).await;
     let page = grpc_frame(&pb::ListOrganizationsRequest {
         ancestor: "organizations/qinghai".into(),
@@ -215,11 +217,25 @@ async fn a_call_whose_caller_stops_reading_is_cut() {
     });
     let token = suite.token("mallory", "qinghai", &[Role::Auditor]);
     let mut attacker = NonReader::connect(suite.gateway, token).await;
-    let unread = attacker.call(3, LIST, &page, None).await;
-    // Past the stall time, the calls are gone from the gateway; reading now finds them ended.
+    let unread = attacker.call(count, LIST, &page, timeout).await;
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     attacker.start_reading();
     let statuses = futures::future::join_all(unread.into_iter().map(status_of)).await;
+    (suite, statuses)
+}
+
+/// Past the stall time, the calls are gone from the gateway; reading later finds them ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_whose_caller_stops_reading_is_cut() {
+    let (suite, statuses) = read_late(
+        |config| {
+            config.response_buffer_bytes = 16 * 1024;
+            config.response_stall_ms = 300;
+        },
+        3,
+        None,
+    )
+    .await;
     assert!(
         statuses.iter().all(|status| status.as_deref() == Some("8")),
         "RESOURCE_EXHAUSTED: {statuses:?}"
@@ -234,20 +250,8 @@ async fn a_call_whose_caller_stops_reading_is_cut() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_deadline_covers_the_response_body_too() {
-    let suite = Suite::spawn(Backend::Embedded, |_| {}).await;
-    grow(&suite, 200).await;
-    let page = grpc_frame(&pb::ListOrganizationsRequest {
-        ancestor: "organizations/qinghai".into(),
-        page_size: 200,
-        ..Default::default()
-    });
-    let token = suite.token("mallory", "qinghai", &[Role::Auditor]);
-    let mut attacker = NonReader::connect(suite.gateway, token).await;
     // The headers come at once; the body would fit the buffer, but is never taken in time.
-    let unread = attacker.call(2, LIST, &page, Some("500m")).await;
-    tokio::time::sleep(Duration::from_millis(1_000)).await;
-    attacker.start_reading();
-    let statuses = futures::future::join_all(unread.into_iter().map(status_of)).await;
+    let (_suite, statuses) = read_late(|_| {}, 2, Some("500m")).await;
     assert!(
         statuses.iter().all(|status| status.as_deref() == Some("4")),
         "DEADLINE_EXCEEDED: {statuses:?}"
