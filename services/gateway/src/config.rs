@@ -125,9 +125,10 @@ impl Default for RateLimitConfig {
 }
 
 /// Failed authentication is budgeted, per peer address and per API key id, in each gateway
-/// replica: past the budget, the address (or the key id) is refused with RESOURCE_EXHAUSTED and
-/// RetryInfo before its credentials are even looked at, so guessing keys or replaying dead
-/// tokens costs the guesser time and the gateway nothing.
+/// replica: past the budget, failures from the address are answered RESOURCE_EXHAUSTED with
+/// RetryInfo (good credentials from it still pass: systems behind one NAT must not lock each
+/// other out), and a key id is refused before its secret is looked at, so guessing a key stops
+/// there whatever the addresses.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthFailureConfig {

@@ -267,9 +267,9 @@ impl Gateway {
         Ok(())
     }
 
-    /// The caller behind `headers`, within the failure budgets: a peer address or API key id
-    /// that failed too often is refused before its credentials are looked at, and a failure
-    /// past the budget is answered RESOURCE_EXHAUSTED instead of UNAUTHENTICATED.
+    /// The caller behind `headers`, within the failure budgets: an API key id that failed too
+    /// often is refused before its secret is looked at, and a failure past its address's or
+    /// key id's budget is answered RESOURCE_EXHAUSTED instead of UNAUTHENTICATED.
     async fn authenticate(
         &self,
         headers: &http::HeaderMap,
@@ -280,12 +280,9 @@ impl Gateway {
             retry_after,
         };
         let inner = &self.0;
-        if let Some(peer) = peer {
-            inner
-                .failures_by_source
-                .check(&peer, inner.source_failure_quota)
-                .map_err(refused)?;
-        }
+        // A peer address is not checked before authenticating: many systems may share one
+        // (a NAT, a proxy), and one of them guessing must not lock the others out. A key id
+        // is: guessing at one key stops there, whatever the addresses.
         let key_id = credentials::presented_key_id(headers);
         if let Some(id) = &key_id {
             inner

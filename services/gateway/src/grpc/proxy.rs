@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use govmedia_kit::{error::ApiError, telemetry};
 use http::{HeaderValue, Request, Response, StatusCode, header};
+use http_body::Body as _;
 
 use super::relay;
 use crate::{
@@ -121,6 +122,10 @@ async fn forward_inner(
             service: admission.service,
             cause: error.to_string(),
         }),
+        // A trailers-only answer (every error a service gives) has no body to relay, and must
+        // reach the caller as it came: one HEADERS frame that ends the stream. gRPC clients
+        // other than tonic refuse anything else.
+        Ok(Ok(response)) if response.body().is_end_stream() => Ok(response.map(Body::new)),
         Ok(Ok(response)) => {
             let limits = relay::RelayLimits {
                 buffer_bytes: gateway.config().response_buffer_bytes,

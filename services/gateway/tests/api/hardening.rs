@@ -173,3 +173,42 @@ async fn every_grpc_port_advertises_its_stream_limit() {
         );
     }
 }
+
+/// A service's error passes the gateway as the service sent it, trailers-only: one HEADERS
+/// frame carrying `grpc-status` that ends the stream. (tonic accepts an error spread over
+/// headers and an empty body; grpc-go and C-core clients do not.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_arrives_trailers_only_as_the_service_sent_it() {
+    let suite = Suite::spawn(Backend::Embedded, |_| {}).await;
+    let token = suite.token("wang.min", "golmud", &[Role::Operator]);
+    let tcp = tokio::net::TcpStream::connect(suite.gateway)
+        .await
+        .expect("connect");
+    let (client, connection) = h2::client::handshake(tcp).await.expect("handshake");
+    tokio::spawn(connection);
+    let mut client = client.ready().await.expect("ready");
+    let request = http::Request::post(format!("http://{}{GET}", suite.gateway))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .header("authorization", format!("Bearer {token}"))
+        .body(())
+        .expect("request");
+    let (response, mut send) = client.send_request(request, false).expect("send");
+    let message = prost::Message::encode_to_vec(&pb::GetOrganizationRequest {
+        name: "organizations/nowhere".into(),
+    });
+    let mut frame = vec![0u8];
+    frame.extend_from_slice(&u32::try_from(message.len()).expect("len").to_be_bytes());
+    frame.extend_from_slice(&message);
+    send.send_data(Bytes::from(frame), true).expect("body");
+    let response = response.await.expect("response");
+    assert_eq!(
+        response.headers().get("grpc-status").map(|v| v.as_bytes()),
+        Some(&b"5"[..]),
+        "{response:?}"
+    );
+    assert!(
+        response.body().is_end_stream(),
+        "the HEADERS frame ends the stream"
+    );
+}
