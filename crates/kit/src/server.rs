@@ -319,7 +319,8 @@ where
 /// Gives the caller's own mistakes on the wire the codes gRPC says they have. tonic's decoder
 /// answers a request that is not valid protobuf with INTERNAL (and the decoder's text) and one
 /// over the size limit with OUT_OF_RANGE; both are the caller's doing: INVALID_ARGUMENT with the
-/// reason MALFORMED_MESSAGE, and RESOURCE_EXHAUSTED with MESSAGE_TOO_LARGE. Only those two
+/// reason MALFORMED_MESSAGE (a truncated message too), and RESOURCE_EXHAUSTED with
+/// MESSAGE_TOO_LARGE. Only those two
 /// answers of tonic's own are recognised (by the text it writes); every handler's error passes
 /// untouched.
 #[derive(Clone, Debug)]
@@ -329,6 +330,8 @@ pub struct WireErrors<S>(pub S);
 const UNDECODABLE: &str = "failed to decode Protobuf message";
 /// tonic's text for a request over the size limit.
 const TOO_LARGE: &str = "Error, decoded message length too large";
+/// tonic's text for a request whose body ends inside a message.
+const TRUNCATED: &str = "Unexpected EOF decoding stream";
 
 impl<S, B, RB> tower::Service<http::Request<B>> for WireErrors<S>
 where
@@ -384,6 +387,13 @@ fn wire_error(headers: &http::HeaderMap) -> Option<crate::error::ApiError> {
             format!(
                 "the request is not a valid protobuf encoding of the method's request message ({cause})"
             ),
+        ));
+    }
+    if status.code() == tonic::Code::Internal && message.starts_with(TRUNCATED) {
+        return Some(ApiError::new(
+            ErrorCode::InvalidArgument,
+            ErrorReason::MalformedMessage,
+            "the request ends inside a message: its length prefix promises more bytes than came",
         ));
     }
     if status.code() == tonic::Code::OutOfRange && message.starts_with(TOO_LARGE) {

@@ -38,6 +38,33 @@ async fn raw_call(
         .map(tonic::Response::into_inner)
 }
 
+/// Sends `body` as the raw request body (gRPC framing included, right or wrong) of `path`; the
+/// `grpc-status` of the answer.
+async fn raw_frames(suite: &Suite, path: &str, token: &str, body: Vec<u8>) -> Option<String> {
+    let tcp = tokio::net::TcpStream::connect(suite.gateway)
+        .await
+        .expect("connect");
+    let (client, connection) = h2::client::handshake(tcp).await.expect("handshake");
+    tokio::spawn(connection);
+    let mut client = client.ready().await.expect("ready");
+    let request = http::Request::post(format!("http://{}{path}", suite.gateway))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .header("authorization", format!("Bearer {token}"))
+        .body(())
+        .expect("request");
+    let (response, mut send) = client.send_request(request, false).expect("send");
+    send.send_data(Bytes::from(body), true).expect("body");
+    let response = response.await.expect("response");
+    if let Some(status) = response.headers().get("grpc-status") {
+        return Some(status.to_str().ok()?.to_owned());
+    }
+    let mut body = response.into_body();
+    while body.data().await.is_some() {}
+    let trailers = body.trailers().await.ok()??;
+    Some(trailers.get("grpc-status")?.to_str().ok()?.to_owned())
+}
+
 async fn malformed_and_oversized_messages_are_the_callers_error(backend: Backend) {
     let suite = Suite::spawn(backend, |_| {}).await;
     let token = suite.token("wang.min", "golmud", &[Role::Operator]);
@@ -51,6 +78,13 @@ async fn malformed_and_oversized_messages_are_the_callers_error(backend: Backend
         );
         assert!(!status.message().contains("prost"), "{status:?}");
     }
+    // A length prefix that promises more than the body holds.
+    let truncated = raw_frames(&suite, GET, &token, vec![0, 0, 0, 0, 100, 0x0a, 0x01]).await;
+    assert_eq!(
+        truncated.as_deref(),
+        Some("3"),
+        "a truncated message is INVALID_ARGUMENT"
+    );
     // 5 MB where 4 MB is the most a service decodes.
     let status = assert_error(
         raw_call(&suite, GET, &token, Bytes::from(vec![0u8; 5 * 1024 * 1024])).await,
