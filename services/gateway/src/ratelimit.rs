@@ -30,9 +30,10 @@ use std::{
 use prometheus_client::metrics::{counter::Counter, gauge::Gauge};
 use redis::aio::ConnectionManager;
 
-use crate::domain::gcra::{self, Decision, Lease, Quota};
+use crate::domain::gcra::{self, Decision, Quota};
 
-/// The lease of `domain::gcra`, run atomically inside Redis on Redis's clock.
+/// The lease of `domain::gcra` (`gcra::lease`, whose tests state its arithmetic), run
+/// atomically inside Redis on Redis's clock.
 /// KEYS[1]: the caller's key. ARGV: interval_us, tolerance_us, wanted cells.
 /// Returns {cells, 0} when `cells` ≥ 1 were granted, {0, retry_after_us} when none.
 const SCRIPT: &str = r"
@@ -292,12 +293,11 @@ impl Shared {
         }
         // Nothing held: this call waits for a lease, but never longer than the timeout.
         match self.lease(key, quota, size).await {
-            Some(Lease::Granted { cells, .. }) => {
+            Some(Ok(cells)) => {
                 self.hold(key, cells - 1, None);
                 Ok(())
             }
-            Some(Lease::Denied { retry_after_us }) => {
-                let retry_after = Duration::from_micros(retry_after_us);
+            Some(Err(retry_after)) => {
                 self.hold(key, 0, Some(Instant::now() + retry_after));
                 Err(retry_after)
             }
@@ -313,13 +313,10 @@ impl Shared {
             return;
         };
         held.refreshing = false;
-        match outcome {
-            Some(Lease::Granted { cells, .. }) => {
-                held.cells += cells;
-                held.valid_until = Instant::now() + LEASE_TTL;
-            }
-            // The budget is spent: the cells held are the last until it refills.
-            Some(Lease::Denied { .. }) | None => {}
+        // Refused, or Redis away: the cells held are the last until the budget refills.
+        if let Some(Ok(cells)) = outcome {
+            held.cells += cells;
+            held.valid_until = Instant::now() + LEASE_TTL;
         }
     }
 
@@ -342,9 +339,9 @@ impl Shared {
         held.denied_until = denied_until;
     }
 
-    /// One lease from Redis, within the timeout; `None` (and the fallback) when Redis does not
-    /// answer in time.
-    async fn lease(&self, key: &str, quota: Quota, want: u32) -> Option<Lease> {
+    /// One lease from Redis, within the timeout: the cells granted (at least one), or how long
+    /// until one would be; `None` (and the fallback) when Redis does not answer in time.
+    async fn lease(&self, key: &str, quota: Quota, want: u32) -> Option<Result<u32, Duration>> {
         self.metrics.round_trips.inc();
         let mut conn = self.conn.clone();
         let mut invocation = self.script.key(format!("{}{key}", self.prefix));
@@ -354,13 +351,10 @@ impl Shared {
             .arg(want);
         let call = invocation.invoke_async::<(i64, i64)>(&mut conn);
         match tokio::time::timeout(self.settings.timeout, call).await {
-            Ok(Ok((cells, _))) if cells > 0 => Some(Lease::Granted {
-                cells: cells as u32,
-                tat_us: 0,
-            }),
-            Ok(Ok((_, retry_after_us))) => Some(Lease::Denied {
-                retry_after_us: retry_after_us.max(1) as u64,
-            }),
+            Ok(Ok((cells, _))) if cells > 0 => Some(Ok(cells as u32)),
+            Ok(Ok((_, retry_after_us))) => {
+                Some(Err(Duration::from_micros(retry_after_us.max(1) as u64)))
+            }
             Ok(Err(error)) => {
                 self.fall_back(&error.to_string());
                 None

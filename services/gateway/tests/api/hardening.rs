@@ -14,7 +14,7 @@ use govmedia_test_support::{
 use tonic::Code;
 use tonic_types::StatusExt as _;
 
-use crate::helpers::{Suite, assert_error, http};
+use crate::helpers::{Suite, assert_error, grpc_frame, http};
 
 const GET: &str = "/govmedia.registry.v1.RegistryService/GetOrganization";
 
@@ -38,9 +38,14 @@ async fn raw_call(
         .map(tonic::Response::into_inner)
 }
 
-/// Sends `body` as the raw request body (gRPC framing included, right or wrong) of `path`; the
-/// `grpc-status` of the answer.
-async fn raw_frames(suite: &Suite, path: &str, token: &str, body: Vec<u8>) -> Option<String> {
+/// Sends `body` as the raw request body (gRPC framing included, right or wrong) of `path` on an
+/// HTTP/2 connection of its own; the response as it arrived.
+async fn raw_h2(
+    suite: &Suite,
+    path: &str,
+    token: &str,
+    body: Vec<u8>,
+) -> http::Response<h2::RecvStream> {
     let tcp = tokio::net::TcpStream::connect(suite.gateway)
         .await
         .expect("connect");
@@ -55,7 +60,12 @@ async fn raw_frames(suite: &Suite, path: &str, token: &str, body: Vec<u8>) -> Op
         .expect("request");
     let (response, mut send) = client.send_request(request, false).expect("send");
     send.send_data(Bytes::from(body), true).expect("body");
-    let response = response.await.expect("response");
+    response.await.expect("response")
+}
+
+/// The `grpc-status` `body` gets as the raw request body of `path`.
+async fn raw_frames(suite: &Suite, path: &str, token: &str, body: Vec<u8>) -> Option<String> {
+    let response = raw_h2(suite, path, token, body).await;
     if let Some(status) = response.headers().get("grpc-status") {
         return Some(status.to_str().ok()?.to_owned());
     }
@@ -215,27 +225,10 @@ async fn every_grpc_port_advertises_its_stream_limit() {
 async fn an_error_arrives_trailers_only_as_the_service_sent_it() {
     let suite = Suite::spawn(Backend::Embedded, |_| {}).await;
     let token = suite.token("wang.min", "golmud", &[Role::Operator]);
-    let tcp = tokio::net::TcpStream::connect(suite.gateway)
-        .await
-        .expect("connect");
-    let (client, connection) = h2::client::handshake(tcp).await.expect("handshake");
-    tokio::spawn(connection);
-    let mut client = client.ready().await.expect("ready");
-    let request = http::Request::post(format!("http://{}{GET}", suite.gateway))
-        .header("content-type", "application/grpc")
-        .header("te", "trailers")
-        .header("authorization", format!("Bearer {token}"))
-        .body(())
-        .expect("request");
-    let (response, mut send) = client.send_request(request, false).expect("send");
-    let message = prost::Message::encode_to_vec(&pb::GetOrganizationRequest {
+    let frame = grpc_frame(&pb::GetOrganizationRequest {
         name: "organizations/nowhere".into(),
     });
-    let mut frame = vec![0u8];
-    frame.extend_from_slice(&u32::try_from(message.len()).expect("len").to_be_bytes());
-    frame.extend_from_slice(&message);
-    send.send_data(Bytes::from(frame), true).expect("body");
-    let response = response.await.expect("response");
+    let response = raw_h2(&suite, GET, &token, frame.to_vec()).await;
     assert_eq!(
         response.headers().get("grpc-status").map(|v| v.as_bytes()),
         Some(&b"5"[..]),

@@ -430,3 +430,13 @@ pub async fn http(
     let body = serde_json::from_str(body).unwrap_or(serde_json::Value::String(body.to_owned()));
     (status, body)
 }
+
+/// A gRPC message frame (uncompressed) around `message`.
+pub fn grpc_frame(message: &impl prost::Message) -> bytes::Bytes {
+    let encoded = message.encode_to_vec();
+    let mut frame = bytes::BytesMut::with_capacity(5 + encoded.len());
+    bytes::BufMut::put_u8(&mut frame, 0);
+    bytes::BufMut::put_u32(&mut frame, u32::try_from(encoded.len()).expect("length"));
+    bytes::BufMut::put_slice(&mut frame, &encoded);
+    frame.freeze()
+}

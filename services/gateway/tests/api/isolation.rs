@@ -4,29 +4,19 @@
 
 use std::{net::SocketAddr, time::Duration};
 
-use bytes::{BufMut as _, Bytes, BytesMut};
+use bytes::Bytes;
 use govmedia_kit::auth::Role;
 use govmedia_proto::registry::v1 as pb;
 use govmedia_test_support::{Backend, backend_test};
 use tokio::sync::oneshot;
 
-use crate::helpers::{Suite, http};
+use crate::helpers::{Suite, grpc_frame, http};
 
 /// How long another caller waits for an answer before the test calls it stalled (a bound on
 /// a hang, not a measure of speed).
 const PATIENCE: Duration = Duration::from_secs(5);
 
 const LIST: &str = "/govmedia.registry.v1.RegistryService/ListOrganizations";
-
-/// A gRPC message frame (uncompressed) around `message`.
-fn grpc_frame(message: &impl prost::Message) -> Bytes {
-    let encoded = message.encode_to_vec();
-    let mut frame = BytesMut::with_capacity(5 + encoded.len());
-    frame.put_u8(0);
-    frame.put_u32(u32::try_from(encoded.len()).expect("length"));
-    frame.put_slice(&encoded);
-    frame.freeze()
-}
 
 /// Adds `count` departments with long names under qinghai, so that a page of 500 is ~100 KB.
 async fn grow(suite: &Suite, count: usize) {
