@@ -7,21 +7,29 @@
 # minted afresh for every run: identities live five minutes); calls to the gateway carry a
 # govmedia token.
 #   nginx    h2load -> nginx grpc_pass (upstream keepalive) -> registry
-# The gateway and nginx get one worker each, pinned to CPU 0; h2load, the registry and Redis
-# share CPU 1. Rounds interleave the three targets; medians are reported. Each round measures
-# latency at concurrency 1 and throughput at saturation, and the proxy's CPU time per call
-# (from /proc), which is the fair comparison when the upstream is the bottleneck.
+# The gateway and nginx get one worker each, pinned to CPU 0; h2load and Redis run on CPU 1.
+# Two layouts place the registry (one worker):
+#   split    the registry on CPU 1 beside h2load and Redis: the proxy has a core of its own, so
+#            this measures how well each proxy keeps the upstream busy;
+#   shared   the registry on CPU 0 beside the proxy ("equal CPU"): every cycle the proxy spends
+#            is a cycle the registry loses, so throughput measures what the proxy costs.
+# Rounds interleave the three targets; medians are reported. Each round measures latency at
+# concurrency 1 and throughput at saturation, and the CPU time per call (from /proc) of the
+# proxy and of the registry.
 # h2load counts HTTP 200 as success even when grpc-status is not 0, so success is checked
 # independently: before the timed runs, a fixed number of calls goes through each target and
 # the registry must log exactly that many more Ok calls; and no call may end other than Ok.
 #
 #   bash bench/gateway.sh            (ROUNDS=5 SECONDS_PER_RUN=8 CONCURRENCY=64 to change)
+#   LAYOUTS=shared bash bench/gateway.sh      one layout only (default: "split shared")
 #   LIMITS=memory|off bash bench/gateway.sh   rate limits in process, or off (default: redis)
-#   PROFILE=1 bash bench/gateway.sh  also samples the gateway with perf (cpu-clock) during the
+#   PROFILE=1 bash bench/gateway.sh  also samples the gateway with perf (cpu-clock) during its
 #                                    first saturation run and prints where its CPU time goes
+# The script moves the running Redis server to CPU 1 and gives it back its CPUs at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-5}
+LAYOUTS=${LAYOUTS:-split shared}
 RUN=${SECONDS_PER_RUN:-8}
 CONC=${CONCURRENCY:-64}
 for tool in h2load nginx taskset redis-cli python3; do
@@ -33,7 +41,9 @@ cargo build --release --quiet --bin govmedia
 BIN=$PWD/target/release/govmedia
 work=$(mktemp -d)
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; if [ -n "${BENCH_KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi; }
+redis_pid=$(pgrep -x redis-server | head -1)
+redis_cpus=$(taskset -p "$redis_pid" | awk '{print $NF}')
+cleanup() { taskset -a -p "$redis_cpus" "$redis_pid" >/dev/null 2>&1 || true; for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; if [ -n "${BENCH_KEEP:-}" ]; then echo "kept $work" >&2; else rm -rf "$work"; fi; }
 trap cleanup EXIT
 
 export GOVMEDIA_JWT_SECRET="bench-secret-that-is-at-least-32-bytes-long"
@@ -55,7 +65,8 @@ identity() { GOVMEDIA_LOG=warn "$BIN" keys sign --key-file "$work/keys/gateway.k
 GOVMEDIA_IDENTITY__KEY_FILE=$work/keys/registry.key.pem \
   GOVMEDIA_DATABASE_URL="sqlite://$work/data/registry.db?mode=rwc" GOVMEDIA_REGISTRY__LISTEN=$REGISTRY \
   GOVMEDIA_LOG=info TOKIO_WORKER_THREADS=1 taskset -c 1 "$BIN" serve registry >"$work/registry.log" 2>&1 &
-pids+=($!)
+registry_pid=$!
+pids+=($registry_pid)
 limits=()
 case ${LIMITS:-redis} in
   redis) limits=(GOVMEDIA_REDIS_URL=redis://127.0.0.1:6379) ;;
@@ -114,21 +125,36 @@ done
 
 path=/govmedia.registry.v1.RegistryService/GetOrganization
 cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat"; }   # utime + stime, in clock ticks
-measure() { # target addr concurrency streams label
-  local target=$1 addr=$2 clients=$3 streams=$4 label=$5 pid="" before=0 after=0
+syscalls_of() { awk '/^sysc[rw]:/ {n += $2} END {print n}' "/proc/$1/io"; }   # reads + writes
+place() { # layout: the registry's CPU; Redis always on CPU 1
+  local cpu
+  case $1 in split) cpu=1 ;; shared) cpu=0 ;; *) echo "LAYOUTS holds split and/or shared"; exit 1 ;; esac
+  taskset -a -p -c "$cpu" "$registry_pid" >/dev/null
+  taskset -a -p -c 1 "$redis_pid" >/dev/null
+}
+profiled=""
+measure() { # layout target addr concurrency streams label
+  local layout=$1 target=$2 addr=$3 clients=$4 streams=$5 label=$6 pid="" before=0 after=0
   case $target in gateway) pid=$gateway_pid ;; nginx) pid=$nginx_worker ;; esac
-  [ -n "$pid" ] && before=$(cpu_of "$pid")
+  local calls_before=0 calls_after=0 registry_before
   local credential=$TOKEN
   [ "$target" = gateway ] || credential=$(identity)
-  if [ -n "${PROFILE:-}" ] && [ "$label" = "r1-gateway-sat" ]; then
-    perf record -q -e cpu-clock -F 2000 -g -p "$pid" -o "$work/gateway.perf" -- sleep "$RUN" >/dev/null 2>&1 &
+  if [ -n "${PROFILE:-}" ] && [ -z "$profiled" ] && [ "$target-$clients" = gateway-4 ]; then
+    profiled=$label
+    perf record -q -e cpu-clock -F ${PROFILE_HZ:-2000} --call-graph ${PROFILE_CALLS:-fp} -p "$pid" -o "$work/gateway.perf" -- sleep "$RUN" >/dev/null 2>&1 &
     perf_pid=$!
   fi
   taskset -c 1 h2load -D "$RUN" --warm-up-time=1 -t 1 -c "$clients" -m "$streams" \
     -H 'content-type: application/grpc' -H 'te: trailers' -H "authorization: Bearer $credential" \
-    -d "$work/request.bin" --log-file "$work/$label.log" "http://$addr$path" >"$work/$label.out" 2>&1
-  [ -n "$pid" ] && after=$(cpu_of "$pid")
-  echo "$label $target $clients $streams $((after - before))" >>"$work/runs"
+    -d "$work/request.bin" --log-file "$work/$label.log" "http://$addr$path" >"$work/$label.out" 2>&1 &
+  local h2load_pid=$!
+  # h2load counts the calls after its warm-up second: so do these.
+  sleep 1
+  [ -n "$pid" ] && before=$(cpu_of "$pid") && calls_before=$(syscalls_of "$pid")
+  registry_before=$(cpu_of "$registry_pid")
+  wait "$h2load_pid"
+  [ -n "$pid" ] && after=$(cpu_of "$pid") && calls_after=$(syscalls_of "$pid")
+  echo "$label $layout $target $clients $streams $((after - before)) $(( $(cpu_of "$registry_pid") - registry_before )) $((calls_after - calls_before))" >>"$work/runs"
 }
 ok_count() { grep -c "code=Ok" "$work/registry.log" || true; }
 for target_addr in direct=$REGISTRY gateway=$GATEWAY nginx=$NGINX; do
@@ -142,20 +168,24 @@ for target_addr in direct=$REGISTRY gateway=$GATEWAY nginx=$NGINX; do
   [ "$got" -eq 2000 ] || { echo "verification failed: 2000 calls through ${target_addr%%=*}, $got reached the registry and returned OK"; exit 1; }
 done
 echo "verified: 2000 calls through each target reached the registry and returned OK" >&2
-echo "measuring: $ROUNDS rounds, ${RUN}s per run, saturation at $CONC streams" >&2
-for round in $(seq "$ROUNDS"); do
-  for target in direct gateway nginx; do
-    case $target in direct) addr=$REGISTRY ;; gateway) addr=$GATEWAY ;; nginx) addr=$NGINX ;; esac
-    measure "$target" "$addr" 1 1 "r$round-$target-c1"
-    measure "$target" "$addr" 4 $((CONC / 4)) "r$round-$target-sat"
+echo "measuring: layouts $LAYOUTS, $ROUNDS rounds each, ${RUN}s per run, saturation at $CONC streams" >&2
+for layout in $LAYOUTS; do
+  place "$layout"
+  for round in $(seq "$ROUNDS"); do
+    for target in direct gateway nginx; do
+      case $target in direct) addr=$REGISTRY ;; gateway) addr=$GATEWAY ;; nginx) addr=$NGINX ;; esac
+      measure "$layout" "$target" "$addr" 1 1 "$layout-r$round-$target-c1"
+      measure "$layout" "$target" "$addr" 4 $((CONC / 4)) "$layout-r$round-$target-sat"
+    done
+    echo "$layout: round $round done" >&2
   done
-  echo "round $round done" >&2
 done
 sleep 1
 if [ -n "${PROFILE:-}" ]; then
   wait "$perf_pid" || true
+  echo "perf profile of the gateway during $profiled:" >&2
   for sort in dso symbol; do
-    perf report -i "$work/gateway.perf" --stdio --no-children --sort "$sort" --percent-limit 0.4 2>/dev/null \
+    perf report -i "$work/gateway.perf" --stdio --no-children --sort "$sort" -F overhead,"$sort" --percent-limit 0.4 2>/dev/null \
       | grep -E "^ +[0-9]" | sed -E 's/ +$//' | head -60 >&2 || true
   done
 fi
@@ -169,8 +199,10 @@ python3 - "$work" "$bad_calls" "$gateway_errors" "$(getconf CLK_TCK)" <<'PY'
 import os, re, statistics, sys
 work, registry_bad, gateway_errors, ticks = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 runs = [line.split() for line in open(os.path.join(work, "runs"))]
-results = {}
-for label, target, clients, streams, cpu in runs:
+results, layouts = {}, []
+for label, layout, target, clients, streams, cpu, registry_cpu, syscalls in runs:
+    if layout not in layouts:
+        layouts.append(layout)
     out = open(os.path.join(work, label + ".out")).read()
     ok = int(re.search(r"(\d+) succeeded", out).group(1))
     if re.search(r"(\d+) failed", out).group(1) != "0" or ok == 0:
@@ -179,26 +211,32 @@ for label, target, clients, streams, cpu in runs:
     durations = sorted(int(line.split("\t")[2]) for line in open(os.path.join(work, label + ".log")) if line.strip())
     pct = lambda p: durations[min(len(durations) - 1, int(p * len(durations)))] / 1000.0
     kind = "c1" if label.endswith("c1") else "sat"
-    cpu_per_10k = (int(cpu) / ticks) / max(ok, 1) * 10000 if target != "direct" else None
-    results.setdefault((target, kind), []).append((rps, pct(0.5), pct(0.99), cpu_per_10k))
+    per_call = lambda t: (int(t) / ticks) / max(ok, 1) * 1e6   # microseconds
+    proxy_us = per_call(cpu) if target != "direct" else None
+    proxy_syscalls = int(syscalls) / max(ok, 1) if target != "direct" else None
+    results.setdefault((layout, target, kind), []).append((rps, pct(0.5), pct(0.99), proxy_us, per_call(registry_cpu), proxy_syscalls))
 if registry_bad or gateway_errors:
     sys.exit(f"verification failed: {registry_bad} calls ended other than Ok at the registry, {gateway_errors} gateway warnings")
 med = lambda values: statistics.median(values)
-def row(target, kind):
-    r = results[(target, kind)]
-    cpu = [x[3] for x in r if x[3] is not None]
-    return med([x[0] for x in r]), med([x[1] for x in r]), med([x[2] for x in r]), (med(cpu) if cpu else None)
-print("every call of every run ended Ok at the registry\n")
-print(f"{'target':<9} {'c=1 req/s':>10} {'c=1 p50 ms':>11} {'c=1 p99 ms':>11} {'sat req/s':>10} {'sat p50 ms':>11} {'sat p99 ms':>11} {'proxy CPU s/10k':>16}")
-table = {}
-for target in ["direct", "gateway", "nginx"]:
-    c1, sat = row(target, "c1"), row(target, "sat")
-    table[target] = (c1, sat)
-    cpu = f"{sat[3]:.3f}" if sat[3] is not None else "-"
-    print(f"{target:<9} {c1[0]:>10.0f} {c1[1]:>11.3f} {c1[2]:>11.3f} {sat[0]:>10.0f} {sat[1]:>11.3f} {sat[2]:>11.3f} {cpu:>16}")
-g, n, d = table["gateway"], table["nginx"], table["direct"]
-print()
-print(f"throughput at saturation: gateway/nginx {g[1][0] / n[1][0]:.2f}x, gateway/direct {g[1][0] / d[1][0]:.2f}x, nginx/direct {n[1][0] / d[1][0]:.2f}x")
-print(f"calls per proxy CPU-second: gateway {10000 / g[1][3]:.0f}, nginx {10000 / n[1][3]:.0f} (gateway/nginx {n[1][3] / g[1][3]:.2f}x)")
-print(f"latency added at c=1 (p50 over direct): gateway {g[0][1] - d[0][1]:.3f} ms, nginx {n[0][1] - d[0][1]:.3f} ms")
+def row(layout, target, kind):
+    r = results[(layout, target, kind)]
+    proxy = [x[3] for x in r if x[3] is not None]
+    syscalls = [x[5] for x in r if x[5] is not None]
+    return med([x[0] for x in r]), med([x[1] for x in r]), med([x[2] for x in r]), (med(proxy) if proxy else None), med([x[4] for x in r]), (med(syscalls) if syscalls else None)
+print("every call of every run ended Ok at the registry")
+for layout in layouts:
+    print(f"\nlayout {layout}: the registry on CPU {1 if layout == 'split' else 0}, the proxy on CPU 0")
+    print(f"{'target':<9} {'c=1 req/s':>10} {'c=1 p50 ms':>11} {'c=1 p99 ms':>11} {'sat req/s':>10} {'sat p50 ms':>11} {'sat p99 ms':>11} {'proxy CPU/call':>15} {'proxy syscalls/call':>20} {'registry CPU/call':>18}")
+    table = {}
+    for target in ["direct", "gateway", "nginx"]:
+        c1, sat = row(layout, target, "c1"), row(layout, target, "sat")
+        table[target] = (c1, sat)
+        cpu = f"{sat[3]:.1f} us" if sat[3] is not None else "-"
+        syscalls = f"{sat[5]:.2f}" if sat[5] is not None else "-"
+        print(f"{target:<9} {c1[0]:>10.0f} {c1[1]:>11.3f} {c1[2]:>11.3f} {sat[0]:>10.0f} {sat[1]:>11.3f} {sat[2]:>11.3f} {cpu:>15} {syscalls:>20} {sat[4]:>15.1f} us")
+    g, n, d = table["gateway"], table["nginx"], table["direct"]
+    print(f"throughput at saturation: gateway/nginx {g[1][0] / n[1][0]:.2f}x, gateway/direct {g[1][0] / d[1][0]:.2f}x, nginx/direct {n[1][0] / d[1][0]:.2f}x")
+    print(f"calls per proxy CPU-second: gateway {1e6 / g[1][3]:.0f}, nginx {1e6 / n[1][3]:.0f} (gateway/nginx {n[1][3] / g[1][3]:.2f}x)")
+    print(f"latency added at c=1 (p50 over direct): gateway {g[0][1] - d[0][1]:.3f} ms, nginx {n[0][1] - d[0][1]:.3f} ms")
+    print(f"at c=1, per call: proxy CPU gateway {g[0][3]:.1f} us, nginx {n[0][3]:.1f} us; registry CPU direct {d[0][4]:.1f} us, via gateway {g[0][4]:.1f} us, via nginx {n[0][4]:.1f} us")
 PY

@@ -320,9 +320,11 @@ where
 /// answers a request that is not valid protobuf with INTERNAL (and the decoder's text) and one
 /// over the size limit with OUT_OF_RANGE; both are the caller's doing: INVALID_ARGUMENT with the
 /// reason MALFORMED_MESSAGE (a truncated message too), and RESOURCE_EXHAUSTED with
-/// MESSAGE_TOO_LARGE. Only those two
-/// answers of tonic's own are recognised (by the text it writes); every handler's error passes
-/// untouched.
+/// MESSAGE_TOO_LARGE. A request whose caller's connection broke before the request was read is
+/// CANCELLED, as gRPC says a call its client abandoned is, where tonic says UNKNOWN: nobody reads
+/// that answer, but the access log and metrics would count every client that disconnects with
+/// calls in flight as a failure of the service. Only these answers of tonic's own are
+/// recognised (by the text it writes); every handler's error passes untouched.
 #[derive(Clone, Debug)]
 pub struct WireErrors<S>(pub S);
 
@@ -332,6 +334,8 @@ const UNDECODABLE: &str = "failed to decode Protobuf message";
 const TOO_LARGE: &str = "Error, decoded message length too large";
 /// tonic's text for a request whose body ends inside a message.
 const TRUNCATED: &str = "Unexpected EOF decoding stream";
+/// tonic's text for a request body the connection failed under.
+const CONNECTION_BROKE: &str = "h2 protocol error";
 
 impl<S, B, RB> tower::Service<http::Request<B>> for WireErrors<S>
 where
@@ -359,22 +363,32 @@ where
         Box::pin(async move {
             let response = call.await?;
             Ok(match wire_error(response.headers()) {
-                Some(error) => tonic::Status::from(error).into_http(),
+                Some(status) => status.into_http(),
                 None => response,
             })
         })
     }
 }
 
-/// The error a trailers-only answer of tonic's decoder stands for, if it is one.
-fn wire_error(headers: &http::HeaderMap) -> Option<crate::error::ApiError> {
-    use crate::error::{ApiError, ErrorCode};
-    use govmedia_proto::common::v1::ErrorReason;
+/// The answer a trailers-only error of tonic's decoder stands for, if it is one.
+fn wire_error(headers: &http::HeaderMap) -> Option<tonic::Status> {
     let status = headers.get("grpc-status")?.as_bytes();
-    if status != b"13" && status != b"11" {
+    if status != b"13" && status != b"11" && status != b"2" {
         return None;
     }
     let status = tonic::Status::from_header_map(headers)?;
+    if status.code() == tonic::Code::Unknown && status.message().starts_with(CONNECTION_BROKE) {
+        return Some(tonic::Status::cancelled(
+            "the caller's connection closed before its request was read",
+        ));
+    }
+    decoder_error(&status).map(tonic::Status::from)
+}
+
+/// The caller's mistake a decoder error of tonic's stands for, if it is one.
+fn decoder_error(status: &tonic::Status) -> Option<crate::error::ApiError> {
+    use crate::error::{ApiError, ErrorCode};
+    use govmedia_proto::common::v1::ErrorReason;
     let message = status.message();
     if status.code() == tonic::Code::Internal && message.starts_with(UNDECODABLE) {
         let cause = message
@@ -465,5 +479,37 @@ pub async fn termination_signal() {
     #[cfg(not(unix))]
     {
         let _ = interrupt.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers_of(status: tonic::Status) -> http::HeaderMap {
+        status.into_http::<()>().into_parts().0.headers
+    }
+
+    #[test]
+    fn a_request_its_connection_broke_under_is_cancelled() {
+        // What tonic answers when the body of a request fails with the connection under it.
+        let broke =
+            tonic::Status::unknown("h2 protocol error: error reading a body from connection");
+        let answer = wire_error(&headers_of(broke)).expect("recognised");
+        assert_eq!(answer.code(), tonic::Code::Cancelled);
+        // A handler's own UNKNOWN passes untouched.
+        assert!(wire_error(&headers_of(tonic::Status::unknown("the handler's own"))).is_none());
+    }
+
+    #[test]
+    fn decoder_errors_become_the_callers_codes() {
+        let undecodable = tonic::Status::internal(format!("{UNDECODABLE}: invalid varint"));
+        let answer = wire_error(&headers_of(undecodable)).expect("recognised");
+        assert_eq!(answer.code(), tonic::Code::InvalidArgument);
+        let too_large = tonic::Status::out_of_range(format!("{TOO_LARGE}: found 5000000 bytes"));
+        let answer = wire_error(&headers_of(too_large)).expect("recognised");
+        assert_eq!(answer.code(), tonic::Code::ResourceExhausted);
+        assert!(wire_error(&headers_of(tonic::Status::internal("a bug"))).is_none());
+        assert!(wire_error(&headers_of(tonic::Status::not_found("no such"))).is_none());
     }
 }

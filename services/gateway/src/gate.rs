@@ -39,8 +39,8 @@ struct Inner {
     minter: Minter,
     limiter: RateLimiter,
     upstreams: HashMap<String, Channel>,
-    /// `scheme://authority` of each upstream, for raw forwarding.
-    origins: HashMap<String, String>,
+    /// Scheme and authority of each upstream, for raw forwarding.
+    origins: HashMap<String, Origin>,
     /// The HTTP/2 client raw calls are forwarded with (one multiplexed connection per upstream).
     forwarder: Forwarder,
     read_quota: Quota,
@@ -85,19 +85,42 @@ fn forwarder() -> Forwarder {
         .build(connector)
 }
 
+/// Where an upstream is, parsed once: forwarding a call puts its path behind these.
+#[derive(Clone, Debug)]
+pub struct Origin {
+    scheme: http::uri::Scheme,
+    authority: http::uri::Authority,
+}
+
+impl Origin {
+    /// The upstream's address for a call to `path_and_query`.
+    pub fn uri(&self, path_and_query: Option<&http::uri::PathAndQuery>) -> http::Uri {
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(self.scheme.clone());
+        parts.authority = Some(self.authority.clone());
+        parts.path_and_query = Some(
+            path_and_query
+                .cloned()
+                .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
+        );
+        // Scheme, authority and path each parsed already: the parts always make a URI.
+        http::Uri::from_parts(parts).unwrap_or_default()
+    }
+}
+
 /// A call that may go through.
 #[derive(Debug)]
-pub struct Admission {
+pub struct Admission<'g> {
     /// Who (shared by every call with the same credential).
     pub caller: Arc<Caller>,
     /// The method's access rule.
     pub rule: &'static MethodRule,
     /// The upstream's service package, e.g. `registry`.
-    pub service: String,
+    pub service: &'static str,
     /// The channel to it (for calls made by the gateway itself).
-    pub upstream: Channel,
-    /// Its `scheme://authority`, for raw forwarding.
-    pub origin: String,
+    pub upstream: &'g Channel,
+    /// Where it is, for raw forwarding.
+    pub origin: &'g Origin,
 }
 
 /// The address a request came from (every port's connections carry it).
@@ -131,7 +154,13 @@ impl Gateway {
                 .map_err(|error| BuildError(format!("upstream {service} = {uri:?}: {error}")))?;
             match (parsed.scheme_str(), parsed.authority()) {
                 (Some("http"), Some(authority)) => {
-                    origins.insert(service.clone(), format!("http://{authority}"));
+                    origins.insert(
+                        service.clone(),
+                        Origin {
+                            scheme: http::uri::Scheme::HTTP,
+                            authority: authority.clone(),
+                        },
+                    );
                 }
                 _ => {
                     return Err(BuildError(format!(
@@ -323,18 +352,19 @@ impl Gateway {
         path: &str,
         headers: &http::HeaderMap,
         peer: Option<IpAddr>,
-    ) -> Result<Admission, GatewayError> {
+    ) -> Result<Admission<'_>, GatewayError> {
         let rule = govmedia_proto::method_access(path)
             .ok_or_else(|| GatewayError::UnknownMethod(path.to_owned()))?;
         let service =
-            package_of(path).ok_or_else(|| GatewayError::UnknownMethod(path.to_owned()))?;
-        let upstream = self.0.upstreams.get(service).cloned().ok_or_else(|| {
-            GatewayError::UpstreamUnavailable {
+            package_of(rule.path).ok_or_else(|| GatewayError::UnknownMethod(path.to_owned()))?;
+        let (Some(upstream), Some(origin)) =
+            (self.0.upstreams.get(service), self.0.origins.get(service))
+        else {
+            return Err(GatewayError::UpstreamUnavailable {
                 service: service.to_owned(),
                 cause: "no upstream is configured for it".to_owned(),
-            }
-        })?;
-        let origin = self.0.origins.get(service).cloned().unwrap_or_default();
+            });
+        };
         let caller = self.authenticate(headers, peer).await?;
         tracing::Span::current().record("principal", caller.principal.subject.as_str());
         let allowed = auth::allowed_roles(path).unwrap_or_default();
@@ -360,7 +390,7 @@ impl Gateway {
         Ok(Admission {
             caller,
             rule,
-            service: service.to_owned(),
+            service,
             upstream,
             origin,
         })

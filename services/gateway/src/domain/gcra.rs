@@ -13,9 +13,12 @@ pub struct Quota {
 }
 
 impl Quota {
-    /// `rate` requests per minute with bursts of `burst` (both at least 1).
+    /// `rate` requests per minute with bursts of `burst` (both at least 1). A request costs at
+    /// least a microsecond: rates above 60,000,000 a minute count as that many, because a zero
+    /// interval would make every budget empty and infinite at once (and the shared limiter's
+    /// script divide by zero).
     pub fn per_minute(rate: u32, burst: u32) -> Quota {
-        let interval_us = 60_000_000 / u64::from(rate.max(1));
+        let interval_us = (60_000_000 / u64::from(rate.max(1))).max(1);
         Quota {
             interval_us,
             tolerance_us: interval_us * u64::from(burst.max(1)),
@@ -129,6 +132,21 @@ mod tests {
             [true, true, true, true, false]
         );
         assert_eq!(run(quota, &[0, 10_000_000, 20_000_000]), [true, true, true]);
+    }
+
+    #[test]
+    fn the_largest_quota_still_counts() {
+        let quota = Quota::per_minute(u32::MAX, u32::MAX);
+        assert_eq!(quota.interval_us, 1);
+        assert_eq!(quota.burst(), u64::from(u32::MAX));
+        assert!(matches!(
+            lease(None, 0, quota, 16),
+            Lease::Granted {
+                cells: 16,
+                tat_us: 16
+            }
+        ));
+        assert!(matches!(decide(None, 0, quota), Decision::Allow { .. }));
     }
 
     #[test]

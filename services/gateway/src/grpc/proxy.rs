@@ -25,7 +25,7 @@ const CONSUMED: [&str; 2] = ["authorization", "x-api-key"];
 pub async fn forward(gateway: Gateway, request: Request<Body>) -> Response<Body> {
     let started = Instant::now();
     let path = request.uri().path().to_owned();
-    let response = match forward_inner(&gateway, request, started).await {
+    let response = match forward_inner(&gateway, &path, request, started).await {
         Ok(response) => response,
         Err(error) => tonic::Status::from(ApiError::from(error)).into_http(),
     };
@@ -43,6 +43,7 @@ pub async fn forward(gateway: Gateway, request: Request<Body>) -> Response<Body>
 
 async fn forward_inner(
     gateway: &Gateway,
+    path: &str,
     request: Request<Body>,
     started: Instant,
 ) -> Result<Response<Body>, GatewayError> {
@@ -68,9 +69,8 @@ async fn forward_inner(
     }
     gateway.check_metadata(request.headers())?;
 
-    let path = request.uri().path().to_owned();
     let admission = gateway
-        .admit(&path, request.headers(), peer_of(&request))
+        .admit(path, request.headers(), peer_of(&request))
         .await?;
     let requested = request
         .headers()
@@ -89,7 +89,7 @@ async fn forward_inner(
     }
     parts.headers.insert(
         header::AUTHORIZATION,
-        gateway.identity(&admission.caller, &admission.service)?,
+        gateway.identity(&admission.caller, admission.service)?,
     );
     if let Ok(value) = HeaderValue::try_from(deadline::format(deadline)) {
         parts.headers.insert("grpc-timeout", value);
@@ -102,24 +102,13 @@ async fn forward_inner(
     telemetry::inject_into_metadata(&mut metadata);
     parts.headers = metadata.into_headers();
     parts.version = http::Version::HTTP_2;
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map_or(path.as_str(), |pq| pq.as_str());
-    parts.uri = format!("{}{path_and_query}", admission.origin)
-        .parse()
-        .map_err(
-            |error: http::uri::InvalidUri| GatewayError::UpstreamUnavailable {
-                service: admission.service.clone(),
-                cause: error.to_string(),
-            },
-        )?;
+    parts.uri = admission.origin.uri(parts.uri.path_and_query());
     let upstream_request = Request::from_parts(parts, body);
 
     match tokio::time::timeout_at(ends.at, gateway.forwarder().request(upstream_request)).await {
         Err(_) => Err(GatewayError::DeadlineExceeded(deadline)),
         Ok(Err(error)) => Err(GatewayError::UpstreamUnavailable {
-            service: admission.service,
+            service: admission.service.to_owned(),
             cause: error.to_string(),
         }),
         // A trailers-only answer (every error a service gives) has no body to relay, and must

@@ -13,6 +13,14 @@
 //!   is reset and the caller, if it ever reads again, gets RESOURCE_EXHAUSTED (RESPONSE_NOT_READ);
 //! * the call's deadline covers the body and the trailers: when it passes, whatever is left is
 //!   dropped, the upstream stream is reset and the caller gets DEADLINE_EXCEEDED.
+//!
+//! Most responses need none of that: a unary answer arrives whole, its headers, message and
+//! trailers in one read from the upstream connection. What has arrived by the time the response
+//! headers are handed over is taken at once; a body that ends there within [`WHOLE_BYTES`] is
+//! passed on as it is, with no task, lock or timer, and reaches the caller in one write (the
+//! caller's HTTP/2 stream sends the headers, message and trailers together when the body is ready
+//! as the headers go out, and in three writes when it is not). Such a call holds nothing
+//! upstream any more, and a caller who never reads it holds at most `WHOLE_BYTES` of it.
 
 use std::{
     collections::VecDeque,
@@ -52,16 +60,50 @@ pub struct Deadline {
     pub length: Duration,
 }
 
+/// The most a response may hold to be passed on whole, without a relay task: one HTTP/2 frame's
+/// worth at the default frame size, as much as hyper keeps of a relayed body for a caller who
+/// does not read.
+pub const WHOLE_BYTES: usize = 16 * 1024;
+
 /// Starts relaying `upstream` until `deadline`; the returned body is what the caller reads.
-pub fn start<B>(upstream: B, deadline: Deadline, limits: RelayLimits, cuts: Cuts) -> Relayed
+pub fn start<B>(mut upstream: B, deadline: Deadline, limits: RelayLimits, cuts: Cuts) -> Relayed
 where
     B: Body<Data = Bytes> + Send + Unpin + 'static,
     B::Error: Into<BoxError>,
 {
+    // What has already arrived, without waiting (a waker that does nothing: the pump, if one
+    // is needed, polls again with its own).
+    let mut frames = VecDeque::new();
+    let mut bytes = 0;
+    let mut arrived = Context::from_waker(Waker::noop());
+    let whole_within = WHOLE_BYTES.min(limits.buffer_bytes);
+    while bytes < whole_within {
+        match Pin::new(&mut upstream).poll_frame(&mut arrived) {
+            Poll::Pending => break,
+            Poll::Ready(None) => {
+                return Relayed(Reader::Whole {
+                    frames,
+                    error: None,
+                });
+            }
+            Poll::Ready(Some(Err(error))) => {
+                return Relayed(Reader::Whole {
+                    frames,
+                    error: Some(error.into()),
+                });
+            }
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    bytes += data.len();
+                }
+                frames.push_back(frame);
+            }
+        }
+    }
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
-            frames: VecDeque::new(),
-            bytes: 0,
+            frames,
+            bytes,
             end: End::Open,
             reader: None,
             reader_gone: false,
@@ -69,7 +111,7 @@ where
         changed: Notify::new(),
     });
     tokio::spawn(pump(upstream, shared.clone(), deadline, limits, cuts));
-    Relayed { shared }
+    Relayed(Reader::Pumped(shared))
 }
 
 struct Shared {
@@ -215,8 +257,16 @@ async fn pump<B>(
 }
 
 /// The body the caller reads.
-pub struct Relayed {
-    shared: Arc<Shared>,
+pub struct Relayed(Reader);
+
+enum Reader {
+    /// The whole response had arrived: these frames, then the error if the body failed.
+    Whole {
+        frames: VecDeque<Frame<Bytes>>,
+        error: Option<BoxError>,
+    },
+    /// A pump is moving the rest.
+    Pumped(Arc<Shared>),
 }
 
 impl Body for Relayed {
@@ -227,7 +277,16 @@ impl Body for Relayed {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        let mut state = self.shared.lock();
+        let shared = match &mut self.get_mut().0 {
+            Reader::Whole { frames, error } => {
+                return Poll::Ready(match frames.pop_front() {
+                    Some(frame) => Some(Ok(frame)),
+                    None => error.take().map(Err),
+                });
+            }
+            Reader::Pumped(shared) => shared,
+        };
+        let mut state = shared.lock();
         if let End::Cut(_) = state.end {
             let End::Cut(trailers) = std::mem::replace(&mut state.end, End::Closed) else {
                 unreachable!("matched just above");
@@ -239,7 +298,7 @@ impl Body for Relayed {
                 state.bytes -= data.len();
             }
             drop(state);
-            self.shared.changed.notify_one();
+            shared.changed.notify_one();
             return Poll::Ready(Some(Ok(frame)));
         }
         match &mut state.end {
@@ -254,15 +313,25 @@ impl Body for Relayed {
             },
         }
     }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.0 {
+            Reader::Whole { frames, error } => frames.is_empty() && error.is_none(),
+            Reader::Pumped(_) => false,
+        }
+    }
 }
 
 impl Drop for Relayed {
     fn drop(&mut self) {
+        let Reader::Pumped(shared) = &self.0 else {
+            return;
+        };
         {
-            let mut state = self.shared.lock();
+            let mut state = shared.lock();
             state.reader_gone = true;
             state.frames.clear();
         }
-        self.shared.changed.notify_one();
+        shared.changed.notify_one();
     }
 }

@@ -96,17 +96,17 @@ pub async fn unary(
         "authorization",
         tonic::metadata::MetadataValue::try_from(
             gateway
-                .identity(&admission.caller, &admission.service)
+                .identity(&admission.caller, admission.service)
                 .map_err(refuse)?
                 .as_bytes(),
         )
         .map_err(|_| tonic::Status::internal("identity token is not valid metadata"))?,
     );
     telemetry::inject_into_metadata(call.metadata_mut());
-    let mut grpc = tonic::client::Grpc::new(admission.upstream);
+    let mut grpc = tonic::client::Grpc::new(admission.upstream.clone());
     let unavailable = |cause: String| {
         refuse(GatewayError::UpstreamUnavailable {
-            service: admission.service.clone(),
+            service: admission.service.to_owned(),
             cause,
         })
     };

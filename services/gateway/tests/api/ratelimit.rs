@@ -162,6 +162,38 @@ backend_test!(
     leases_spare_round_trips_and_keep_the_shared_budget
 );
 
+/// The largest budget the configuration takes is still a budget Redis can lease from: the
+/// limiter stays shared instead of falling back to local limits.
+async fn the_largest_budget_is_leased_from_redis(backend: Backend) {
+    if backend == Backend::Embedded {
+        return; // leases are kept in Redis
+    }
+    let unlimited = |config: &mut govmedia_gateway::GatewayConfig| {
+        config.rate_limit.reads_per_minute = u32::MAX;
+        config.rate_limit.read_burst = u32::MAX;
+    };
+    let suite = Suite::spawn(backend, unlimited).await;
+    let token = suite.token("dave", "golmud", &[Role::Auditor]);
+    let mut client = suite.client_with(&token).await;
+    for _ in 0..40 {
+        client
+            .get_organization(read())
+            .await
+            .expect("within the budget");
+    }
+    assert!(metric(&suite, "govmedia_gateway_rate_limiter_round_trips_total").await >= 1.0);
+    assert_eq!(
+        metric(&suite, "govmedia_gateway_rate_limiter_local").await,
+        0.0,
+        "the limiter fell back to local limits"
+    );
+}
+
+backend_test!(
+    the_largest_budget_is_leased_from_redis_on,
+    the_largest_budget_is_leased_from_redis
+);
+
 /// A TCP relay to Redis that can be made to swallow everything (as a Redis that hangs, or a
 /// network that drops packets, looks to its clients).
 struct Blackhole {
