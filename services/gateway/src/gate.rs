@@ -19,6 +19,7 @@ use crate::{
     credentials::{self, Authenticator, Caller, Minter},
     domain::{deadline, gcra::Quota},
     error::GatewayError,
+    grpc::upstream::{Received, Upstream, UpstreamError},
     metrics::Metrics,
     ratelimit::{LocalBudgets, RateLimiter},
 };
@@ -39,10 +40,8 @@ struct Inner {
     minter: Minter,
     limiter: RateLimiter,
     upstreams: HashMap<String, Channel>,
-    /// Scheme and authority of each upstream, for raw forwarding.
+    /// Each upstream's address and the connection raw calls are forwarded on.
     origins: HashMap<String, Origin>,
-    /// The HTTP/2 client raw calls are forwarded with (one multiplexed connection per upstream).
-    forwarder: Forwarder,
     read_quota: Quota,
     write_quota: Quota,
     /// Failed authentications per peer address and per API key id.
@@ -55,44 +54,24 @@ struct Inner {
     health: RwLock<BTreeMap<String, bool>>,
 }
 
-/// The client raw gRPC calls are forwarded with. Calls go straight into the HTTP/2 connection,
-/// without the request queue a tonic `Channel` adds; responses come back through
-/// [`crate::grpc::relay`].
-pub type Forwarder = hyper_util::client::legacy::Client<
-    hyper_util::client::legacy::connect::HttpConnector,
-    axum::body::Body,
->;
-
-/// The flow-control window of each forwarded call's response stream. A call whose caller does
-/// not read holds at most this much of its connection's window (the relay reads the rest).
-const UPSTREAM_STREAM_WINDOW: u32 = 512 * 1024;
-
-/// The flow-control window of a whole upstream connection: 2048 stalled calls' worth, so that
-/// callers who do not read cannot together fill it before their calls are cut.
-const UPSTREAM_CONNECTION_WINDOW: u32 = 1024 * 1024 * 1024;
-
-fn forwarder() -> Forwarder {
-    let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(Duration::from_secs(2)));
-    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .timer(hyper_util::rt::TokioTimer::new())
-        .http2_only(true)
-        .http2_initial_stream_window_size(UPSTREAM_STREAM_WINDOW)
-        .http2_initial_connection_window_size(UPSTREAM_CONNECTION_WINDOW)
-        .http2_keep_alive_interval(Duration::from_secs(30))
-        .http2_keep_alive_while_idle(true)
-        .build(connector)
-}
-
-/// Where an upstream is, parsed once: forwarding a call puts its path behind these.
-#[derive(Clone, Debug)]
+/// Where an upstream is, parsed once (forwarding a call puts its path behind these), and the
+/// one connection raw calls to it go out on.
+#[derive(Debug)]
 pub struct Origin {
     scheme: http::uri::Scheme,
     authority: http::uri::Authority,
+    connection: Upstream,
 }
 
 impl Origin {
+    /// Forwards a call to this upstream (see [`Upstream::send`]).
+    pub async fn send(
+        &self,
+        request: http::Request<axum::body::Body>,
+    ) -> Result<http::Response<Received>, UpstreamError> {
+        self.connection.send(request).await
+    }
+
     /// The upstream's address for a call to `path_and_query`.
     pub fn uri(&self, path_and_query: Option<&http::uri::PathAndQuery>) -> http::Uri {
         let mut parts = http::uri::Parts::default();
@@ -159,6 +138,7 @@ impl Gateway {
                         Origin {
                             scheme: http::uri::Scheme::HTTP,
                             authority: authority.clone(),
+                            connection: Upstream::new(authority.to_string()),
                         },
                     );
                 }
@@ -209,7 +189,6 @@ impl Gateway {
             minter,
             upstreams,
             origins,
-            forwarder: forwarder(),
             metrics,
             pool,
             health: RwLock::new(BTreeMap::new()),
@@ -234,11 +213,6 @@ impl Gateway {
     /// The rate limiter.
     pub fn limiter(&self) -> &RateLimiter {
         &self.0.limiter
-    }
-
-    /// The client for raw forwarding.
-    pub fn forwarder(&self) -> &Forwarder {
-        &self.0.forwarder
     }
 
     /// The upstream channels by service package.

@@ -4,6 +4,7 @@
 
 pub mod proxy;
 pub mod relay;
+pub mod upstream;
 
 use axum::extract::Request;
 use govmedia_kit::{

@@ -105,7 +105,7 @@ async fn forward_inner(
     parts.uri = admission.origin.uri(parts.uri.path_and_query());
     let upstream_request = Request::from_parts(parts, body);
 
-    match tokio::time::timeout_at(ends.at, gateway.forwarder().request(upstream_request)).await {
+    match tokio::time::timeout_at(ends.at, admission.origin.send(upstream_request)).await {
         Err(_) => Err(GatewayError::DeadlineExceeded(deadline)),
         Ok(Err(error)) => Err(GatewayError::UpstreamUnavailable {
             service: admission.service.to_owned(),

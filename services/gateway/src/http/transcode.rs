@@ -3,9 +3,10 @@
 use axum::{body::Body, extract::Request, response::Response};
 use bytes::Bytes;
 use govmedia_kit::{
-    error::{ApiError, ErrorCode},
+    error::{ApiError, ErrorCode, reason_name},
     telemetry,
 };
+use govmedia_proto::common::v1::ErrorReason;
 use http::{StatusCode, header};
 use prost::Message as _;
 use prost_reflect::{DeserializeOptions, DynamicMessage, SerializeOptions};
@@ -166,8 +167,7 @@ pub fn error_response(gateway: &Gateway, status: &tonic::Status) -> Response {
         "message": status.message(),
         "details": details,
     });
-    let http_status = StatusCode::from_u16(ErrorCode::from_grpc(status.code()).http_status())
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let http_status = http_status_of(status);
     let mut response = Response::new(Body::from(body.to_string()));
     *response.status_mut() = http_status;
     response.headers_mut().insert(
@@ -175,6 +175,21 @@ pub fn error_response(gateway: &Gateway, status: &tonic::Status) -> Response {
         http::HeaderValue::from_static("application/json"),
     );
     response
+}
+
+/// The HTTP status of a failed call: the one of its gRPC code, except where HTTP has a closer
+/// one (headers too large are 431, which clients and proxies know, not a rate limit's 429).
+fn http_status_of(status: &tonic::Status) -> StatusCode {
+    use tonic_types::StatusExt as _;
+    let too_large = reason_name(ErrorReason::MetadataTooLarge);
+    if status
+        .get_details_error_info()
+        .is_some_and(|info| info.reason == too_large)
+    {
+        return StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
+    }
+    StatusCode::from_u16(ErrorCode::from_grpc(status.code()).http_status())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 #[cfg(test)]

@@ -179,7 +179,7 @@ async fn the_json_port_keeps_the_metadata_limit() {
         r#"{"name":"organizations/golmud"}"#,
     )
     .await;
-    assert_eq!(status, 429, "{body}");
+    assert_eq!(status, 431, "{body}");
     assert_eq!(body["status"], "RESOURCE_EXHAUSTED", "{body}");
 
     let huge = "x".repeat(100 * 1024);

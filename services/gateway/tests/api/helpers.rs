@@ -60,21 +60,14 @@ impl Suite {
             .await
             .expect("bind");
         let registry = listener.local_addr().expect("addr");
-        let context = ServiceContext {
-            db: registry_db.clone(),
-            bus: bus.clone(),
-            identity: Arc::new(keyring.identity("registry").expect("identity")),
-            events: backends.events.clone(),
-            clock: govmedia_kit::clock::Clock::system(),
-            calendar: govmedia_test_support::official_calendar(),
-            listen: Default::default(),
-        };
-        tokio::spawn(govmedia_registry::serve(
-            context,
-            RegistryConfig::default(),
+        serve_registry(
+            &registry_db,
+            &bus,
+            &keyring,
+            &backends,
             listener,
             shutdown.clone(),
-        ));
+        );
 
         let gateway_db = Db::connect(&backends.database_for("gateway"), "gateway")
             .await
@@ -193,6 +186,22 @@ impl Suite {
         RegistryServiceClient::with_interceptor(
             channel,
             Credentials::bearer(&token).expect("creds"),
+        )
+    }
+
+    /// Serves the suite's registry (its database and bus) on `listener` until `shutdown`.
+    pub fn serve_registry(
+        &self,
+        listener: tokio::net::TcpListener,
+        shutdown: CancellationToken,
+    ) -> tokio::task::JoinHandle<Result<(), govmedia_kit::server::ServerError>> {
+        serve_registry(
+            &self.registry_db,
+            &self.bus,
+            &self.keyring,
+            &self.backends,
+            listener,
+            shutdown,
         )
     }
 
@@ -340,6 +349,31 @@ impl Suite {
 }
 
 /// Who issues and revokes keys on the command line.
+fn serve_registry(
+    db: &Db,
+    bus: &EventBus,
+    keyring: &Keyring,
+    backends: &TestBackends,
+    listener: tokio::net::TcpListener,
+    shutdown: CancellationToken,
+) -> tokio::task::JoinHandle<Result<(), govmedia_kit::server::ServerError>> {
+    let context = ServiceContext {
+        db: db.clone(),
+        bus: bus.clone(),
+        identity: Arc::new(keyring.identity("registry").expect("identity")),
+        events: backends.events.clone(),
+        clock: govmedia_kit::clock::Clock::system(),
+        calendar: govmedia_test_support::official_calendar(),
+        listen: Default::default(),
+    };
+    tokio::spawn(govmedia_registry::serve(
+        context,
+        RegistryConfig::default(),
+        listener,
+        shutdown,
+    ))
+}
+
 pub fn operator() -> Principal {
     Principal {
         subject: "test-operator".into(),

@@ -240,6 +240,110 @@ backend_test!(
     a_down_upstream_is_unavailable_and_unhealthy
 );
 
+/// A service that restarts is reached again: the gateway's connection to it ends with it and the
+/// next call makes a new one, without the caller retrying.
+async fn a_restarted_upstream_is_reached_again(backend: Backend) {
+    let suite = Suite::spawn(backend, |_| {}).await;
+    let listener = govmedia_kit::server::bind("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("addr");
+    let first = govmedia_kit::CancellationToken::new();
+    let running = suite.serve_registry(listener, first.clone());
+    let (gateway, _) = suite
+        .extra_gateway(|config| {
+            config
+                .upstreams
+                .insert("registry".into(), format!("http://{address}"));
+        })
+        .await;
+    let token = suite.token("sup", "golmud", &[Role::Supervisor]);
+    let channel = govmedia_kit::client::connect(&format!("http://{gateway}"))
+        .await
+        .expect("connect");
+    let mut client = pb::registry_service_client::RegistryServiceClient::with_interceptor(
+        channel,
+        govmedia_kit::client::Credentials::bearer(&token).expect("creds"),
+    );
+    let read = || pb::GetOrganizationRequest {
+        name: "organizations/golmud".into(),
+    };
+    client
+        .get_organization(read())
+        .await
+        .expect("first registry");
+
+    first.cancel();
+    running.await.expect("join").expect("stopped cleanly");
+    let listener = govmedia_kit::server::bind(address).await.expect("rebind");
+    let second = govmedia_kit::CancellationToken::new();
+    let _running = suite.serve_registry(listener, second.clone());
+    let organization = client
+        .get_organization(read())
+        .await
+        .expect("second registry");
+    assert_eq!(organization.into_inner().name, "organizations/golmud");
+    second.cancel();
+}
+backend_test!(
+    a_restarted_upstream_is_reached_again_on,
+    a_restarted_upstream_is_reached_again
+);
+
+/// A request whose message arrives after its headers (a slow or streaming client) is passed
+/// on as it comes.
+async fn a_message_that_comes_late_is_forwarded(backend: Backend) {
+    let suite = Suite::spawn(backend, |_| {}).await;
+    let token = suite.token("sup", "golmud", &[Role::Supervisor]);
+    let tcp = tokio::net::TcpStream::connect(suite.gateway)
+        .await
+        .expect("connect");
+    let (send, connection) = h2::client::handshake(tcp).await.expect("handshake");
+    tokio::spawn(connection);
+    let mut send = send.ready().await.expect("ready");
+    let request = http::Request::post(format!(
+        "http://{}/govmedia.registry.v1.RegistryService/GetOrganization",
+        suite.gateway
+    ))
+    .header("content-type", "application/grpc")
+    .header("te", "trailers")
+    .header("authorization", format!("Bearer {token}"))
+    .body(())
+    .expect("request");
+    let (response, mut body) = send.send_request(request, false).expect("send");
+    let message = crate::helpers::grpc_frame(&pb::GetOrganizationRequest {
+        name: "organizations/golmud".into(),
+    });
+    // The length prefix and half the message now, the rest once the call is under way.
+    let (head, rest) = message.split_at(message.len() / 2);
+    body.send_data(bytes::Bytes::copy_from_slice(head), false)
+        .expect("first half");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    body.send_data(bytes::Bytes::copy_from_slice(rest), true)
+        .expect("second half");
+    let response = response.await.expect("response");
+    assert_eq!(response.status(), 200);
+    let mut received = response.into_body();
+    let mut bytes = Vec::new();
+    while let Some(data) = received.data().await {
+        let data = data.expect("data");
+        let _ = received.flow_control().release_capacity(data.len());
+        bytes.extend_from_slice(&data);
+    }
+    let trailers = received.trailers().await.expect("trailers").expect("some");
+    assert_eq!(
+        trailers.get("grpc-status").map(|v| v.as_bytes()),
+        Some(&b"0"[..])
+    );
+    let organization =
+        <pb::Organization as prost::Message>::decode(&bytes[5..]).expect("an organization");
+    assert_eq!(organization.name, "organizations/golmud");
+}
+backend_test!(
+    a_message_that_comes_late_is_forwarded_on,
+    a_message_that_comes_late_is_forwarded
+);
+
 async fn the_gateway_bounds_deadlines(backend: Backend) {
     // A maximum deadline of zero: every call runs out before the service can answer.
     let suite = Suite::spawn(backend, |config| config.max_timeout_ms = 0).await;
