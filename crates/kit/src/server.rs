@@ -334,6 +334,10 @@ const UNDECODABLE: &str = "failed to decode Protobuf message";
 const TOO_LARGE: &str = "Error, decoded message length too large";
 /// tonic's text for a request whose body ends inside a message.
 const TRUNCATED: &str = "Unexpected EOF decoding stream";
+/// tonic's text for a unary request whose body holds no message at all.
+const MISSING: &str = "Missing request message";
+/// tonic's text for a request whose first byte is neither 0 nor 1 (it is not gRPC framing).
+const UNFRAMED: &str = "protocol error: received message with invalid compression flag";
 /// tonic's text for a request body the connection failed under.
 const CONNECTION_BROKE: &str = "h2 protocol error";
 
@@ -401,6 +405,15 @@ fn decoder_error(status: &tonic::Status) -> Option<crate::error::ApiError> {
             format!(
                 "the request is not a valid protobuf encoding of the method's request message ({cause})"
             ),
+        ));
+    }
+    if status.code() == tonic::Code::Internal
+        && (message.starts_with(MISSING) || message.starts_with(UNFRAMED))
+    {
+        return Some(ApiError::new(
+            ErrorCode::InvalidArgument,
+            ErrorReason::MalformedMessage,
+            "the request body is not one length-prefixed gRPC message",
         ));
     }
     if status.code() == tonic::Code::Internal && message.starts_with(TRUNCATED) {
@@ -509,6 +522,22 @@ mod tests {
         let too_large = tonic::Status::out_of_range(format!("{TOO_LARGE}: found 5000000 bytes"));
         let answer = wire_error(&headers_of(too_large)).expect("recognised");
         assert_eq!(answer.code(), tonic::Code::ResourceExhausted);
+        for unframed in [
+            "Missing request message.",
+            "protocol error: received message with invalid compression flag: 104 (valid flags are 0 and 1), while sending request",
+        ] {
+            let answer = wire_error(&headers_of(tonic::Status::internal(unframed)));
+            assert_eq!(
+                answer.map(|status| status.code()),
+                Some(tonic::Code::InvalidArgument),
+                "{unframed}"
+            );
+        }
+        // The gRPC compression spec demands INTERNAL for a compressed flag without an encoding.
+        let compressed = tonic::Status::internal(
+            "protocol error: received message with compressed-flag but no grpc-encoding was specified",
+        );
+        assert!(wire_error(&headers_of(compressed)).is_none());
         assert!(wire_error(&headers_of(tonic::Status::internal("a bug"))).is_none());
         assert!(wire_error(&headers_of(tonic::Status::not_found("no such"))).is_none());
     }

@@ -17,9 +17,13 @@ use std::sync::Arc;
 use govmedia_kit::{
     auth::{Principal, Role},
     calendar::Calendar,
+    clock::Clock,
     config::{DatabaseSettings, EventSettings, RedisSettings},
+    db::Db,
+    events::EventBus,
     identity::Keyring,
     regional::Regional,
+    server::ServiceContext,
 };
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
@@ -138,6 +142,28 @@ struct Cleanup {
 }
 
 impl TestBackends {
+    /// What `service` runs with in a test: its database, the suite's bus, its identity from
+    /// `keyring`, these backends' event settings, `clock`, the official calendar and the
+    /// default port limits.
+    pub fn context(
+        &self,
+        db: Db,
+        bus: &EventBus,
+        keyring: &Keyring,
+        service: &str,
+        clock: Clock,
+    ) -> ServiceContext {
+        ServiceContext {
+            db,
+            bus: bus.clone(),
+            identity: Arc::new(keyring.identity(service).expect("identity")),
+            events: self.events.clone(),
+            clock,
+            calendar: official_calendar(),
+            listen: Default::default(),
+        }
+    }
+
     /// Creates the database (a SQLite file, or a PostgreSQL schema `t_<uuid>`) and picks a
     /// Redis prefix.
     pub async fn new(backend: Backend) -> TestBackends {

@@ -175,15 +175,8 @@ impl Suite {
     }
 
     fn context(&self, db: Db, service: &str) -> ServiceContext {
-        ServiceContext {
-            db,
-            bus: self.bus.clone(),
-            identity: Arc::new(self.keyring.identity(service).expect("identity")),
-            events: self.backends.events.clone(),
-            clock: self.clock.clone(),
-            calendar: govmedia_test_support::official_calendar(),
-            listen: Default::default(),
-        }
+        self.backends
+            .context(db, &self.bus, &self.keyring, service, self.clock.clone())
     }
 
     fn start_registry_on(&mut self, listener: tokio::net::TcpListener) {

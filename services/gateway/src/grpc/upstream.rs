@@ -136,11 +136,15 @@ impl Upstream {
                         self.forget(&live);
                     }
                 })?;
+        // While this lives (the call is waited for, then its response read), the caller is
+        // there; when it goes, a request body still being fed is cut off with CANCEL rather
+        // than ended as if complete.
+        let (caller, gone) = tokio::sync::oneshot::channel::<std::convert::Infallible>();
         if !body.is_end_stream() {
-            feed(body, stream);
+            feed(body, stream, gone);
         }
         let response = response.await?;
-        Ok(response.map(Received::new))
+        Ok(response.map(|stream| Received::new(stream, caller)))
     }
 
     /// The live connection, made now if there is none.
@@ -240,7 +244,11 @@ async fn drive(
 
 /// Passes a request body on to its upstream stream: what has already arrived is queued with
 /// the headers; the rest, if any, follows in a task of its own, as flow control allows.
-fn feed(mut body: Body, mut stream: SendStream<Bytes>) {
+fn feed(
+    mut body: Body,
+    mut stream: SendStream<Bytes>,
+    mut gone: tokio::sync::oneshot::Receiver<std::convert::Infallible>,
+) {
     let mut arrived = Context::from_waker(Waker::noop());
     let mut queued = 0;
     while queued < QUEUED_WITH_HEADERS {
@@ -254,10 +262,21 @@ fn feed(mut body: Body, mut stream: SendStream<Bytes>) {
     }
     tokio::spawn(async move {
         loop {
-            let frame = tokio::select! {
-                frame = body.frame() => frame,
+            let next = tokio::select! {
+                biased;
+                // The caller went (its call was cut, ran out of time or was dropped): what
+                // came of the request must not reach the service as if it were whole.
+                _ = &mut gone => Next::CallerGone,
+                frame = body.frame() => Next::Frame(frame),
                 // The service reset the stream: nothing more is wanted.
                 _ = std::future::poll_fn(|cx| stream.poll_reset(cx)) => return,
+            };
+            let frame = match next {
+                Next::CallerGone => {
+                    stream.send_reset(h2::Reason::CANCEL);
+                    return;
+                }
+                Next::Frame(frame) => frame,
             };
             let data = match frame {
                 Some(Ok(frame)) => match frame.into_data() {
@@ -273,11 +292,28 @@ fn feed(mut body: Body, mut stream: SendStream<Bytes>) {
                 }
             };
             let end = body.is_end_stream();
-            if !send_within_window(&mut stream, data, end).await || end {
-                return;
+            let sent = tokio::select! {
+                biased;
+                _ = &mut gone => None,
+                sent = send_within_window(&mut stream, data, end) => Some(sent),
+            };
+            match sent {
+                None => {
+                    stream.send_reset(h2::Reason::CANCEL);
+                    return;
+                }
+                Some(false) => return,
+                Some(true) if end => return,
+                Some(true) => {}
             }
         }
     });
+}
+
+/// What a request body's feeder waits for.
+enum Next {
+    CallerGone,
+    Frame(Option<Result<Frame<Bytes>, axum::Error>>),
 }
 
 enum Passed {
@@ -349,13 +385,19 @@ async fn send_within_window(stream: &mut SendStream<Bytes>, mut data: Bytes, end
 pub struct Received {
     stream: RecvStream,
     data_done: bool,
+    /// Dropped with the body: tells a request body still being fed that the caller is gone.
+    _caller: tokio::sync::oneshot::Sender<std::convert::Infallible>,
 }
 
 impl Received {
-    fn new(stream: RecvStream) -> Received {
+    fn new(
+        stream: RecvStream,
+        caller: tokio::sync::oneshot::Sender<std::convert::Infallible>,
+    ) -> Received {
         Received {
             stream,
             data_done: false,
+            _caller: caller,
         }
     }
 }

@@ -10,7 +10,7 @@ use govmedia_kit::{
     db::Db,
     events::EventBus,
     identity::Keyring,
-    server::{self, ServiceContext},
+    server,
 };
 use govmedia_proto::{
     common::v1::{AccountKind, AdministrativeLevel, Platform},
@@ -99,15 +99,13 @@ impl Suite {
             .upstreams
             .insert("registry".into(), format!("http://{registry}"));
         tweak(&mut config);
-        let context = ServiceContext {
-            db: gateway_db.clone(),
-            bus: bus.clone(),
-            identity: Arc::new(keyring.identity("gateway").expect("identity")),
-            events: backends.events.clone(),
-            clock: govmedia_kit::clock::Clock::system(),
-            calendar: govmedia_test_support::official_calendar(),
-            listen: Default::default(),
-        };
+        let context = backends.context(
+            gateway_db.clone(),
+            &bus,
+            &keyring,
+            "gateway",
+            govmedia_kit::clock::Clock::system(),
+        );
         tokio::spawn({
             let (shutdown, keys) = (shutdown.clone(), keys.clone());
             async move {
@@ -304,15 +302,13 @@ impl Suite {
             .upstreams
             .insert("registry".into(), format!("http://{}", self.registry));
         tweak(&mut config);
-        let context = ServiceContext {
-            db: self.gateway_db.clone(),
-            bus: self.bus.clone(),
-            identity: Arc::new(self.keyring.identity("gateway").expect("identity")),
-            events: self.backends.events.clone(),
-            clock: govmedia_kit::clock::Clock::system(),
-            calendar: govmedia_test_support::official_calendar(),
-            listen: Default::default(),
-        };
+        let context = self.backends.context(
+            self.gateway_db.clone(),
+            &self.bus,
+            &self.keyring,
+            "gateway",
+            govmedia_kit::clock::Clock::system(),
+        );
         tokio::spawn({
             let (shutdown, keys) = (self.shutdown.clone(), self.keys.clone());
             async move {
@@ -357,15 +353,13 @@ fn serve_registry(
     listener: tokio::net::TcpListener,
     shutdown: CancellationToken,
 ) -> tokio::task::JoinHandle<Result<(), govmedia_kit::server::ServerError>> {
-    let context = ServiceContext {
-        db: db.clone(),
-        bus: bus.clone(),
-        identity: Arc::new(keyring.identity("registry").expect("identity")),
-        events: backends.events.clone(),
-        clock: govmedia_kit::clock::Clock::system(),
-        calendar: govmedia_test_support::official_calendar(),
-        listen: Default::default(),
-    };
+    let context = backends.context(
+        db.clone(),
+        bus,
+        keyring,
+        "registry",
+        govmedia_kit::clock::Clock::system(),
+    );
     tokio::spawn(govmedia_registry::serve(
         context,
         RegistryConfig::default(),

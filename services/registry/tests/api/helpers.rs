@@ -1,6 +1,6 @@
 //! `TestApp`: a registry on port 0 with its own database, plus clients and a seeded tree.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::net::SocketAddr;
 
 use govmedia_kit::{
     CancellationToken,
@@ -9,7 +9,7 @@ use govmedia_kit::{
     db::Db,
     events::EventBus,
     identity::Keyring,
-    server::{self, ServiceContext},
+    server,
 };
 use govmedia_proto::{
     common::v1::{AdministrativeLevel, Platform},
@@ -53,15 +53,13 @@ impl TestApp {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let shutdown = CancellationToken::new();
-        let context = ServiceContext {
-            db: db.clone(),
-            bus: bus.clone(),
-            identity: Arc::new(keyring.identity("registry").expect("identity")),
-            events: backends.events.clone(),
-            clock: govmedia_kit::clock::Clock::system(),
-            calendar: govmedia_test_support::official_calendar(),
-            listen: Default::default(),
-        };
+        let context = backends.context(
+            db.clone(),
+            &bus,
+            &keyring,
+            "registry",
+            govmedia_kit::clock::Clock::system(),
+        );
         let server = tokio::spawn({
             let shutdown = shutdown.clone();
             async move {
