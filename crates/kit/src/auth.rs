@@ -114,9 +114,16 @@ impl FromStr for Role {
             .into_iter()
             .find(|role| role.as_str().eq_ignore_ascii_case(value))
             .ok_or_else(|| {
+                // SYSTEM is parsed (service identities carry it) but never offered: no person
+                // or outside system may hold it.
+                let offered: Vec<&str> = Role::ALL
+                    .into_iter()
+                    .filter(|role| role.is_outside())
+                    .map(Role::as_str)
+                    .collect();
                 format!(
                     "unknown role {value:?}; expected one of {}",
-                    Role::ALL.map(Role::as_str).join(", ")
+                    offered.join(", ")
                 )
             })
     }
@@ -521,6 +528,18 @@ where
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_unknown_role_is_told_the_roles_it_may_hold() {
+        let refused = "bogus".parse::<Role>().expect_err("no such role");
+        assert!(
+            refused.contains("operator") && refused.contains("auditor"),
+            "{refused}"
+        );
+        assert!(!refused.contains("system"), "{refused}");
+        // Service identities carry SYSTEM, so it still parses.
+        assert_eq!("system".parse::<Role>(), Ok(Role::System));
+    }
     use super::*;
     use crate::identity::Keyring;
 
