@@ -39,9 +39,8 @@ struct Inner {
     auth: Authenticator,
     minter: Minter,
     limiter: RateLimiter,
-    upstreams: HashMap<String, Channel>,
-    /// Each upstream's address and the connection raw calls are forwarded on.
-    origins: HashMap<String, Origin>,
+    /// Each upstream by service package: where it is and how it is called.
+    upstreams: HashMap<String, Origin>,
     read_quota: Quota,
     write_quota: Quota,
     /// Failed authentications per peer address and per API key id.
@@ -54,16 +53,23 @@ struct Inner {
     health: RwLock<BTreeMap<String, bool>>,
 }
 
-/// Where an upstream is, parsed once (forwarding a call puts its path behind these), and the
-/// one connection raw calls to it go out on.
+/// Where an upstream is, parsed once (forwarding a call puts its path behind these), the one
+/// connection raw calls to it go out on, and the channel for the calls the gateway makes
+/// itself (JSON transcoding, health).
 #[derive(Debug)]
 pub struct Origin {
     scheme: http::uri::Scheme,
     authority: http::uri::Authority,
     connection: Upstream,
+    channel: Channel,
 }
 
 impl Origin {
+    /// The channel for calls the gateway makes itself.
+    pub fn channel(&self) -> &Channel {
+        &self.channel
+    }
+
     /// Forwards a call to this upstream (see [`Upstream::send`]).
     pub async fn send(
         &self,
@@ -96,9 +102,7 @@ pub struct Admission<'g> {
     pub rule: &'static MethodRule,
     /// The upstream's service package, e.g. `registry`.
     pub service: &'static str,
-    /// The channel to it (for calls made by the gateway itself).
-    pub upstream: &'g Channel,
-    /// Where it is, for raw forwarding.
+    /// Where it is and how it is called.
     pub origin: &'g Origin,
 }
 
@@ -126,35 +130,30 @@ impl Gateway {
         metrics: Metrics,
     ) -> Result<Gateway, BuildError> {
         let mut upstreams = HashMap::new();
-        let mut origins = HashMap::new();
         for (service, uri) in &config.upstreams {
             let parsed: http::Uri = uri
                 .parse()
                 .map_err(|error| BuildError(format!("upstream {service} = {uri:?}: {error}")))?;
-            match (parsed.scheme_str(), parsed.authority()) {
-                (Some("http"), Some(authority)) => {
-                    origins.insert(
-                        service.clone(),
-                        Origin {
-                            scheme: http::uri::Scheme::HTTP,
-                            authority: authority.clone(),
-                            connection: Upstream::new(authority.to_string()),
-                        },
-                    );
-                }
-                _ => {
-                    return Err(BuildError(format!(
-                        "upstream {service} = {uri:?} is not http://host:port"
-                    )));
-                }
-            }
+            let (Some("http"), Some(authority)) = (parsed.scheme_str(), parsed.authority()) else {
+                return Err(BuildError(format!(
+                    "upstream {service} = {uri:?} is not http://host:port"
+                )));
+            };
             let endpoint = Endpoint::from_shared(uri.clone())
                 .map_err(|error| BuildError(format!("upstream {service} = {uri:?}: {error}")))?
                 .connect_timeout(Duration::from_secs(2))
                 .tcp_nodelay(true)
                 .http2_keep_alive_interval(Duration::from_secs(30))
                 .keep_alive_while_idle(true);
-            upstreams.insert(service.clone(), endpoint.connect_lazy());
+            upstreams.insert(
+                service.clone(),
+                Origin {
+                    scheme: http::uri::Scheme::HTTP,
+                    authority: authority.clone(),
+                    connection: Upstream::new(authority.to_string()),
+                    channel: endpoint.connect_lazy(),
+                },
+            );
         }
         let mut pool = DescriptorPool::new();
         for set in [
@@ -188,7 +187,6 @@ impl Gateway {
             auth,
             minter,
             upstreams,
-            origins,
             metrics,
             pool,
             health: RwLock::new(BTreeMap::new()),
@@ -215,8 +213,8 @@ impl Gateway {
         &self.0.limiter
     }
 
-    /// The upstream channels by service package.
-    pub fn upstreams(&self) -> &HashMap<String, Channel> {
+    /// The upstreams by service package.
+    pub fn upstreams(&self) -> &HashMap<String, Origin> {
         &self.0.upstreams
     }
 
@@ -331,9 +329,7 @@ impl Gateway {
             .ok_or_else(|| GatewayError::UnknownMethod(path.to_owned()))?;
         let service =
             package_of(rule.path).ok_or_else(|| GatewayError::UnknownMethod(path.to_owned()))?;
-        let (Some(upstream), Some(origin)) =
-            (self.0.upstreams.get(service), self.0.origins.get(service))
-        else {
+        let Some(origin) = self.0.upstreams.get(service) else {
             return Err(GatewayError::UpstreamUnavailable {
                 service: service.to_owned(),
                 cause: "no upstream is configured for it".to_owned(),
@@ -365,7 +361,6 @@ impl Gateway {
             caller,
             rule,
             service,
-            upstream,
             origin,
         })
     }

@@ -36,9 +36,9 @@ async fn check(channel: tonic::transport::Channel, service: &str) -> bool {
 /// One round: checks every upstream service and publishes the outcome.
 pub async fn refresh(gateway: &Gateway, reporter: &HealthReporter) -> bool {
     let mut all = true;
-    for (package, channel) in gateway.upstreams() {
+    for (package, origin) in gateway.upstreams() {
         for service in services_of(package) {
-            let serving = check(channel.clone(), &service).await;
+            let serving = check(origin.channel().clone(), &service).await;
             gateway.set_health(&service, serving);
             reporter
                 .set_service_status(

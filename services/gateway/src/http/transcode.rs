@@ -104,7 +104,7 @@ pub async fn unary(
         .map_err(|_| tonic::Status::internal("identity token is not valid metadata"))?,
     );
     telemetry::inject_into_metadata(call.metadata_mut());
-    let mut grpc = tonic::client::Grpc::new(admission.upstream.clone());
+    let mut grpc = tonic::client::Grpc::new(admission.origin.channel().clone());
     let unavailable = |cause: String| {
         refuse(GatewayError::UpstreamUnavailable {
             service: admission.service.to_owned(),

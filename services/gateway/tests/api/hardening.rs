@@ -14,7 +14,7 @@ use govmedia_test_support::{
 use tonic::Code;
 use tonic_types::StatusExt as _;
 
-use crate::helpers::{Suite, assert_error, grpc_frame, http};
+use crate::helpers::{Suite, assert_error, grpc_frame, http, raw_h2_call};
 
 const GET: &str = "/govmedia.registry.v1.RegistryService/GetOrganization";
 
@@ -46,19 +46,7 @@ async fn raw_h2(
     token: &str,
     body: Vec<u8>,
 ) -> http::Response<h2::RecvStream> {
-    let tcp = tokio::net::TcpStream::connect(suite.gateway)
-        .await
-        .expect("connect");
-    let (client, connection) = h2::client::handshake(tcp).await.expect("handshake");
-    tokio::spawn(connection);
-    let mut client = client.ready().await.expect("ready");
-    let request = http::Request::post(format!("http://{}{path}", suite.gateway))
-        .header("content-type", "application/grpc")
-        .header("te", "trailers")
-        .header("authorization", format!("Bearer {token}"))
-        .body(())
-        .expect("request");
-    let (response, mut send) = client.send_request(request, false).expect("send");
+    let (response, mut send) = raw_h2_call(suite, path, token).await;
     send.send_data(Bytes::from(body), true).expect("body");
     response.await.expect("response")
 }
@@ -95,6 +83,15 @@ async fn malformed_and_oversized_messages_are_the_callers_error(backend: Backend
         Some("3"),
         "a truncated message is INVALID_ARGUMENT"
     );
+    // Not gRPC framing at all (the first byte is neither 0 nor 1), and no message at all.
+    for (body, what) in [(b"hello".to_vec(), "unframed"), (Vec::new(), "empty")] {
+        let status = raw_frames(&suite, GET, &token, body).await;
+        assert_eq!(
+            status.as_deref(),
+            Some("3"),
+            "an {what} body is INVALID_ARGUMENT"
+        );
+    }
     // 5 MB where 4 MB is the most a service decodes.
     let status = assert_error(
         raw_call(&suite, GET, &token, Bytes::from(vec![0u8; 5 * 1024 * 1024])).await,

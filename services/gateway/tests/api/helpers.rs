@@ -460,6 +460,28 @@ pub async fn http(
 }
 
 /// A gRPC message frame (uncompressed) around `message`.
+/// Opens a raw HTTP/2 call of `path` on a connection of its own to the gateway, as `token`:
+/// the response to come and the request body's stream (still open).
+pub async fn raw_h2_call(
+    suite: &Suite,
+    path: &str,
+    token: &str,
+) -> (h2::client::ResponseFuture, h2::SendStream<bytes::Bytes>) {
+    let tcp = tokio::net::TcpStream::connect(suite.gateway)
+        .await
+        .expect("connect");
+    let (client, connection) = h2::client::handshake(tcp).await.expect("handshake");
+    tokio::spawn(connection);
+    let mut client = client.ready().await.expect("ready");
+    let request = http::Request::post(format!("http://{}{path}", suite.gateway))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .header("authorization", format!("Bearer {token}"))
+        .body(())
+        .expect("request");
+    client.send_request(request, false).expect("send")
+}
+
 pub fn grpc_frame(message: &impl prost::Message) -> bytes::Bytes {
     let encoded = message.encode_to_vec();
     let mut frame = bytes::BytesMut::with_capacity(5 + encoded.len());

@@ -295,22 +295,12 @@ backend_test!(
 async fn a_message_that_comes_late_is_forwarded(backend: Backend) {
     let suite = Suite::spawn(backend, |_| {}).await;
     let token = suite.token("sup", "golmud", &[Role::Supervisor]);
-    let tcp = tokio::net::TcpStream::connect(suite.gateway)
-        .await
-        .expect("connect");
-    let (send, connection) = h2::client::handshake(tcp).await.expect("handshake");
-    tokio::spawn(connection);
-    let mut send = send.ready().await.expect("ready");
-    let request = http::Request::post(format!(
-        "http://{}/govmedia.registry.v1.RegistryService/GetOrganization",
-        suite.gateway
-    ))
-    .header("content-type", "application/grpc")
-    .header("te", "trailers")
-    .header("authorization", format!("Bearer {token}"))
-    .body(())
-    .expect("request");
-    let (response, mut body) = send.send_request(request, false).expect("send");
+    let (response, mut body) = crate::helpers::raw_h2_call(
+        &suite,
+        "/govmedia.registry.v1.RegistryService/GetOrganization",
+        &token,
+    )
+    .await;
     let message = crate::helpers::grpc_frame(&pb::GetOrganizationRequest {
         name: "organizations/golmud".into(),
     });
