@@ -13,6 +13,7 @@
 //! | [`auth`] | roles, principal, JWT verification, the access check from the proto option |
 //! | [`identity`] | service key pairs, identity tokens services mint and verify |
 //! | [`error`] | the shared error code set and the mapping to `tonic::Status` with details |
+//! | [`numbered!`] | the domain's enums of the contract, by proto number and name |
 //! | [`validate`], [`paging`] | request validation primitives and filter-bound page tokens |
 //! | [`jobs`], [`lease`] | durable jobs with leases and backoff; work one replica must do |
 //! | [`server`] | health + reflection + one tower stack + graceful shutdown |
@@ -34,6 +35,7 @@ pub mod identity;
 pub mod jobs;
 pub mod lease;
 pub mod listen;
+pub mod numbered;
 pub mod paging;
 pub mod regional;
 pub mod schema;

@@ -27,10 +27,15 @@ mod generated {
                 include!(concat!(env!("OUT_DIR"), "/govmedia.registry.v1.rs"));
             }
         }
+        pub mod vendor {
+            pub mod v1 {
+                include!(concat!(env!("OUT_DIR"), "/govmedia.vendor.v1.rs"));
+            }
+        }
     }
 }
 
-pub use generated::govmedia::{common, filing, gateway, registry};
+pub use generated::govmedia::{common, filing, gateway, registry, vendor};
 
 /// The encoded `FileDescriptorSet` of every govmedia proto and its imports, with source info (so
 /// reflection shows comments) and custom options (so it shows who may call each method).

@@ -11,6 +11,7 @@ use anyhow::Context as _;
 use govmedia_proto::{
     common::v1::{AccountKind, AdministrativeLevel, Platform},
     registry::v1::{self as pb, OrganizationKind},
+    vendor::v1 as vpb,
 };
 use govmedia_registry_client::{Client, RegistryClient};
 use serde::Deserialize;
@@ -27,6 +28,45 @@ struct Dataset {
     organizations: Vec<Org>,
     accounts: Vec<Account>,
     custody: Vec<Custody>,
+    vendors: Vec<DemoVendor>,
+}
+
+/// An outsourcing vendor, registered by a management department's supervisor, vetted by two
+/// outside assessors and approved. Times are relative to the load, so the data stays current.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoVendor {
+    id: String,
+    name: String,
+    credit_code: String,
+    /// The management department whose jurisdiction registers it.
+    registered_by: String,
+    /// The supervisor there who does.
+    supervisor: String,
+    contacts: Vec<VendorContact>,
+    qualifications: Vec<DemoQualification>,
+    /// The four dimension scores of its vetting, in the contract's order.
+    scores: [i32; 4],
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VendorContact {
+    name: String,
+    title: String,
+    phone: String,
+    email: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoQualification {
+    #[serde(rename = "type")]
+    kind: String,
+    number: String,
+    issuer: String,
+    issued_days_ago: i64,
+    valid_days_left: i64,
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,6 +138,7 @@ fn yes() -> bool {
 pub struct Summary {
     organizations: usize,
     accounts: usize,
+    vendors: usize,
     already_present: bool,
 }
 
@@ -108,8 +149,8 @@ impl fmt::Display for Summary {
         } else {
             write!(
                 f,
-                "Demo data loaded: {} organizations (Qinghai → Haixi → Golmud), {} accounts.",
-                self.organizations, self.accounts
+                "Demo data loaded: {} organizations (Qinghai → Haixi → Golmud), {} accounts, {} vendors.",
+                self.organizations, self.accounts, self.vendors
             )
         }
     }
@@ -129,8 +170,9 @@ fn days_ago(days: i64) -> prost_types::Timestamp {
 }
 
 /// Loads the dataset into the registry behind `client` (which speaks as the filing service,
-/// rooted at [`ROOT`]), unless its root is already there.
-pub async fn load(client: &RegistryClient) -> anyhow::Result<Summary> {
+/// rooted at [`ROOT`]) and the vendor service behind `vendors`, unless its root is already
+/// there.
+pub async fn load(client: &RegistryClient, vendors: &VendorLoader) -> anyhow::Result<Summary> {
     let data: Dataset =
         serde_json::from_str(DATA).context("the embedded demo data is malformed")?;
     let mut registry = client.as_service().raw()?;
@@ -144,6 +186,7 @@ pub async fn load(client: &RegistryClient) -> anyhow::Result<Summary> {
             return Ok(Summary {
                 organizations: 0,
                 accounts: 0,
+                vendors: 0,
                 already_present: true,
             });
         }
@@ -165,11 +208,169 @@ pub async fn load(client: &RegistryClient) -> anyhow::Result<Summary> {
             .await
             .with_context(|| format!("custody of {}", custody.account))?;
     }
+    for vendor in &data.vendors {
+        vendors
+            .create(vendor)
+            .await
+            .with_context(|| format!("vendor {}", vendor.id))?;
+    }
     Ok(Summary {
         organizations: data.organizations.len(),
         accounts: data.accounts.len(),
+        vendors: data.vendors.len(),
         already_present: false,
     })
+}
+
+/// The vendor service as the demo's supervisors reach it: with the identity the gateway would
+/// mint for each of them.
+pub struct VendorLoader {
+    channel: tonic::transport::Channel,
+    /// The gateway's identity, which vouches for people.
+    gateway: govmedia_kit::identity::Identity,
+}
+
+impl VendorLoader {
+    /// A loader for the vendor service at `endpoint`, vouching with `gateway`.
+    pub fn new(endpoint: &str, gateway: govmedia_kit::identity::Identity) -> anyhow::Result<Self> {
+        Ok(Self {
+            channel: govmedia_kit::client::lazy(endpoint, std::time::Duration::from_secs(30))?,
+            gateway,
+        })
+    }
+
+    /// A client speaking as `subject`, a supervisor of `organization`.
+    fn supervisor(&self, subject: &str, organization: &str) -> anyhow::Result<Vendors> {
+        let principal = govmedia_kit::auth::Principal {
+            subject: subject.to_owned(),
+            organization: organization.to_owned(),
+            roles: [govmedia_kit::auth::Role::Supervisor].into(),
+            issuer: "govmedia".to_owned(),
+            service: None,
+            basis: None,
+        };
+        let token = self.gateway.mint(&principal, govmedia_vendor::NAME)?;
+        Ok(
+            vpb::vendor_service_client::VendorServiceClient::with_interceptor(
+                self.channel.clone(),
+                govmedia_kit::client::Credentials::bearer(&token)?,
+            ),
+        )
+    }
+
+    /// Registers, documents, vets and approves `vendor`.
+    async fn create(&self, vendor: &DemoVendor) -> anyhow::Result<()> {
+        let mut client = self.supervisor(&vendor.supervisor, &vendor.registered_by)?;
+        let name = format!("vendors/{}", vendor.id);
+        client
+            .create_vendor(vpb::CreateVendorRequest {
+                vendor_id: vendor.id.clone(),
+                vendor: Some(vpb::Vendor {
+                    display_name: vendor.name.clone(),
+                    unified_social_credit_code: vendor.credit_code.clone(),
+                    contacts: vendor
+                        .contacts
+                        .iter()
+                        .map(|contact| vpb::VendorContact {
+                            display_name: contact.name.clone(),
+                            title: contact.title.clone(),
+                            phone: contact.phone.clone(),
+                            email: contact.email.clone(),
+                        })
+                        .collect(),
+                    ..Default::default()
+                }),
+                request_id: format!("demo-vendor-{}", vendor.id),
+            })
+            .await?;
+        for (index, qualification) in vendor.qualifications.iter().enumerate() {
+            let now = chrono::Utc::now();
+            client
+                .add_qualification(vpb::AddQualificationRequest {
+                    vendor: name.clone(),
+                    qualification: Some(vpb::Qualification {
+                        r#type: enum_value(&qualification.kind, "QUALIFICATION_TYPE_", |s| {
+                            vpb::QualificationType::from_str_name(s).map(|v| v as i32)
+                        })?,
+                        number: qualification.number.clone(),
+                        issuer: qualification.issuer.clone(),
+                        valid_from: Some(days_ago(qualification.issued_days_ago)),
+                        valid_until: Some(govmedia_kit::clock::to_proto(
+                            now + chrono::Duration::days(qualification.valid_days_left),
+                        )),
+                        file: Some(vpb::FileReference {
+                            uri: format!("dms://demo/{}/{}.pdf", vendor.id, qualification.number),
+                            sha256: demo_sha256(&qualification.number),
+                        }),
+                        ..Default::default()
+                    }),
+                    etag: String::new(),
+                    request_id: format!("demo-vendor-{}-q{index}", vendor.id),
+                })
+                .await?;
+        }
+        let dimensions = [
+            vpb::VettingDimension::Dissemination,
+            vpb::VettingDimension::MediaOperation,
+            vpb::VettingDimension::PoliticalSensitivity,
+            vpb::VettingDimension::PolicyUnderstanding,
+        ];
+        client
+            .record_vetting(vpb::RecordVettingRequest {
+                vendor: name.clone(),
+                vetting: Some(vpb::Vetting {
+                    assessors: vec![
+                        vpb::Assessor {
+                            display_name: "赵立新".into(),
+                            affiliation: "青海大学新闻传播学院".into(),
+                            affiliation_credit_code: "12630000MB0QHU001A".into(),
+                        },
+                        vpb::Assessor {
+                            display_name: "钱文静".into(),
+                            affiliation: "海西州委网信办".into(),
+                            affiliation_credit_code: String::new(),
+                        },
+                    ],
+                    scores: dimensions
+                        .iter()
+                        .zip(vendor.scores)
+                        .map(|(dimension, score)| vpb::DimensionScore {
+                            dimension: *dimension as i32,
+                            score,
+                            comment: "材料审查与现场考察".into(),
+                        })
+                        .collect(),
+                    summary: "具备政务新媒体代运营能力,同意准入".into(),
+                    ..Default::default()
+                }),
+                request_id: format!("demo-vendor-{}-vetting", vendor.id),
+            })
+            .await?;
+        client
+            .approve_vendor(vpb::ApproveVendorRequest {
+                name,
+                etag: String::new(),
+                request_id: format!("demo-vendor-{}-approve", vendor.id),
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+type Vendors = vpb::vendor_service_client::VendorServiceClient<
+    tonic::codegen::InterceptedService<
+        tonic::transport::Channel,
+        govmedia_kit::client::Credentials,
+    >,
+>;
+
+/// The SHA-256 of a demo document's stand-in text (there is no scanned file behind it).
+fn demo_sha256(number: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(format!("govmedia demo document {number}"))
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 async fn create_organization(registry: &mut Client, org: &Org) -> anyhow::Result<()> {

@@ -161,7 +161,15 @@ pub async fn run(mut settings: Settings, data_dir: PathBuf, load_demo: bool) -> 
             Arc::new(keyring.identity(govmedia_filing::NAME)?),
             demo::ROOT,
         )?;
-        let summary = demo::load(&client).await.context("loading the demo data")?;
+        let vendor = listening
+            .iter()
+            .find(|(name, ..)| *name == govmedia_vendor::NAME)
+            .map(|(.., addr)| format!("http://{addr}"))
+            .context("no vendor service to load the demo into")?;
+        let vendors = demo::VendorLoader::new(&vendor, keyring.identity(govmedia_gateway::NAME)?)?;
+        let summary = demo::load(&client, &vendors)
+            .await
+            .context("loading the demo data")?;
         println!("{summary}");
     }
 

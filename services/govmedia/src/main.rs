@@ -172,7 +172,7 @@ enum ApikeyCommand {
         /// Who the key is for, e.g. "12345 政务服务便民热线".
         #[arg(long)]
         name: String,
-        /// The organization it acts for, e.g. `golmud`.
+        /// The organization it acts for, e.g. `golmud`; for the vendor role, the vendor's id.
         #[arg(long)]
         org: String,
         /// A role (repeatable).
@@ -207,7 +207,8 @@ enum TokenCommand {
         /// Who the token speaks for (the `sub` claim).
         #[arg(long)]
         subject: String,
-        /// The caller's organization id, e.g. `golmud` (its subtree is the jurisdiction).
+        /// The caller's organization id, e.g. `golmud` (its subtree is the jurisdiction); for
+        /// the vendor role, the vendor's id, e.g. `qingyun-media`.
         #[arg(long)]
         org: String,
         /// A role: operator, leader, handler, supervisor, vendor or auditor (never system, which
@@ -328,10 +329,14 @@ fn issue_token(
     roles: &[Role],
     ttl: Option<u64>,
 ) -> anyhow::Result<()> {
-    let org = org.strip_prefix("organizations/").unwrap_or(org);
+    let org = org
+        .strip_prefix("organizations/")
+        .or_else(|| org.strip_prefix("vendors/"))
+        .unwrap_or(org);
     anyhow::ensure!(
         govmedia_kit::validate::is_id(org),
-        "--org must be an organization id such as `golmud` (2-63 characters of a-z, 0-9 and '-')"
+        "--org must be an organization id such as `golmud`, or a vendor id for the vendor role \
+         (2-63 characters of a-z, 0-9 and '-')"
     );
     anyhow::ensure!(!subject.trim().is_empty(), "--subject must not be empty");
     if settings.auth.jwt_secret.is_none() {

@@ -37,10 +37,11 @@ fn schema<M: MigratorTrait>(name: &'static str) -> Schema {
 }
 
 /// Every schema.
-pub fn schemas() -> [Schema; 3] {
+pub fn schemas() -> [Schema; 4] {
     [
         schema::<govmedia_registry::Migrator>(govmedia_registry::NAME),
         schema::<govmedia_filing::Migrator>(govmedia_filing::NAME),
+        schema::<govmedia_vendor::Migrator>(govmedia_vendor::NAME),
         schema::<govmedia_gateway::Migrator>(govmedia_gateway::NAME),
     ]
 }
@@ -112,6 +113,28 @@ pub const SERVICES: &[Service] = &[
             }
             if settings.filing.system_organization.is_empty() {
                 settings.filing.system_organization = crate::demo::ROOT.to_owned();
+            }
+        },
+    },
+    Service {
+        name: govmedia_vendor::NAME,
+        grpc_name: govmedia_vendor::SERVICE_NAME,
+        listen: |settings| settings.vendor.listen,
+        problems: |settings| settings.vendor.problems(),
+        serve: |context, settings, listener, shutdown| {
+            Box::pin(govmedia_vendor::serve(
+                context,
+                settings.vendor,
+                listener,
+                shutdown,
+            ))
+        },
+        wire_dev: |settings, started| {
+            if let Some(registry) = started.get(govmedia_registry::NAME) {
+                settings.vendor.registry_endpoint = registry.clone();
+            }
+            if settings.vendor.system_organization.is_empty() {
+                settings.vendor.system_organization = crate::demo::ROOT.to_owned();
             }
         },
     },

@@ -9,6 +9,7 @@ use govmedia_kit::config::{
     ListenSettings, RedisSettings, TelemetrySettings,
 };
 use govmedia_registry::RegistryConfig;
+use govmedia_vendor::VendorConfig;
 use serde::{Deserialize, Serialize};
 
 /// Everything configurable. Every key has a default; see README.md for the environment names.
@@ -37,6 +38,8 @@ pub struct Settings {
     pub registry: RegistryConfig,
     /// `[filing]`.
     pub filing: FilingConfig,
+    /// `[vendor]`.
+    pub vendor: VendorConfig,
 }
 
 impl Settings {

@@ -1,51 +1,17 @@
 //! The filing rules, in plain Rust: no I/O, no protobuf, no database. Handlers load what a rule
 //! needs (the filing, the caller's relation to it), ask the rule, and store the outcome.
 
+pub mod reconcile;
+pub mod report;
 pub mod workflow;
 
 use chrono::{DateTime, Utc};
-use govmedia_kit::calendar::{Calendar, CalendarError};
+use govmedia_kit::{
+    calendar::{Calendar, CalendarError},
+    numbered,
+};
 
 pub use workflow::{Actor, Step, WorkflowError};
-
-/// An enum stored and sent as its proto number (the contracts promise never to renumber), with
-/// its proto name (without prefix) for messages and logs.
-macro_rules! numbered {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $number:literal => $text:literal,)+ }) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $($(#[$vmeta])* $variant = $number,)+
-        }
-
-        impl $name {
-            /// From the stored or proto number.
-            pub fn from_i32(value: i32) -> Option<$name> {
-                match value {
-                    $($number => Some($name::$variant),)+
-                    _ => None,
-                }
-            }
-
-            /// The proto name without its prefix, e.g. `OPEN`.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text,)+
-                }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-// After the macro: textual scoping makes `numbered!` visible in them.
-pub mod reconcile;
-pub mod report;
 
 numbered! {
     /// What a filing asks for.

@@ -4,6 +4,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use govmedia_kit::numbered;
+
 numbered! {
     /// Kinds of discrepancy.
     DiscrepancyType {

@@ -6,7 +6,7 @@
 //! automatically, and an operator records by hand what happened to records uploaded by hand.
 
 use chrono::{DateTime, Duration, Utc};
-use govmedia_kit::jobs::RetryPolicy;
+use govmedia_kit::{jobs::RetryPolicy, numbered};
 
 use super::FilingKind;
 

@@ -2,7 +2,6 @@
 //! rule needs, ask the rule, and store the outcome.
 
 pub mod account;
-pub mod credit_code;
 pub mod custody;
 pub mod organization;
 

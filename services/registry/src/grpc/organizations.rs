@@ -15,7 +15,7 @@ use super::{
 };
 use crate::{
     domain::{
-        Level, OrgKind, Organization, RuleViolation, Stamp, credit_code,
+        Level, OrgKind, Organization, RuleViolation, Stamp,
         organization::{self, Placement},
     },
     error::RegistryError,
@@ -60,7 +60,7 @@ fn check_field(v: &mut Violations, org: &pb::Organization, field: &str) {
             validate::enum_value(v, &path, org.kind, true, OrgKind::from_i32);
         }
         "unified_social_credit_code" if !org.unified_social_credit_code.is_empty() => {
-            if let Some(problem) = credit_code::problem(&org.unified_social_credit_code) {
+            if let Some(problem) = govmedia_credit_code::problem(&org.unified_social_credit_code) {
                 v.add(path, problem);
             }
         }

@@ -1,0 +1,123 @@
+//! The vendor service's own settings (the `[vendor]` section).
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::vetting::VettingRules;
+
+/// Default gRPC port of the vendor service.
+pub const DEFAULT_PORT: u16 = 50063;
+
+/// See the field docs; every field has a default except `system_organization` in production.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct VendorConfig {
+    /// gRPC listen address.
+    pub listen: SocketAddr,
+    /// The registry, e.g. `http://127.0.0.1:50061`: it says where each caller's jurisdiction
+    /// lies.
+    pub registry_endpoint: String,
+    /// The organization the service acts for when it asks the registry on its own account: the
+    /// root of the tree it serves, e.g. `qinghai`.
+    pub system_organization: String,
+    /// Each call to the registry gives up after this long.
+    pub registry_timeout_ms: u64,
+    /// How vettings are judged, the `[vendor.vetting]` table.
+    pub vetting: VettingConfig,
+}
+
+/// How a vetting passes and how long it counts.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct VettingConfig {
+    /// The mean of the four dimension scores a vetting needs to pass (0-100).
+    pub pass_threshold: u32,
+    /// The least score each dimension needs, whatever the mean (0-100): a vendor that is
+    /// politically insensitive does not pass on its media skills.
+    pub dimension_floor: u32,
+    /// Days a passed vetting lets the vendor be approved.
+    pub validity_days: u32,
+}
+
+impl Default for VettingConfig {
+    fn default() -> Self {
+        Self {
+            pass_threshold: 80,
+            dimension_floor: 60,
+            validity_days: 365,
+        }
+    }
+}
+
+impl Default for VendorConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_PORT)),
+            registry_endpoint: "http://127.0.0.1:50061".to_owned(),
+            system_organization: String::new(),
+            registry_timeout_ms: 5_000,
+            vetting: VettingConfig::default(),
+        }
+    }
+}
+
+impl VendorConfig {
+    /// The vetting rules of these settings.
+    pub fn vetting_rules(&self) -> VettingRules {
+        VettingRules {
+            pass_threshold: self.vetting.pass_threshold,
+            dimension_floor: self.vetting.dimension_floor,
+            validity: chrono::Duration::days(i64::from(self.vetting.validity_days)),
+        }
+    }
+
+    /// The settings that cannot work, as one message per problem.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if !govmedia_kit::validate::is_id(&self.system_organization) {
+            problems.push(
+                "vendor.system_organization must name the root organization the service serves (GOVMEDIA_VENDOR__SYSTEM_ORGANIZATION)"
+                    .to_owned(),
+            );
+        }
+        match self.registry_endpoint.parse::<tonic::transport::Uri>() {
+            Ok(uri) if uri.scheme_str().is_some() && uri.host().is_some() => {}
+            _ => problems.push(format!(
+                "vendor.registry_endpoint {:?} is not a URL like http://127.0.0.1:50061",
+                self.registry_endpoint
+            )),
+        }
+        if self.registry_timeout_ms == 0 {
+            problems.push("vendor.registry_timeout_ms must be positive".to_owned());
+        }
+        let vetting = &self.vetting;
+        if vetting.pass_threshold > 100 {
+            problems.push("vendor.vetting.pass_threshold must be between 0 and 100".to_owned());
+        }
+        if vetting.dimension_floor > 100 {
+            problems.push("vendor.vetting.dimension_floor must be between 0 and 100".to_owned());
+        }
+        if !(1..=3650).contains(&vetting.validity_days) {
+            problems.push("vendor.vetting.validity_days must be between 1 and 3650".to_owned());
+        }
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_need_only_the_organization() {
+        let mut config = VendorConfig::default();
+        assert_eq!(config.problems().len(), 1, "{:?}", config.problems());
+        config.system_organization = "qinghai".into();
+        assert!(config.problems().is_empty(), "{:?}", config.problems());
+        config.vetting.pass_threshold = 101;
+        config.vetting.validity_days = 0;
+        config.registry_endpoint = "registry".into();
+        assert_eq!(config.problems().len(), 3, "{:?}", config.problems());
+    }
+}

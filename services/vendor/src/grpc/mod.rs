@@ -1,0 +1,257 @@
+//! The vendor service's gRPC face: handlers orchestrate (validate at the edge, ask the registry
+//! where the caller's jurisdiction lies, open a unit of work, ask the domain, store, publish,
+//! audit, commit) and convert. Protobuf types stay in this module and in `events`.
+//!
+//! The registry is asked before the unit of work opens (a write transaction is never held
+//! across a network call); the vendor is then read inside the unit.
+
+pub mod convert;
+mod validation;
+mod vendors;
+mod vettings;
+
+use std::{sync::Arc, time::Duration};
+
+use govmedia_kit::{
+    auth::{self, Principal, Role},
+    identity::Identity,
+    unit::{Unit, Writer},
+};
+use govmedia_proto::vendor::v1::{self as pb, vendor_service_server::VendorService};
+use govmedia_registry_client::{OrgRef, RegistryClient};
+use sea_orm::ConnectionTrait;
+use tonic::{Request, Response, Status};
+
+use crate::{
+    config::VendorConfig,
+    domain::{self, Reach, Stamp, Vendor, VettingRules},
+    error::VendorError,
+    store,
+};
+
+/// The vendor service implementation.
+#[derive(Clone, Debug)]
+pub struct VendorApi {
+    writer: Writer,
+    registry: RegistryClient,
+    vetting: VettingRules,
+}
+
+impl VendorApi {
+    /// A service writing through `writer`, asking `registry` where callers stand, judging
+    /// vettings by `config`.
+    pub fn new(writer: Writer, registry: RegistryClient, config: &VendorConfig) -> Self {
+        Self {
+            writer,
+            registry,
+            vetting: config.vetting_rules(),
+        }
+    }
+
+    fn conn(&self) -> &sea_orm::DatabaseConnection {
+        self.writer.db().conn()
+    }
+
+    /// Who is calling, as far as vendors go.
+    async fn caller(&self, principal: &Principal) -> Result<Caller, VendorError> {
+        // A vendor's credential names the vendor, not an organization of the tree: it is never
+        // sent to the registry, and it reads as the vendor whatever other roles it holds.
+        if principal.has(Role::Vendor) {
+            return Ok(Caller::Vendor(principal.organization.clone()));
+        }
+        Ok(Caller::Official(
+            self.registry.as_caller(principal).jurisdiction().await?,
+        ))
+    }
+
+    /// The caller's jurisdiction, for what only officials do.
+    async fn jurisdiction(&self, principal: &Principal) -> Result<OrgRef, VendorError> {
+        match self.caller(principal).await? {
+            Caller::Official(jurisdiction) => Ok(jurisdiction),
+            Caller::Vendor(_) => Err(VendorError::OutsideJurisdiction("vendors".to_owned())),
+        }
+    }
+}
+
+/// A client of the registry for the service of `identity`, configured by `config`.
+pub fn registry(
+    config: &VendorConfig,
+    identity: Arc<Identity>,
+) -> Result<RegistryClient, tonic::transport::Error> {
+    RegistryClient::new(
+        &config.registry_endpoint,
+        Duration::from_millis(config.registry_timeout_ms),
+        identity,
+        &config.system_organization,
+    )
+}
+
+/// Who calls.
+#[derive(Clone, Debug)]
+enum Caller {
+    /// A person or system of the government tree, with the root of its jurisdiction.
+    Official(OrgRef),
+    /// A vendor's own credential: the vendor's id.
+    Vendor(String),
+}
+
+/// The vendor `id` if `caller` may see it: NOT_FOUND when missing, PERMISSION_DENIED off the
+/// caller's line of jurisdiction (or, for a vendor, when it is another vendor).
+async fn visible(
+    conn: &impl ConnectionTrait,
+    caller: &Caller,
+    id: &str,
+) -> Result<Vendor, VendorError> {
+    let name = convert::vendor_name(id);
+    let vendor = store::vendors::get(conn, id)
+        .await?
+        .ok_or_else(|| VendorError::NotFound(name.clone()))?;
+    let sees = match caller {
+        Caller::Official(jurisdiction) => {
+            domain::reach(&jurisdiction.path, &vendor.organization_path) != Reach::None
+        }
+        Caller::Vendor(own) => *own == vendor.id,
+    };
+    if sees {
+        Ok(vendor)
+    } else {
+        Err(VendorError::OutsideJurisdiction(name))
+    }
+}
+
+/// The vendor `id` if it lies in `jurisdiction`, whose supervisors act on it.
+async fn governed(
+    conn: &impl ConnectionTrait,
+    jurisdiction: &OrgRef,
+    id: &str,
+) -> Result<Vendor, VendorError> {
+    let vendor = visible(conn, &Caller::Official(jurisdiction.clone()), id).await?;
+    if domain::reach(&jurisdiction.path, &vendor.organization_path) == Reach::Governs {
+        Ok(vendor)
+    } else {
+        Err(VendorError::OutsideJurisdiction(vendor.name()))
+    }
+}
+
+/// ABORTED when a sent etag is not the current one.
+fn check_etag(sent: &str, vendor: &Vendor) -> Result<(), VendorError> {
+    if sent.is_empty() || sent == convert::etag(vendor.version) {
+        Ok(())
+    } else {
+        Err(VendorError::EtagMismatch {
+            resource: vendor.name(),
+            current: convert::etag(vendor.version),
+        })
+    }
+}
+
+/// Who changes something in `unit`, and when.
+fn stamp(unit: &Unit) -> Stamp {
+    Stamp {
+        time: unit.now(),
+        actor: unit.principal().subject.clone(),
+        actor_organization: unit.principal().organization.clone(),
+    }
+}
+
+/// The error for a value that validation let through although it should not have: a bug, not
+/// bad input.
+fn unvalidated(what: &str) -> VendorError {
+    VendorError::Api(govmedia_kit::error::ApiError::internal(
+        "handling a request",
+        &format!("validation let an empty {what} through"),
+    ))
+}
+
+/// Turns a handler result into what tonic wants.
+fn respond<T>(result: Result<T, VendorError>) -> Result<Response<T>, Status> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+/// Runs a handler with the authenticated caller and the request body.
+macro_rules! handle {
+    ($self:ident, $request:ident, $handler:path) => {{
+        let principal = auth::principal(&$request).map_err(Status::from)?;
+        respond($handler($self, &principal, $request.into_inner()).await)
+    }};
+}
+
+#[tonic::async_trait]
+impl VendorService for VendorApi {
+    async fn create_vendor(
+        &self,
+        request: Request<pb::CreateVendorRequest>,
+    ) -> Result<Response<pb::Vendor>, Status> {
+        handle!(self, request, vendors::create)
+    }
+
+    async fn get_vendor(
+        &self,
+        request: Request<pb::GetVendorRequest>,
+    ) -> Result<Response<pb::Vendor>, Status> {
+        handle!(self, request, vendors::get)
+    }
+
+    async fn list_vendors(
+        &self,
+        request: Request<pb::ListVendorsRequest>,
+    ) -> Result<Response<pb::ListVendorsResponse>, Status> {
+        handle!(self, request, vendors::list)
+    }
+
+    async fn update_vendor(
+        &self,
+        request: Request<pb::UpdateVendorRequest>,
+    ) -> Result<Response<pb::Vendor>, Status> {
+        handle!(self, request, vendors::update)
+    }
+
+    async fn add_qualification(
+        &self,
+        request: Request<pb::AddQualificationRequest>,
+    ) -> Result<Response<pb::Vendor>, Status> {
+        handle!(self, request, vendors::add_qualification)
+    }
+
+    async fn record_vetting(
+        &self,
+        request: Request<pb::RecordVettingRequest>,
+    ) -> Result<Response<pb::Vetting>, Status> {
+        handle!(self, request, vettings::record)
+    }
+
+    async fn list_vettings(
+        &self,
+        request: Request<pb::ListVettingsRequest>,
+    ) -> Result<Response<pb::ListVettingsResponse>, Status> {
+        handle!(self, request, vettings::list)
+    }
+
+    async fn approve_vendor(
+        &self,
+        request: Request<pb::ApproveVendorRequest>,
+    ) -> Result<Response<pb::Vendor>, Status> {
+        handle!(self, request, vendors::approve)
+    }
+
+    async fn suspend_vendor(
+        &self,
+        request: Request<pb::SuspendVendorRequest>,
+    ) -> Result<Response<pb::Vendor>, Status> {
+        handle!(self, request, vendors::suspend)
+    }
+
+    async fn terminate_vendor(
+        &self,
+        request: Request<pb::TerminateVendorRequest>,
+    ) -> Result<Response<pb::Vendor>, Status> {
+        handle!(self, request, vendors::terminate)
+    }
+
+    async fn blacklist_vendor(
+        &self,
+        request: Request<pb::BlacklistVendorRequest>,
+    ) -> Result<Response<pb::Vendor>, Status> {
+        handle!(self, request, vendors::blacklist)
+    }
+}

@@ -1,0 +1,61 @@
+//! The vendor service (代运营机构): the companies that run government accounts on a unit's
+//! behalf, registered with their unified social credit code, their qualifications on record,
+//! vetted by named assessors before they are approved, and suspended, terminated or
+//! blacklisted when they fail. See `proto/govmedia/vendor/v1` for the contract and
+//! ARCHITECTURE.md for where it sits.
+//!
+//! Same rooms as every govmedia service: [`config`], [`error`], [`grpc`] (handlers and
+//! proto↔domain conversion), [`domain`] (rules, no I/O), [`store`] (entities, migrations,
+//! queries), [`events`] (what it publishes).
+
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod grpc;
+pub mod store;
+
+use govmedia_kit::{
+    CancellationToken,
+    server::{self, ServerError, ServiceContext},
+};
+use govmedia_proto::vendor::v1::vendor_service_server::VendorServiceServer;
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+
+pub use config::VendorConfig;
+pub use store::Migrator;
+
+/// Full gRPC name of the service (health checks use it).
+pub const SERVICE_NAME: &str = "govmedia.vendor.v1.VendorService";
+
+/// Short name: the `govmedia serve` argument, the default PostgreSQL schema and SQLite file.
+pub const NAME: &str = "vendor";
+
+/// Serves the vendor service on `listener` until `shutdown`, relaying its outbox meanwhile. The
+/// database must be migrated.
+pub async fn serve(
+    context: ServiceContext,
+    config: VendorConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), ServerError> {
+    let (writer, background) =
+        server::start(&context, NAME, events::STREAM, config.problems(), &shutdown)?;
+    let registry = grpc::registry(&config, context.identity.clone())?;
+    let api = grpc::VendorApi::new(writer, registry, &config);
+    let routes = Routes::new(VendorServiceServer::new(api));
+    let result = server::serve(
+        listener,
+        routes,
+        &[SERVICE_NAME],
+        context.identity,
+        &context.listen,
+        shutdown.clone(),
+    )
+    .await;
+    background.stop(&shutdown).await;
+    result
+}

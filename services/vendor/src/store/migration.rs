@@ -1,0 +1,147 @@
+//! The vendor service's schema. Migrations are append-only: a released migration is never
+//! edited.
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+/// Runs the kit's tables, then the vendor service's.
+#[derive(Debug)]
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        let mut migrations = govmedia_kit::schema::migrations();
+        migrations.push(Box::new(VendorTables));
+        migrations
+    }
+}
+
+struct VendorTables;
+
+impl MigrationName for VendorTables {
+    fn name(&self) -> &str {
+        "m20261203_000002_vendor_tables"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for VendorTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("vendors")
+                    .if_not_exists()
+                    .col(string_len("id", 63).primary_key())
+                    .col(string_len("display_name", 400))
+                    .col(string_len("credit_code", 18))
+                    .col(string_len("organization_id", 63))
+                    .col(string_len("org_path", 1000))
+                    // JSON: a short list always read with the vendor.
+                    .col(text("contacts"))
+                    .col(integer("status"))
+                    .col(text("status_reason"))
+                    .col(timestamp_with_time_zone("status_time"))
+                    .col(string_len_null("approval_vetting", 100))
+                    .col(timestamp_with_time_zone_null("approval_valid_until"))
+                    .col(string_len_null("blacklisted_in", 63))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .col(string_len("created_by", 200))
+                    .col(string_len("created_by_org", 100))
+                    .col(timestamp_with_time_zone("updated_at"))
+                    .col(string_len("updated_by", 200))
+                    .col(string_len("updated_by_org", 100))
+                    .col(big_integer("version"))
+                    .to_owned(),
+            )
+            .await?;
+        for (name, table, columns, unique) in [
+            // One record of a company per jurisdiction even under concurrent writers; the
+            // wider rule (none along a line of jurisdiction) is checked in the unit of work.
+            (
+                "vendors_jurisdiction_code",
+                "vendors",
+                &["organization_id", "credit_code"][..],
+                true,
+            ),
+            ("vendors_code", "vendors", &["credit_code"][..], false),
+            ("vendors_org_path", "vendors", &["org_path"][..], false),
+            (
+                "vendor_qualifications_vendor",
+                "vendor_qualifications",
+                &["vendor_id", "seq"][..],
+                false,
+            ),
+            (
+                "vendor_vettings_vendor",
+                "vendor_vettings",
+                &["vendor_id", "seq"][..],
+                false,
+            ),
+            (
+                "vendor_blacklist_code",
+                "vendor_blacklist",
+                &["credit_code"][..],
+                false,
+            ),
+        ] {
+            if table != "vendors" {
+                create_child_table(manager, table).await?;
+            }
+            let mut index = Index::create();
+            index.name(name).table(table).if_not_exists();
+            for column in columns {
+                index.col(*column);
+            }
+            if unique {
+                index.unique();
+            }
+            manager.create_index(index.to_owned()).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn create_child_table(manager: &SchemaManager<'_>, table: &'static str) -> Result<(), DbErr> {
+    let mut create = Table::create();
+    create
+        .table(table)
+        .if_not_exists()
+        .col(big_pk_auto("seq"))
+        .col(string_len("vendor_id", 63));
+    match table {
+        "vendor_qualifications" => create
+            .col(integer("kind"))
+            .col(string_len("number", 400))
+            .col(string_len("issuer", 400))
+            .col(timestamp_with_time_zone("valid_from"))
+            .col(timestamp_with_time_zone("valid_until"))
+            .col(string_len("file_uri", 2048))
+            .col(string_len("file_sha256", 64))
+            .col(timestamp_with_time_zone("added_at"))
+            .col(string_len("added_by", 200))
+            .col(string_len("added_by_org", 100)),
+        "vendor_vettings" => create
+            // JSON: read and written whole.
+            .col(text("assessors"))
+            .col(text("scores"))
+            .col(text("summary"))
+            .col(double("total"))
+            .col(integer("pass_threshold"))
+            .col(integer("dimension_floor"))
+            .col(boolean("passed"))
+            .col(timestamp_with_time_zone("valid_until"))
+            .col(timestamp_with_time_zone("recorded_at"))
+            .col(string_len("recorded_by", 200))
+            .col(string_len("recorded_by_org", 100)),
+        // Who barred a company (by its credit code) in which jurisdiction, and why.
+        _ => create
+            .col(string_len("credit_code", 18))
+            .col(string_len("organization_id", 63))
+            .col(string_len("org_path", 1000))
+            .col(text("reason"))
+            .col(timestamp_with_time_zone("at"))
+            .col(string_len("actor", 200))
+            .col(string_len("actor_org", 100)),
+    };
+    manager.create_table(create.to_owned()).await
+}

@@ -1,0 +1,499 @@
+//! `Suite`: a registry and a vendor service on port 0, each with its own database, sharing one
+//! event bus and one clock the test can move; optionally a gateway in front of both.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use govmedia_gateway::GatewayConfig;
+use govmedia_kit::{
+    CancellationToken,
+    auth::{DEV_JWT_SECRET, Role, TokenKeys},
+    client::{self, Credentials},
+    clock::ManualClock,
+    db::Db,
+    events::EventBus,
+    identity::Keyring,
+    server::{self, ServiceContext},
+};
+use govmedia_proto::{
+    common::v1::AdministrativeLevel,
+    registry::v1::{self as rpb, registry_service_client::RegistryServiceClient},
+    vendor::v1::{self as pb, vendor_service_client::VendorServiceClient},
+};
+use govmedia_registry::RegistryConfig;
+use govmedia_test_support::{Backend, TestBackends};
+use govmedia_vendor::{VendorConfig, config::VettingConfig};
+use tonic::{Status, service::interceptor::InterceptedService, transport::Channel};
+
+pub use govmedia_test_support::{assert_error, assert_invalid};
+
+pub type Vendors = VendorServiceClient<InterceptedService<Channel, Credentials>>;
+pub type Ledger = RegistryServiceClient<InterceptedService<Channel, Credentials>>;
+
+/// Valid credit codes (GB 32100-2015 check characters).
+pub const QINGYUN_CODE: &str = "91632801MA7QY0001G";
+pub const HAIXI_MEDIA_CODE: &str = "91632801MA7QY0002K";
+pub const XINING_CODE: &str = "91630100MA7XN0003A";
+/// A university's (an assessor's employer).
+pub const UNIVERSITY_CODE: &str = "12630000MB1234567A";
+
+/// How the suite is started.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Put a gateway in front and talk through it.
+    pub gateway: bool,
+}
+
+pub struct Suite {
+    pub registry: SocketAddr,
+    pub vendor: SocketAddr,
+    pub gateway: Option<SocketAddr>,
+    pub vendor_db: Db,
+    pub bus: EventBus,
+    pub keys: Arc<TokenKeys>,
+    pub keyring: Keyring,
+    pub backends: TestBackends,
+    /// The services' clock, which the test moves.
+    pub time: ManualClock,
+    shutdown: CancellationToken,
+}
+
+async fn port0() -> tokio::net::TcpListener {
+    server::bind("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("bind")
+}
+
+/// The instant every suite starts at: a working Monday morning in Golmud.
+pub fn start_time() -> chrono::DateTime<chrono::Utc> {
+    at("2026-06-01T09:00:00+08:00")
+}
+
+/// An instant written with its offset.
+pub fn at(text: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .expect("an RFC 3339 time")
+        .with_timezone(&chrono::Utc)
+}
+
+/// A protobuf timestamp of [`at`].
+pub fn timestamp(text: &str) -> prost_types::Timestamp {
+    govmedia_kit::clock::to_proto(at(text))
+}
+
+impl Suite {
+    pub async fn spawn(backend: Backend) -> Suite {
+        Self::spawn_with(backend, Options::default()).await
+    }
+
+    pub async fn spawn_with(backend: Backend, options: Options) -> Suite {
+        let backends = TestBackends::new(backend).await;
+        let keys =
+            Arc::new(TokenKeys::hs256(DEV_JWT_SECRET, "govmedia", "govmedia").expect("keys"));
+        let keyring = govmedia_test_support::keyring();
+        let bus = EventBus::from_settings(&backends.redis, 10_000)
+            .await
+            .expect("bus");
+        let registry_db = Db::connect(&backends.database_for("registry"), "registry")
+            .await
+            .expect("registry db");
+        registry_db
+            .migrate::<govmedia_registry::Migrator>()
+            .await
+            .expect("migrate registry");
+        let vendor_db = Db::connect(&backends.database, "vendor")
+            .await
+            .expect("vendor db");
+        vendor_db
+            .migrate::<govmedia_vendor::Migrator>()
+            .await
+            .expect("migrate vendor");
+        let (registry_listener, vendor_listener) = (port0().await, port0().await);
+        let registry = registry_listener.local_addr().expect("addr");
+        let vendor = vendor_listener.local_addr().expect("addr");
+        let mut suite = Suite {
+            registry,
+            vendor,
+            gateway: None,
+            vendor_db: vendor_db.clone(),
+            bus,
+            keys,
+            keyring,
+            backends,
+            time: ManualClock::new(start_time()),
+            shutdown: CancellationToken::new(),
+        };
+        let context = suite.context(registry_db, "registry");
+        let shutdown = suite.shutdown.clone();
+        tokio::spawn(async move {
+            govmedia_registry::serve(
+                context,
+                RegistryConfig::default(),
+                registry_listener,
+                shutdown,
+            )
+            .await
+            .expect("registry server");
+        });
+        let config = suite.config();
+        let context = suite.context(vendor_db, "vendor");
+        let shutdown = suite.shutdown.clone();
+        tokio::spawn(async move {
+            govmedia_vendor::serve(context, config, vendor_listener, shutdown)
+                .await
+                .expect("vendor server");
+        });
+        if options.gateway {
+            suite.gateway = Some(suite.start_gateway().await);
+        }
+        suite.seed().await;
+        suite
+    }
+
+    /// The vendor service's settings: a vetting passes at a mean of 80 with no dimension below
+    /// 60, and counts for 180 days.
+    pub fn config(&self) -> VendorConfig {
+        VendorConfig {
+            listen: self.vendor,
+            registry_endpoint: format!("http://{}", self.registry),
+            system_organization: "qinghai".into(),
+            registry_timeout_ms: 3_000,
+            vetting: VettingConfig {
+                pass_threshold: 80,
+                dimension_floor: 60,
+                validity_days: 180,
+            },
+        }
+    }
+
+    fn context(&self, db: Db, service: &str) -> ServiceContext {
+        self.backends
+            .context(db, &self.bus, &self.keyring, service, self.time.clock())
+    }
+
+    async fn start_gateway(&self) -> SocketAddr {
+        let gateway_db = Db::connect(&self.backends.database_for("gateway"), "gateway")
+            .await
+            .expect("gateway db");
+        gateway_db
+            .migrate::<govmedia_gateway::Migrator>()
+            .await
+            .expect("migrate gateway");
+        let (grpc, http) = (port0().await, port0().await);
+        let addr = grpc.local_addr().expect("addr");
+        let mut config = GatewayConfig {
+            listen: addr,
+            http_listen: http.local_addr().expect("addr"),
+            api_key_cache_secs: 0,
+            health_interval_ms: 100,
+            ..GatewayConfig::default()
+        };
+        config.upstreams.clear();
+        config
+            .upstreams
+            .insert("registry".into(), format!("http://{}", self.registry));
+        config
+            .upstreams
+            .insert("vendor".into(), format!("http://{}", self.vendor));
+        let context = self.context(gateway_db, "gateway");
+        let (shutdown, keys) = (self.shutdown.clone(), self.keys.clone());
+        tokio::spawn(async move {
+            govmedia_gateway::serve(context, config, keys, grpc, http, shutdown)
+                .await
+                .expect("gateway");
+        });
+        addr
+    }
+
+    /// What a caller sends to reach `service`: a govmedia token through the gateway when there
+    /// is one, else the identity the gateway would have passed on.
+    fn credential(
+        &self,
+        service: &str,
+        subject: &str,
+        organization: &str,
+        roles: &[Role],
+    ) -> String {
+        if self.gateway.is_some() {
+            self.keys
+                .issue(subject, organization, roles, Duration::from_secs(600))
+                .expect("token")
+        } else {
+            govmedia_test_support::identity_token(
+                &self.keyring,
+                "gateway",
+                &govmedia_test_support::person(subject, organization, roles),
+                service,
+            )
+        }
+    }
+
+    async fn channel(&self, service: SocketAddr) -> Channel {
+        let addr = self.gateway.unwrap_or(service);
+        client::connect(&format!("http://{addr}"))
+            .await
+            .expect("connect")
+    }
+
+    /// A vendor-service client for `subject` of `organization` with `roles`.
+    pub async fn vendors(&self, subject: &str, organization: &str, roles: &[Role]) -> Vendors {
+        let token = self.credential("vendor", subject, organization, roles);
+        VendorServiceClient::with_interceptor(
+            self.channel(self.vendor).await,
+            Credentials::bearer(&token).expect("creds"),
+        )
+    }
+
+    /// A supervisor of Golmud's management department (golmud-office).
+    pub async fn golmud(&self) -> Vendors {
+        self.vendors("wang.supervisor", "golmud-office", &[Role::Supervisor])
+            .await
+    }
+
+    /// A supervisor of Qinghai's management department (qinghai-office), above Golmud.
+    pub async fn province(&self) -> Vendors {
+        self.vendors("ma.supervisor", "qinghai-office", &[Role::Supervisor])
+            .await
+    }
+
+    /// A supervisor of Xining's management department (xining-office), Golmud's sibling.
+    pub async fn xining(&self) -> Vendors {
+        self.vendors("han.supervisor", "xining-office", &[Role::Supervisor])
+            .await
+    }
+
+    /// The operator of golmud-edu.
+    pub async fn operator(&self) -> Vendors {
+        self.vendors("zhang.operator", "golmud-edu", &[Role::Operator])
+            .await
+    }
+
+    /// The vendor `id` itself, with a VENDOR credential.
+    pub async fn as_vendor(&self, id: &str) -> Vendors {
+        self.vendors("staff", id, &[Role::Vendor]).await
+    }
+
+    /// The registry, as the filing service would call it (seeding).
+    async fn ledger(&self) -> Ledger {
+        let principal = self
+            .keyring
+            .identity("filing")
+            .expect("identity")
+            .own_principal("qinghai");
+        let token =
+            govmedia_test_support::identity_token(&self.keyring, "filing", &principal, "registry");
+        RegistryServiceClient::with_interceptor(
+            client::connect(&format!("http://{}", self.registry))
+                .await
+                .expect("connect"),
+            Credentials::bearer(&token).expect("creds"),
+        )
+    }
+
+    /// qinghai (qinghai-office) → haixi → golmud (golmud-office) → golmud-edu; qinghai → xining
+    /// (xining-office).
+    async fn seed(&self) {
+        use AdministrativeLevel::{County, Municipal, Provincial};
+        use rpb::OrganizationKind::{Department, Government};
+        let mut registry = self.ledger().await;
+        for (id, parent, level, kind, department) in [
+            ("qinghai", "", Provincial, Government, false),
+            ("qinghai-office", "qinghai", Provincial, Department, true),
+            ("haixi", "qinghai", Municipal, Government, false),
+            ("golmud", "haixi", County, Government, false),
+            ("golmud-office", "golmud", County, Department, true),
+            ("golmud-edu", "golmud", County, Department, false),
+            ("xining", "qinghai", Municipal, Government, false),
+            ("xining-office", "xining", Municipal, Department, true),
+        ] {
+            registry
+                .create_organization(rpb::CreateOrganizationRequest {
+                    organization_id: id.into(),
+                    organization: Some(rpb::Organization {
+                        parent: if parent.is_empty() {
+                            String::new()
+                        } else {
+                            format!("organizations/{parent}")
+                        },
+                        display_name: format!("{id} 单位"),
+                        level: level as i32,
+                        kind: kind as i32,
+                        management_department: department,
+                        ..Default::default()
+                    }),
+                    request_id: String::new(),
+                })
+                .await
+                .unwrap_or_else(|status| panic!("seed {id}: {status:?}"));
+        }
+        if self.gateway.is_some() {
+            self.wait_for_gateway().await;
+        }
+    }
+
+    async fn wait_for_gateway(&self) {
+        let health =
+            tonic_health::pb::health_client::HealthClient::new(self.channel(self.vendor).await);
+        govmedia_test_support::eventually(
+            "the gateway to see the services healthy",
+            Duration::from_secs(20),
+            || {
+                let mut health = health.clone();
+                async move {
+                    let status = health
+                        .check(tonic_health::pb::HealthCheckRequest {
+                            service: String::new(),
+                        })
+                        .await
+                        .ok()?
+                        .into_inner()
+                        .status;
+                    (status
+                        == tonic_health::pb::health_check_response::ServingStatus::Serving as i32)
+                        .then_some(())
+                }
+            },
+        )
+        .await;
+    }
+
+    /// Number of vendors stored, as a "did anything change" probe.
+    pub async fn vendor_count(&self) -> u64 {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        govmedia_vendor::store::entity::vendor::Entity::find()
+            .count(self.vendor_db.conn())
+            .await
+            .expect("count")
+    }
+
+    /// Number of audit records of the vendor service (the chain verified on the way).
+    pub async fn audit_count(&self) -> u64 {
+        govmedia_kit::audit::verify(self.vendor_db.conn())
+            .await
+            .expect("audit chain intact")
+    }
+}
+
+impl Drop for Suite {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// A vendor to register.
+pub fn new_vendor(display_name: &str, code: &str) -> pb::Vendor {
+    pb::Vendor {
+        display_name: display_name.into(),
+        unified_social_credit_code: code.into(),
+        contacts: vec![pb::VendorContact {
+            display_name: "李明".into(),
+            title: "项目经理".into(),
+            phone: "0979-8412345".into(),
+            email: "li.ming@qingyun-media.cn".into(),
+        }],
+        ..Default::default()
+    }
+}
+
+/// Registers `vendor` as `client` under `id`.
+pub async fn create(
+    client: &mut Vendors,
+    id: &str,
+    vendor: pb::Vendor,
+) -> Result<pb::Vendor, Status> {
+    client
+        .create_vendor(pb::CreateVendorRequest {
+            vendor_id: id.into(),
+            vendor: Some(vendor),
+            request_id: String::new(),
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// Two outside assessors.
+pub fn assessors() -> Vec<pb::Assessor> {
+    vec![
+        pb::Assessor {
+            display_name: "赵教授".into(),
+            affiliation: "青海大学新闻传播学院".into(),
+            affiliation_credit_code: UNIVERSITY_CODE.into(),
+        },
+        pb::Assessor {
+            display_name: "钱主任".into(),
+            affiliation: "格尔木市委网信办".into(),
+            affiliation_credit_code: String::new(),
+        },
+    ]
+}
+
+/// The four dimension scores, in dimension order.
+pub fn scores(values: [i32; 4]) -> Vec<pb::DimensionScore> {
+    [
+        pb::VettingDimension::Dissemination,
+        pb::VettingDimension::MediaOperation,
+        pb::VettingDimension::PoliticalSensitivity,
+        pb::VettingDimension::PolicyUnderstanding,
+    ]
+    .into_iter()
+    .zip(values)
+    .map(|(dimension, score)| pb::DimensionScore {
+        dimension: dimension as i32,
+        score,
+        comment: "现场考察与材料审查".into(),
+    })
+    .collect()
+}
+
+/// Records a vetting of `id` with `values` by the two usual assessors.
+pub async fn vet(client: &mut Vendors, id: &str, values: [i32; 4]) -> Result<pb::Vetting, Status> {
+    client
+        .record_vetting(pb::RecordVettingRequest {
+            vendor: format!("vendors/{id}"),
+            vetting: Some(pb::Vetting {
+                assessors: assessors(),
+                scores: scores(values),
+                summary: "具备代运营能力".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// Approves `id`.
+pub async fn approve(client: &mut Vendors, id: &str) -> Result<pb::Vendor, Status> {
+    client
+        .approve_vendor(pb::ApproveVendorRequest {
+            name: format!("vendors/{id}"),
+            ..Default::default()
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// Reads `id`.
+pub async fn get(client: &mut Vendors, id: &str) -> Result<pb::Vendor, Status> {
+    client
+        .get_vendor(pb::GetVendorRequest {
+            name: format!("vendors/{id}"),
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// A business licence valid for the year.
+pub fn licence() -> pb::Qualification {
+    pb::Qualification {
+        r#type: pb::QualificationType::BusinessLicense as i32,
+        number: "632801000012345".into(),
+        issuer: "格尔木市市场监督管理局".into(),
+        valid_from: Some(timestamp("2026-01-01T00:00:00+08:00")),
+        valid_until: Some(timestamp("2027-01-01T00:00:00+08:00")),
+        file: Some(pb::FileReference {
+            uri: "dms://vendors/qingyun/营业执照.pdf".into(),
+            sha256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
+        }),
+        ..Default::default()
+    }
+}
