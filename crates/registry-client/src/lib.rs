@@ -5,7 +5,8 @@
 //! caller unchanged ([`govmedia_kit::error::ApiError::relay`]):
 //!
 //! * [`RegistryClient::as_caller`]: on behalf of the person or system that called the service,
-//!   with an identity this service mints for that caller;
+//!   with an identity this service mints for that caller (for another service's own identity,
+//!   this service's own, at that service's root);
 //! * [`RegistryClient::as_service`]: on the service's own account (its SYSTEM identity, rooted
 //!   at the organization the service serves), for what the service needs to know whoever asked;
 //! * [`RegistryClient::applying`]: the filing service applying an accepted filing, its own
@@ -124,11 +125,20 @@ impl RegistryClient {
         self.identity.own_principal(&self.root)
     }
 
-    /// Questions asked on behalf of `caller`.
+    /// Questions asked on behalf of `caller`. When the caller is another govmedia service on
+    /// its own account (the vendor service filing in a unit's name, say), its identity cannot be
+    /// minted here — only its own key can — so the question is asked as this service, rooted at
+    /// the caller's root: the registry judges the same jurisdiction.
     pub fn as_caller(&self, caller: &Principal) -> Asker<'_> {
+        let principal = match &caller.service {
+            Some(service) if service != self.identity.service() => {
+                self.identity.own_principal(&caller.organization)
+            }
+            Some(_) | None => caller.clone(),
+        };
         Asker {
             client: self,
-            principal: caller.clone(),
+            principal,
         }
     }
 

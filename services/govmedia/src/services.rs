@@ -133,6 +133,9 @@ pub const SERVICES: &[Service] = &[
             if let Some(registry) = started.get(govmedia_registry::NAME) {
                 settings.vendor.registry_endpoint = registry.clone();
             }
+            if let Some(filing) = started.get(govmedia_filing::NAME) {
+                settings.vendor.filing_endpoint = filing.clone();
+            }
             if settings.vendor.system_organization.is_empty() {
                 settings.vendor.system_organization = crate::demo::ROOT.to_owned();
             }

@@ -23,6 +23,25 @@ pub struct VendorConfig {
     pub system_organization: String,
     /// Each call to the registry gives up after this long.
     pub registry_timeout_ms: u64,
+    /// The filing service, e.g. `http://127.0.0.1:50062`: delegations hand accounts over
+    /// through its CHANGE filings.
+    pub filing_endpoint: String,
+    /// Each call to the filing service gives up after this long.
+    pub filing_timeout_ms: u64,
+    /// Run the handover worker (filing the CHANGE filings of delegations) and the consumer of
+    /// the filing service's decisions in this process. At least one replica must.
+    pub workers: bool,
+    /// How often handovers still to file are looked for (a new delegation also wakes the
+    /// worker at once).
+    pub handover_interval_ms: u64,
+    /// First wait before filing a handover again after the filing service could not take it;
+    /// it doubles with every failed attempt up to `handover_retry_max_ms`.
+    pub handover_retry_initial_ms: u64,
+    /// Longest wait between two attempts.
+    pub handover_retry_max_ms: u64,
+    /// Attempts before a handover's filing is given up (its job is DEAD, listed by `govmedia
+    /// jobs dead vendor`).
+    pub handover_max_attempts: u32,
     /// How vettings are judged, the `[vendor.vetting]` table.
     pub vetting: VettingConfig,
 }
@@ -57,6 +76,13 @@ impl Default for VendorConfig {
             registry_endpoint: "http://127.0.0.1:50061".to_owned(),
             system_organization: String::new(),
             registry_timeout_ms: 5_000,
+            filing_endpoint: "http://127.0.0.1:50062".to_owned(),
+            filing_timeout_ms: 5_000,
+            workers: true,
+            handover_interval_ms: 5_000,
+            handover_retry_initial_ms: 1_000,
+            handover_retry_max_ms: 600_000,
+            handover_max_attempts: 200,
             vetting: VettingConfig::default(),
         }
     }
@@ -81,15 +107,44 @@ impl VendorConfig {
                     .to_owned(),
             );
         }
-        match self.registry_endpoint.parse::<tonic::transport::Uri>() {
-            Ok(uri) if uri.scheme_str().is_some() && uri.host().is_some() => {}
-            _ => problems.push(format!(
-                "vendor.registry_endpoint {:?} is not a URL like http://127.0.0.1:50061",
-                self.registry_endpoint
-            )),
+        for (name, endpoint, example) in [
+            (
+                "registry_endpoint",
+                &self.registry_endpoint,
+                "http://127.0.0.1:50061",
+            ),
+            (
+                "filing_endpoint",
+                &self.filing_endpoint,
+                "http://127.0.0.1:50062",
+            ),
+        ] {
+            match endpoint.parse::<tonic::transport::Uri>() {
+                Ok(uri) if uri.scheme_str().is_some() && uri.host().is_some() => {}
+                _ => problems.push(format!(
+                    "vendor.{name} {endpoint:?} is not a URL like {example}"
+                )),
+            }
         }
-        if self.registry_timeout_ms == 0 {
-            problems.push("vendor.registry_timeout_ms must be positive".to_owned());
+        for (name, value) in [
+            ("registry_timeout_ms", self.registry_timeout_ms),
+            ("filing_timeout_ms", self.filing_timeout_ms),
+            ("handover_interval_ms", self.handover_interval_ms),
+            ("handover_retry_initial_ms", self.handover_retry_initial_ms),
+            (
+                "handover_max_attempts",
+                u64::from(self.handover_max_attempts),
+            ),
+        ] {
+            if value == 0 {
+                problems.push(format!("vendor.{name} must be positive"));
+            }
+        }
+        if self.handover_retry_max_ms < self.handover_retry_initial_ms {
+            problems.push(
+                "vendor.handover_retry_max_ms must not be below vendor.handover_retry_initial_ms"
+                    .to_owned(),
+            );
         }
         let vetting = &self.vetting;
         if vetting.pass_threshold > 100 {

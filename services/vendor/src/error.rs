@@ -6,7 +6,7 @@ use govmedia_kit::error::{ApiError, ErrorCode, FieldViolation};
 use govmedia_proto::common::v1::ErrorReason;
 use sea_orm::DbErr;
 
-use crate::domain::{StatusError, VendorStatus};
+use crate::domain::{StatusError, VendorStatus, delegation::EndError};
 
 /// A vendor-service failure.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +56,30 @@ pub enum VendorError {
         field: String,
         /// What is wrong.
         problem: &'static str,
+    },
+    /// FAILED_PRECONDITION: the vendor is not APPROVED, or its approval ran out.
+    #[error("{vendor} is not approved{why}")]
+    VendorNotApproved {
+        /// The vendor.
+        vendor: String,
+        /// What is missing, starting with a separator, or empty.
+        why: String,
+    },
+    /// FAILED_PRECONDITION: an account is delegated already for an overlapping scope and period.
+    #[error("{account} is already delegated by {other}")]
+    DelegationOverlap {
+        /// The account.
+        account: String,
+        /// The delegation that holds it.
+        other: String,
+    },
+    /// FAILED_PRECONDITION: the delegation cannot end now.
+    #[error("{delegation}: {error}")]
+    End {
+        /// The delegation.
+        delegation: String,
+        /// Why not.
+        error: EndError,
     },
     /// ABORTED: the etag sent is not the current one.
     #[error("{resource} has changed (etag {current})")]
@@ -130,6 +154,30 @@ impl From<VendorError> for ApiError {
                 }])
                 .localized("评审人员不得来自被评审的代运营机构")
             }
+            VendorError::VendorNotApproved { vendor, why } => ApiError::new(
+                ErrorCode::FailedPrecondition,
+                ErrorReason::VendorNotApproved,
+                format!("{vendor} is not approved{why}"),
+            )
+            .with_metadata("vendor", vendor)
+            .localized("只能委托经评估准入且在有效期内的代运营机构"),
+            VendorError::DelegationOverlap { account, other } => ApiError::new(
+                ErrorCode::FailedPrecondition,
+                ErrorReason::DelegationOverlap,
+                format!("{account} is already delegated by {other} for an overlapping scope and period"),
+            )
+            .with_metadata("account", account)
+            .with_metadata("delegation", other)
+            .localized("该账号在相同范围和期间内已有代运营委托"),
+            VendorError::End { delegation, error } => match error {
+                EndError::AlreadyEnded => ApiError::new(
+                    ErrorCode::FailedPrecondition,
+                    ErrorReason::InvalidTransition,
+                    format!("{delegation} has ended"),
+                )
+                .with_metadata("delegation", delegation)
+                .localized("该委托已终止"),
+            },
             VendorError::EtagMismatch { resource, current } => ApiError::new(
                 ErrorCode::Aborted,
                 ErrorReason::EtagMismatch,

@@ -9,8 +9,22 @@
 //! | `VendorUpdated` | UpdateVendor, AddQualification |
 //! | `VendorStatusChanged` | ApproveVendor, SuspendVendor, TerminateVendor, BlacklistVendor |
 //! | `VendorVetted` | RecordVetting |
+//! | `DelegationChanged` | CreateDelegation, EndDelegation, and each handover the filing service decides |
+//!
+//! It consumes the filing service's `FilingChanged` ([`FilingDecisions`]): the decisions on the
+//! CHANGE filings that hand delegated accounts over move those handovers.
 
-use govmedia_proto::vendor::v1 as pb;
+use govmedia_kit::{
+    events::{
+        EventEnvelope,
+        consumer::{EventHandler, HandlerError},
+    },
+    unit::Unit,
+};
+use govmedia_proto::{filing::v1 as filing, vendor::v1 as pb};
+use prost::{Message, Name};
+
+use crate::domain::delegation::FilingOutcome;
 
 /// The vendor service's event stream (Redis key `{prefix}events:vendor`).
 pub const STREAM: &str = "vendor";
@@ -48,5 +62,64 @@ pub fn vendor_vetted(vendor: &str, vetting: &pb::Vetting) -> pb::VendorVetted {
     pb::VendorVetted {
         vendor: vendor.to_owned(),
         vetting: Some(vetting.clone()),
+    }
+}
+
+/// `DelegationChanged`.
+pub fn delegation_changed(delegation: &pb::Delegation, change: &str) -> pb::DelegationChanged {
+    pb::DelegationChanged {
+        delegation: Some(delegation.clone()),
+        change: change.to_owned(),
+    }
+}
+
+/// The filing service's stream.
+pub const FILING_STREAM: &str = "filing";
+
+/// Records on delegations' handovers what the filing service decided about their filings:
+/// applied to the ledger, or rejected, withdrawn, or refused by the registry when applied.
+#[derive(Clone, Debug, Default)]
+pub struct FilingDecisions;
+
+impl EventHandler for FilingDecisions {
+    async fn handle(&self, unit: &mut Unit, event: &EventEnvelope) -> Result<(), HandlerError> {
+        if event.r#type != filing::FilingChanged::full_name() {
+            return Ok(());
+        }
+        let changed = filing::FilingChanged::decode(event.payload.as_slice()).map_err(|error| {
+            HandlerError::permanent(format!("FilingChanged {} is unreadable: {error}", event.id))
+        })?;
+        let Some(decided) = changed.filing else {
+            return Err(HandlerError::permanent(format!(
+                "FilingChanged {} carries no filing",
+                event.id
+            )));
+        };
+        let by = decided
+            .updated
+            .as_ref()
+            .map(|stamp| stamp.actor_organization.clone())
+            .unwrap_or_default();
+        let outcome = match filing::FilingAction::try_from(changed.action).unwrap_or_default() {
+            filing::FilingAction::Applied => FilingOutcome::Applied,
+            filing::FilingAction::Rejected => {
+                FilingOutcome::Refused(format!("the filing was rejected by {by}"))
+            }
+            filing::FilingAction::Withdrawn => {
+                FilingOutcome::Refused("the filing was withdrawn".to_owned())
+            }
+            filing::FilingAction::ApplicationFailed => FilingOutcome::Refused(format!(
+                "the registry refused the filing: {}",
+                decided.application_error
+            )),
+            _ => return Ok(()),
+        };
+        let Some(id) = decided.name.strip_prefix("filings/") else {
+            return Ok(());
+        };
+        crate::handover::record(unit, id, &outcome)
+            .await
+            .map_err(|error| HandlerError::from(govmedia_kit::error::ApiError::from(error)))?;
+        Ok(())
     }
 }

@@ -15,14 +15,19 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod grpc;
+pub mod handover;
 pub mod store;
+
+use std::sync::Arc;
 
 use govmedia_kit::{
     CancellationToken,
+    events::consumer::ConsumerSpec,
     server::{self, ServerError, ServiceContext},
 };
 use govmedia_proto::vendor::v1::vendor_service_server::VendorServiceServer;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tonic::service::Routes;
 
 pub use config::VendorConfig;
@@ -34,7 +39,8 @@ pub const SERVICE_NAME: &str = "govmedia.vendor.v1.VendorService";
 /// Short name: the `govmedia serve` argument, the default PostgreSQL schema and SQLite file.
 pub const NAME: &str = "vendor";
 
-/// Serves the vendor service on `listener` until `shutdown`, relaying its outbox meanwhile. The
+/// Serves the vendor service on `listener` until `shutdown`, relaying its outbox, filing the
+/// handovers of delegations and recording the filing service's decisions on them meanwhile. The
 /// database must be migrated.
 pub async fn serve(
     context: ServiceContext,
@@ -42,10 +48,31 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), ServerError> {
-    let (writer, background) =
+    let (writer, mut background) =
         server::start(&context, NAME, events::STREAM, config.problems(), &shutdown)?;
     let registry = grpc::registry(&config, context.identity.clone())?;
-    let api = grpc::VendorApi::new(writer, registry, &config);
+    let filings = grpc::filing::Filings::new(&config, context.identity.clone())?;
+    let wake = Arc::new(Notify::new());
+    if config.workers {
+        let replica = server::replica_id(NAME);
+        let worker = handover::Handovers::new(writer.clone(), filings.clone(), &config, &replica);
+        background.spawn(worker.run(wake.clone(), shutdown.clone()));
+        background.spawn(govmedia_kit::events::consumer::run_consumer(
+            writer.clone(),
+            context.bus.clone(),
+            ConsumerSpec {
+                stream: events::FILING_STREAM.to_owned(),
+                group: NAME.to_owned(),
+                consumer: replica,
+                method: "RecordHandover",
+                principal: filings.own_principal(),
+            },
+            context.events.clone(),
+            events::FilingDecisions,
+            shutdown.clone(),
+        ));
+    }
+    let api = grpc::VendorApi::new(writer, registry, &config, wake);
     let routes = Routes::new(VendorServiceServer::new(api));
     let result = server::serve(
         listener,

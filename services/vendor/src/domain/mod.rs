@@ -1,12 +1,14 @@
 //! The vendor rules, in plain Rust: no I/O, no protobuf, no database. Handlers load what a rule
 //! needs, ask the rule, and store the outcome.
 
+pub mod delegation;
 pub mod status;
 pub mod vetting;
 
 use chrono::{DateTime, Utc};
 use govmedia_kit::numbered;
 
+pub use delegation::{Delegation, DelegationStatus, Handover, HandoverState, Reviewer, Scope};
 pub use status::{StatusChange, StatusError, VendorStatus};
 pub use vetting::{Assessor, Dimension, Score, Vetting, VettingRules};
 

@@ -3,7 +3,7 @@
 use govmedia_kit::clock::to_proto;
 use govmedia_proto::{common::v1 as common, vendor::v1 as pb};
 
-use crate::domain::{Contact, Qualification, Stamp, Vendor, Vetting};
+use crate::domain::{Contact, Delegation, Qualification, Stamp, Vendor, Vetting};
 
 /// The etag of a version.
 pub fn etag(version: i64) -> String {
@@ -18,6 +18,16 @@ pub fn vendor_name(id: &str) -> String {
 /// `vendors/{vendor}/vettings/{id}`.
 pub fn vetting_name(vendor: &str, id: &str) -> String {
     format!("vendors/{vendor}/vettings/{id}")
+}
+
+/// `accounts/{id}`.
+pub fn account_name(id: &str) -> String {
+    format!("accounts/{id}")
+}
+
+/// `filings/{id}`.
+pub fn filing_name(id: &str) -> String {
+    format!("filings/{id}")
 }
 
 /// `organizations/{id}`, empty for none.
@@ -117,5 +127,49 @@ pub fn vetting(vendor: &str, vetting: &Vetting) -> pb::Vetting {
         passed: vetting.passed,
         valid_until: Some(to_proto(vetting.valid_until)),
         recorded: Some(stamp(&vetting.recorded)),
+    }
+}
+
+/// A delegation.
+pub fn delegation(delegation: &Delegation) -> pb::Delegation {
+    pb::Delegation {
+        name: delegation.name(),
+        vendor: vendor_name(&delegation.vendor),
+        organization: organization_name(&delegation.organization),
+        accounts: delegation
+            .handovers
+            .iter()
+            .map(|handover| account_name(&handover.account))
+            .collect(),
+        scope: delegation.scope as i32,
+        start_time: Some(to_proto(delegation.start_time)),
+        end_time: Some(to_proto(delegation.end_time)),
+        unit_reviewer: Some(pb::Reviewer {
+            display_name: delegation.reviewer.display_name.clone(),
+            title: delegation.reviewer.title.clone(),
+            phone: delegation.reviewer.phone.clone(),
+        }),
+        review_mechanism: delegation.review_mechanism.clone(),
+        status: delegation.status as i32,
+        handovers: delegation
+            .handovers
+            .iter()
+            .map(|handover| pb::Handover {
+                account: account_name(&handover.account),
+                state: handover.state as i32,
+                start_filing: filing_name(&handover.start_filing),
+                end_filing: handover
+                    .end_filing
+                    .as_deref()
+                    .map(filing_name)
+                    .unwrap_or_default(),
+                detail: handover.detail.clone(),
+            })
+            .collect(),
+        end_reason: delegation.end_reason.clone(),
+        ended_time: delegation.ended.map(to_proto),
+        created: Some(stamp(&delegation.created)),
+        updated: Some(stamp(&delegation.updated)),
+        etag: etag(delegation.version),
     }
 }

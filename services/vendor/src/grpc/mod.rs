@@ -6,11 +6,15 @@
 //! across a network call); the vendor is then read inside the unit.
 
 pub mod convert;
+mod delegations;
+pub mod filing;
 mod validation;
 mod vendors;
 mod vettings;
 
 use std::{sync::Arc, time::Duration};
+
+use tokio::sync::Notify;
 
 use govmedia_kit::{
     auth::{self, Principal, Role},
@@ -35,16 +39,23 @@ pub struct VendorApi {
     writer: Writer,
     registry: RegistryClient,
     vetting: VettingRules,
+    handovers: Arc<Notify>,
 }
 
 impl VendorApi {
     /// A service writing through `writer`, asking `registry` where callers stand, judging
-    /// vettings by `config`.
-    pub fn new(writer: Writer, registry: RegistryClient, config: &VendorConfig) -> Self {
+    /// vettings by `config`, waking `handovers` when a handover is queued.
+    pub fn new(
+        writer: Writer,
+        registry: RegistryClient,
+        config: &VendorConfig,
+        handovers: Arc<Notify>,
+    ) -> Self {
         Self {
             writer,
             registry,
             vetting: config.vetting_rules(),
+            handovers,
         }
     }
 
@@ -133,20 +144,25 @@ async fn governed(
     }
 }
 
-/// ABORTED when a sent etag is not the current one.
+/// ABORTED when a sent etag is not the vendor's current one.
 fn check_etag(sent: &str, vendor: &Vendor) -> Result<(), VendorError> {
-    if sent.is_empty() || sent == convert::etag(vendor.version) {
+    check_etag_version(sent, vendor.version, &vendor.name())
+}
+
+/// ABORTED when a sent etag is not the one of `version` of `resource`.
+fn check_etag_version(sent: &str, version: i64, resource: &str) -> Result<(), VendorError> {
+    if sent.is_empty() || sent == convert::etag(version) {
         Ok(())
     } else {
         Err(VendorError::EtagMismatch {
-            resource: vendor.name(),
-            current: convert::etag(vendor.version),
+            resource: resource.to_owned(),
+            current: convert::etag(version),
         })
     }
 }
 
 /// Who changes something in `unit`, and when.
-fn stamp(unit: &Unit) -> Stamp {
+pub(crate) fn stamp(unit: &Unit) -> Stamp {
     Stamp {
         time: unit.now(),
         actor: unit.principal().subject.clone(),
@@ -253,5 +269,33 @@ impl VendorService for VendorApi {
         request: Request<pb::BlacklistVendorRequest>,
     ) -> Result<Response<pb::Vendor>, Status> {
         handle!(self, request, vendors::blacklist)
+    }
+
+    async fn create_delegation(
+        &self,
+        request: Request<pb::CreateDelegationRequest>,
+    ) -> Result<Response<pb::Delegation>, Status> {
+        handle!(self, request, delegations::create)
+    }
+
+    async fn get_delegation(
+        &self,
+        request: Request<pb::GetDelegationRequest>,
+    ) -> Result<Response<pb::Delegation>, Status> {
+        handle!(self, request, delegations::get)
+    }
+
+    async fn list_delegations(
+        &self,
+        request: Request<pb::ListDelegationsRequest>,
+    ) -> Result<Response<pb::ListDelegationsResponse>, Status> {
+        handle!(self, request, delegations::list)
+    }
+
+    async fn end_delegation(
+        &self,
+        request: Request<pb::EndDelegationRequest>,
+    ) -> Result<Response<pb::Delegation>, Status> {
+        handle!(self, request, delegations::end)
     }
 }

@@ -4,6 +4,7 @@ use govmedia_kit::{
     auth::Principal,
     error::Violations,
     paging::{Page, fingerprint},
+    unit::Unit,
     validate,
 };
 use govmedia_proto::vendor::v1 as pb;
@@ -15,9 +16,9 @@ use super::{
     visible,
 };
 use crate::{
-    domain::{self, Reach, StatusChange, Vendor, VendorStatus, status},
+    domain::{self, Reach, StatusChange, Vendor, VendorStatus, delegation, status},
     error::VendorError,
-    events, store,
+    events, handover, store,
 };
 
 /// Fields UpdateVendor may change.
@@ -462,6 +463,13 @@ async fn change_status(
     if !store::vendors::update(unit.txn(), &vendor, before).await? {
         return Err(VendorError::stale(&vendor.name(), before));
     }
+    // Clean-out: a vendor no longer approved operates nothing; its delegations end with it.
+    let ended = match step.change {
+        StatusChange::Approve => Vec::new(),
+        StatusChange::Suspend | StatusChange::Terminate | StatusChange::Blacklist => {
+            end_delegations(&mut unit, &vendor, step.change).await?
+        }
+    };
     let response = convert::vendor(&vendor);
     let name = vendor.name();
     unit.publish(
@@ -478,7 +486,62 @@ async fn change_status(
             "reason": vendor.status_reason,
             "vetting": latest_name,
             "jurisdiction": vendor.blacklisted_in,
+            "ended_delegations": ended,
         }),
     );
-    Ok(unit.commit(response).await?)
+    let response = unit.commit(response).await?;
+    if !ended.is_empty() {
+        api.handovers.notify_one();
+    }
+    Ok(response)
+}
+
+/// Ends every delegation of `vendor` still running, as `change` demands: each account it
+/// operates is filed back to its unit (the handover worker files the CHANGE filings). Returns
+/// the names of the delegations ended.
+async fn end_delegations(
+    unit: &mut Unit,
+    vendor: &Vendor,
+    change: StatusChange,
+) -> Result<Vec<String>, VendorError> {
+    let why = match change {
+        StatusChange::Suspend => "代运营机构被暂停准入",
+        StatusChange::Terminate => "代运营机构被终止使用",
+        StatusChange::Blacklist => "代运营机构被列入黑名单",
+        StatusChange::Approve => return Ok(Vec::new()),
+    };
+    let reason = format!("{why}:{}", vendor.status_reason);
+    let mut ended = Vec::new();
+    for mut delegation in store::delegations::open_of_vendor(unit.txn(), &vendor.id).await? {
+        let before = delegation.version;
+        let phase = format!("end{}", before + 1);
+        let id = delegation.id.clone();
+        let Ok(filed) = delegation::end(&mut delegation, &reason, unit.now(), |account| {
+            delegation::filing_id(&id, account, &phase)
+        }) else {
+            continue;
+        };
+        delegation.version += 1;
+        delegation.updated = stamp(unit);
+        if !store::delegations::update(unit.txn(), &delegation, before).await? {
+            return Err(VendorError::stale(&delegation.name(), before));
+        }
+        for h in delegation
+            .handovers
+            .iter()
+            .filter(|h| filed.contains(&h.account))
+        {
+            if let Some(filing) = &h.end_filing {
+                handover::enqueue(unit, &delegation.id, &h.account, filing).await?;
+            }
+        }
+        handover::publish(unit, &delegation, "ENDED").await?;
+        unit.audit(
+            &delegation.name(),
+            &delegation.organization_path,
+            json!({ "reason": reason, "returning": filed, "status": delegation.status.as_str() }),
+        );
+        ended.push(delegation.name());
+    }
+    Ok(ended)
 }

@@ -117,3 +117,65 @@ pub mod blacklist {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// `delegations`.
+pub mod delegation {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "delegations")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        pub id: String,
+        pub vendor_id: String,
+        pub organization_id: String,
+        pub org_path: String,
+        pub scope: i32,
+        pub start_time: DateTimeUtc,
+        pub end_time: DateTimeUtc,
+        pub reviewer_name: String,
+        pub reviewer_title: String,
+        pub reviewer_phone: String,
+        pub review_mechanism: String,
+        pub status: i32,
+        pub end_reason: String,
+        pub ended_at: Option<DateTimeUtc>,
+        pub created_at: DateTimeUtc,
+        pub created_by: String,
+        pub created_by_org: String,
+        pub updated_at: DateTimeUtc,
+        pub updated_by: String,
+        pub updated_by_org: String,
+        pub version: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `delegation_handovers`.
+pub mod handover {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "delegation_handovers")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        pub delegation_id: String,
+        pub position: i32,
+        pub account_id: String,
+        pub state: i32,
+        pub start_filing: String,
+        pub end_filing: Option<String>,
+        pub detail: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -11,6 +11,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         let mut migrations = govmedia_kit::schema::migrations();
         migrations.push(Box::new(VendorTables));
+        migrations.push(Box::new(DelegationTables));
         migrations
     }
 }
@@ -144,4 +145,92 @@ async fn create_child_table(manager: &SchemaManager<'_>, table: &'static str) ->
             .col(string_len("actor_org", 100)),
     };
     manager.create_table(create.to_owned()).await
+}
+
+struct DelegationTables;
+
+impl MigrationName for DelegationTables {
+    fn name(&self) -> &str {
+        "m20261203_000003_delegation_tables"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for DelegationTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("delegations")
+                    .if_not_exists()
+                    // Creation order: lists go newest first by it.
+                    .col(big_pk_auto("seq"))
+                    .col(string_len_uniq("id", 63))
+                    .col(string_len("vendor_id", 63))
+                    .col(string_len("organization_id", 63))
+                    .col(string_len("org_path", 1000))
+                    .col(integer("scope"))
+                    .col(timestamp_with_time_zone("start_time"))
+                    .col(timestamp_with_time_zone("end_time"))
+                    .col(string_len("reviewer_name", 200))
+                    .col(string_len("reviewer_title", 200))
+                    .col(string_len("reviewer_phone", 20))
+                    .col(text("review_mechanism"))
+                    .col(integer("status"))
+                    .col(text("end_reason"))
+                    .col(timestamp_with_time_zone_null("ended_at"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .col(string_len("created_by", 200))
+                    .col(string_len("created_by_org", 100))
+                    .col(timestamp_with_time_zone("updated_at"))
+                    .col(string_len("updated_by", 200))
+                    .col(string_len("updated_by_org", 100))
+                    .col(big_integer("version"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("delegation_handovers")
+                    .if_not_exists()
+                    .col(big_pk_auto("seq"))
+                    .col(string_len("delegation_id", 63))
+                    .col(integer("position"))
+                    .col(string_len("account_id", 63))
+                    .col(integer("state"))
+                    .col(string_len_uniq("start_filing", 63))
+                    .col(string_len_null("end_filing", 63))
+                    .col(text("detail"))
+                    .to_owned(),
+            )
+            .await?;
+        for (name, table, columns) in [
+            ("delegations_vendor", "delegations", &["vendor_id"][..]),
+            ("delegations_org_path", "delegations", &["org_path"][..]),
+            (
+                "delegation_handovers_delegation",
+                "delegation_handovers",
+                &["delegation_id", "position"][..],
+            ),
+            (
+                "delegation_handovers_account",
+                "delegation_handovers",
+                &["account_id"][..],
+            ),
+            (
+                "delegation_handovers_end_filing",
+                "delegation_handovers",
+                &["end_filing"][..],
+            ),
+        ] {
+            let mut index = Index::create();
+            index.name(name).table(table).if_not_exists();
+            for column in columns {
+                index.col(*column);
+            }
+            manager.create_index(index.to_owned()).await?;
+        }
+        Ok(())
+    }
 }

@@ -1,6 +1,7 @@
 //! The vendor service's tables: entities, migrations and the queries handlers use. Rows convert
 //! to domain types here, so nothing above this module sees a row.
 
+pub mod delegations;
 pub mod entity;
 pub mod migration;
 pub mod vendors;

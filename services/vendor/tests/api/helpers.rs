@@ -3,6 +3,7 @@
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
+use govmedia_filing::FilingConfig;
 use govmedia_gateway::GatewayConfig;
 use govmedia_kit::{
     CancellationToken,
@@ -15,7 +16,8 @@ use govmedia_kit::{
     server::{self, ServiceContext},
 };
 use govmedia_proto::{
-    common::v1::AdministrativeLevel,
+    common::v1::{AccountKind, AdministrativeLevel, Platform},
+    filing::v1::{self as fpb, filing_service_client::FilingServiceClient},
     registry::v1::{self as rpb, registry_service_client::RegistryServiceClient},
     vendor::v1::{self as pb, vendor_service_client::VendorServiceClient},
 };
@@ -28,6 +30,7 @@ pub use govmedia_test_support::{assert_error, assert_invalid};
 
 pub type Vendors = VendorServiceClient<InterceptedService<Channel, Credentials>>;
 pub type Ledger = RegistryServiceClient<InterceptedService<Channel, Credentials>>;
+pub type Filings = FilingServiceClient<InterceptedService<Channel, Credentials>>;
 
 /// Valid credit codes (GB 32100-2015 check characters).
 pub const QINGYUN_CODE: &str = "91632801MA7QY0001G";
@@ -45,6 +48,7 @@ pub struct Options {
 
 pub struct Suite {
     pub registry: SocketAddr,
+    pub filing: SocketAddr,
     pub vendor: SocketAddr,
     pub gateway: Option<SocketAddr>,
     pub vendor_db: Db,
@@ -100,6 +104,13 @@ impl Suite {
             .migrate::<govmedia_registry::Migrator>()
             .await
             .expect("migrate registry");
+        let filing_db = Db::connect(&backends.database_for("filing"), "filing")
+            .await
+            .expect("filing db");
+        filing_db
+            .migrate::<govmedia_filing::Migrator>()
+            .await
+            .expect("migrate filing");
         let vendor_db = Db::connect(&backends.database, "vendor")
             .await
             .expect("vendor db");
@@ -107,11 +118,14 @@ impl Suite {
             .migrate::<govmedia_vendor::Migrator>()
             .await
             .expect("migrate vendor");
-        let (registry_listener, vendor_listener) = (port0().await, port0().await);
+        let (registry_listener, filing_listener, vendor_listener) =
+            (port0().await, port0().await, port0().await);
         let registry = registry_listener.local_addr().expect("addr");
+        let filing = filing_listener.local_addr().expect("addr");
         let vendor = vendor_listener.local_addr().expect("addr");
         let mut suite = Suite {
             registry,
+            filing,
             vendor,
             gateway: None,
             vendor_db: vendor_db.clone(),
@@ -133,6 +147,23 @@ impl Suite {
             )
             .await
             .expect("registry server");
+        });
+        let config = FilingConfig {
+            listen: filing,
+            registry_endpoint: format!("http://{registry}"),
+            system_organization: "qinghai".into(),
+            apply_interval_ms: 50,
+            apply_retry_initial_ms: 20,
+            apply_retry_max_ms: 200,
+            reminder_interval_ms: 1_000,
+            ..FilingConfig::default()
+        };
+        let context = suite.context(filing_db, "filing");
+        let shutdown = suite.shutdown.clone();
+        tokio::spawn(async move {
+            govmedia_filing::serve(context, config, filing_listener, shutdown)
+                .await
+                .expect("filing server");
         });
         let config = suite.config();
         let context = suite.context(vendor_db, "vendor");
@@ -157,6 +188,13 @@ impl Suite {
             registry_endpoint: format!("http://{}", self.registry),
             system_organization: "qinghai".into(),
             registry_timeout_ms: 3_000,
+            filing_endpoint: format!("http://{}", self.filing),
+            filing_timeout_ms: 3_000,
+            workers: true,
+            handover_interval_ms: 50,
+            handover_retry_initial_ms: 20,
+            handover_retry_max_ms: 200,
+            handover_max_attempts: 1_000,
             vetting: VettingConfig {
                 pass_threshold: 80,
                 dimension_floor: 60,
@@ -191,6 +229,9 @@ impl Suite {
         config
             .upstreams
             .insert("registry".into(), format!("http://{}", self.registry));
+        config
+            .upstreams
+            .insert("filing".into(), format!("http://{}", self.filing));
         config
             .upstreams
             .insert("vendor".into(), format!("http://{}", self.vendor));
@@ -267,18 +308,44 @@ impl Suite {
             .await
     }
 
+    /// A filing-service client for `subject` of `organization` with `role`.
+    pub async fn filings(&self, subject: &str, organization: &str, role: Role) -> Filings {
+        let token = self.credential("filing", subject, organization, &[role]);
+        FilingServiceClient::with_interceptor(
+            self.channel(self.filing).await,
+            Credentials::bearer(&token).expect("creds"),
+        )
+    }
+
+    /// A registry client reading as a supervisor of Golmud.
+    pub async fn golmud_ledger(&self) -> Ledger {
+        let token = self.credential(
+            "registry",
+            "wang.supervisor",
+            "golmud-office",
+            &[Role::Supervisor],
+        );
+        RegistryServiceClient::with_interceptor(
+            self.channel(self.registry).await,
+            Credentials::bearer(&token).expect("creds"),
+        )
+    }
+
     /// The vendor `id` itself, with a VENDOR credential.
     pub async fn as_vendor(&self, id: &str) -> Vendors {
         self.vendors("staff", id, &[Role::Vendor]).await
     }
 
-    /// The registry, as the filing service would call it (seeding).
-    async fn ledger(&self) -> Ledger {
-        let principal = self
-            .keyring
-            .identity("filing")
-            .expect("identity")
-            .own_principal("qinghai");
+    /// The registry, as the filing service would call it (seeding), applying `basis` when given.
+    async fn ledger(&self, basis: Option<&str>) -> Ledger {
+        let principal = govmedia_kit::auth::Principal {
+            basis: basis.map(str::to_owned),
+            ..self
+                .keyring
+                .identity("filing")
+                .expect("identity")
+                .own_principal("qinghai")
+        };
         let token =
             govmedia_test_support::identity_token(&self.keyring, "filing", &principal, "registry");
         RegistryServiceClient::with_interceptor(
@@ -289,12 +356,14 @@ impl Suite {
         )
     }
 
-    /// qinghai (qinghai-office) → haixi → golmud (golmud-office) → golmud-edu; qinghai → xining
-    /// (xining-office).
+    /// qinghai (qinghai-office) → haixi → golmud (golmud-office) → golmud-edu (whose principal
+    /// leader is li.leader) and golmud-health; qinghai → xining (xining-office) → xining-edu.
+    /// Accounts, registered before govmedia and active: golmud-edu-wechat, golmud-edu-douyin,
+    /// golmud-health-weibo, xining-edu-weibo.
     async fn seed(&self) {
         use AdministrativeLevel::{County, Municipal, Provincial};
         use rpb::OrganizationKind::{Department, Government};
-        let mut registry = self.ledger().await;
+        let mut registry = self.ledger(None).await;
         for (id, parent, level, kind, department) in [
             ("qinghai", "", Provincial, Government, false),
             ("qinghai-office", "qinghai", Provincial, Department, true),
@@ -302,8 +371,10 @@ impl Suite {
             ("golmud", "haixi", County, Government, false),
             ("golmud-office", "golmud", County, Department, true),
             ("golmud-edu", "golmud", County, Department, false),
+            ("golmud-health", "golmud", County, Department, false),
             ("xining", "qinghai", Municipal, Government, false),
             ("xining-office", "xining", Municipal, Department, true),
+            ("xining-edu", "xining", Municipal, Department, false),
         ] {
             registry
                 .create_organization(rpb::CreateOrganizationRequest {
@@ -318,12 +389,64 @@ impl Suite {
                         level: level as i32,
                         kind: kind as i32,
                         management_department: department,
+                        principal_leader: if id == "golmud-edu" {
+                            "li.leader".into()
+                        } else {
+                            "leader".into()
+                        },
                         ..Default::default()
                     }),
                     request_id: String::new(),
                 })
                 .await
                 .unwrap_or_else(|status| panic!("seed {id}: {status:?}"));
+        }
+        let basis = "filings/paper-2020-17";
+        let mut applying = self.ledger(Some(basis)).await;
+        for (id, organization, platform) in [
+            (
+                "golmud-edu-wechat",
+                "golmud-edu",
+                Platform::WechatOfficialAccount,
+            ),
+            ("golmud-edu-douyin", "golmud-edu", Platform::Douyin),
+            ("golmud-health-weibo", "golmud-health", Platform::Weibo),
+            ("xining-edu-weibo", "xining-edu", Platform::Weibo),
+        ] {
+            applying
+                .create_account(rpb::CreateAccountRequest {
+                    account_id: id.into(),
+                    account: Some(rpb::Account {
+                        organization: format!("organizations/{organization}"),
+                        platform: platform as i32,
+                        display_name: format!("{id} 账号"),
+                        kind: AccountKind::Publishing as i32,
+                        operator: Some(rpb::Operator {
+                            r#type: rpb::OperatorType::Self_ as i32,
+                            vendor: String::new(),
+                        }),
+                        responsible_person: Some(rpb::Contact {
+                            name: "王敏".into(),
+                            title: "办公室主任".into(),
+                            phone: "0979-8412345".into(),
+                        }),
+                        verified_subject: format!("{organization} 单位"),
+                        ..Default::default()
+                    }),
+                    filing: basis.into(),
+                    request_id: String::new(),
+                })
+                .await
+                .unwrap_or_else(|status| panic!("seed {id}: {status:?}"));
+            applying
+                .activate_account(rpb::ActivateAccountRequest {
+                    name: format!("accounts/{id}"),
+                    platform_account_id: format!("pid-{id}"),
+                    filing: basis.into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap_or_else(|status| panic!("activate {id}: {status:?}"));
         }
         if self.gateway.is_some() {
             self.wait_for_gateway().await;
@@ -496,4 +619,154 @@ pub fn licence() -> pb::Qualification {
         }),
         ..Default::default()
     }
+}
+
+/// The operator of golmud-edu delegates `accounts` to `vendor` for a year from the start time,
+/// with `scope`.
+pub fn delegation(vendor: &str, accounts: &[&str], scope: pb::DelegationScope) -> pb::Delegation {
+    pb::Delegation {
+        vendor: format!("vendors/{vendor}"),
+        organization: "organizations/golmud-edu".into(),
+        accounts: accounts.iter().map(|a| format!("accounts/{a}")).collect(),
+        scope: scope as i32,
+        start_time: Some(govmedia_kit::clock::to_proto(start_time())),
+        end_time: Some(govmedia_kit::clock::to_proto(
+            start_time() + chrono::Duration::days(365),
+        )),
+        unit_reviewer: Some(pb::Reviewer {
+            display_name: "张丽".into(),
+            title: "宣传科科长".into(),
+            phone: "0979-8412345".into(),
+        }),
+        review_mechanism: "稿件由代运营机构起草,宣传科科长初审、分管领导终审后发布(三审三校)"
+            .into(),
+        ..Default::default()
+    }
+}
+
+/// Creates `delegation` as `client` under `id`.
+pub async fn delegate(
+    client: &mut Vendors,
+    id: &str,
+    delegation: pb::Delegation,
+) -> Result<pb::Delegation, Status> {
+    client
+        .create_delegation(pb::CreateDelegationRequest {
+            delegation_id: id.into(),
+            delegation: Some(delegation),
+            request_id: String::new(),
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+/// Registers, vets and approves `id` in Golmud.
+pub async fn approved_vendor(suite: &Suite, id: &str, name: &str, code: &str) {
+    let mut golmud = suite.golmud().await;
+    create(&mut golmud, id, new_vendor(name, code))
+        .await
+        .expect("register");
+    vet(&mut golmud, id, [90, 90, 90, 90]).await.expect("vet");
+    approve(&mut golmud, id).await.expect("approve");
+}
+
+/// The filing `name` as golmud-edu's leader reads it, once it is submitted.
+pub async fn submitted(suite: &Suite, name: &str) -> fpb::Filing {
+    let leader = suite.filings("li.leader", "golmud-edu", Role::Leader).await;
+    govmedia_test_support::eventually(
+        "the handover filing to be submitted",
+        Duration::from_secs(20),
+        || {
+            let mut leader = leader.clone();
+            async move {
+                let filing = leader
+                    .get_filing(fpb::GetFilingRequest {
+                        name: name.to_owned(),
+                    })
+                    .await
+                    .ok()?
+                    .into_inner();
+                (filing.state == fpb::FilingState::Submitted as i32).then_some(filing)
+            }
+        },
+    )
+    .await
+}
+
+/// Golmud-edu's leader consents to the filing `name`, and Golmud's management department
+/// accepts it (or rejects it, with `accept` false).
+pub async fn decide(suite: &Suite, name: &str, accept: bool) {
+    submitted(suite, name).await;
+    suite
+        .filings("li.leader", "golmud-edu", Role::Leader)
+        .await
+        .consent_filing(fpb::ConsentFilingRequest {
+            name: name.into(),
+            comment: "同意".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("consent");
+    let mut office = suite
+        .filings("wang.supervisor", "golmud-office", Role::Supervisor)
+        .await;
+    if accept {
+        office
+            .accept_filing(fpb::AcceptFilingRequest {
+                name: name.into(),
+                comment: "准予备案".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("accept");
+    } else {
+        office
+            .reject_filing(fpb::RejectFilingRequest {
+                name: name.into(),
+                comment: "委托材料不全".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("reject");
+    }
+}
+
+/// Waits until the delegation `id`, as golmud-edu's operator reads it, satisfies `done`.
+pub async fn delegation_when(
+    suite: &Suite,
+    id: &str,
+    what: &str,
+    done: impl Fn(&pb::Delegation) -> bool,
+) -> pb::Delegation {
+    let operator = suite.operator().await;
+    let done = &done;
+    govmedia_test_support::eventually(what, Duration::from_secs(20), || {
+        let mut operator = operator.clone();
+        async move {
+            let delegation = operator
+                .get_delegation(pb::GetDelegationRequest {
+                    name: format!("delegations/{id}"),
+                })
+                .await
+                .ok()?
+                .into_inner();
+            done(&delegation).then_some(delegation)
+        }
+    })
+    .await
+}
+
+/// The operator of `account` as the ledger says: `(type, vendor)`.
+pub async fn operator_of(suite: &Suite, account: &str) -> (i32, String) {
+    let account = suite
+        .golmud_ledger()
+        .await
+        .get_account(rpb::GetAccountRequest {
+            name: format!("accounts/{account}"),
+        })
+        .await
+        .expect("account")
+        .into_inner();
+    let operator = account.operator.unwrap_or_default();
+    (operator.r#type, operator.vendor)
 }

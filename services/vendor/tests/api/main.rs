@@ -4,5 +4,6 @@
 
 mod access;
 mod bad_input;
+mod delegations;
 mod helpers;
 mod lifecycle;
