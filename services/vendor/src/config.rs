@@ -44,6 +44,28 @@ pub struct VendorConfig {
     pub handover_max_attempts: u32,
     /// How vettings are judged, the `[vendor.vetting]` table.
     pub vetting: VettingConfig,
+    /// The oversight signals (category 8), the `[vendor.oversight]` table.
+    pub oversight: OversightConfig,
+}
+
+/// When oversight signals are computed and what they look ahead.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct OversightConfig {
+    /// A qualification expiring within this many days is signalled.
+    pub expiring_within_days: u32,
+    /// How often one replica evaluates the signals of the whole tree and publishes what
+    /// changed (daily by default).
+    pub interval_ms: u64,
+}
+
+impl Default for OversightConfig {
+    fn default() -> Self {
+        Self {
+            expiring_within_days: 30,
+            interval_ms: 24 * 3_600_000,
+        }
+    }
 }
 
 /// How a vetting passes and how long it counts.
@@ -84,6 +106,7 @@ impl Default for VendorConfig {
             handover_retry_max_ms: 600_000,
             handover_max_attempts: 200,
             vetting: VettingConfig::default(),
+            oversight: OversightConfig::default(),
         }
     }
 }
@@ -152,6 +175,12 @@ impl VendorConfig {
         }
         if vetting.dimension_floor > 100 {
             problems.push("vendor.vetting.dimension_floor must be between 0 and 100".to_owned());
+        }
+        if self.oversight.expiring_within_days > 365 {
+            problems.push("vendor.oversight.expiring_within_days must be at most 365".to_owned());
+        }
+        if self.oversight.interval_ms < 1_000 {
+            problems.push("vendor.oversight.interval_ms must be at least 1000".to_owned());
         }
         if !(1..=3650).contains(&vetting.validity_days) {
             problems.push("vendor.vetting.validity_days must be between 1 and 3650".to_owned());

@@ -9,7 +9,8 @@
 //! | `VendorUpdated` | UpdateVendor, AddQualification |
 //! | `VendorStatusChanged` | ApproveVendor, SuspendVendor, TerminateVendor, BlacklistVendor |
 //! | `VendorVetted` | RecordVetting |
-//! | `DelegationChanged` | CreateDelegation, EndDelegation, and each handover the filing service decides |
+//! | `DelegationChanged` | CreateDelegation, UpdateDelegation, EndDelegation, and each handover the filing service decides |
+//! | `OversightSignalRaised`, `OversightSignalCleared` | the daily oversight evaluation ([`crate::oversight`]) |
 //!
 //! It consumes the filing service's `FilingChanged` ([`FilingDecisions`]): the decisions on the
 //! CHANGE filings that hand delegated accounts over move those handovers.
@@ -121,5 +122,12 @@ impl EventHandler for FilingDecisions {
             .await
             .map_err(|error| HandlerError::from(govmedia_kit::error::ApiError::from(error)))?;
         Ok(())
+    }
+}
+
+/// `OversightSignalRaised`.
+pub fn signal_raised(signal: &pb::OversightSignal) -> pb::OversightSignalRaised {
+    pb::OversightSignalRaised {
+        signal: Some(signal.clone()),
     }
 }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod grpc;
 pub mod handover;
+pub mod oversight;
 pub mod store;
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use govmedia_kit::{
     CancellationToken,
     events::consumer::ConsumerSpec,
+    lease::Leases,
     server::{self, ServerError, ServiceContext},
 };
 use govmedia_proto::vendor::v1::vendor_service_server::VendorServiceServer;
@@ -63,7 +65,7 @@ pub async fn serve(
             ConsumerSpec {
                 stream: events::FILING_STREAM.to_owned(),
                 group: NAME.to_owned(),
-                consumer: replica,
+                consumer: replica.clone(),
                 method: "RecordHandover",
                 principal: filings.own_principal(),
             },
@@ -71,6 +73,10 @@ pub async fn serve(
             events::FilingDecisions,
             shutdown.clone(),
         ));
+        // One replica at a time evaluates the whole tree and publishes what changed.
+        let watch =
+            oversight::Watch::new(writer.clone(), registry.clone(), config.oversight.clone());
+        background.spawn(watch.run(Leases::for_bus(&context.bus), replica, shutdown.clone()));
     }
     let api = grpc::VendorApi::new(writer, registry, &config, wake);
     let routes = Routes::new(VendorServiceServer::new(api));

@@ -93,6 +93,8 @@ pub struct Reviewer {
     pub title: String,
     /// Phone.
     pub phone: String,
+    /// Left the post; no new reviewer named yet.
+    pub departed: bool,
 }
 
 /// One account of a delegation.
@@ -345,6 +347,7 @@ mod tests {
                 display_name: "张丽".into(),
                 title: "宣传科科长".into(),
                 phone: "0979-8412345".into(),
+                departed: false,
             },
             review_mechanism: "三审三校".into(),
             status: DelegationStatus::Pending,

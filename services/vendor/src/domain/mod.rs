@@ -2,6 +2,7 @@
 //! needs, ask the rule, and store the outcome.
 
 pub mod delegation;
+pub mod signals;
 pub mod status;
 pub mod vetting;
 

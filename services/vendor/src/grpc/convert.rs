@@ -148,6 +148,7 @@ pub fn delegation(delegation: &Delegation) -> pb::Delegation {
             display_name: delegation.reviewer.display_name.clone(),
             title: delegation.reviewer.title.clone(),
             phone: delegation.reviewer.phone.clone(),
+            departed: delegation.reviewer.departed,
         }),
         review_mechanism: delegation.review_mechanism.clone(),
         status: delegation.status as i32,

@@ -136,6 +136,12 @@ fn check(req: &pb::CreateDelegationRequest) -> Result<NewDelegation, VendorError
                 &reviewer.phone,
                 true,
             );
+            if reviewer.departed {
+                v.add(
+                    "delegation.unit_reviewer.departed",
+                    "a new delegation needs a reviewer in post",
+                );
+            }
         }
     }
     validate::multiline_text(
@@ -178,6 +184,7 @@ fn check(req: &pb::CreateDelegationRequest) -> Result<NewDelegation, VendorError
             display_name: reviewer.display_name.clone(),
             title: reviewer.title.clone(),
             phone: reviewer.phone.clone(),
+            departed: false,
         },
         review_mechanism: source.review_mechanism.clone(),
     })
@@ -525,6 +532,124 @@ pub(super) async fn end(
     let response = unit.commit(convert::delegation(&delegation)).await?;
     api.handovers.notify_one();
     Ok(response)
+}
+
+/// Fields UpdateDelegation may change.
+const MUTABLE_FIELDS: &[&str] = &["unit_reviewer", "review_mechanism"];
+
+pub(super) async fn update(
+    api: &VendorApi,
+    principal: &Principal,
+    req: pb::UpdateDelegationRequest,
+) -> Result<pb::Delegation, VendorError> {
+    let mut v = Violations::new();
+    validate::request_id(&mut v, "request_id", &req.request_id);
+    let paths = validate::field_mask(
+        &mut v,
+        "update_mask",
+        req.update_mask.as_ref(),
+        MUTABLE_FIELDS,
+    );
+    let id = match &req.delegation {
+        Some(source) => {
+            for path in &paths {
+                match path.as_str() {
+                    "unit_reviewer" => match &source.unit_reviewer {
+                        None => v.add("delegation.unit_reviewer", "is required"),
+                        Some(reviewer) => {
+                            validate::text(
+                                &mut v,
+                                "delegation.unit_reviewer.display_name",
+                                &reviewer.display_name,
+                                50,
+                                true,
+                            );
+                            validate::text(
+                                &mut v,
+                                "delegation.unit_reviewer.title",
+                                &reviewer.title,
+                                50,
+                                true,
+                            );
+                            validate::phone(
+                                &mut v,
+                                "delegation.unit_reviewer.phone",
+                                &reviewer.phone,
+                                true,
+                            );
+                        }
+                    },
+                    "review_mechanism" => validate::multiline_text(
+                        &mut v,
+                        "delegation.review_mechanism",
+                        &source.review_mechanism,
+                        4000,
+                        true,
+                    ),
+                    _ => {}
+                }
+            }
+            validate::resource_id(&mut v, "delegation.name", &source.name, "delegations", true)
+        }
+        None => {
+            v.add("delegation", "is required");
+            None
+        }
+    };
+    v.finish()?;
+    let (Some(id), Some(source)) = (id, req.delegation.as_ref()) else {
+        return Err(unvalidated("delegation"));
+    };
+    let jurisdiction = api.jurisdiction(principal).await?;
+
+    let mut unit = api
+        .writer
+        .begin("UpdateDelegation", principal, &req.request_id, &req)
+        .await?;
+    let mut delegation = visible(unit.txn(), &Caller::Official(jurisdiction), &id).await?;
+    if let Some(done) = unit.replay().await? {
+        return Ok(done);
+    }
+    if delegation.ended.is_some() {
+        return Err(VendorError::End {
+            delegation: delegation.name(),
+            error: rules::EndError::AlreadyEnded,
+        });
+    }
+    check_etag_version(&source.etag, delegation.version, &delegation.name())?;
+    let before = delegation.version;
+    for path in &paths {
+        match path.as_str() {
+            "unit_reviewer" => {
+                if let Some(reviewer) = &source.unit_reviewer {
+                    delegation.reviewer = Reviewer {
+                        display_name: reviewer.display_name.clone(),
+                        title: reviewer.title.clone(),
+                        phone: reviewer.phone.clone(),
+                        departed: reviewer.departed,
+                    };
+                }
+            }
+            "review_mechanism" => delegation.review_mechanism = source.review_mechanism.clone(),
+            _ => {}
+        }
+    }
+    delegation.version += 1;
+    delegation.updated = stamp(&unit);
+    if !store::delegations::update(unit.txn(), &delegation, before).await? {
+        return Err(VendorError::stale(&delegation.name(), before));
+    }
+    handover::publish(&mut unit, &delegation, "UPDATED").await?;
+    unit.audit(
+        &delegation.name(),
+        &delegation.organization_path,
+        json!({
+            "changed_fields": paths,
+            "reviewer": delegation.reviewer.display_name,
+            "reviewer_departed": delegation.reviewer.departed,
+        }),
+    );
+    Ok(unit.commit(convert::delegation(&delegation)).await?)
 }
 
 fn delegation_name(id: &str) -> String {

@@ -39,6 +39,7 @@ pub struct VendorApi {
     writer: Writer,
     registry: RegistryClient,
     vetting: VettingRules,
+    oversight: crate::config::OversightConfig,
     handovers: Arc<Notify>,
 }
 
@@ -55,6 +56,7 @@ impl VendorApi {
             writer,
             registry,
             vetting: config.vetting_rules(),
+            oversight: config.oversight.clone(),
             handovers,
         }
     }
@@ -179,6 +181,45 @@ fn unvalidated(what: &str) -> VendorError {
     ))
 }
 
+/// ListOversightSignals: the signals of the caller's jurisdiction (or a subtree of it), computed
+/// now, the ledger asked as the caller.
+async fn signals(
+    api: &VendorApi,
+    principal: &Principal,
+    req: pb::ListOversightSignalsRequest,
+) -> Result<pb::ListOversightSignalsResponse, VendorError> {
+    let mut v = govmedia_kit::error::Violations::new();
+    let organization = govmedia_kit::validate::resource_id(
+        &mut v,
+        "organization",
+        &req.organization,
+        "organizations",
+        false,
+    );
+    let kind = govmedia_kit::validate::enum_value(
+        &mut v,
+        "kind",
+        req.kind,
+        false,
+        crate::domain::signals::SignalKind::from_i32,
+    );
+    v.finish()?;
+    // Officials only: a vendor's credential has no jurisdiction to look at.
+    api.jurisdiction(principal).await?;
+    let asker = api.registry.as_caller(principal);
+    let scope = asker.scope(organization.as_deref()).await?;
+    let computed = api.writer.clock().now();
+    let found = crate::oversight::evaluate(&api.writer, &api.oversight, &asker, &scope).await?;
+    Ok(pb::ListOversightSignalsResponse {
+        signals: found
+            .iter()
+            .filter(|signal| kind.is_none_or(|kind| signal.kind == kind))
+            .map(crate::oversight::to_proto)
+            .collect(),
+        computed_time: Some(govmedia_kit::clock::to_proto(computed)),
+    })
+}
+
 /// Turns a handler result into what tonic wants.
 fn respond<T>(result: Result<T, VendorError>) -> Result<Response<T>, Status> {
     result.map(Response::new).map_err(Status::from)
@@ -297,5 +338,19 @@ impl VendorService for VendorApi {
         request: Request<pb::EndDelegationRequest>,
     ) -> Result<Response<pb::Delegation>, Status> {
         handle!(self, request, delegations::end)
+    }
+
+    async fn update_delegation(
+        &self,
+        request: Request<pb::UpdateDelegationRequest>,
+    ) -> Result<Response<pb::Delegation>, Status> {
+        handle!(self, request, delegations::update)
+    }
+
+    async fn list_oversight_signals(
+        &self,
+        request: Request<pb::ListOversightSignalsRequest>,
+    ) -> Result<Response<pb::ListOversightSignalsResponse>, Status> {
+        handle!(self, request, signals)
     }
 }

@@ -30,6 +30,7 @@ fn to_domain(model: row::Model, handovers: Vec<Handover>) -> Result<Delegation, 
             display_name: model.reviewer_name,
             title: model.reviewer_title,
             phone: model.reviewer_phone,
+            departed: model.reviewer_departed,
         },
         review_mechanism: model.review_mechanism,
         handovers,
@@ -54,6 +55,7 @@ fn to_row(delegation: &Delegation) -> row::ActiveModel {
         reviewer_name: Set(delegation.reviewer.display_name.clone()),
         reviewer_title: Set(delegation.reviewer.title.clone()),
         reviewer_phone: Set(delegation.reviewer.phone.clone()),
+        reviewer_departed: Set(delegation.reviewer.departed),
         review_mechanism: Set(delegation.review_mechanism.clone()),
         status: Set(delegation.status as i32),
         end_reason: Set(delegation.end_reason.clone()),
@@ -291,6 +293,21 @@ pub async fn open_of_vendor(
     let models = row::Entity::find()
         .filter(row::Column::VendorId.eq(vendor))
         .filter(row::Column::EndedAt.is_null())
+        .order_by_asc(row::Column::Seq)
+        .all(conn)
+        .await?;
+    with_handovers(conn, models).await
+}
+
+/// The delegations of units in the subtree at `path` that may still hold an account (not
+/// REFUSED or ENDED), oldest first.
+pub async fn live_in(conn: &impl ConnectionTrait, path: &str) -> Result<Vec<Delegation>, DbErr> {
+    let models = row::Entity::find()
+        .filter(govmedia_kit::store::starts_with(row::Column::OrgPath, path))
+        .filter(row::Column::Status.is_not_in([
+            DelegationStatus::Refused as i32,
+            DelegationStatus::Ended as i32,
+        ]))
         .order_by_asc(row::Column::Seq)
         .all(conn)
         .await?;

@@ -137,6 +137,7 @@ pub mod delegation {
         pub reviewer_name: String,
         pub reviewer_title: String,
         pub reviewer_phone: String,
+        pub reviewer_departed: bool,
         pub review_mechanism: String,
         pub status: i32,
         pub end_reason: String,
@@ -172,6 +173,26 @@ pub mod handover {
         pub start_filing: String,
         pub end_filing: Option<String>,
         pub detail: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `oversight_signals`.
+pub mod signal {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "oversight_signals")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        pub kind: i32,
+        pub signal: Vec<u8>,
+        pub raised_at: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

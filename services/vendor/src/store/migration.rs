@@ -12,6 +12,7 @@ impl MigratorTrait for Migrator {
         let mut migrations = govmedia_kit::schema::migrations();
         migrations.push(Box::new(VendorTables));
         migrations.push(Box::new(DelegationTables));
+        migrations.push(Box::new(OversightTables));
         migrations
     }
 }
@@ -232,5 +233,40 @@ impl MigrationTrait for DelegationTables {
             manager.create_index(index.to_owned()).await?;
         }
         Ok(())
+    }
+}
+
+struct OversightTables;
+
+impl MigrationName for OversightTables {
+    fn name(&self) -> &str {
+        "m20261203_000004_oversight_tables"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for OversightTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("delegations")
+                    .add_column(boolean("reviewer_departed").default(false))
+                    .to_owned(),
+            )
+            .await?;
+        // The signals the daily evaluation last found, to publish only what changed.
+        manager
+            .create_table(
+                Table::create()
+                    .table("oversight_signals")
+                    .if_not_exists()
+                    .col(string_len("key", 300).primary_key())
+                    .col(integer("kind"))
+                    .col(blob("signal"))
+                    .col(timestamp_with_time_zone("raised_at"))
+                    .to_owned(),
+            )
+            .await
     }
 }

@@ -253,6 +253,16 @@ fn ancestor_paths(path: &str) -> Vec<String> {
     paths
 }
 
+/// The vendors on the line of `path` (registered in its subtree or above it), by id.
+pub async fn on_line_of(conn: &impl ConnectionTrait, path: &str) -> Result<Vec<Vendor>, DbErr> {
+    let models = row::Entity::find()
+        .filter(on_line(path))
+        .order_by_asc(row::Column::Id)
+        .all(conn)
+        .await?;
+    with_qualifications(conn, models).await
+}
+
 /// Records that the company with `credit_code` (the record `vendor`) is barred in the
 /// jurisdiction of `organization` at `path`, by the change `by`.
 pub async fn blacklist(

@@ -23,7 +23,10 @@ use govmedia_proto::{
 };
 use govmedia_registry::RegistryConfig;
 use govmedia_test_support::{Backend, TestBackends};
-use govmedia_vendor::{VendorConfig, config::VettingConfig};
+use govmedia_vendor::{
+    VendorConfig,
+    config::{OversightConfig, VettingConfig},
+};
 use tonic::{Status, service::interceptor::InterceptedService, transport::Channel};
 
 pub use govmedia_test_support::{assert_error, assert_invalid};
@@ -199,6 +202,11 @@ impl Suite {
                 pass_threshold: 80,
                 dimension_floor: 60,
                 validity_days: 180,
+            },
+            // The tests run the daily evaluation by hand (`Suite::watch`).
+            oversight: OversightConfig {
+                expiring_within_days: 30,
+                interval_ms: 3_600_000,
             },
         }
     }
@@ -479,6 +487,23 @@ impl Suite {
         .await;
     }
 
+    /// The daily oversight evaluation on the vendor database, for tests that run a pass by hand.
+    pub fn watch(&self) -> govmedia_vendor::oversight::Watch {
+        let writer = govmedia_kit::unit::Writer::new(
+            self.vendor_db.clone(),
+            govmedia_kit::events::outbox::OutboxSignal::default(),
+            govmedia_vendor::events::STREAM,
+            self.time.clock(),
+        );
+        let config = self.config();
+        let registry = govmedia_vendor::grpc::registry(
+            &config,
+            Arc::new(self.keyring.identity("vendor").expect("identity")),
+        )
+        .expect("registry client");
+        govmedia_vendor::oversight::Watch::new(writer, registry, config.oversight)
+    }
+
     /// Number of vendors stored, as a "did anything change" probe.
     pub async fn vendor_count(&self) -> u64 {
         use sea_orm::{EntityTrait, PaginatorTrait};
@@ -637,6 +662,7 @@ pub fn delegation(vendor: &str, accounts: &[&str], scope: pb::DelegationScope) -
             display_name: "张丽".into(),
             title: "宣传科科长".into(),
             phone: "0979-8412345".into(),
+            departed: false,
         }),
         review_mechanism: "稿件由代运营机构起草,宣传科科长初审、分管领导终审后发布(三审三校)"
             .into(),

@@ -7,3 +7,4 @@ mod bad_input;
 mod delegations;
 mod helpers;
 mod lifecycle;
+mod oversight;
