@@ -16,6 +16,7 @@
 //! | [`numbered!`] | the domain's enums of the contract, by proto number and name |
 //! | [`validate`], [`paging`] | request validation primitives and filter-bound page tokens |
 //! | [`jobs`], [`lease`] | durable jobs with leases and backoff; work one replica must do |
+//! | [`table`] | reports as workbooks: Chinese and English headers, values as text |
 //! | [`server`] | health + reflection + one tower stack + graceful shutdown |
 //! | [`client`] | channels and the interceptor carrying bearer token and trace context |
 
@@ -41,6 +42,7 @@ pub mod regional;
 pub mod schema;
 pub mod server;
 pub mod store;
+pub mod table;
 pub mod telemetry;
 pub mod unit;
 pub mod validate;

@@ -4,7 +4,10 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::vetting::VettingRules;
+use crate::domain::{
+    performance::{Formula, InputKind},
+    vetting::VettingRules,
+};
 
 /// Default gRPC port of the vendor service.
 pub const DEFAULT_PORT: u16 = 50063;
@@ -46,6 +49,57 @@ pub struct VendorConfig {
     pub vetting: VettingConfig,
     /// The oversight signals (category 8), the `[vendor.oversight]` table.
     pub oversight: OversightConfig,
+    /// The performance formula, the `[vendor.performance]` table.
+    pub performance: PerformanceConfig,
+}
+
+/// The performance formula: a weighted mean of its inputs, in percent summing to 100. Change
+/// the version whenever a weight or the threshold changes: every assessment stores the version
+/// it was computed with.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PerformanceConfig {
+    /// The formula's version, e.g. `2026-1`.
+    pub formula_version: String,
+    /// Weight of the share of inspections passed.
+    pub inspection_weight: u32,
+    /// Weight of the share of messages answered in time.
+    pub reply_timeliness_weight: u32,
+    /// Weight of citizens' satisfaction.
+    pub satisfaction_weight: u32,
+    /// Weight of the supervisors' ratings.
+    pub supervisor_rating_weight: u32,
+    /// The least score (0-100) that passes; below it the vendor is flagged for clean-out.
+    pub threshold: u32,
+}
+
+impl Default for PerformanceConfig {
+    fn default() -> Self {
+        Self {
+            formula_version: "2026-1".to_owned(),
+            inspection_weight: 40,
+            reply_timeliness_weight: 20,
+            satisfaction_weight: 20,
+            supervisor_rating_weight: 20,
+            threshold: 60,
+        }
+    }
+}
+
+impl PerformanceConfig {
+    /// The formula of these settings.
+    pub fn formula(&self) -> Formula {
+        Formula {
+            version: self.formula_version.clone(),
+            weights: vec![
+                (InputKind::Inspection, self.inspection_weight),
+                (InputKind::ReplyTimeliness, self.reply_timeliness_weight),
+                (InputKind::Satisfaction, self.satisfaction_weight),
+                (InputKind::SupervisorRating, self.supervisor_rating_weight),
+            ],
+            threshold: self.threshold,
+        }
+    }
 }
 
 /// When oversight signals are computed and what they look ahead.
@@ -107,6 +161,7 @@ impl Default for VendorConfig {
             handover_max_attempts: 200,
             vetting: VettingConfig::default(),
             oversight: OversightConfig::default(),
+            performance: PerformanceConfig::default(),
         }
     }
 }
@@ -181,6 +236,23 @@ impl VendorConfig {
         }
         if self.oversight.interval_ms < 1_000 {
             problems.push("vendor.oversight.interval_ms must be at least 1000".to_owned());
+        }
+        let performance = &self.performance;
+        let sum = performance.inspection_weight
+            + performance.reply_timeliness_weight
+            + performance.satisfaction_weight
+            + performance.supervisor_rating_weight;
+        if sum != 100 {
+            problems.push(format!(
+                "the vendor.performance weights must sum to 100 (they sum to {sum})"
+            ));
+        }
+        if performance.threshold > 100 {
+            problems.push("vendor.performance.threshold must be between 0 and 100".to_owned());
+        }
+        if performance.formula_version.trim().is_empty() || performance.formula_version.len() > 50 {
+            problems
+                .push("vendor.performance.formula_version must be 1 to 50 characters".to_owned());
         }
         if !(1..=3650).contains(&vetting.validity_days) {
             problems.push("vendor.vetting.validity_days must be between 1 and 3650".to_owned());

@@ -9,6 +9,7 @@
 //! | `VendorUpdated` | UpdateVendor, AddQualification |
 //! | `VendorStatusChanged` | ApproveVendor, SuspendVendor, TerminateVendor, BlacklistVendor |
 //! | `VendorVetted` | RecordVetting |
+//! | `VendorAssessed` | AssessPerformance |
 //! | `DelegationChanged` | CreateDelegation, UpdateDelegation, EndDelegation, and each handover the filing service decides |
 //! | `OversightSignalRaised`, `OversightSignalCleared` | the daily oversight evaluation ([`crate::oversight`]) |
 //!
@@ -129,5 +130,13 @@ impl EventHandler for FilingDecisions {
 pub fn signal_raised(signal: &pb::OversightSignal) -> pb::OversightSignalRaised {
     pb::OversightSignalRaised {
         signal: Some(signal.clone()),
+    }
+}
+
+/// `VendorAssessed`.
+pub fn vendor_assessed(vendor: &str, assessment: &pb::PerformanceAssessment) -> pb::VendorAssessed {
+    pb::VendorAssessed {
+        vendor: vendor.to_owned(),
+        assessment: Some(assessment.clone()),
     }
 }

@@ -1,15 +1,12 @@
 //! Files an operator uploads to the national reporting system by hand: JSON Lines for tools,
 //! an XLSX workbook for people. Both hold the same columns as the HTTP adapter sends.
 
-use rust_xlsxwriter::{Format, Workbook, XlsxError};
+use govmedia_kit::table;
+use rust_xlsxwriter::XlsxError;
 
 use super::{COLUMNS, Record};
 
-/// Media type of a JSON Lines file.
-pub const JSONL_MEDIA_TYPE: &str = "application/jsonl";
-/// Media type of an XLSX workbook.
-pub const XLSX_MEDIA_TYPE: &str =
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub use govmedia_kit::table::{JSONL_MEDIA_TYPE, XLSX_MEDIA_TYPE};
 
 /// Name of the sheet in the workbook.
 const SHEET: &str = "报送记录 Reports";
@@ -24,27 +21,10 @@ pub fn jsonl(records: &[Record]) -> Vec<u8> {
     out
 }
 
-/// A workbook with one sheet: a frozen header row ("中文 / English" in each cell) and one row
-/// per record, every value as text (ids with leading zeros and long digit strings must not turn
-/// into numbers).
+/// The kit's workbook of the records: a frozen bilingual header row and one row per record,
+/// every value as text.
 pub fn xlsx(records: &[Record]) -> Result<Vec<u8>, XlsxError> {
-    let mut workbook = Workbook::new();
-    let sheet = workbook.add_worksheet();
-    sheet.set_name(SHEET)?;
-    let header = Format::new().set_bold().set_text_wrap();
-    let text = Format::new().set_num_format("@");
-    for (col, column) in (0u16..).zip(COLUMNS.iter()) {
-        sheet.write_string_with_format(0, col, format!("{}\n{}", column.zh, column.en), &header)?;
-        sheet.set_column_width(col, 22)?;
-    }
-    sheet.set_row_height(0, 32)?;
-    sheet.set_freeze_panes(1, 0)?;
-    for (row, record) in (1u32..).zip(records) {
-        for (col, value) in (0u16..).zip(record.values.iter()) {
-            sheet.write_string_with_format(row, col, value, &text)?;
-        }
-    }
-    workbook.save_to_buffer()
+    table::xlsx(SHEET, &COLUMNS, records.iter().map(|record| &record.values))
 }
 
 #[cfg(test)]

@@ -19,15 +19,7 @@ use serde_json::{Map, Value};
 use crate::domain::report::Delivery;
 
 /// One column of a record: its JSON key and its spreadsheet header in both languages.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Column {
-    /// Key in JSON (JSON Lines export, HTTP adapter).
-    pub key: &'static str,
-    /// Chinese header.
-    pub zh: &'static str,
-    /// English header.
-    pub en: &'static str,
-}
+pub use govmedia_kit::table::Column;
 
 /// Number of columns of a record.
 pub const WIDTH: usize = 21;

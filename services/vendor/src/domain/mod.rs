@@ -2,6 +2,7 @@
 //! needs, ask the rule, and store the outcome.
 
 pub mod delegation;
+pub mod performance;
 pub mod signals;
 pub mod status;
 pub mod vetting;
@@ -109,6 +110,8 @@ pub struct Vendor {
     pub approval_valid_until: Option<DateTime<Utc>>,
     /// The organization that blacklisted it.
     pub blacklisted_in: Option<String>,
+    /// Why it is flagged for clean-out, empty when it is not (see [`Flag`]).
+    pub clean_out_flag: String,
     /// Registration.
     pub created: Stamp,
     /// Last change.
@@ -122,6 +125,38 @@ impl Vendor {
     pub fn name(&self) -> String {
         format!("vendors/{}", self.id)
     }
+
+    /// Flags the vendor for clean-out because of `flag`, or clears a flag of the same source
+    /// when `flag` is a pass; true when the flag changed.
+    pub fn flag(&mut self, flag: Flag) -> bool {
+        let before = self.clean_out_flag.clone();
+        match flag {
+            Flag::Failed { source, why } => self.clean_out_flag = format!("{source}: {why}"),
+            Flag::Passed { source } => {
+                if self.clean_out_flag.starts_with(&format!("{source}:")) {
+                    self.clean_out_flag.clear();
+                }
+            }
+        }
+        self.clean_out_flag != before
+    }
+}
+
+/// What a vetting or an assessment says about the clean-out flag.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Flag {
+    /// It failed: flag the vendor, saying why.
+    Failed {
+        /// `vetting` or `performance`.
+        source: &'static str,
+        /// What failed.
+        why: String,
+    },
+    /// It passed: clear a flag of the same source.
+    Passed {
+        /// `vetting` or `performance`.
+        source: &'static str,
+    },
 }
 
 /// How a vendor's jurisdiction relates to a caller's: who may see it and who may act on it.

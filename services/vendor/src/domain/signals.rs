@@ -25,6 +25,8 @@ numbered! {
         BarredVendorOperating = 5 => "BARRED_VENDOR_OPERATING",
         /// The ledger names a vendor that no delegation handed the account to.
         UndelegatedOperator = 6 => "UNDELEGATED_OPERATOR",
+        /// The latest performance assessment is below the threshold.
+        VendorBelowThreshold = 7 => "VENDOR_BELOW_THRESHOLD",
     }
 }
 
@@ -90,6 +92,7 @@ fn evidence(pairs: &[(&str, String)]) -> Vec<(String, String)> {
 pub fn evaluate(inputs: Inputs<'_>) -> Vec<Signal> {
     let mut signals = Vec::new();
     qualifications(&inputs, &mut signals);
+    performance(&inputs, &mut signals);
     reviewers(&inputs, &mut signals);
     operators(&inputs, &mut signals);
     signals.sort_by(|a, b| (a.kind as i32, &a.key).cmp(&(b.kind as i32, &b.key)));
@@ -141,6 +144,30 @@ fn qualifications(inputs: &Inputs<'_>, signals: &mut Vec<Signal>) {
                     ("number", qualification.number.clone()),
                     ("valid_until", time(qualification.valid_until)),
                 ]),
+            });
+        }
+    }
+}
+
+/// Vendors whose latest performance assessment flagged them (and that are still in use).
+fn performance(inputs: &Inputs<'_>, signals: &mut Vec<Signal>) {
+    for vendor in inputs.vendors {
+        let in_use = matches!(
+            vendor.status,
+            VendorStatus::Approved | VendorStatus::Suspended
+        );
+        if in_use && vendor.clean_out_flag.starts_with("performance:") {
+            let kind = SignalKind::VendorBelowThreshold;
+            signals.push(Signal {
+                kind,
+                key: format!("{kind}:{}", vendor.id),
+                vendor: Some(vendor.id.clone()),
+                delegation: None,
+                account: None,
+                organization: Some(vendor.organization.clone()),
+                description: "the vendor's latest performance assessment is below the threshold"
+                    .to_owned(),
+                evidence: evidence(&[("clean_out_flag", vendor.clean_out_flag.clone())]),
             });
         }
     }

@@ -3,7 +3,9 @@
 use govmedia_kit::clock::to_proto;
 use govmedia_proto::{common::v1 as common, vendor::v1 as pb};
 
-use crate::domain::{Contact, Delegation, Qualification, Stamp, Vendor, Vetting};
+use crate::domain::{
+    Contact, Delegation, Qualification, Stamp, Vendor, Vetting, performance::Assessment,
+};
 
 /// The etag of a version.
 pub fn etag(version: i64) -> String {
@@ -95,6 +97,7 @@ pub fn vendor(vendor: &Vendor) -> pb::Vendor {
         created: Some(stamp(&vendor.created)),
         updated: Some(stamp(&vendor.updated)),
         etag: etag(vendor.version),
+        clean_out_flag: vendor.clean_out_flag.clone(),
     }
 }
 
@@ -172,5 +175,46 @@ pub fn delegation(delegation: &Delegation) -> pb::Delegation {
         created: Some(stamp(&delegation.created)),
         updated: Some(stamp(&delegation.updated)),
         etag: etag(delegation.version),
+    }
+}
+
+/// A performance assessment of the vendor `vendor` (id).
+pub fn assessment(vendor: &str, assessment: &Assessment) -> pb::PerformanceAssessment {
+    pb::PerformanceAssessment {
+        name: format!("vendors/{vendor}/assessments/{}", assessment.id),
+        period_start: Some(to_proto(assessment.period_start)),
+        period_end: Some(to_proto(assessment.period_end)),
+        supervisor_ratings: assessment
+            .ratings
+            .iter()
+            .map(|rating| pb::SupervisorRating {
+                rater: rating.rater.clone(),
+                score: rating.score,
+                comment: rating.comment.clone(),
+            })
+            .collect(),
+        inputs: assessment
+            .inputs
+            .iter()
+            .map(|input| pb::PerformanceInput {
+                kind: input.kind,
+                weight: input.weight,
+                available: input.value.is_some(),
+                value: input.value.unwrap_or_default(),
+                source: input.source.clone(),
+            })
+            .collect(),
+        formula_version: assessment.formula_version.clone(),
+        score: assessment.score.unwrap_or_default(),
+        scored: assessment.score.is_some(),
+        unused_weight: assessment.unused_weight,
+        threshold: assessment.threshold,
+        below_threshold: assessment.below_threshold,
+        accounts: assessment
+            .accounts
+            .iter()
+            .map(|a| account_name(a))
+            .collect(),
+        recorded: Some(stamp(&assessment.recorded)),
     }
 }

@@ -8,6 +8,8 @@
 pub mod convert;
 mod delegations;
 pub mod filing;
+mod performance;
+mod reports;
 mod validation;
 mod vendors;
 mod vettings;
@@ -40,6 +42,7 @@ pub struct VendorApi {
     registry: RegistryClient,
     vetting: VettingRules,
     oversight: crate::config::OversightConfig,
+    performance: crate::domain::performance::Formula,
     handovers: Arc<Notify>,
 }
 
@@ -57,6 +60,7 @@ impl VendorApi {
             registry,
             vetting: config.vetting_rules(),
             oversight: config.oversight.clone(),
+            performance: config.performance.formula(),
             handovers,
         }
     }
@@ -345,6 +349,27 @@ impl VendorService for VendorApi {
         request: Request<pb::UpdateDelegationRequest>,
     ) -> Result<Response<pb::Delegation>, Status> {
         handle!(self, request, delegations::update)
+    }
+
+    async fn assess_performance(
+        &self,
+        request: Request<pb::AssessPerformanceRequest>,
+    ) -> Result<Response<pb::PerformanceAssessment>, Status> {
+        handle!(self, request, performance::assess)
+    }
+
+    async fn list_performance_assessments(
+        &self,
+        request: Request<pb::ListPerformanceAssessmentsRequest>,
+    ) -> Result<Response<pb::ListPerformanceAssessmentsResponse>, Status> {
+        handle!(self, request, performance::list)
+    }
+
+    async fn export_clean_out_report(
+        &self,
+        request: Request<pb::ExportCleanOutReportRequest>,
+    ) -> Result<Response<pb::ExportCleanOutReportResponse>, Status> {
+        handle!(self, request, reports::clean_out)
     }
 
     async fn list_oversight_signals(

@@ -98,6 +98,7 @@ pub(super) async fn create(
         approval_vetting: None,
         approval_valid_until: None,
         blacklisted_in: None,
+        clean_out_flag: String::new(),
         created: now.clone(),
         updated: now,
         version: 1,

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use super::{VendorApi, convert, governed, stamp, unvalidated, validation, visible};
 use crate::{
-    domain::{VendorStatus, Vetting, vetting},
+    domain::{Flag, VendorStatus, Vetting, vetting},
     error::VendorError,
     events, store,
 };
@@ -75,6 +75,23 @@ pub(super) async fn record(
     )
     .await?;
     let response = convert::vetting(&vendor.id, &recorded);
+    let flag = if recorded.passed {
+        Flag::Passed { source: "vetting" }
+    } else {
+        Flag::Failed {
+            source: "vetting",
+            why: format!("the latest vetting failed ({})", response.name),
+        }
+    };
+    let mut vendor = vendor;
+    let before = vendor.version;
+    if vendor.flag(flag) {
+        vendor.version += 1;
+        vendor.updated = stamp(&unit);
+        if !store::vendors::update(unit.txn(), &vendor, before).await? {
+            return Err(VendorError::stale(&vendor.name(), before));
+        }
+    }
     let name = vendor.name();
     unit.publish(&name, &events::vendor_vetted(&name, &response))
         .await?;

@@ -313,3 +313,16 @@ pub async fn live_in(conn: &impl ConnectionTrait, path: &str) -> Result<Vec<Dele
         .await?;
     with_handovers(conn, models).await
 }
+
+/// Every delegation of `vendor`, oldest first.
+pub async fn of_vendor(
+    conn: &impl ConnectionTrait,
+    vendor: &str,
+) -> Result<Vec<Delegation>, DbErr> {
+    let models = row::Entity::find()
+        .filter(row::Column::VendorId.eq(vendor))
+        .order_by_asc(row::Column::Seq)
+        .all(conn)
+        .await?;
+    with_handovers(conn, models).await
+}

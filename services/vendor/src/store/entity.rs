@@ -21,6 +21,7 @@ pub mod vendor {
         pub approval_vetting: Option<String>,
         pub approval_valid_until: Option<DateTimeUtc>,
         pub blacklisted_in: Option<String>,
+        pub clean_out_flag: String,
         pub created_at: DateTimeUtc,
         pub created_by: String,
         pub created_by_org: String,
@@ -193,6 +194,37 @@ pub mod signal {
         pub kind: i32,
         pub signal: Vec<u8>,
         pub raised_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `vendor_assessments`.
+pub mod assessment {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+    #[sea_orm(table_name = "vendor_assessments")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        pub vendor_id: String,
+        pub period_start: DateTimeUtc,
+        pub period_end: DateTimeUtc,
+        pub ratings: String,
+        pub inputs: String,
+        pub formula_version: String,
+        pub score: Option<f64>,
+        pub unused_weight: f64,
+        pub threshold: f64,
+        pub below_threshold: bool,
+        pub accounts: String,
+        pub recorded_at: DateTimeUtc,
+        pub recorded_by: String,
+        pub recorded_by_org: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

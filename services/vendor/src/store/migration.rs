@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
         migrations.push(Box::new(VendorTables));
         migrations.push(Box::new(DelegationTables));
         migrations.push(Box::new(OversightTables));
+        migrations.push(Box::new(PerformanceTables));
         migrations
     }
 }
@@ -265,6 +266,63 @@ impl MigrationTrait for OversightTables {
                     .col(integer("kind"))
                     .col(blob("signal"))
                     .col(timestamp_with_time_zone("raised_at"))
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+struct PerformanceTables;
+
+impl MigrationName for PerformanceTables {
+    fn name(&self) -> &str {
+        "m20261203_000005_performance_tables"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for PerformanceTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("vendors")
+                    .add_column(text("clean_out_flag").default(""))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("vendor_assessments")
+                    .if_not_exists()
+                    .col(big_pk_auto("seq"))
+                    .col(string_len("vendor_id", 63))
+                    .col(timestamp_with_time_zone("period_start"))
+                    .col(timestamp_with_time_zone("period_end"))
+                    // JSON: read and written whole, the inputs exactly as they were used.
+                    .col(text("ratings"))
+                    .col(text("inputs"))
+                    .col(string_len("formula_version", 50))
+                    .col(double_null("score"))
+                    .col(double("unused_weight"))
+                    .col(double("threshold"))
+                    .col(boolean("below_threshold"))
+                    .col(text("accounts"))
+                    .col(timestamp_with_time_zone("recorded_at"))
+                    .col(string_len("recorded_by", 200))
+                    .col(string_len("recorded_by_org", 100))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("vendor_assessments_vendor")
+                    .table("vendor_assessments")
+                    .col("vendor_id")
+                    .col("seq")
+                    .if_not_exists()
                     .to_owned(),
             )
             .await

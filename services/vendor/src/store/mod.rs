@@ -4,6 +4,7 @@
 pub mod delegations;
 pub mod entity;
 pub mod migration;
+pub mod performance;
 pub mod vendors;
 pub mod vettings;
 

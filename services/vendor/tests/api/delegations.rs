@@ -467,6 +467,56 @@ async fn terminating_a_vendor_ends_its_delegations(backend: Backend) {
         "{}",
         ending.end_reason
     );
+    // The clean-out report lists the affected accounts by unit, as JSON and as a workbook.
+    let mut golmud = suite.golmud().await;
+    let report = golmud
+        .export_clean_out_report(pb::ExportCleanOutReportRequest {
+            vendor: "vendors/qingyun".into(),
+            format: pb::ReportFormat::Json as i32,
+        })
+        .await
+        .expect("report")
+        .into_inner();
+    assert_eq!((report.accounts, report.units), (2, 1));
+    let document: serde_json::Value = serde_json::from_slice(&report.content).expect("JSON");
+    assert_eq!(document["vendor_status"], "TERMINATED");
+    assert_eq!(
+        document["units"][0]["organization"],
+        "organizations/golmud-edu"
+    );
+    assert_eq!(document["units"][0]["accounts"][0]["handover"], "ENDING");
+    let workbook = golmud
+        .export_clean_out_report(pb::ExportCleanOutReportRequest {
+            vendor: "vendors/qingyun".into(),
+            format: pb::ReportFormat::Xlsx as i32,
+        })
+        .await
+        .expect("workbook")
+        .into_inner();
+    assert!(workbook.file_name.ends_with(".xlsx"));
+    assert_eq!(&workbook.content[..2], b"PK");
+    assert_invalid(
+        golmud
+            .export_clean_out_report(pb::ExportCleanOutReportRequest {
+                vendor: "vendors/qingyun".into(),
+                format: 0,
+            })
+            .await,
+        "format",
+    );
+    // Another region's supervisor sees nothing of Golmud's vendor.
+    assert_error(
+        suite
+            .xining()
+            .await
+            .export_clean_out_report(pb::ExportCleanOutReportRequest {
+                vendor: "vendors/qingyun".into(),
+                format: pb::ReportFormat::Json as i32,
+            })
+            .await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
     for handover in &ending.handovers {
         decide(&suite, &handover.end_filing, true).await;
     }

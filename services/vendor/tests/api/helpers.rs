@@ -25,7 +25,7 @@ use govmedia_registry::RegistryConfig;
 use govmedia_test_support::{Backend, TestBackends};
 use govmedia_vendor::{
     VendorConfig,
-    config::{OversightConfig, VettingConfig},
+    config::{OversightConfig, PerformanceConfig, VettingConfig},
 };
 use tonic::{Status, service::interceptor::InterceptedService, transport::Channel};
 
@@ -208,6 +208,7 @@ impl Suite {
                 expiring_within_days: 30,
                 interval_ms: 3_600_000,
             },
+            performance: PerformanceConfig::default(),
         }
     }
 

@@ -57,6 +57,13 @@ async fn a_vendor_is_vetted_approved_suspended_terminated_and_blacklisted(backen
     );
     assert_eq!(metadata(&refused, "latest_vetting"), failed.name);
     assert_eq!(metadata(&refused, "why"), "it did not pass");
+    // A failed vetting flags the vendor for clean-out; a passed one clears it.
+    let flagged = get(&mut golmud, "qingyun").await.expect("get");
+    assert!(
+        flagged.clean_out_flag.starts_with("vetting:"),
+        "{}",
+        flagged.clean_out_flag
+    );
 
     let passed = vet(&mut golmud, "qingyun", [85, 80, 90, 82])
         .await
@@ -69,6 +76,7 @@ async fn a_vendor_is_vetted_approved_suspended_terminated_and_blacklisted(backen
         ))
     );
     let approved = approve(&mut golmud, "qingyun").await.expect("approve");
+    assert_eq!(approved.clean_out_flag, "");
     assert_eq!(approved.status, pb::VendorStatus::Approved as i32);
     assert_eq!(approved.approval_vetting, passed.name);
     assert_eq!(approved.approval_valid_until, passed.valid_until);

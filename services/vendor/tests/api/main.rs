@@ -8,3 +8,4 @@ mod delegations;
 mod helpers;
 mod lifecycle;
 mod oversight;
+mod performance;
