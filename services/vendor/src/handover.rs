@@ -114,6 +114,52 @@ pub async fn record(
     Ok(true)
 }
 
+/// Ends `delegation` in `unit` with `reason` (EndDelegation, or a vendor's clean-out): stores it,
+/// queues the return filing of every account the vendor operates, publishes and audits the
+/// change. Returns the accounts whose return is filed.
+pub async fn end(
+    unit: &mut Unit,
+    delegation: &mut Delegation,
+    reason: &str,
+) -> Result<Vec<String>, VendorError> {
+    let before = delegation.version;
+    // Each end files new return filings: numbered by the version this change makes.
+    let phase = format!("end{}", before + 1);
+    let id = delegation.id.clone();
+    let filed = rules::end(delegation, reason, unit.now(), |account| {
+        rules::filing_id(&id, account, &phase)
+    })
+    .map_err(|error| VendorError::End {
+        delegation: format!("delegations/{id}"),
+        error,
+    })?;
+    delegation.version += 1;
+    delegation.updated = crate::grpc::stamp(unit);
+    if !store::delegations::update(unit.txn(), delegation, before).await? {
+        return Err(VendorError::stale(&delegation.name(), before));
+    }
+    for handover in delegation
+        .handovers
+        .iter()
+        .filter(|h| filed.contains(&h.account))
+    {
+        if let Some(filing) = &handover.end_filing {
+            enqueue(unit, &delegation.id, &handover.account, filing).await?;
+        }
+    }
+    publish(unit, delegation, "ENDED").await?;
+    unit.audit(
+        &delegation.name(),
+        &delegation.organization_path,
+        json!({
+            "reason": reason,
+            "returning": filed.iter().map(|a| convert::account_name(a)).collect::<Vec<_>>(),
+            "status": delegation.status.as_str(),
+        }),
+    );
+    Ok(filed)
+}
+
 /// Publishes `DelegationChanged` for `delegation`.
 pub async fn publish(
     unit: &mut Unit,

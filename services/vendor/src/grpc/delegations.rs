@@ -494,41 +494,7 @@ pub(super) async fn end(
         return Ok(done);
     }
     check_etag_version(&req.etag, delegation.version, &delegation.name())?;
-    let before = delegation.version;
-    // Each end files new return filings: numbered by the version this change makes.
-    let phase = format!("end{}", before + 1);
-    let id = delegation.id.clone();
-    let filed = rules::end(&mut delegation, &req.reason, unit.now(), |account| {
-        rules::filing_id(&id, account, &phase)
-    })
-    .map_err(|error| VendorError::End {
-        delegation: delegation_name(&id),
-        error,
-    })?;
-    delegation.version += 1;
-    delegation.updated = stamp(&unit);
-    if !store::delegations::update(unit.txn(), &delegation, before).await? {
-        return Err(VendorError::stale(&delegation.name(), before));
-    }
-    for h in delegation
-        .handovers
-        .iter()
-        .filter(|h| filed.contains(&h.account))
-    {
-        if let Some(filing) = &h.end_filing {
-            handover::enqueue(&unit, &delegation.id, &h.account, filing).await?;
-        }
-    }
-    handover::publish(&mut unit, &delegation, "ENDED").await?;
-    unit.audit(
-        &delegation.name(),
-        &delegation.organization_path,
-        json!({
-            "reason": req.reason,
-            "returning": filed.iter().map(|a| convert::account_name(a)).collect::<Vec<_>>(),
-            "status": delegation.status.as_str(),
-        }),
-    );
+    handover::end(&mut unit, &mut delegation, &req.reason).await?;
     let response = unit.commit(convert::delegation(&delegation)).await?;
     api.handovers.notify_one();
     Ok(response)
@@ -650,8 +616,4 @@ pub(super) async fn update(
         }),
     );
     Ok(unit.commit(convert::delegation(&delegation)).await?)
-}
-
-fn delegation_name(id: &str) -> String {
-    format!("delegations/{id}")
 }

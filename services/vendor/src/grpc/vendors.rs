@@ -16,7 +16,7 @@ use super::{
     visible,
 };
 use crate::{
-    domain::{self, Reach, StatusChange, Vendor, VendorStatus, delegation, status},
+    domain::{self, Reach, StatusChange, Vendor, VendorStatus, status},
     error::VendorError,
     events, handover, store,
 };
@@ -514,35 +514,12 @@ async fn end_delegations(
     let reason = format!("{why}:{}", vendor.status_reason);
     let mut ended = Vec::new();
     for mut delegation in store::delegations::open_of_vendor(unit.txn(), &vendor.id).await? {
-        let before = delegation.version;
-        let phase = format!("end{}", before + 1);
-        let id = delegation.id.clone();
-        let Ok(filed) = delegation::end(&mut delegation, &reason, unit.now(), |account| {
-            delegation::filing_id(&id, account, &phase)
-        }) else {
-            continue;
-        };
-        delegation.version += 1;
-        delegation.updated = stamp(unit);
-        if !store::delegations::update(unit.txn(), &delegation, before).await? {
-            return Err(VendorError::stale(&delegation.name(), before));
+        match handover::end(unit, &mut delegation, &reason).await {
+            Ok(_) => ended.push(delegation.name()),
+            // Ended already in the meantime: nothing to do for it.
+            Err(VendorError::End { .. }) => {}
+            Err(error) => return Err(error),
         }
-        for h in delegation
-            .handovers
-            .iter()
-            .filter(|h| filed.contains(&h.account))
-        {
-            if let Some(filing) = &h.end_filing {
-                handover::enqueue(unit, &delegation.id, &h.account, filing).await?;
-            }
-        }
-        handover::publish(unit, &delegation, "ENDED").await?;
-        unit.audit(
-            &delegation.name(),
-            &delegation.organization_path,
-            json!({ "reason": reason, "returning": filed, "status": delegation.status.as_str() }),
-        );
-        ended.push(delegation.name());
     }
     Ok(ended)
 }

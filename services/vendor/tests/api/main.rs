@@ -9,3 +9,4 @@ mod helpers;
 mod lifecycle;
 mod oversight;
 mod performance;
+mod scenario;
