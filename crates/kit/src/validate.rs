@@ -107,7 +107,7 @@ fn check_text(
     }
     if value
         .chars()
-        .any(|c| c.is_control() && !(lines && c == '\n'))
+        .any(|c| (c.is_control() && !(lines && c == '\n')) || is_invisible_format(c))
     {
         violations.add(
             field,
@@ -121,6 +121,23 @@ fn check_text(
     if value.trim() != value {
         violations.add(field, "must not start or end with white space");
     }
+}
+
+/// Invisible formatting characters (Unicode category Cf) that have no place in a name or a
+/// reason: zero-width spaces and joiners, bidirectional overrides and isolates (which make
+/// text display differently from what it is), the byte-order mark, the soft hyphen.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
 }
 
 /// Checks a proto enum field: a known, non-zero value (`known` decodes the number).
@@ -286,6 +303,26 @@ pub fn https_url(violations: &mut Violations, field: &str, value: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invisible_and_reordering_characters_are_refused() {
+        for bad in [
+            "\u{200B}\u{200B}",
+            "青云\u{202E}传媒",
+            "a\u{FEFF}b",
+            "x\u{2066}y",
+        ] {
+            let mut v = Violations::new();
+            text(&mut v, "name", bad, 100, true);
+            assert!(!v.is_empty(), "{bad:?}");
+            let mut v = Violations::new();
+            multiline_text(&mut v, "reason", bad, 100, true);
+            assert!(!v.is_empty(), "{bad:?}");
+        }
+        let mut v = Violations::new();
+        text(&mut v, "name", "青云传媒有限公司", 100, true);
+        assert!(v.is_empty());
+    }
 
     #[test]
     fn ids() {

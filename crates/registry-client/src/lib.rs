@@ -275,6 +275,36 @@ impl Asker<'_> {
         }
     }
 
+    /// Every account of the subtree of `organization` whose ledger operator is the vendor
+    /// `vendor` (its id), as the asker may see them.
+    pub async fn accounts_operated_by(
+        &self,
+        organization: &str,
+        vendor: &str,
+    ) -> Result<Vec<pb::Account>, ApiError> {
+        let mut client = self.raw()?;
+        let mut accounts = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = client
+                .list_accounts(pb::ListAccountsRequest {
+                    organization: format!("organizations/{organization}"),
+                    operator_vendor: format!("vendors/{vendor}"),
+                    page_size: ACCOUNT_PAGE,
+                    page_token,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|status| relay(&status))?
+                .into_inner();
+            accounts.extend(page.accounts);
+            if page.next_page_token.is_empty() {
+                return Ok(accounts);
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
     /// The management department of `unit`'s own government, if it has one: the
     /// organization that decides its filings and supervises it.
     pub async fn management_department(&self, unit: &OrgRef) -> Result<Option<String>, ApiError> {

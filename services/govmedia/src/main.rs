@@ -258,7 +258,8 @@ fn main() -> ExitCode {
                         roles,
                         ttl,
                     },
-            } => issue_token(&settings, &subject, &org, &roles, ttl),
+            } => vendor_alone(&roles)
+                .and_then(|()| issue_token(&settings, &subject, &org, &roles, ttl)),
             Command::Apikey { data_dir, command } => runtime.block_on(async {
                 match command {
                     ApikeyCommand::Issue {
@@ -267,6 +268,7 @@ fn main() -> ExitCode {
                         roles,
                         expires_in_days,
                     } => {
+                        vendor_alone(&roles)?;
                         admin::issue_key(&settings, &data_dir, &name, &org, &roles, expires_in_days)
                             .await
                     }
@@ -320,6 +322,18 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A vendor's credential names the vendor (its `--org` is the vendor's id), not an
+/// organization of the tree, so it holds no other role: one that did would be read differently
+/// by every service.
+fn vendor_alone(roles: &[Role]) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !roles.contains(&Role::Vendor) || roles.iter().all(|role| *role == Role::Vendor),
+        "the vendor role is held alone: a vendor's credential names the vendor (--org is its \
+         id), not an organization whose other roles it could also hold"
+    );
+    Ok(())
 }
 
 fn issue_token(

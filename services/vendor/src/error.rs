@@ -22,6 +22,13 @@ pub enum VendorError {
     /// caller's to change, or (for a VENDOR caller) is not the caller.
     #[error("{0} is outside the caller's jurisdiction")]
     OutsideJurisdiction(String),
+    /// PERMISSION_DENIED: the vendor is visible to the caller but governed by the jurisdiction
+    /// above it that registered it.
+    #[error("{0} is governed by the jurisdiction that registered it, above the caller")]
+    RegisteredAbove(String),
+    /// PERMISSION_DENIED: the caller supervises, but not in a new-media management department.
+    #[error("{0} is not a new-media management department")]
+    NotManagementDepartment(String),
     /// ALREADY_EXISTS: a vendor with that id exists.
     #[error("{0} already exists")]
     AlreadyExists(String),
@@ -121,6 +128,20 @@ impl From<VendorError> for ApiError {
             VendorError::Api(error) => error,
             VendorError::NotFound(resource) => ApiError::not_found(&resource),
             VendorError::OutsideJurisdiction(resource) => ApiError::outside_jurisdiction(&resource),
+            VendorError::RegisteredAbove(resource) => ApiError::new(
+                ErrorCode::PermissionDenied,
+                ErrorReason::OutsideJurisdiction,
+                format!("{resource} is governed by the jurisdiction that registered it, above the caller"),
+            )
+            .with_metadata("resource", resource)
+            .localized("该代运营机构由上级登记,由上级管理部门管理"),
+            VendorError::NotManagementDepartment(organization) => ApiError::new(
+                ErrorCode::PermissionDenied,
+                ErrorReason::RoleNotAllowed,
+                format!("{organization} is not a new-media management department: only its supervisors register, vet, approve, assess and bar vendors"),
+            )
+            .with_metadata("organization", organization)
+            .localized("只有政务新媒体管理部门可以登记、评估、准入和清理代运营机构"),
             VendorError::AlreadyExists(resource) => ApiError::new(
                 ErrorCode::AlreadyExists,
                 ErrorReason::AlreadyExists,

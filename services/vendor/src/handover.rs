@@ -138,13 +138,20 @@ pub async fn end(
     if !store::delegations::update(unit.txn(), delegation, before).await? {
         return Err(VendorError::stale(&delegation.name(), before));
     }
-    for handover in delegation
-        .handovers
-        .iter()
-        .filter(|h| filed.contains(&h.account))
-    {
-        if let Some(filing) = &handover.end_filing {
+    for handover in &delegation.handovers {
+        if filed.contains(&handover.account)
+            && let Some(filing) = &handover.end_filing
+        {
             enqueue(unit, &delegation.id, &handover.account, filing).await?;
+        } else if handover.state == HandoverState::Starting {
+            // Its start filing is withdrawn (the job sees the delegation ended).
+            enqueue(
+                unit,
+                &delegation.id,
+                &handover.account,
+                &handover.start_filing,
+            )
+            .await?;
         }
     }
     publish(unit, delegation, "ENDED").await?;
@@ -237,6 +244,13 @@ impl Handovers {
             return Ok(Outcome::Done);
         };
         let vendor = match handover.state {
+            // Ended (or its vendor cleaned out) before the account was handed over: the start
+            // filing is withdrawn, so nobody can still hand the account to the vendor.
+            HandoverState::Starting
+                if handover.start_filing == filing && delegation.ended.is_some() =>
+            {
+                return self.withdraw(filing).await;
+            }
             HandoverState::Starting if handover.start_filing == filing => {
                 Some(delegation.vendor.clone())
             }
@@ -251,14 +265,18 @@ impl Handovers {
         };
         let reason = match &vendor {
             Some(vendor) => format!(
-                "代运营委托 {}:账号交由 vendors/{vendor} 运营({} 至 {})",
+                "代运营委托 {}:账号交由 vendors/{vendor} 运营({} 至 {}),由 {}(organizations/{})提出",
                 delegation.name(),
                 delegation.start_time.format("%Y-%m-%d"),
                 delegation.end_time.format("%Y-%m-%d"),
+                delegation.created.actor,
+                delegation.created.actor_organization,
             ),
             None => format!(
-                "代运营委托 {} 终止:账号收回本单位自行运营。{}",
+                "代运营委托 {} 终止,由 {}(organizations/{})办理:账号收回本单位自行运营。{}",
                 delegation.name(),
+                delegation.updated.actor,
+                delegation.updated.actor_organization,
                 delegation.end_reason
             ),
         };
@@ -269,7 +287,10 @@ impl Handovers {
             vendor,
             reason,
         };
+        let starting = request.vendor.is_some();
         match self.filings.file(&request).await {
+            // Ended while it was being filed: take it back at once.
+            Ok(()) if starting && self.ended(id).await? => self.withdraw(filing).await,
             Ok(()) => Ok(Outcome::Done),
             Err(status) if is_retryable(status.code()) => Ok(Outcome::Retry(format!(
                 "the filing service could not take the filing: {}",
@@ -277,19 +298,60 @@ impl Handovers {
             ))),
             Err(status) => {
                 // Refused for good: the handover says why, and the delegation moves on.
-                let system = self.filings.own_principal();
-                let mut unit = self
-                    .writer
-                    .begin("RecordHandover", &system, "", &())
-                    .await?;
                 let why = format!(
                     "the filing service refused the filing: {}",
                     status.message()
                 );
-                record(&mut unit, filing, &FilingOutcome::Refused(why)).await?;
-                unit.commit(()).await?;
-                Ok(Outcome::Done)
+                self.refuse(filing, why).await
             }
         }
+    }
+
+    /// Withdraws the start filing `filing` of a delegation that ended before it was decided.
+    async fn withdraw(&self, filing: &str) -> Result<Outcome, VendorError> {
+        match self.filings.withdraw(filing).await {
+            Ok(()) => {
+                self.refuse(
+                    filing,
+                    "the delegation ended before the account was handed over; its filing was withdrawn"
+                        .to_owned(),
+                )
+                .await
+            }
+            // Never filed (the delegation ended first): there is nothing to withdraw.
+            Err(status) if status.code() == tonic::Code::NotFound => {
+                self.refuse(
+                    filing,
+                    "the delegation ended before the account was handed over".to_owned(),
+                )
+                .await
+            }
+            Err(status) if is_retryable(status.code()) => Ok(Outcome::Retry(format!(
+                "the filing service could not withdraw the filing: {}",
+                status.message()
+            ))),
+            // Decided already: its decision comes as an event (an applied one is handed back
+            // at once, a rejected one refuses the handover).
+            Err(_) => Ok(Outcome::Done),
+        }
+    }
+
+    /// True when the delegation `id` has been ended.
+    async fn ended(&self, id: &str) -> Result<bool, VendorError> {
+        Ok(store::delegations::get(self.writer.db().conn(), id)
+            .await?
+            .is_some_and(|delegation| delegation.ended.is_some()))
+    }
+
+    /// Records `filing` as refused for `why`.
+    async fn refuse(&self, filing: &str, why: String) -> Result<Outcome, VendorError> {
+        let system = self.filings.own_principal();
+        let mut unit = self
+            .writer
+            .begin("RecordHandover", &system, "", &())
+            .await?;
+        record(&mut unit, filing, &FilingOutcome::Refused(why)).await?;
+        unit.commit(()).await?;
+        Ok(Outcome::Done)
     }
 }

@@ -203,6 +203,26 @@ fn token_issue_prints_a_token_the_dev_keys_accept() {
         String::from_utf8_lossy(&system.stderr).contains("system role"),
         "{system:?}"
     );
+    // A vendor's credential names the vendor and holds no other role.
+    let mixed = govmedia(&[
+        "token",
+        "issue",
+        "--subject",
+        "x",
+        "--org",
+        "qingyun-media",
+        "--role",
+        "vendor",
+        "--role",
+        "operator",
+    ])
+    .output()
+    .expect("run");
+    assert!(!mixed.status.success());
+    assert!(
+        String::from_utf8_lossy(&mixed.stderr).contains("vendor role is held alone"),
+        "{mixed:?}"
+    );
 }
 
 /// Writes every service's keys with `govmedia keys generate` into `dir` (once) and returns the

@@ -60,7 +60,7 @@ pub enum StatusError {
     #[error("the vendor is blacklisted")]
     Blacklisted,
     /// The lifecycle has no such step from the current status.
-    #[error("a {from} vendor cannot become {to}")]
+    #[error("a vendor cannot go from {from} to {to}")]
     InvalidTransition {
         /// Current status.
         from: VendorStatus,

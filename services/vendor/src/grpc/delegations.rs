@@ -27,6 +27,9 @@ use crate::{
 /// Most accounts of one delegation.
 pub const MAX_ACCOUNTS: usize = 50;
 
+/// Longest period of one delegation (five years): a contract is renewed, not open-ended.
+pub const MAX_PERIOD_DAYS: i64 = 5 * 366;
+
 /// A validated CreateDelegation.
 struct NewDelegation {
     id: String,
@@ -105,10 +108,15 @@ fn check(req: &pb::CreateDelegationRequest) -> Result<NewDelegation, VendorError
     };
     let start = time("start_time", source.start_time.as_ref());
     let end = time("end_time", source.end_time.as_ref());
-    if let (Some(start), Some(end)) = (start, end)
-        && end <= start
-    {
-        v.add("delegation.end_time", "must be after start_time");
+    if let (Some(start), Some(end)) = (start, end) {
+        if end <= start {
+            v.add("delegation.end_time", "must be after start_time");
+        } else if end - start > chrono::Duration::days(MAX_PERIOD_DAYS) {
+            v.add(
+                "delegation.end_time",
+                format!("a delegation lasts at most {MAX_PERIOD_DAYS} days"),
+            );
+        }
     }
     match &source.unit_reviewer {
         None => v.add(
@@ -204,6 +212,8 @@ pub(super) async fn create(
     req: pb::CreateDelegationRequest,
 ) -> Result<pb::Delegation, VendorError> {
     let new = check(&req)?;
+    // A vendor's credential delegates nothing, whatever other roles it claims.
+    api.jurisdiction(principal).await?;
     // A retry answers from its key before anything is asked of the registry again.
     if let Some(done) = api
         .writer
@@ -249,6 +259,12 @@ pub(super) async fn create(
             Some(first) => Ok(first),
             None => Err(VendorError::AlreadyExists(name)),
         };
+    }
+    if new.end <= unit.now() {
+        return Err(VendorError::Api(ApiError::invalid(vec![FieldViolation {
+            field: "delegation.end_time".to_owned(),
+            description: "is already past: a delegation is for a period still to come".to_owned(),
+        }])));
     }
     let vendor_name = convert::vendor_name(&new.vendor);
     let vendor = store::vendors::get(unit.txn(), &new.vendor)

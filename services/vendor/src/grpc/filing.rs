@@ -152,4 +152,35 @@ impl Filings {
             Err(status) => Err(status),
         }
     }
+
+    /// Withdraws the filing `id` this service filed (as its creator), before a decision.
+    /// NOT_FOUND when it was never filed; FAILED_PRECONDITION when it was decided already.
+    pub async fn withdraw(&self, id: &str) -> Result<(), Status> {
+        let mut client = self.client()?;
+        let name = format!("filings/{id}");
+        match client
+            .withdraw_filing(pb::WithdrawFilingRequest {
+                name: name.clone(),
+                comment: "代运营委托已终止,撤回交接备案".to_owned(),
+                request_id: format!("{id}:withdraw"),
+                ..Default::default()
+            })
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(status) if status.code() == Code::FailedPrecondition => {
+                // Withdrawn already by an attempt whose answer was lost?
+                let current = client
+                    .get_filing(pb::GetFilingRequest { name })
+                    .await?
+                    .into_inner();
+                if current.state == pb::FilingState::Withdrawn as i32 {
+                    Ok(())
+                } else {
+                    Err(status)
+                }
+            }
+            Err(status) => Err(status),
+        }
+    }
 }

@@ -81,6 +81,26 @@ impl VendorApi {
         ))
     }
 
+    /// The jurisdiction a supervisor governs vendors in: only a supervisor of a new-media
+    /// management department (or the SYSTEM role) registers, vets, approves, assesses and
+    /// bars vendors, for the government that department serves.
+    async fn governing(&self, principal: &Principal) -> Result<OrgRef, VendorError> {
+        let jurisdiction = self.jurisdiction(principal).await?;
+        if !principal.has(Role::System) {
+            let own = self
+                .registry
+                .as_caller(principal)
+                .organization(&principal.organization)
+                .await?;
+            if !own.management_department {
+                return Err(VendorError::NotManagementDepartment(
+                    principal.organization_name(),
+                ));
+            }
+        }
+        Ok(jurisdiction)
+    }
+
     /// The caller's jurisdiction, for what only officials do.
     async fn jurisdiction(&self, principal: &Principal) -> Result<OrgRef, VendorError> {
         match self.caller(principal).await? {
@@ -146,7 +166,7 @@ async fn governed(
     if domain::reach(&jurisdiction.path, &vendor.organization_path) == Reach::Governs {
         Ok(vendor)
     } else {
-        Err(VendorError::OutsideJurisdiction(vendor.name()))
+        Err(VendorError::RegisteredAbove(vendor.name()))
     }
 }
 

@@ -59,10 +59,16 @@ pub(super) async fn assess(
     };
     let start = time("period_start", source.period_start.as_ref());
     let end = time("period_end", source.period_end.as_ref());
-    if let (Some(start), Some(end)) = (start, end)
-        && end <= start
-    {
-        v.add("assessment.period_end", "must be after period_start");
+    let now = api.writer.clock().now();
+    if let (Some(start), Some(end)) = (start, end) {
+        if end <= start {
+            v.add("assessment.period_end", "must be after period_start");
+        } else if end > now + chrono::Duration::days(1) {
+            v.add(
+                "assessment.period_end",
+                "is in the future: a period is assessed once it is over",
+            );
+        }
     }
     if source.supervisor_ratings.len() > MAX_RATINGS {
         v.add(
@@ -100,7 +106,7 @@ pub(super) async fn assess(
             comment: rating.comment.clone(),
         })
         .collect();
-    let jurisdiction = api.jurisdiction(principal).await?;
+    let jurisdiction = api.governing(principal).await?;
 
     let mut unit = api
         .writer

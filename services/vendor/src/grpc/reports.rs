@@ -112,6 +112,32 @@ pub(super) async fn clean_out(
             ]);
         }
     }
+    // And every account the ledger says the vendor operates without a delegation handing it
+    // over (a CHANGE filed by hand): clean-out concerns it all the same.
+    let delegated: std::collections::HashSet<String> =
+        rows.iter().map(|row| row[1].clone()).collect();
+    for account in api
+        .registry
+        .as_caller(principal)
+        .accounts_operated_by(&jurisdiction.id, &vendor.id)
+        .await?
+    {
+        if delegated.contains(&account.name) {
+            continue;
+        }
+        rows.push(vec![
+            account.organization.clone(),
+            account.name.clone(),
+            String::new(),
+            "UNDELEGATED".to_owned(),
+            String::new(),
+            String::new(),
+            "the ledger names the vendor as operator, but no delegation hands the account to it"
+                .to_owned(),
+            vendor.status.to_string(),
+            vendor.clean_out_flag.clone(),
+        ]);
+    }
     rows.sort();
     let accounts = rows.len();
     let units = {

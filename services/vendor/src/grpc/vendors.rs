@@ -50,7 +50,7 @@ pub(super) async fn create(
         return Err(unvalidated("vendor"));
     };
     let name = convert::vendor_name(&id);
-    let jurisdiction = api.jurisdiction(principal).await?;
+    let jurisdiction = api.governing(principal).await?;
 
     let mut unit = api
         .writer
@@ -211,7 +211,7 @@ pub(super) async fn update(
     let (Some(id), Some(source)) = (id, req.vendor.as_ref()) else {
         return Err(unvalidated("vendor"));
     };
-    let jurisdiction = api.jurisdiction(principal).await?;
+    let jurisdiction = api.governing(principal).await?;
 
     let mut unit = api
         .writer
@@ -269,7 +269,7 @@ pub(super) async fn add_qualification(
     let (Some(id), Some(mut qualification)) = (id, qualification) else {
         return Err(unvalidated("qualification"));
     };
-    let jurisdiction = api.jurisdiction(principal).await?;
+    let jurisdiction = api.governing(principal).await?;
 
     let mut unit = api
         .writer
@@ -409,7 +409,7 @@ async fn change_status(
     }
     v.finish()?;
     let id = id.ok_or_else(|| unvalidated("name"))?;
-    let jurisdiction = api.jurisdiction(principal).await?;
+    let jurisdiction = api.governing(principal).await?;
 
     let mut unit = api
         .writer

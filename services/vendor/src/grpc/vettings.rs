@@ -30,7 +30,7 @@ pub(super) async fn record(
     else {
         return Err(unvalidated("vetting"));
     };
-    let jurisdiction = api.jurisdiction(principal).await?;
+    let jurisdiction = api.governing(principal).await?;
 
     let mut unit = api
         .writer

@@ -88,6 +88,19 @@ async fn a_vendor_reads_only_its_own_record_and_vettings(backend: Backend) {
         Code::PermissionDenied,
         "OUTSIDE_JURISDICTION",
     );
+    // A supervisor outside a new-media management department governs no vendor.
+    assert_error(
+        create(
+            &mut suite
+                .vendors("s", "golmud-health", &[Role::Supervisor])
+                .await,
+            "health-vendor",
+            new_vendor("某公司", XINING_CODE),
+        )
+        .await,
+        Code::PermissionDenied,
+        "ROLE_NOT_ALLOWED",
+    );
     // Unit operators read vendors; they do not register or vet them.
     assert_error(
         create(

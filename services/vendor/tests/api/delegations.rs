@@ -172,7 +172,7 @@ backend_test!(
 );
 
 async fn a_delegation_ended_before_its_handovers_are_decided(backend: Backend) {
-    use pb::HandoverState::{Ending, Refused, Returned, Starting};
+    use pb::HandoverState::{Refused, Starting};
     let suite = Suite::spawn(backend).await;
     approved_vendor(&suite, "qingyun", "青云传媒有限公司", QINGYUN_CODE).await;
     let created = delegate(
@@ -186,8 +186,10 @@ async fn a_delegation_ended_before_its_handovers_are_decided(backend: Backend) {
     )
     .await
     .expect("delegate");
+    submitted(&suite, &created.handovers[0].start_filing).await;
+    submitted(&suite, &created.handovers[1].start_filing).await;
     // The unit changes its mind before the filings are decided: the delegation ends at once,
-    // and what the filings bring is undone as it comes.
+    // and its start filings are withdrawn, so nobody can still hand the accounts over.
     let ended = suite
         .operator()
         .await
@@ -201,33 +203,36 @@ async fn a_delegation_ended_before_its_handovers_are_decided(backend: Backend) {
         .into_inner();
     assert_eq!(ended.status, pb::DelegationStatus::Ending as i32);
     assert_eq!(states(&ended), [Starting, Starting]);
-
-    // Rejected: the account never left the unit.
-    decide(&suite, &created.handovers[0].start_filing, false).await;
-    // Accepted: the vendor holds it for a moment, and its return is filed at once.
-    decide(&suite, &created.handovers[1].start_filing, true).await;
-    let returning = delegation_when(
+    let done = delegation_when(
         &suite,
         "edu-short",
-        "the accepted account to be returned",
-        |d| states(d) == [Refused, Ending],
+        "the start filings to be withdrawn",
+        |d| d.status == pb::DelegationStatus::Ended as i32,
     )
     .await;
+    assert_eq!(states(&done), [Refused, Refused]);
     assert!(
-        returning.handovers[0].detail.contains("rejected"),
+        done.handovers[0].detail.contains("withdrawn"),
         "{:?}",
-        returning.handovers[0]
+        done.handovers[0]
     );
-    assert_eq!(
-        operator_of(&suite, "golmud-edu-douyin").await,
-        (VENDOR, "vendors/qingyun".to_owned())
-    );
-    decide(&suite, &returning.handovers[1].end_filing, true).await;
-    let done = delegation_when(&suite, "edu-short", "the delegation to end", |d| {
-        d.status == pb::DelegationStatus::Ended as i32
-    })
-    .await;
-    assert_eq!(states(&done), [Refused, Returned]);
+    let leader = suite
+        .filings("li.leader", "golmud-edu", govmedia_kit::auth::Role::Leader)
+        .await;
+    for handover in &created.handovers {
+        let filing = leader
+            .clone()
+            .get_filing(govmedia_proto::filing::v1::GetFilingRequest {
+                name: handover.start_filing.clone(),
+            })
+            .await
+            .expect("filing")
+            .into_inner();
+        assert_eq!(
+            filing.state,
+            govmedia_proto::filing::v1::FilingState::Withdrawn as i32
+        );
+    }
     assert_eq!(
         operator_of(&suite, "golmud-edu-wechat").await,
         (SELF, String::new())
@@ -366,6 +371,34 @@ async fn delegations_that_cannot_be_are_refused_and_change_nothing(backend: Back
             &mut operator,
             "dx",
             delegation("qingyun", &["xining-edu-weibo"], pb::DelegationScope::Both),
+        )
+        .await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
+    // A period already over, and one too long.
+    let mut past = delegation("qingyun", &["golmud-edu-douyin"], pb::DelegationScope::Both);
+    past.start_time = Some(timestamp("2020-01-01T00:00:00+08:00"));
+    past.end_time = Some(timestamp("2021-01-01T00:00:00+08:00"));
+    assert_invalid(
+        delegate(&mut operator, "dx", past).await,
+        "delegation.end_time",
+    );
+    let mut endless = delegation("qingyun", &["golmud-edu-douyin"], pb::DelegationScope::Both);
+    endless.end_time = Some(timestamp("9999-12-31T23:59:59Z"));
+    assert_invalid(
+        delegate(&mut operator, "dx", endless).await,
+        "delegation.end_time",
+    );
+    // A vendor's credential that also claims to operate the unit delegates nothing.
+    let mut both = suite
+        .vendors("staff", "golmud-edu", &[Role::Vendor, Role::Operator])
+        .await;
+    assert_error(
+        delegate(
+            &mut both,
+            "dx",
+            delegation("qingyun", &["golmud-edu-douyin"], pb::DelegationScope::Both),
         )
         .await,
         Code::PermissionDenied,

@@ -61,7 +61,7 @@ async fn outsourcing_without_oversight_is_signalled_with_its_evidence(backend: B
         d.status == pb::DelegationStatus::Active as i32
     })
     .await;
-    // The unit files, by itself, that a vendor the service does not know runs its Douyin.
+    // The unit files, by itself, that the vendor runs its Douyin too, without a delegation.
     let mut unit = suite
         .filings("zhang.operator", "golmud-edu", Role::Operator)
         .await;
@@ -77,7 +77,7 @@ async fn outsourcing_without_oversight_is_signalled_with_its_evidence(backend: B
             account: Some(rpb::Account {
                 operator: Some(rpb::Operator {
                     r#type: rpb::OperatorType::Vendor as i32,
-                    vendor: "vendors/some-studio".into(),
+                    vendor: "vendors/qingyun".into(),
                 }),
                 ..Default::default()
             }),
@@ -110,11 +110,30 @@ async fn outsourcing_without_oversight_is_signalled_with_its_evidence(backend: B
     let undelegated = of_kind(&found, Kind::UndelegatedOperator);
     assert_eq!(undelegated.len(), 1, "{found:?}");
     assert_eq!(undelegated[0].account, "accounts/golmud-edu-douyin");
+    assert_eq!(fact(undelegated[0], "ledger_operator"), "vendors/qingyun");
+    assert_eq!(fact(undelegated[0], "vendor_known"), "true");
+    // The clean-out report counts it too, as undelegated.
+    let report = golmud
+        .export_clean_out_report(pb::ExportCleanOutReportRequest {
+            vendor: "vendors/qingyun".into(),
+            format: pb::ReportFormat::Json as i32,
+        })
+        .await
+        .expect("report")
+        .into_inner();
+    assert_eq!((report.accounts, report.units), (2, 1));
+    let document: serde_json::Value = serde_json::from_slice(&report.content).expect("JSON");
+    let handovers: Vec<&str> = document["units"][0]["accounts"]
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .map(|a| a["handover"].as_str().unwrap_or_default())
+        .collect();
     assert_eq!(
-        fact(undelegated[0], "ledger_operator"),
-        "vendors/some-studio"
+        handovers,
+        ["UNDELEGATED", "OPERATING"],
+        "douyin sorts before wechat"
     );
-    assert_eq!(fact(undelegated[0], "vendor_known"), "false");
     assert!(
         of_kind(&found, Kind::QualificationExpiring).is_empty(),
         "40 days is not soon"
@@ -193,7 +212,7 @@ async fn outsourcing_without_oversight_is_signalled_with_its_evidence(backend: B
         .expect("terminate");
     let found = signals(&mut golmud).await;
     let barred = of_kind(&found, Kind::BarredVendorOperating);
-    assert_eq!(barred.len(), 1, "{found:?}");
+    assert_eq!(barred.len(), 2, "{found:?}");
     assert_eq!(fact(barred[0], "vendor_status"), "TERMINATED");
     assert!(
         of_kind(&found, Kind::QualificationExpired).is_empty(),

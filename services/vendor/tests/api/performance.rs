@@ -51,6 +51,14 @@ async fn a_vendor_below_the_threshold_is_flagged_and_missing_inputs_stay_missing
     })
     .await;
     let mut golmud = suite.golmud().await;
+    // A period is assessed once it is over.
+    assert_invalid(
+        golmud
+            .assess_performance(assessment(&[("王处长", 50)]))
+            .await,
+        "assessment.period_end",
+    );
+    suite.time.advance(Duration::days(91));
 
     let low = golmud
         .assess_performance(assessment(&[("王处长", 50), ("李科长", 40)]))
