@@ -40,6 +40,14 @@ pub enum FilingError {
     /// FAILED_PRECONDITION (out of order) or PERMISSION_DENIED (not this caller's step).
     #[error(transparent)]
     Workflow(#[from] WorkflowError),
+    /// FAILED_PRECONDITION: the filing would hand an account to a vendor outside a delegation.
+    #[error(
+        "only the vendor service files a change of operator to {vendor}, as the handover of a delegation"
+    )]
+    DelegationRequired {
+        /// The vendor named.
+        vendor: String,
+    },
     /// FAILED_PRECONDITION: the unit's government has no management department to decide.
     #[error("{government} has no new-media management department to decide filings of {unit}")]
     NoManagementDepartment {
@@ -184,6 +192,17 @@ impl From<FilingError> for ApiError {
                     "备案须经本单位主要负责人同意,由同级政务新媒体管理部门受理;撤回由提交人或本单位负责人办理",
                 )
             }
+            FilingError::DelegationRequired { vendor } => ApiError::new(
+                ErrorCode::FailedPrecondition,
+                ErrorReason::DelegationRequired,
+                message,
+            )
+            .with_field_violation(
+                "filing.account.operator.vendor",
+                "a vendor becomes an account's operator through a delegation (VendorService/CreateDelegation)",
+            )
+            .with_metadata("vendor", vendor)
+            .localized("账号交由代运营机构运营,须经代运营委托(CreateDelegation)办理,不得直接备案变更"),
             FilingError::NoManagementDepartment { unit, government } => ApiError::new(
                 ErrorCode::FailedPrecondition,
                 ErrorReason::NoManagementDepartment,

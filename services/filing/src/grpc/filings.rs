@@ -64,6 +64,20 @@ impl Draft {
     }
 }
 
+/// an account goes to a vendor only through a delegation, whose handover the vendor
+/// service files under its own identity; nobody else files a vendor as an operator.
+fn delegation_only(principal: &Principal, draft: &validation::Draft) -> Result<(), FilingError> {
+    match draft.vendor_operator() {
+        Some(vendor) if !principal.is_service(VENDOR_SERVICE) => {
+            Err(FilingError::DelegationRequired { vendor })
+        }
+        Some(_) | None => Ok(()),
+    }
+}
+
+/// The service that files the handovers of delegations.
+const VENDOR_SERVICE: &str = "vendor";
+
 pub(super) async fn create(
     api: &FilingApi,
     principal: &Principal,
@@ -87,6 +101,7 @@ pub(super) async fn create(
     let (Some(id), Some(draft)) = (id, draft) else {
         return Err(unvalidated("filing"));
     };
+    delegation_only(principal, &draft)?;
     let method = "CreateFiling";
     if let Some(done) = api
         .writer
@@ -295,6 +310,7 @@ pub(super) async fn update(
     let draft = validation::draft(&mut v, &merged);
     v.finish()?;
     let draft = draft.ok_or_else(|| unvalidated("filing"))?;
+    delegation_only(principal, &draft)?;
     // The registry confirms the caller reaches the unit, and what the draft now names.
     preflight(api, principal, draft.subject()).await?;
 

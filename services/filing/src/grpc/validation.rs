@@ -39,6 +39,24 @@ pub(super) struct Draft {
     pub attachments: Vec<Attachment>,
 }
 
+impl Draft {
+    /// The vendor (`vendors/{id}`) the filing would make the account's operator, if any: an
+    /// OPEN of an account operated by a vendor, or a CHANGE of the operator to one.
+    pub fn vendor_operator(&self) -> Option<String> {
+        let touches_operator = match self.kind {
+            FilingKind::Open => true,
+            FilingKind::Change => self.change_mask.iter().any(|field| field == "operator"),
+            FilingKind::Suspend | FilingKind::Cancel | FilingKind::Resume => false,
+        };
+        if !touches_operator {
+            return None;
+        }
+        let account = registry::Account::decode(self.account.as_slice()).ok()?;
+        let operator = account.operator?;
+        (operator.r#type == registry::OperatorType::Vendor as i32).then_some(operator.vendor)
+    }
+}
+
 /// Checks `filing` into `v`; `None` when anything is wrong.
 pub(super) fn draft(v: &mut Violations, filing: &pb::Filing) -> Option<Draft> {
     let organization = validate::resource_id(

@@ -345,8 +345,9 @@ impl Suite {
         self.vendors("staff", id, &[Role::Vendor]).await
     }
 
-    /// The registry, as the filing service would call it (seeding), applying `basis` when given.
-    async fn ledger(&self, basis: Option<&str>) -> Ledger {
+    /// The registry, as the filing service would call it (seeding), applying `basis` when given:
+    /// how a ledger kept before govmedia, or a change made behind the suite's back, gets there.
+    pub async fn ledger(&self, basis: Option<&str>) -> Ledger {
         let principal = govmedia_kit::auth::Principal {
             basis: basis.map(str::to_owned),
             ..self

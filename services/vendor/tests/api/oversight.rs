@@ -61,40 +61,58 @@ async fn outsourcing_without_oversight_is_signalled_with_its_evidence(backend: B
         d.status == pb::DelegationStatus::Active as i32
     })
     .await;
-    // The unit files, by itself, that the vendor runs its Douyin too, without a delegation.
+    // Nobody but the vendor service files a vendor as an operator: the unit cannot.
     let mut unit = suite
         .filings("zhang.operator", "golmud-edu", Role::Operator)
         .await;
-    unit.create_filing(fpb::CreateFilingRequest {
-        filing_id: "douyin-outsourced".into(),
-        filing: Some(fpb::Filing {
-            organization: "organizations/golmud-edu".into(),
-            kind: fpb::FilingKind::Change as i32,
-            target_account: "accounts/golmud-edu-douyin".into(),
-            change_mask: Some(prost_types::FieldMask {
-                paths: vec!["operator".into()],
+    assert_error(
+        unit.create_filing(fpb::CreateFilingRequest {
+            filing_id: "douyin-outsourced".into(),
+            filing: Some(fpb::Filing {
+                organization: "organizations/golmud-edu".into(),
+                kind: fpb::FilingKind::Change as i32,
+                target_account: "accounts/golmud-edu-douyin".into(),
+                change_mask: Some(prost_types::FieldMask {
+                    paths: vec!["operator".into()],
+                }),
+                account: Some(rpb::Account {
+                    operator: Some(rpb::Operator {
+                        r#type: rpb::OperatorType::Vendor as i32,
+                        vendor: "vendors/qingyun".into(),
+                    }),
+                    ..Default::default()
+                }),
+                reason: "交由外部机构运营".into(),
+                ..Default::default()
             }),
+            request_id: String::new(),
+        })
+        .await,
+        Code::FailedPrecondition,
+        "DELEGATION_REQUIRED",
+    );
+    // But a ledger kept before govmedia may say the vendor runs its Douyin without a delegation.
+    let basis = "filings/paper-2021-03";
+    suite
+        .ledger(Some(basis))
+        .await
+        .update_account(rpb::UpdateAccountRequest {
             account: Some(rpb::Account {
+                name: "accounts/golmud-edu-douyin".into(),
                 operator: Some(rpb::Operator {
                     r#type: rpb::OperatorType::Vendor as i32,
                     vendor: "vendors/qingyun".into(),
                 }),
                 ..Default::default()
             }),
-            reason: "交由外部工作室运营".into(),
-            ..Default::default()
-        }),
-        request_id: String::new(),
-    })
-    .await
-    .expect("file");
-    unit.submit_filing(fpb::SubmitFilingRequest {
-        name: "filings/douyin-outsourced".into(),
-        ..Default::default()
-    })
-    .await
-    .expect("submit");
-    decide(&suite, "filings/douyin-outsourced", true).await;
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["operator".into()],
+            }),
+            filing: basis.into(),
+            request_id: String::new(),
+        })
+        .await
+        .expect("a change made before govmedia");
     let found = govmedia_test_support::eventually(
         "the ledger to name the studio",
         std::time::Duration::from_secs(20),
