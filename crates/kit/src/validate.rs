@@ -123,20 +123,31 @@ fn check_text(
     }
 }
 
-/// Invisible formatting characters (Unicode category Cf) that have no place in a name or a
-/// reason: zero-width spaces and joiners, bidirectional overrides and isolates (which make
-/// text display differently from what it is), the byte-order mark, the soft hyphen.
+/// Invisible characters that have no place in a name or a reason: the format characters
+/// (zero-width spaces and joiners, bidirectional overrides and isolates, which make text
+/// display differently from what it is; the byte-order mark, soft hyphen, interlinear
+/// annotation marks, tag characters, musical formatting), the line and paragraph separators,
+/// and the blank fillers that render as nothing (Hangul fillers, the combining grapheme
+/// joiner, Khmer inherent vowels, the Braille blank).
 fn is_invisible_format(c: char) -> bool {
     matches!(
         c,
         '\u{00AD}'
+            | '\u{034F}'
             | '\u{061C}'
-            | '\u{180E}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
             | '\u{200B}'..='\u{200F}'
-            | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{2069}'
+            | '\u{2028}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{2800}'
+            | '\u{3164}'
             | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E007F}'
     )
 }
 
@@ -311,6 +322,9 @@ mod tests {
             "青云\u{202E}传媒",
             "a\u{FEFF}b",
             "x\u{2066}y",
+            "丙\u{2028}公司",
+            "a\u{E0001}b",
+            "\u{3164}",
         ] {
             let mut v = Violations::new();
             text(&mut v, "name", bad, 100, true);

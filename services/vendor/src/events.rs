@@ -26,7 +26,7 @@ use govmedia_kit::{
 use govmedia_proto::{filing::v1 as filing, vendor::v1 as pb};
 use prost::{Message, Name};
 
-use crate::domain::delegation::FilingOutcome;
+use crate::domain::delegation::{FilingOutcome, Handed};
 
 /// The vendor service's event stream (Redis key `{prefix}events:vendor`).
 pub const STREAM: &str = "vendor";
@@ -78,6 +78,35 @@ pub fn delegation_changed(delegation: &pb::Delegation, change: &str) -> pb::Dele
 /// The filing service's stream.
 pub const FILING_STREAM: &str = "filing";
 
+/// Whom the filing makes the account's operator (what it asks, which is what it applied).
+fn handed(filing: &filing::Filing) -> Handed {
+    let changes_operator = filing.kind == filing::FilingKind::Open as i32
+        || filing
+            .change_mask
+            .as_ref()
+            .is_some_and(|mask| mask.paths.iter().any(|path| path == "operator"));
+    let operator = filing
+        .account
+        .as_ref()
+        .and_then(|account| account.operator.as_ref());
+    match operator {
+        Some(operator) if changes_operator => {
+            if operator.r#type == govmedia_proto::registry::v1::OperatorType::Vendor as i32 {
+                Handed::ToVendor(
+                    operator
+                        .vendor
+                        .strip_prefix("vendors/")
+                        .unwrap_or(&operator.vendor)
+                        .to_owned(),
+                )
+            } else {
+                Handed::ToUnit
+            }
+        }
+        Some(_) | None => Handed::Untouched,
+    }
+}
+
 /// Records on delegations' handovers what the filing service decided about their filings:
 /// applied to the ledger, or rejected, withdrawn, or refused by the registry when applied.
 #[derive(Clone, Debug, Default)]
@@ -119,7 +148,8 @@ impl EventHandler for FilingDecisions {
         let Some(id) = decided.name.strip_prefix("filings/") else {
             return Ok(());
         };
-        crate::handover::record(unit, id, &outcome)
+        let handed = handed(&decided);
+        crate::handover::record(unit, id, &outcome, Some(&handed))
             .await
             .map_err(|error| HandlerError::from(govmedia_kit::error::ApiError::from(error)))?;
         Ok(())

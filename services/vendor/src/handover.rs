@@ -71,6 +71,7 @@ pub async fn record(
     unit: &mut Unit,
     filing: &str,
     outcome: &FilingOutcome,
+    handed: Option<&rules::Handed>,
 ) -> Result<bool, VendorError> {
     let Some(mut delegation) = store::delegations::by_filing(unit.txn(), filing).await? else {
         return Ok(false);
@@ -82,7 +83,14 @@ pub async fn record(
     else {
         return Ok(false);
     };
-    if !rules::on_filing(handover, filing, outcome) {
+    // An applied filing counts only if it still makes the change it was filed for.
+    let outcome = match (outcome, handed) {
+        (FilingOutcome::Applied, Some(handed)) => {
+            rules::applied_as_filed(handover, filing, &delegation.vendor, handed)
+        }
+        (outcome, _) => outcome.clone(),
+    };
+    if !rules::on_filing(handover, filing, &outcome) {
         return Ok(false);
     }
     let (account, mut state) = (handover.account.clone(), handover.state);
@@ -350,7 +358,7 @@ impl Handovers {
             .writer
             .begin("RecordHandover", &system, "", &())
             .await?;
-        record(&mut unit, filing, &FilingOutcome::Refused(why)).await?;
+        record(&mut unit, filing, &FilingOutcome::Refused(why), None).await?;
         unit.commit(()).await?;
         Ok(Outcome::Done)
     }

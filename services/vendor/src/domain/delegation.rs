@@ -200,6 +200,47 @@ pub enum FilingOutcome {
     Refused(String),
 }
 
+/// Whom an applied filing made the account's operator, as the filing service reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Handed {
+    /// The vendor with this id.
+    ToVendor(String),
+    /// The unit itself.
+    ToUnit,
+    /// The filing did not change the operator.
+    Untouched,
+}
+
+/// The outcome of an applied filing of `handover`, checked against what it was filed for: a
+/// handover filing edited on its way (sent back for correction and changed) that no longer
+/// hands the account to `vendor` (start) or back to the unit (end) did not do its work, and
+/// counts as refused.
+pub fn applied_as_filed(
+    handover: &Handover,
+    filing: &str,
+    vendor: &str,
+    handed: &Handed,
+) -> FilingOutcome {
+    let (as_filed, intended) = if handover.start_filing == filing {
+        (
+            *handed == Handed::ToVendor(vendor.to_owned()),
+            format!("hand the account to vendors/{vendor}"),
+        )
+    } else {
+        (
+            *handed == Handed::ToUnit,
+            "return the account to the unit".to_owned(),
+        )
+    };
+    if as_filed {
+        FilingOutcome::Applied
+    } else {
+        FilingOutcome::Refused(format!(
+            "the filing was changed before it was applied and did not {intended}"
+        ))
+    }
+}
+
 /// Moves the handover whose filing `filing` was decided; false when the filing is not the one
 /// the handover waits for (an old one, or a decision already taken into account).
 pub fn on_filing(handover: &mut Handover, filing: &str, outcome: &FilingOutcome) -> bool {

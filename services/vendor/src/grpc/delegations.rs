@@ -27,8 +27,9 @@ use crate::{
 /// Most accounts of one delegation.
 pub const MAX_ACCOUNTS: usize = 50;
 
-/// Longest period of one delegation (five years): a contract is renewed, not open-ended.
-pub const MAX_PERIOD_DAYS: i64 = 5 * 366;
+/// Longest period of one delegation, in months (five years): a contract is renewed, not
+/// open-ended.
+pub const MAX_PERIOD_MONTHS: u32 = 60;
 
 /// A validated CreateDelegation.
 struct NewDelegation {
@@ -111,10 +112,13 @@ fn check(req: &pb::CreateDelegationRequest) -> Result<NewDelegation, VendorError
     if let (Some(start), Some(end)) = (start, end) {
         if end <= start {
             v.add("delegation.end_time", "must be after start_time");
-        } else if end - start > chrono::Duration::days(MAX_PERIOD_DAYS) {
+        } else if start
+            .checked_add_months(chrono::Months::new(MAX_PERIOD_MONTHS))
+            .is_none_or(|latest| end > latest)
+        {
             v.add(
                 "delegation.end_time",
-                format!("a delegation lasts at most {MAX_PERIOD_DAYS} days"),
+                "a delegation lasts at most five years from its start",
             );
         }
     }

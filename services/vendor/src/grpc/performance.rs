@@ -63,7 +63,7 @@ pub(super) async fn assess(
     if let (Some(start), Some(end)) = (start, end) {
         if end <= start {
             v.add("assessment.period_end", "must be after period_start");
-        } else if end > now + chrono::Duration::days(1) {
+        } else if end > now {
             v.add(
                 "assessment.period_end",
                 "is in the future: a period is assessed once it is over",

@@ -571,3 +571,78 @@ backend_test!(
     terminating_a_vendor_ends_its_delegations_on,
     terminating_a_vendor_ends_its_delegations
 );
+
+async fn a_handover_filing_changed_on_its_way_does_not_count(backend: Backend) {
+    use govmedia_proto::filing::v1 as fpb;
+    let suite = Suite::spawn(backend).await;
+    approved_vendor(&suite, "qingyun", "青云传媒有限公司", QINGYUN_CODE).await;
+    let created = delegate(
+        &mut suite.operator().await,
+        "edu-2026",
+        delegation("qingyun", &["golmud-edu-wechat"], pb::DelegationScope::Both),
+    )
+    .await
+    .expect("delegate");
+    let start = created.handovers[0].start_filing.clone();
+    submitted(&suite, &start).await;
+    // The leader sends it back; the unit's operator rewrites it to keep the account, and it
+    // goes through: the ledger keeps its operator, so the handover did not happen.
+    let mut leader = suite.filings("li.leader", "golmud-edu", Role::Leader).await;
+    leader
+        .return_filing(fpb::ReturnFilingRequest {
+            name: start.clone(),
+            comment: "请补充材料".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("return");
+    let mut unit = suite
+        .filings("zhang.operator", "golmud-edu", Role::Operator)
+        .await;
+    unit.update_filing(fpb::UpdateFilingRequest {
+        filing: Some(fpb::Filing {
+            name: start.clone(),
+            account: Some(rpb::Account {
+                operator: Some(rpb::Operator {
+                    r#type: rpb::OperatorType::Self_ as i32,
+                    vendor: String::new(),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["account".into()],
+        }),
+        request_id: String::new(),
+    })
+    .await
+    .expect("rewrite");
+    unit.submit_filing(fpb::SubmitFilingRequest {
+        name: start.clone(),
+        ..Default::default()
+    })
+    .await
+    .expect("submit again");
+    decide(&suite, &start, true).await;
+    let refused = delegation_when(&suite, "edu-2026", "the handover to be refused", |d| {
+        d.status == pb::DelegationStatus::Refused as i32
+    })
+    .await;
+    assert!(
+        refused.handovers[0]
+            .detail
+            .contains("changed before it was applied"),
+        "{:?}",
+        refused.handovers[0]
+    );
+    assert_eq!(
+        operator_of(&suite, "golmud-edu-wechat").await,
+        (SELF, String::new())
+    );
+}
+
+backend_test!(
+    a_handover_filing_changed_on_its_way_does_not_count_on,
+    a_handover_filing_changed_on_its_way_does_not_count
+);
