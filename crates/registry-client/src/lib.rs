@@ -253,26 +253,11 @@ impl Asker<'_> {
 
     /// Every account of the subtree of `organization` the asker may see, page by page.
     pub async fn accounts(&self, organization: &str) -> Result<Vec<pb::Account>, ApiError> {
-        let mut client = self.raw()?;
-        let mut accounts = Vec::new();
-        let mut page_token = String::new();
-        loop {
-            let page = client
-                .list_accounts(pb::ListAccountsRequest {
-                    organization: format!("organizations/{organization}"),
-                    page_size: ACCOUNT_PAGE,
-                    page_token,
-                    ..Default::default()
-                })
-                .await
-                .map_err(|status| relay(&status))?
-                .into_inner();
-            accounts.extend(page.accounts);
-            if page.next_page_token.is_empty() {
-                return Ok(accounts);
-            }
-            page_token = page.next_page_token;
-        }
+        self.all_accounts(pb::ListAccountsRequest {
+            organization: format!("organizations/{organization}"),
+            ..Default::default()
+        })
+        .await
     }
 
     /// Every account of the subtree of `organization` whose ledger operator is the vendor
@@ -282,17 +267,28 @@ impl Asker<'_> {
         organization: &str,
         vendor: &str,
     ) -> Result<Vec<pb::Account>, ApiError> {
+        self.all_accounts(pb::ListAccountsRequest {
+            organization: format!("organizations/{organization}"),
+            operator_vendor: format!("vendors/{vendor}"),
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// Every account `filter` lists, the registry's largest pages one after the other.
+    async fn all_accounts(
+        &self,
+        filter: pb::ListAccountsRequest,
+    ) -> Result<Vec<pb::Account>, ApiError> {
         let mut client = self.raw()?;
         let mut accounts = Vec::new();
         let mut page_token = String::new();
         loop {
             let page = client
                 .list_accounts(pb::ListAccountsRequest {
-                    organization: format!("organizations/{organization}"),
-                    operator_vendor: format!("vendors/{vendor}"),
                     page_size: ACCOUNT_PAGE,
                     page_token,
-                    ..Default::default()
+                    ..filter.clone()
                 })
                 .await
                 .map_err(|status| relay(&status))?

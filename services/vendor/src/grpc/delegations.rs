@@ -5,7 +5,6 @@ use std::collections::HashSet;
 
 use govmedia_kit::{
     auth::Principal,
-    clock::from_proto,
     error::{ApiError, FieldViolation, Violations},
     paging::{Page, fingerprint},
     validate,
@@ -89,39 +88,23 @@ fn check(req: &pb::CreateDelegationRequest) -> Result<NewDelegation, VendorError
         true,
         Scope::from_i32,
     );
-    let mut time = |field: &str, value: Option<&prost_types::Timestamp>| {
-        let path = format!("delegation.{field}");
-        match value.map(from_proto) {
-            None => {
-                v.add(path, "is required");
-                None
-            }
-            Some(Some(time)) if time.timestamp() >= validate::EARLIEST => Some(time),
-            Some(Some(_)) => {
-                v.add(path, "must not be before 2000-01-01");
-                None
-            }
-            Some(None) => {
-                v.add(path, "is not a valid timestamp");
-                None
-            }
-        }
-    };
-    let start = time("start_time", source.start_time.as_ref());
-    let end = time("end_time", source.end_time.as_ref());
-    if let (Some(start), Some(end)) = (start, end) {
-        if end <= start {
-            v.add("delegation.end_time", "must be after start_time");
-        } else if start
+    let period = super::validation::period(
+        &mut v,
+        "delegation",
+        ("start_time", source.start_time.as_ref()),
+        ("end_time", source.end_time.as_ref()),
+    );
+    if let Some((start, end)) = period
+        && start
             .checked_add_months(chrono::Months::new(MAX_PERIOD_MONTHS))
             .is_none_or(|latest| end > latest)
-        {
-            v.add(
-                "delegation.end_time",
-                "a delegation lasts at most five years from its start",
-            );
-        }
+    {
+        v.add(
+            "delegation.end_time",
+            "a delegation lasts at most five years from its start",
+        );
     }
+    let (start, end) = period.unzip();
     match &source.unit_reviewer {
         None => v.add(
             "delegation.unit_reviewer",

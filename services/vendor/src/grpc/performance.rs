@@ -4,7 +4,6 @@ use std::collections::{BTreeSet, HashSet};
 
 use govmedia_kit::{
     auth::Principal,
-    clock::from_proto,
     error::Violations,
     paging::{Page, fingerprint},
     validate,
@@ -43,33 +42,21 @@ pub(super) async fn assess(
         v.finish()?;
         return Err(unvalidated("assessment"));
     };
-    let mut time = |field: &str, value: Option<&prost_types::Timestamp>| {
-        let path = format!("assessment.{field}");
-        match value.map(from_proto) {
-            None => {
-                v.add(path, "is required");
-                None
-            }
-            Some(Some(time)) if time.timestamp() >= validate::EARLIEST => Some(time),
-            Some(_) => {
-                v.add(path, "is not a valid timestamp after 2000-01-01");
-                None
-            }
-        }
-    };
-    let start = time("period_start", source.period_start.as_ref());
-    let end = time("period_end", source.period_end.as_ref());
-    let now = api.writer.clock().now();
-    if let (Some(start), Some(end)) = (start, end) {
-        if end <= start {
-            v.add("assessment.period_end", "must be after period_start");
-        } else if end > now {
-            v.add(
-                "assessment.period_end",
-                "is in the future: a period is assessed once it is over",
-            );
-        }
+    let period = super::validation::period(
+        &mut v,
+        "assessment",
+        ("period_start", source.period_start.as_ref()),
+        ("period_end", source.period_end.as_ref()),
+    );
+    if let Some((_, end)) = period
+        && end > api.writer.clock().now()
+    {
+        v.add(
+            "assessment.period_end",
+            "is in the future: a period is assessed once it is over",
+        );
     }
+    let (start, end) = period.unzip();
     if source.supervisor_ratings.len() > MAX_RATINGS {
         v.add(
             "assessment.supervisor_ratings",
