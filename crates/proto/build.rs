@@ -17,6 +17,7 @@ const PROTO_FILES: &[&str] = &[
     "govmedia/filing/v1/filing.proto",
     "govmedia/gateway/v1/gateway.proto",
     "govmedia/registry/v1/registry.proto",
+    "govmedia/routing/v1/routing.proto",
     "govmedia/vendor/v1/vendor.proto",
 ];
 

@@ -27,6 +27,11 @@ mod generated {
                 include!(concat!(env!("OUT_DIR"), "/govmedia.registry.v1.rs"));
             }
         }
+        pub mod routing {
+            pub mod v1 {
+                include!(concat!(env!("OUT_DIR"), "/govmedia.routing.v1.rs"));
+            }
+        }
         pub mod vendor {
             pub mod v1 {
                 include!(concat!(env!("OUT_DIR"), "/govmedia.vendor.v1.rs"));
@@ -35,7 +40,7 @@ mod generated {
     }
 }
 
-pub use generated::govmedia::{common, filing, gateway, registry, vendor};
+pub use generated::govmedia::{common, filing, gateway, registry, routing, vendor};
 
 /// The encoded `FileDescriptorSet` of every govmedia proto and its imports, with source info (so
 /// reflection shows comments) and custom options (so it shows who may call each method).

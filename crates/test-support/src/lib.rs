@@ -34,7 +34,7 @@ pub fn official_calendar() -> Arc<Regional<Calendar>> {
 }
 
 /// The services whose keys a test suite holds, as `govmedia dev` does.
-pub const SERVICES: [&str; 4] = ["gateway", "registry", "filing", "vendor"];
+pub const SERVICES: [&str; 5] = ["gateway", "registry", "filing", "vendor", "routing"];
 
 /// Fresh identity keys for every service of the suite.
 pub fn keyring() -> Keyring {

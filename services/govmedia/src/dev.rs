@@ -52,6 +52,33 @@ async fn open(settings: &Settings, data_dir: &std::path::Path, name: &str) -> an
     Ok(db)
 }
 
+/// The secret kept in `name` under the data directory, made with `make` on first use and
+/// readable by its owner alone: the SQLite files it protects outlive the process, so the key
+/// must too.
+pub fn secret_file<E: std::fmt::Display>(
+    data_dir: &std::path::Path,
+    name: &str,
+    make: fn() -> Result<String, E>,
+) -> anyhow::Result<PathBuf> {
+    use std::io::Write as _;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let path = data_dir.join(name);
+    if path.exists() {
+        return Ok(path);
+    }
+    let secret = make().map_err(|error| anyhow::anyhow!("making {name}: {error}"))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    writeln!(file, "{secret}").with_context(|| format!("writing {}", path.display()))?;
+    Ok(path)
+}
+
 pub async fn run(mut settings: Settings, data_dir: PathBuf, load_demo: bool) -> anyhow::Result<()> {
     let _telemetry = telemetry::init("govmedia", &settings.telemetry)?;
     if settings.database.url.is_some() || settings.redis.url.is_some() {
@@ -91,7 +118,7 @@ pub async fn run(mut settings: Settings, data_dir: PathBuf, load_demo: bool) -> 
     settings.gateway.upstreams.clear();
     for service in SERVICES {
         let started = settings.gateway.upstreams.clone();
-        (service.wire_dev)(&mut settings, &started);
+        (service.wire_dev)(&mut settings, &started, &data_dir)?;
         let problems = (service.problems)(&settings);
         anyhow::ensure!(
             problems.is_empty(),

@@ -2,7 +2,7 @@
 //! gateway. Adding a service means adding an entry to both (and its section to `Settings`);
 //! `dev`, `serve`, `migrate` and the gateway's upstreams pick it up.
 
-use std::{collections::BTreeMap, net::SocketAddr};
+use std::{collections::BTreeMap, net::SocketAddr, path::Path};
 
 use futures::future::BoxFuture;
 use govmedia_kit::{
@@ -37,11 +37,12 @@ fn schema<M: MigratorTrait>(name: &'static str) -> Schema {
 }
 
 /// Every schema.
-pub fn schemas() -> [Schema; 4] {
+pub fn schemas() -> [Schema; 5] {
     [
         schema::<govmedia_registry::Migrator>(govmedia_registry::NAME),
         schema::<govmedia_filing::Migrator>(govmedia_filing::NAME),
         schema::<govmedia_vendor::Migrator>(govmedia_vendor::NAME),
+        schema::<govmedia_routing::Migrator>(govmedia_routing::NAME),
         schema::<govmedia_gateway::Migrator>(govmedia_gateway::NAME),
     ]
 }
@@ -73,8 +74,9 @@ pub struct Service {
     /// Serves it until the token is cancelled.
     pub serve: ServeFn,
     /// How `govmedia dev` points it at the services started before it (`started`: name →
-    /// address), where production configures each address.
-    pub wire_dev: fn(&mut Settings, &BTreeMap<String, String>),
+    /// address) and keeps its files under the data directory, where production configures each.
+    /// Fails when a file it needs cannot be made.
+    pub wire_dev: fn(&mut Settings, &BTreeMap<String, String>, &Path) -> anyhow::Result<()>,
 }
 
 /// Every service behind the gateway, in start order (a service calls only those before it).
@@ -92,7 +94,7 @@ pub const SERVICES: &[Service] = &[
                 shutdown,
             ))
         },
-        wire_dev: |_, _| {},
+        wire_dev: |_, _, _| Ok(()),
     },
     Service {
         name: govmedia_filing::NAME,
@@ -107,13 +109,14 @@ pub const SERVICES: &[Service] = &[
                 shutdown,
             ))
         },
-        wire_dev: |settings, started| {
+        wire_dev: |settings, started, _| {
             if let Some(registry) = started.get(govmedia_registry::NAME) {
                 settings.filing.registry_endpoint = registry.clone();
             }
             if settings.filing.system_organization.is_empty() {
                 settings.filing.system_organization = crate::demo::ROOT.to_owned();
             }
+            Ok(())
         },
     },
     Service {
@@ -129,7 +132,7 @@ pub const SERVICES: &[Service] = &[
                 shutdown,
             ))
         },
-        wire_dev: |settings, started| {
+        wire_dev: |settings, started, _| {
             if let Some(registry) = started.get(govmedia_registry::NAME) {
                 settings.vendor.registry_endpoint = registry.clone();
             }
@@ -139,6 +142,41 @@ pub const SERVICES: &[Service] = &[
             if settings.vendor.system_organization.is_empty() {
                 settings.vendor.system_organization = crate::demo::ROOT.to_owned();
             }
+            Ok(())
+        },
+    },
+    Service {
+        name: govmedia_routing::NAME,
+        grpc_name: govmedia_routing::SERVICE_NAME,
+        listen: |settings| settings.routing.listen,
+        problems: |settings| settings.routing.problems(),
+        serve: |context, settings, listener, shutdown| {
+            Box::pin(govmedia_routing::serve(
+                context,
+                settings.routing,
+                listener,
+                shutdown,
+            ))
+        },
+        wire_dev: |settings, started, data_dir| {
+            if let Some(registry) = started.get(govmedia_registry::NAME) {
+                settings.routing.registry_endpoint = registry.clone();
+            }
+            if settings.routing.system_organization.is_empty() {
+                settings.routing.system_organization = crate::demo::ROOT.to_owned();
+            }
+            let routing = &mut settings.routing;
+            if routing.contact_key.is_empty() && routing.contact_key_file.is_none() {
+                routing.contact_key_file = Some(crate::dev::secret_file(
+                    data_dir,
+                    "routing-contact.key",
+                    govmedia_routing::personal::Vault::generate_hex,
+                )?);
+            }
+            if routing.publish.spool_dir.is_none() {
+                routing.publish.spool_dir = Some(data_dir.join("replies"));
+            }
+            Ok(())
         },
     },
 ];

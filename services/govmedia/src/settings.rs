@@ -9,6 +9,7 @@ use govmedia_kit::config::{
     ListenSettings, RedisSettings, TelemetrySettings,
 };
 use govmedia_registry::RegistryConfig;
+use govmedia_routing::RoutingConfig;
 use govmedia_vendor::VendorConfig;
 use serde::{Deserialize, Serialize};
 
@@ -40,6 +41,8 @@ pub struct Settings {
     pub filing: FilingConfig,
     /// `[vendor]`.
     pub vendor: VendorConfig,
+    /// `[routing]`.
+    pub routing: RoutingConfig,
 }
 
 impl Settings {

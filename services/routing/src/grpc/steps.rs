@@ -1,0 +1,587 @@
+//! Reading cases and moving them: dispatch, sign-for, return, extension, reply, review,
+//! satisfaction, reopening and closing. Every step runs through [`change`]: one unit of work
+//! that checks who may take it, asks the domain, stores the case and its history, publishes
+//! `CaseChanged`, audits and commits.
+
+use govmedia_kit::{
+    auth::Principal,
+    calendar::Calendar,
+    error::Violations,
+    paging::{Page, fingerprint},
+    validate,
+};
+use govmedia_proto::routing::v1 as pb;
+use govmedia_registry_client::OrgRef;
+use serde_json::json;
+
+use super::{
+    RoutingApi, check_etag, convert, dispatches, organization_in, sees, stamp, unvalidated,
+    validation::{self, MAX_REPLY},
+};
+use crate::{
+    domain::{Case, CaseAction, CaseError, CaseState, Limits, Satisfaction, Stamp, Step},
+    error::RoutingError,
+    events, publish, store,
+};
+
+/// Who must be taking a step.
+enum Actor {
+    /// The case's dispatcher: its jurisdiction (rooted here) holds the account's organization.
+    Dispatcher(OrgRef),
+    /// The case's department; the domain checks the caller's organization against it.
+    Department,
+}
+
+/// A step's request, its case named and checked.
+struct Target<'a> {
+    method: &'static str,
+    id: String,
+    etag: &'a str,
+    request_id: &'a str,
+}
+
+/// Validates the common fields of a step and returns its target.
+fn target<'a>(
+    v: &mut Violations,
+    method: &'static str,
+    name: &str,
+    etag: &'a str,
+    request_id: &'a str,
+) -> Option<Target<'a>> {
+    let id = validate::resource_id(v, "name", name, "cases", true);
+    validate::request_id(v, "request_id", request_id);
+    Some(Target {
+        method,
+        id: id?,
+        etag,
+        request_id,
+    })
+}
+
+/// Takes one step on a case, see the module docs.
+async fn change<R, F>(
+    api: &RoutingApi,
+    principal: &Principal,
+    target: Target<'_>,
+    req: &R,
+    actor: Actor,
+    apply: F,
+) -> Result<pb::Case, RoutingError>
+where
+    R: prost::Message,
+    F: FnOnce(&mut Case, &Stamp, &Limits, &Calendar) -> Result<Vec<Step>, CaseError>,
+{
+    let mut unit = api
+        .writer
+        .begin(target.method, principal, target.request_id, req)
+        .await?;
+    if let Some(done) = unit.replay().await? {
+        return Ok(done);
+    }
+    let name = convert::case_name(&target.id);
+    let mut case = store::cases::get(unit.txn(), &target.id)
+        .await?
+        .ok_or_else(|| RoutingError::NotFound(name.clone()))?;
+    if let Actor::Dispatcher(root) = &actor
+        && !dispatches(root, &case)
+    {
+        return Err(RoutingError::OutsideJurisdiction(name));
+    }
+    check_etag(target.etag, case.version, &name)?;
+    let now = stamp(&unit);
+    let calendar = api.calendar(&case.account_path);
+    let steps = apply(&mut case, &now, &api.limits, calendar)
+        .map_err(|error| RoutingError::case(&name, error))?;
+    let expected = case.version;
+    case.version += 1;
+    case.updated = now;
+    if !store::cases::update(unit.txn(), &case, expected).await? {
+        return Err(RoutingError::EtagMismatch {
+            resource: name,
+            current: convert::etag(expected + 1),
+        });
+    }
+    store::cases::add_steps(unit.txn(), &case.id, &steps).await?;
+    events::case_changed(&mut unit, &case, &steps).await?;
+    let approved = steps.iter().any(|s| s.action == CaseAction::ReplyApproved);
+    if approved && let Some(reply) = case.latest_reply() {
+        publish::enqueue(&unit, &case.id, reply.round).await?;
+    }
+    unit.audit(
+        &name,
+        &case.account_path,
+        json!({
+            "steps": steps.iter().map(|s| s.action.as_str()).collect::<Vec<_>>(),
+            "state": case.state.as_str(),
+            "department": case.department_name(),
+        }),
+    );
+    let history = store::cases::steps(unit.txn(), &case.id).await?;
+    let response = unit.commit(convert::case(&case, &history)).await?;
+    if approved {
+        api.publisher.notify_one();
+    }
+    Ok(response)
+}
+
+pub(super) async fn get(
+    api: &RoutingApi,
+    principal: &Principal,
+    req: pb::GetCaseRequest,
+) -> Result<pb::Case, RoutingError> {
+    let mut v = Violations::new();
+    let id = validate::resource_id(&mut v, "name", &req.name, "cases", true);
+    v.finish()?;
+    let id = id.ok_or_else(|| unvalidated("name"))?;
+    let root = api.jurisdiction(principal).await?;
+    let name = convert::case_name(&id);
+    let case = store::cases::get(api.conn(), &id)
+        .await?
+        .ok_or_else(|| RoutingError::NotFound(name.clone()))?;
+    if !sees(&root, &case) {
+        return Err(RoutingError::OutsideJurisdiction(name));
+    }
+    let steps = store::cases::steps(api.conn(), &id).await?;
+    Ok(convert::case(&case, &steps))
+}
+
+pub(super) async fn list(
+    api: &RoutingApi,
+    principal: &Principal,
+    req: pb::ListCasesRequest,
+) -> Result<pb::ListCasesResponse, RoutingError> {
+    let mut v = Violations::new();
+    let organization = validate::resource_id(
+        &mut v,
+        "organization",
+        &req.organization,
+        "organizations",
+        false,
+    );
+    let department = validate::resource_id(
+        &mut v,
+        "department",
+        &req.department,
+        "organizations",
+        false,
+    );
+    let account = validate::resource_id(&mut v, "account", &req.account, "accounts", false);
+    let state = validate::enum_value(&mut v, "state", req.state, false, CaseState::from_i32);
+    let page = Page::parse(
+        &mut v,
+        req.page_size,
+        &req.page_token,
+        fingerprint(&[
+            &principal.organization,
+            &req.organization,
+            &req.department,
+            &req.account,
+            &req.state.to_string(),
+        ]),
+    );
+    v.finish()?;
+    let asker = api.registry.as_caller(principal);
+    let scope = asker.scope(organization.as_deref()).await?;
+    let before = page.after.clone();
+    let mut cases = store::cases::list(
+        api.conn(),
+        &store::cases::Filter {
+            path: scope.path,
+            state,
+            department,
+            account,
+        },
+        before.as_deref(),
+        page.fetch_limit(),
+    )
+    .await?;
+    let next_page_token = page.finish(&mut cases, |case| case.id.clone());
+    Ok(pb::ListCasesResponse {
+        cases: cases.iter().map(|case| convert::case(case, &[])).collect(),
+        next_page_token,
+    })
+}
+
+pub(super) async fn reveal(
+    api: &RoutingApi,
+    principal: &Principal,
+    req: pb::RevealContactRequest,
+) -> Result<pb::RevealContactResponse, RoutingError> {
+    let mut v = Violations::new();
+    let id = validate::resource_id(&mut v, "name", &req.name, "cases", true);
+    validation::reason(&mut v, "reason", &req.reason, true);
+    v.finish()?;
+    let id = id.ok_or_else(|| unvalidated("name"))?;
+    let root = api.jurisdiction(principal).await?;
+    // No idempotency key: a replay would keep the revealed data in clear beside its answer.
+    let mut unit = api
+        .writer
+        .begin("RevealContact", principal, "", &req)
+        .await?;
+    let name = convert::case_name(&id);
+    let case = store::cases::get(unit.txn(), &id)
+        .await?
+        .ok_or_else(|| RoutingError::NotFound(name.clone()))?;
+    let handles_it = case.department.as_deref() == Some(principal.organization.as_str())
+        && case.state != CaseState::Closed;
+    if !dispatches(&root, &case) && !handles_it {
+        return Err(RoutingError::OutsideJurisdiction(name));
+    }
+    let messages = store::messages::of_case(unit.txn(), &id).await?;
+    let mut revealed = Vec::with_capacity(messages.len());
+    for message in &messages {
+        let personal = api.vault.open(&message.id, &message.personal)?;
+        revealed.push(pb::RevealedMessage {
+            message: convert::message_name(&message.id),
+            citizen_handle: personal.handle,
+            citizen_contact: personal.contact,
+            phones_in_text: personal.phones_in_text,
+        });
+    }
+    // Who read whose data, and why; never the data itself.
+    unit.audit(
+        &name,
+        &case.account_path,
+        json!({ "reason": req.reason, "messages": revealed.len() }),
+    );
+    unit.commit(()).await?;
+    Ok(pb::RevealContactResponse {
+        name,
+        messages: revealed,
+    })
+}
+
+pub(super) async fn dispatch(
+    api: &RoutingApi,
+    principal: &Principal,
+    req: pb::DispatchCaseRequest,
+) -> Result<pb::Case, RoutingError> {
+    let mut v = Violations::new();
+    let target = target(
+        &mut v,
+        "DispatchCase",
+        &req.name,
+        &req.etag,
+        &req.request_id,
+    );
+    let to = validate::resource_id(&mut v, "department", &req.department, "organizations", true);
+    validation::reason(&mut v, "comment", &req.comment, false);
+    v.finish()?;
+    let (Some(target), Some(to)) = (target, to) else {
+        return Err(unvalidated("name"));
+    };
+    let root = api.jurisdiction(principal).await?;
+    let (id, path) = organization_in(api, principal, &root, &to).await?;
+    change(
+        api,
+        principal,
+        target,
+        &req,
+        Actor::Dispatcher(root),
+        |case, now, limits, calendar| {
+            Ok(vec![case.dispatch(
+                (&id, &path),
+                None,
+                now,
+                &req.comment,
+                limits,
+                calendar,
+            )?])
+        },
+    )
+    .await
+}
+
+pub(super) async fn sign_for(
+    api: &RoutingApi,
+    principal: &Principal,
+    req: pb::SignForCaseRequest,
+) -> Result<pb::Case, RoutingError> {
+    let mut v = Violations::new();
+    let target = target(&mut v, "SignForCase", &req.name, &req.etag, &req.request_id);
+    v.finish()?;
+    let target = target.ok_or_else(|| unvalidated("name"))?;
+    change(
+        api,
+        principal,
+        target,
+        &req,
+        Actor::Department,
+        |case, now, limits, calendar| Ok(vec![case.sign_for(now, limits, calendar)?]),
+    )
+    .await
+}
+
+pub(super) async fn request_return(
+    api: &RoutingApi,
+    principal: &Principal,
+    req: pb::ReturnCaseRequest,
+) -> Result<pb::Case, RoutingError> {
+    let mut v = Violations::new();
+    let target = target(&mut v, "ReturnCase", &req.name, &req.etag, &req.request_id);
+    validation::reason(&mut v, "reason", &req.reason, true);
+    v.finish()?;
+    let target = target.ok_or_else(|| unvalidated("name"))?;
+    change(
+        api,
+        principal,
+        target,
+        &req,
+        Actor::Department,
+        |case, now, _, _| Ok(vec![case.request_return(now, &req.reason)?]),
+    )
+    .await
+}
+
+pub(super) async fn decide_return(
+    api: &RoutingApi,
+    principal: &Principal,
+    req: pb::DecideReturnRequest,
+) -> Result<pb::Case, RoutingError> {
+    let mut v = Violations::new();
+    let target = target(
+        &mut v,
+        "DecideReturn",
+        &req.name,
+        &req.etag,
+        &req.request_id,
+    );
+    let to = validate::resource_id(
+        &mut v,
+        "redispatch_to",
+        &req.redispatch_to,
+        "organizations",
+        false,
+    );
+    if !req.accept && to.is_some() {
+        v.add(
+            "redispatch_to",
+            "only an accepted return is dispatched again",
+        );
+    }
+    validation::reason(&mut v, "comment", &req.comment, !req.accept);
+    v.finish()?;
+    let target = target.ok_or_else(|| unvalidated("name"))?;
+    let root = api.jurisdiction(principal).await?;
+    let redispatch = match &to {
+        Some(to) => Some(organization_in(api, principal, &root, to).await?),
+        None => None,
+    };
+    change(
+        api,
+        principal,
+        target,
+        &req,
+        Actor::Dispatcher(root),
+        |case, now, limits, calendar| {
+            case.decide_return(
+                req.accept,
+                redispatch
+                    .as_ref()
+                    .map(|(id, path)| (id.as_str(), path.as_str())),
+                now,
+                &req.comment,
+                limits,
+                calendar,
+            )
+        },
+    )
+    .await
+}
+
+pub(super) async fn request_extension(
+    api: &RoutingApi,
+    principal: &Principal,
+    req: pb::RequestExtensionRequest,
+) -> Result<pb::Case, RoutingError> {
+    let mut v = Violations::new();
+    let target = target(
+        &mut v,
+        "RequestExtension",
+        &req.name,
+        &req.etag,
+        &req.request_id,
+    );
+    if req.days < 1 {
+        v.add("days", "at least 1 working day");
+    }
+    validation::reason(&mut v, "reason", &req.reason, true);
+    v.finish()?;
+    let target = target.ok_or_else(|| unvalidated("name"))?;
+    let days = u32::try_from(req.days).map_err(|_| unvalidated("days"))?;
+    change(
+        api,
+        principal,
+        target,
+        &req,
+        Actor::Department,
+        |case, now, limits, _| {
+            Ok(vec![case.request_extension(
+                now,
+                days,
+                &req.reason,
+                limits,
+            )?])
+        },
+    )
+    .await
+}
+
+pub(super) async fn decide_extension(
+    api: &RoutingApi,
+    principal: &Principal,
+    req: pb::DecideExtensionRequest,
+) -> Result<pb::Case, RoutingError> {
+    let mut v = Violations::new();
+    let target = target(
+        &mut v,
+        "DecideExtension",
+        &req.name,
+        &req.etag,
+        &req.request_id,
+    );
+    validation::reason(&mut v, "comment", &req.comment, !req.approve);
+    v.finish()?;
+    let target = target.ok_or_else(|| unvalidated("name"))?;
+    let root = api.jurisdiction(principal).await?;
+    change(
+        api,
+        principal,
+        target,
+        &req,
+        Actor::Dispatcher(root),
+        |case, now, limits, calendar| {
+            Ok(vec![case.decide_extension(
+                req.approve,
+                now,
+                &req.comment,
+                limits,
+                calendar,
+            )?])
+        },
+    )
+    .await
+}
+
+pub(super) async fn draft_reply(
+    api: &RoutingApi,
+    principal: &Principal,
+    req: pb::DraftReplyRequest,
+) -> Result<pb::Case, RoutingError> {
+    let mut v = Violations::new();
+    let target = target(&mut v, "DraftReply", &req.name, &req.etag, &req.request_id);
+    validate::multiline_text(&mut v, "text", &req.text, MAX_REPLY, true);
+    v.finish()?;
+    let target = target.ok_or_else(|| unvalidated("name"))?;
+    change(
+        api,
+        principal,
+        target,
+        &req,
+        Actor::Department,
+        |case, now, _, _| Ok(vec![case.draft_reply(now, &req.text)?]),
+    )
+    .await
+}
+
+pub(super) async fn review_reply(
+    api: &RoutingApi,
+    principal: &Principal,
+    req: pb::ReviewReplyRequest,
+) -> Result<pb::Case, RoutingError> {
+    let mut v = Violations::new();
+    let target = target(&mut v, "ReviewReply", &req.name, &req.etag, &req.request_id);
+    validation::reason(&mut v, "comment", &req.comment, !req.approve);
+    v.finish()?;
+    let target = target.ok_or_else(|| unvalidated("name"))?;
+    change(
+        api,
+        principal,
+        target,
+        &req,
+        Actor::Department,
+        |case, now, _, _| Ok(vec![case.review_reply(now, req.approve, &req.comment)?]),
+    )
+    .await
+}
+
+pub(super) async fn record_satisfaction(
+    api: &RoutingApi,
+    principal: &Principal,
+    req: pb::RecordSatisfactionRequest,
+) -> Result<pb::Case, RoutingError> {
+    let mut v = Violations::new();
+    let target = target(
+        &mut v,
+        "RecordSatisfaction",
+        &req.name,
+        &req.etag,
+        &req.request_id,
+    );
+    let satisfaction = validate::enum_value(
+        &mut v,
+        "satisfaction",
+        req.satisfaction,
+        true,
+        Satisfaction::from_i32,
+    );
+    validation::reason(&mut v, "comment", &req.comment, false);
+    v.finish()?;
+    let (Some(target), Some(satisfaction)) = (target, satisfaction) else {
+        return Err(unvalidated("name"));
+    };
+    let root = api.jurisdiction(principal).await?;
+    change(
+        api,
+        principal,
+        target,
+        &req,
+        Actor::Dispatcher(root),
+        |case, now, _, _| case.record_satisfaction(now, satisfaction, &req.comment),
+    )
+    .await
+}
+
+pub(super) async fn reopen(
+    api: &RoutingApi,
+    principal: &Principal,
+    req: pb::ReopenCaseRequest,
+) -> Result<pb::Case, RoutingError> {
+    let mut v = Violations::new();
+    let target = target(&mut v, "ReopenCase", &req.name, &req.etag, &req.request_id);
+    validation::reason(&mut v, "reason", &req.reason, true);
+    v.finish()?;
+    let target = target.ok_or_else(|| unvalidated("name"))?;
+    let root = api.jurisdiction(principal).await?;
+    change(
+        api,
+        principal,
+        target,
+        &req,
+        Actor::Dispatcher(root),
+        |case, now, limits, calendar| Ok(vec![case.reopen(now, &req.reason, limits, calendar)?]),
+    )
+    .await
+}
+
+pub(super) async fn close(
+    api: &RoutingApi,
+    principal: &Principal,
+    req: pb::CloseCaseRequest,
+) -> Result<pb::Case, RoutingError> {
+    let mut v = Violations::new();
+    let target = target(&mut v, "CloseCase", &req.name, &req.etag, &req.request_id);
+    validation::reason(&mut v, "reason", &req.reason, true);
+    v.finish()?;
+    let target = target.ok_or_else(|| unvalidated("name"))?;
+    let root = api.jurisdiction(principal).await?;
+    change(
+        api,
+        principal,
+        target,
+        &req,
+        Actor::Dispatcher(root),
+        |case, now, _, _| Ok(vec![case.close(now, &req.reason)?]),
+    )
+    .await
+}

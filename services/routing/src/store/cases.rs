@@ -1,0 +1,271 @@
+//! Cases and their history.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+
+use super::{corrupt, entity::case as row, entity::step as step_row, from_json, json, stamp};
+use crate::domain::{Case, CaseAction, CaseState, Category, Extension, Reply, Satisfaction, Step};
+
+fn to_row(case: &Case) -> Result<row::ActiveModel, DbErr> {
+    Ok(row::ActiveModel {
+        id: Set(case.id.clone()),
+        account_id: Set(case.account.clone()),
+        account_org: Set(case.account_organization.clone()),
+        account_path: Set(case.account_path.clone()),
+        category: Set(case.category as i32),
+        text: Set(case.text.clone()),
+        citizen_key: Set(case.citizen_key.clone()),
+        handle_masked: Set(case.handle_masked.clone()),
+        contact_masked: Set(case.contact_masked.clone()),
+        region_code: Set(case.region_code.clone()),
+        state: Set(case.state as i32),
+        department_id: Set(case.department.clone()),
+        department_path: Set(case.department_path.clone()),
+        routed_by_rule: Set(case.routed_by_rule.clone()),
+        received_time: Set(case.received_time),
+        dispatch_due: Set(case.dispatch_due),
+        dispatched_time: Set(case.dispatched_time),
+        sign_due: Set(case.sign_due),
+        signed_time: Set(case.signed_time),
+        handling_due: Set(case.handling_due),
+        return_window_end: Set(case.return_window_end),
+        dispatcher_overdue: Set(case.dispatcher_overdue),
+        department_overdue: Set(case.department_overdue),
+        message_count: Set(case.message_count),
+        extension_days: Set(case.extension_days as i32),
+        extension: Set(case.extension.as_ref().map(json).transpose()?),
+        return_reason: Set(case.return_reason.clone()),
+        return_from: Set(case.return_from.map(|s| s as i32)),
+        return_count: Set(case.return_count),
+        replies: Set(json(&case.replies)?),
+        satisfaction: Set(case.satisfaction.map(|s| s as i32)),
+        reopen_count: Set(case.reopen_count),
+        created_at: Set(case.created.time),
+        created_by: Set(case.created.actor.clone()),
+        created_by_org: Set(case.created.actor_organization.clone()),
+        updated_at: Set(case.updated.time),
+        updated_by: Set(case.updated.actor.clone()),
+        updated_by_org: Set(case.updated.actor_organization.clone()),
+        version: Set(case.version),
+    })
+}
+
+fn from_row(model: row::Model) -> Result<Case, DbErr> {
+    let state =
+        CaseState::from_i32(model.state).ok_or_else(|| corrupt("case state", model.state))?;
+    let category = Category::from_i32(model.category)
+        .ok_or_else(|| corrupt("case category", model.category))?;
+    let return_from = model
+        .return_from
+        .map(|n| CaseState::from_i32(n).ok_or_else(|| corrupt("case state", n)))
+        .transpose()?;
+    let satisfaction = model
+        .satisfaction
+        .map(|n| Satisfaction::from_i32(n).ok_or_else(|| corrupt("satisfaction", n)))
+        .transpose()?;
+    let extension: Option<Extension> = model
+        .extension
+        .as_deref()
+        .map(|text| from_json("case extension", text))
+        .transpose()?;
+    let replies: Vec<Reply> = from_json("case replies", &model.replies)?;
+    Ok(Case {
+        id: model.id,
+        account: model.account_id,
+        account_organization: model.account_org,
+        account_path: model.account_path,
+        category,
+        text: model.text,
+        citizen_key: model.citizen_key,
+        handle_masked: model.handle_masked,
+        contact_masked: model.contact_masked,
+        region_code: model.region_code,
+        state,
+        department: model.department_id,
+        department_path: model.department_path,
+        routed_by_rule: model.routed_by_rule,
+        received_time: model.received_time,
+        dispatch_due: model.dispatch_due,
+        dispatched_time: model.dispatched_time,
+        sign_due: model.sign_due,
+        signed_time: model.signed_time,
+        handling_due: model.handling_due,
+        return_window_end: model.return_window_end,
+        dispatcher_overdue: model.dispatcher_overdue,
+        department_overdue: model.department_overdue,
+        message_count: model.message_count,
+        extension_days: u32::try_from(model.extension_days).unwrap_or(0),
+        extension,
+        return_reason: model.return_reason,
+        return_from,
+        return_count: model.return_count,
+        replies,
+        satisfaction,
+        reopen_count: model.reopen_count,
+        created: stamp(model.created_at, model.created_by, model.created_by_org),
+        updated: stamp(model.updated_at, model.updated_by, model.updated_by_org),
+        version: model.version,
+    })
+}
+
+/// The case `id`.
+pub async fn get(conn: &impl ConnectionTrait, id: &str) -> Result<Option<Case>, DbErr> {
+    row::Entity::find_by_id(id.to_owned())
+        .one(conn)
+        .await?
+        .map(from_row)
+        .transpose()
+}
+
+/// Stores a new case.
+pub async fn insert(conn: &impl ConnectionTrait, case: &Case) -> Result<(), DbErr> {
+    row::Entity::insert(to_row(case)?)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// Writes `case` over the stored one if that is still at version `expected`; false when it
+/// changed meanwhile.
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    case: &Case,
+    expected: i64,
+) -> Result<bool, DbErr> {
+    let result = row::Entity::update_many()
+        .set(to_row(case)?)
+        .filter(row::Column::Id.eq(case.id.clone()))
+        .filter(row::Column::Version.eq(expected))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// Appends steps to the history of `case`.
+pub async fn add_steps(
+    conn: &impl ConnectionTrait,
+    case: &str,
+    steps: &[Step],
+) -> Result<(), DbErr> {
+    if steps.is_empty() {
+        return Ok(());
+    }
+    let rows = steps.iter().map(|step| step_row::ActiveModel {
+        case_id: Set(case.to_owned()),
+        action: Set(step.action as i32),
+        from_state: Set(step.from as i32),
+        to_state: Set(step.to as i32),
+        time: Set(step.stamp.time),
+        actor: Set(step.stamp.actor.clone()),
+        actor_org: Set(step.stamp.actor_organization.clone()),
+        department: Set(step.department.clone()),
+        comment: Set(step.comment.clone()),
+        ..Default::default()
+    });
+    step_row::Entity::insert_many(rows)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// The history of `case`, oldest first.
+pub async fn steps(conn: &impl ConnectionTrait, case: &str) -> Result<Vec<Step>, DbErr> {
+    step_row::Entity::find()
+        .filter(step_row::Column::CaseId.eq(case))
+        .order_by_asc(step_row::Column::Seq)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|model| {
+            Ok(Step {
+                action: CaseAction::from_i32(model.action)
+                    .ok_or_else(|| corrupt("case action", model.action))?,
+                from: CaseState::from_i32(model.from_state)
+                    .ok_or_else(|| corrupt("case state", model.from_state))?,
+                to: CaseState::from_i32(model.to_state)
+                    .ok_or_else(|| corrupt("case state", model.to_state))?,
+                stamp: stamp(model.time, model.actor, model.actor_org),
+                department: model.department,
+                comment: model.comment,
+            })
+        })
+        .collect()
+}
+
+/// The open cases of one citizen on one account received since `since`, newest first: the
+/// candidates a near-duplicate may join.
+pub async fn open_of_citizen(
+    conn: &impl ConnectionTrait,
+    account: &str,
+    citizen_key: &str,
+    since: DateTime<Utc>,
+) -> Result<Vec<Case>, DbErr> {
+    row::Entity::find()
+        .filter(row::Column::AccountId.eq(account))
+        .filter(row::Column::CitizenKey.eq(citizen_key))
+        .filter(row::Column::State.ne(CaseState::Closed as i32))
+        .filter(row::Column::ReceivedTime.gte(since))
+        .order_by_desc(row::Column::Id)
+        .limit(20)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(from_row)
+        .collect()
+}
+
+/// What a listing is narrowed to.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Cases of accounts in this subtree or dispatched to departments in it.
+    pub path: String,
+    /// Only this state.
+    pub state: Option<CaseState>,
+    /// Only this department.
+    pub department: Option<String>,
+    /// Only this account.
+    pub account: Option<String>,
+}
+
+/// One page of cases, newest first (ids are time-ordered), after the id `before`.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    filter: &Filter,
+    before: Option<&str>,
+    limit: u64,
+) -> Result<Vec<Case>, DbErr> {
+    let mut query = row::Entity::find().filter(
+        Condition::any()
+            .add(govmedia_kit::store::starts_with(
+                row::Column::AccountPath,
+                &filter.path,
+            ))
+            .add(govmedia_kit::store::starts_with(
+                row::Column::DepartmentPath,
+                &filter.path,
+            )),
+    );
+    if let Some(state) = filter.state {
+        query = query.filter(row::Column::State.eq(state as i32));
+    }
+    if let Some(department) = &filter.department {
+        query = query.filter(row::Column::DepartmentId.eq(department.clone()));
+    }
+    if let Some(account) = &filter.account {
+        query = query.filter(row::Column::AccountId.eq(account.clone()));
+    }
+    if let Some(before) = before {
+        query = query.filter(row::Column::Id.lt(before));
+    }
+    query
+        .order_by_desc(row::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(from_row)
+        .collect()
+}
