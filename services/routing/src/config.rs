@@ -8,7 +8,7 @@ use std::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    domain::{Category, Limits},
+    domain::{Category, Limits, escalation::Ladder},
     personal::{Vault, VaultError},
 };
 
@@ -43,6 +43,34 @@ pub struct RoutingConfig {
     pub merge: MergeConfig,
     /// Publication of approved replies, the `[routing.publish]` table.
     pub publish: PublishConfig,
+    /// The escalation ladder, the `[routing.escalation]` table.
+    pub escalation: EscalationConfig,
+}
+
+/// When warnings and escalations fire (events `CaseEscalated`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct EscalationConfig {
+    /// Hours before a handling deadline the warning fires; 0 sends none.
+    pub warn_hours_before: u32,
+    /// Working days after the deadline 督办 fires.
+    pub supervise_after_days: u32,
+    /// Working days after the deadline 通报 fires (more than `supervise_after_days`).
+    pub notify_after_days: u32,
+    /// Longest the scheduler sleeps before it looks again for timers another replica added;
+    /// a timer added on this replica wakes it at once.
+    pub poll_ms: u64,
+}
+
+impl Default for EscalationConfig {
+    fn default() -> Self {
+        Self {
+            warn_hours_before: 24,
+            supervise_after_days: 2,
+            notify_after_days: 5,
+            poll_ms: 1_000,
+        }
+    }
 }
 
 /// Working-day limits, counted from the day after each step.
@@ -152,6 +180,7 @@ impl Default for RoutingConfig {
             deadlines: DeadlineConfig::default(),
             merge: MergeConfig::default(),
             publish: PublishConfig::default(),
+            escalation: EscalationConfig::default(),
         }
     }
 }
@@ -173,6 +202,15 @@ impl RoutingConfig {
             return_window_days: d.return_window_days,
             max_extension_days: d.max_extension_days,
             reopen_days: d.reopen_days,
+        }
+    }
+
+    /// The escalation ladder of these settings.
+    pub fn ladder(&self) -> Ladder {
+        Ladder {
+            warn_hours_before: self.escalation.warn_hours_before,
+            supervise_after_days: self.escalation.supervise_after_days,
+            notify_after_days: self.escalation.notify_after_days,
         }
     }
 
@@ -259,6 +297,22 @@ impl RoutingConfig {
         }
         if self.merge.window_hours > 24 * 90 {
             problems.push("routing.merge.window_hours must be at most 2160 (90 days)".to_owned());
+        }
+        let e = &self.escalation;
+        if e.warn_hours_before > 240 {
+            problems.push("routing.escalation.warn_hours_before must be at most 240".to_owned());
+        }
+        if !(1..=30).contains(&e.supervise_after_days)
+            || e.notify_after_days <= e.supervise_after_days
+            || e.notify_after_days > 60
+        {
+            problems.push(
+                "routing.escalation: supervise_after_days must be 1 to 30 working days and notify_after_days more than it, at most 60"
+                    .to_owned(),
+            );
+        }
+        if !(10..=60_000).contains(&e.poll_ms) {
+            problems.push("routing.escalation.poll_ms must be between 10 and 60000".to_owned());
         }
         let p = &self.publish;
         for (name, value) in [

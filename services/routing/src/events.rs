@@ -4,7 +4,8 @@
 //!
 //! | event | published by |
 //! |---|---|
-//! | `CaseChanged` | every step: intake, dispatch, sign-for, return, extension, reply, review, publication, satisfaction, reopening, closing |
+//! | `CaseChanged` | every step: intake, dispatch, sign-for, return, extension, reply, review, publication, satisfaction, reopening, closing, escalation |
+//! | `CaseEscalated` | the escalation scheduler ([`crate::escalate`]), once per rung and deadline |
 
 use govmedia_kit::{error::ApiError, unit::Unit};
 use govmedia_proto::routing::v1 as pb;

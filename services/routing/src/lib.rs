@@ -7,13 +7,15 @@
 //! Same rooms as every govmedia service: [`config`], [`error`], [`grpc`] (handlers and
 //! proto↔domain conversion), [`domain`] (rules, no I/O), [`store`] (entities, migrations,
 //! queries), [`events`] (what it publishes); plus [`personal`] (the sealing of personal data) and
-//! [`publish`] (the outbox of approved replies and the platform adapters).
+//! [`publish`] (the outbox of approved replies and the platform adapters) and [`escalate`] (the
+//! leased scheduler of warnings and escalations).
 
 #![forbid(unsafe_code)]
 
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod escalate;
 pub mod events;
 pub mod grpc;
 pub mod personal;
@@ -24,11 +26,11 @@ use std::sync::Arc;
 
 use govmedia_kit::{
     CancellationToken,
+    lease::{self, Leases},
     server::{self, ServerError, ServiceContext},
 };
 use govmedia_proto::routing::v1::routing_service_server::RoutingServiceServer;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use tonic::service::Routes;
 
 pub use config::RoutingConfig;
@@ -77,7 +79,7 @@ pub async fn serve_with(
         &shutdown,
     )?;
     let registry = grpc::registry(&config, context.identity.clone())?;
-    let wake = Arc::new(Notify::new());
+    let wake = grpc::Wake::default();
     if config.workers {
         let replica = server::replica_id(NAME);
         let publisher = publish::Publisher::new(
@@ -87,7 +89,27 @@ pub async fn serve_with(
             &config.publish,
             &replica,
         );
-        background.spawn(publisher.run(wake.clone(), shutdown.clone()));
+        background.spawn(publisher.run(wake.publisher.clone(), shutdown.clone()));
+        // One replica fires escalations at a time; another takes over within the lease's life.
+        let escalator = escalate::Escalator::new(
+            writer.clone(),
+            registry.own_principal(),
+            &config,
+            wake.escalator.clone(),
+        );
+        let leases = Leases::for_bus(&context.bus);
+        let stop = shutdown.clone();
+        background.spawn(async move {
+            lease::lead(
+                leases,
+                "routing-escalations",
+                &replica,
+                lease::TTL,
+                stop,
+                |_, lost| escalator.clone().run(lost),
+            )
+            .await;
+        });
     }
     let api = grpc::RoutingApi::new(
         writer,

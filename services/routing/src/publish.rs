@@ -24,8 +24,7 @@ use crate::{
     config::PublishConfig,
     domain::{ReplyState, Stamp},
     error::RoutingError,
-    events,
-    grpc::convert,
+    grpc::{self, convert},
     store,
 };
 
@@ -239,19 +238,9 @@ impl Publisher {
         let Some(step) = case.published(&stamp, platform_id) else {
             return Ok(());
         };
-        let expected = case.version;
-        case.version += 1;
         case.updated = stamp;
-        if !store::cases::update(unit.txn(), &case, expected).await? {
-            // Changed meanwhile: the job is tried again and finds the case as it is then.
-            return Err(RoutingError::EtagMismatch {
-                resource: convert::case_name(case_id),
-                current: convert::etag(expected + 1),
-            });
-        }
         let steps = [step];
-        store::cases::add_steps(unit.txn(), case_id, &steps).await?;
-        events::case_changed(&mut unit, &case, &steps).await?;
+        grpc::record(&mut unit, &mut case, &steps, None).await?;
         unit.audit(
             &convert::case_name(case_id),
             &case.account_path,

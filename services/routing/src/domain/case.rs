@@ -197,6 +197,8 @@ pub struct Case {
     pub satisfaction: Option<Satisfaction>,
     /// Times reopened.
     pub reopen_count: i32,
+    /// The highest escalation fired, and the deadline it was about (see [`super::escalation`]).
+    pub escalation: Option<(super::escalation::Level, DateTime<Utc>)>,
     /// Created.
     pub created: Stamp,
     /// Updated.
@@ -352,6 +354,7 @@ impl Case {
             replies: Vec::new(),
             satisfaction: None,
             reopen_count: 0,
+            escalation: None,
             created: stamp.clone(),
             updated: stamp.clone(),
             version: 1,

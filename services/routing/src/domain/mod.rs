@@ -3,6 +3,7 @@
 //! compared and personal data masked ([`text`]).
 
 pub mod case;
+pub mod escalation;
 pub mod rules;
 pub mod text;
 
@@ -95,6 +96,8 @@ govmedia_kit::numbered! {
         Reopened = 16 => "REOPENED",
         /// Closed.
         Closed = 17 => "CLOSED",
+        /// An escalation fired.
+        Escalated = 18 => "ESCALATED",
     }
 }
 

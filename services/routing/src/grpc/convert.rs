@@ -135,6 +135,7 @@ pub fn case(case: &Case, steps: &[Step]) -> pb::Case {
         created: Some(stamp(&case.created)),
         updated: Some(stamp(&case.updated)),
         etag: etag(case.version),
+        escalation: case.escalation.map_or(0, |(level, _)| level as i32),
     }
 }
 

@@ -21,7 +21,7 @@ use tonic::Streaming;
 
 use super::{RoutingApi, convert, stamp, validation};
 use crate::{
-    domain::{Case, Stamp, rules, text},
+    domain::{Case, Stamp, escalation, rules, text},
     error::RoutingError,
     events,
     personal::Personal,
@@ -220,16 +220,11 @@ async fn take(
             .find(|case| text::similarity(&case.text, &redacted) >= threshold);
     }
     let merged = merged_into.is_some();
-    let (case, steps) = match merged_into {
+    let (mut case, steps, opened) = match merged_into {
         Some(mut case) => {
             let step = case.merge(&now, &convert::message_name(&message_id));
-            let expected = case.version;
-            case.version += 1;
             case.updated = now.clone();
-            if !store::cases::update(unit.txn(), &case, expected).await? {
-                return Err(concurrent(&case.id));
-            }
-            (case, vec![step])
+            (case, vec![step], false)
         }
         None => {
             let contact_shown = if new.contact.is_empty() {
@@ -278,7 +273,7 @@ async fn take(
                 steps.push(step);
             }
             store::cases::insert(unit.txn(), &case).await?;
-            (case, steps)
+            (case, steps, true)
         }
     };
     let stored = StoredMessage {
@@ -307,8 +302,17 @@ async fn take(
         }
         Err(error) => return Err(error.into()),
     }
-    store::cases::add_steps(unit.txn(), &case.id, &steps).await?;
-    events::case_changed(&mut unit, &case, &steps).await?;
+    let timers = if opened {
+        // A new case: stored as opened, then its steps and first timers.
+        let timers = escalation::timers(&case, &api.ladder, calendar);
+        store::cases::add_steps(unit.txn(), &case.id, &steps).await?;
+        store::timers::reschedule(unit.txn(), &case.id, &timers).await?;
+        events::case_changed(&mut unit, &case, &steps).await?;
+        timers
+    } else {
+        super::record(&mut unit, &mut case, &steps, None).await?;
+        Vec::new()
+    };
     let history = store::cases::steps(unit.txn(), &case.id).await?;
     let response = pb::SubmitMessageResponse {
         message: convert::message_name(&message_id),
@@ -316,7 +320,11 @@ async fn take(
         merged,
         replayed: false,
     };
-    Ok(unit.commit(response).await?)
+    let response = unit.commit(response).await?;
+    if !timers.is_empty() {
+        api.wake.escalator.notify_one();
+    }
+    Ok(response)
 }
 
 /// ABORTED: another request changed the case at the same moment.

@@ -27,10 +27,25 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::{
     config::{MergeConfig, RoutingConfig},
-    domain::{Case, Limits, Stamp, within},
+    domain::{
+        Case, Limits, Stamp, Step,
+        escalation::{self, Ladder, Timer},
+        within,
+    },
     error::RoutingError,
+    events,
     personal::Vault,
+    store,
 };
+
+/// The background workers a handler wakes when it gives them work.
+#[derive(Clone, Debug, Default)]
+pub struct Wake {
+    /// The publisher: a reply was approved.
+    pub publisher: Arc<Notify>,
+    /// The escalation scheduler: timers were added.
+    pub escalator: Arc<Notify>,
+}
 
 /// The routing service implementation.
 #[derive(Clone, Debug)]
@@ -39,31 +54,33 @@ pub struct RoutingApi {
     registry: RegistryClient,
     vault: Vault,
     limits: Limits,
+    ladder: Ladder,
     merge: MergeConfig,
     calendars: Arc<Regional<Calendar>>,
-    publisher: Arc<Notify>,
+    wake: Wake,
 }
 
 impl RoutingApi {
     /// A service writing through `writer`, asking `registry` where callers stand, sealing
-    /// personal data with `vault`, counting deadlines on `calendars`, waking `publisher` when a
-    /// reply is approved.
+    /// personal data with `vault`, counting deadlines on `calendars`, waking the workers of
+    /// `wake` when it gives them work.
     pub fn new(
         writer: Writer,
         registry: RegistryClient,
         vault: Vault,
         config: &RoutingConfig,
         calendars: Arc<Regional<Calendar>>,
-        publisher: Arc<Notify>,
+        wake: Wake,
     ) -> Self {
         Self {
             writer,
             registry,
             vault,
             limits: config.limits(),
+            ladder: config.ladder(),
             merge: config.merge.clone(),
             calendars,
-            publisher,
+            wake,
         }
     }
 
@@ -102,6 +119,32 @@ pub(crate) fn stamp(unit: &Unit) -> Stamp {
         actor: unit.principal().subject.clone(),
         actor_organization: unit.principal().organization.clone(),
     }
+}
+
+/// Stores `case`, changed by `steps`, over the version it was read at (ABORTED when it changed
+/// meanwhile), with its history, its escalation timers when `timers` says what they are now (a
+/// step may have moved its deadlines), and one `CaseChanged` per step.
+pub(crate) async fn record(
+    unit: &mut Unit,
+    case: &mut Case,
+    steps: &[Step],
+    timers: Option<&[Timer]>,
+) -> Result<(), RoutingError> {
+    let expected = case.version;
+    case.version += 1;
+    escalation::settle(case);
+    if !store::cases::update(unit.txn(), case, expected).await? {
+        return Err(RoutingError::EtagMismatch {
+            resource: convert::case_name(&case.id),
+            current: convert::etag(expected + 1),
+        });
+    }
+    store::cases::add_steps(unit.txn(), &case.id, steps).await?;
+    if let Some(timers) = timers {
+        store::timers::reschedule(unit.txn(), &case.id, timers).await?;
+    }
+    events::case_changed(unit, case, steps).await?;
+    Ok(())
 }
 
 /// True when the caller whose jurisdiction is rooted at `root` sees `case`: its account's

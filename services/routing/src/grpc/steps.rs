@@ -19,9 +19,11 @@ use super::{
     validation::{self, MAX_REPLY},
 };
 use crate::{
-    domain::{Case, CaseAction, CaseError, CaseState, Limits, Satisfaction, Stamp, Step},
+    domain::{
+        Case, CaseAction, CaseError, CaseState, Limits, Satisfaction, Stamp, Step, escalation,
+    },
     error::RoutingError,
-    events, publish, store,
+    publish, store,
 };
 
 /// Who must be taking a step.
@@ -92,17 +94,9 @@ where
     let calendar = api.calendar(&case.account_path);
     let steps = apply(&mut case, &now, &api.limits, calendar)
         .map_err(|error| RoutingError::case(&name, error))?;
-    let expected = case.version;
-    case.version += 1;
     case.updated = now;
-    if !store::cases::update(unit.txn(), &case, expected).await? {
-        return Err(RoutingError::EtagMismatch {
-            resource: name,
-            current: convert::etag(expected + 1),
-        });
-    }
-    store::cases::add_steps(unit.txn(), &case.id, &steps).await?;
-    events::case_changed(&mut unit, &case, &steps).await?;
+    let timers = escalation::timers(&case, &api.ladder, calendar);
+    super::record(&mut unit, &mut case, &steps, Some(&timers)).await?;
     let approved = steps.iter().any(|s| s.action == CaseAction::ReplyApproved);
     if approved && let Some(reply) = case.latest_reply() {
         publish::enqueue(&unit, &case.id, reply.round).await?;
@@ -119,7 +113,10 @@ where
     let history = store::cases::steps(unit.txn(), &case.id).await?;
     let response = unit.commit(convert::case(&case, &history)).await?;
     if approved {
-        api.publisher.notify_one();
+        api.wake.publisher.notify_one();
+    }
+    if !timers.is_empty() {
+        api.wake.escalator.notify_one();
     }
     Ok(response)
 }

@@ -7,7 +7,9 @@ use sea_orm::{
 };
 
 use super::{corrupt, entity::case as row, entity::step as step_row, from_json, json, stamp};
-use crate::domain::{Case, CaseAction, CaseState, Category, Extension, Reply, Satisfaction, Step};
+use crate::domain::{
+    Case, CaseAction, CaseState, Category, Extension, Reply, Satisfaction, Step, escalation::Level,
+};
 
 fn to_row(case: &Case) -> Result<row::ActiveModel, DbErr> {
     Ok(row::ActiveModel {
@@ -43,6 +45,8 @@ fn to_row(case: &Case) -> Result<row::ActiveModel, DbErr> {
         replies: Set(json(&case.replies)?),
         satisfaction: Set(case.satisfaction.map(|s| s as i32)),
         reopen_count: Set(case.reopen_count),
+        escalation: Set(case.escalation.map(|(level, _)| level as i32)),
+        escalation_due: Set(case.escalation.map(|(_, due)| due)),
         created_at: Set(case.created.time),
         created_by: Set(case.created.actor.clone()),
         created_by_org: Set(case.created.actor_organization.clone()),
@@ -72,6 +76,13 @@ fn from_row(model: row::Model) -> Result<Case, DbErr> {
         .map(|text| from_json("case extension", text))
         .transpose()?;
     let replies: Vec<Reply> = from_json("case replies", &model.replies)?;
+    let escalation = match (model.escalation, model.escalation_due) {
+        (Some(level), Some(due)) => Some((
+            Level::from_i32(level).ok_or_else(|| corrupt("escalation level", level))?,
+            due,
+        )),
+        _ => None,
+    };
     Ok(Case {
         id: model.id,
         account: model.account_id,
@@ -105,6 +116,7 @@ fn from_row(model: row::Model) -> Result<Case, DbErr> {
         replies,
         satisfaction,
         reopen_count: model.reopen_count,
+        escalation,
         created: stamp(model.created_at, model.created_by, model.created_by_org),
         updated: stamp(model.updated_at, model.updated_by, model.updated_by_org),
         version: model.version,

@@ -41,6 +41,8 @@ pub mod case {
         pub replies: String,
         pub satisfaction: Option<i32>,
         pub reopen_count: i32,
+        pub escalation: Option<i32>,
+        pub escalation_due: Option<DateTimeUtc>,
         pub created_at: DateTimeUtc,
         pub created_by: String,
         pub created_by_org: String,
@@ -130,6 +132,29 @@ pub mod rule {
         pub created_at: DateTimeUtc,
         pub created_by: String,
         pub created_by_org: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `routing_timers`: the escalation timers of open cases, and those that fired.
+pub mod timer {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "routing_timers")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        pub case_id: String,
+        pub level: i32,
+        pub due_time: DateTimeUtc,
+        pub fire_at: DateTimeUtc,
+        pub fired: bool,
+        pub fired_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -66,6 +66,8 @@ impl MigrationTrait for CaseTables {
                     .col(text("replies"))
                     .col(integer_null("satisfaction"))
                     .col(integer("reopen_count"))
+                    .col(integer_null("escalation"))
+                    .col(timestamp_with_time_zone_null("escalation_due"))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(string_len("created_by", 200))
                     .col(string_len("created_by_org", 100))
@@ -135,7 +137,37 @@ impl MigrationTrait for CaseTables {
                     .to_owned(),
             )
             .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("routing_timers")
+                    .if_not_exists()
+                    .col(big_pk_auto("seq"))
+                    .col(string_len("case_id", 63))
+                    .col(integer("level"))
+                    .col(timestamp_with_time_zone("due_time"))
+                    .col(timestamp_with_time_zone("fire_at"))
+                    .col(boolean("fired"))
+                    .col(timestamp_with_time_zone_null("fired_at"))
+                    .to_owned(),
+            )
+            .await?;
         for (name, table, columns, unique) in [
+            // One timer per rung and deadline: a rung that fired is never fired again for the
+            // same deadline, however often the case is rescheduled.
+            (
+                "routing_timers_rung",
+                "routing_timers",
+                &["case_id", "level", "due_time"][..],
+                true,
+            ),
+            // The scheduler's question: the earliest timer that has not fired.
+            (
+                "routing_timers_next",
+                "routing_timers",
+                &["fired", "fire_at"][..],
+                false,
+            ),
             // The intake's idempotency: one message per platform id per account, even under
             // concurrent collectors.
             (

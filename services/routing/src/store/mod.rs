@@ -6,6 +6,7 @@ pub mod entity;
 pub mod messages;
 pub mod migration;
 pub mod rules;
+pub mod timers;
 
 use sea_orm::DbErr;
 

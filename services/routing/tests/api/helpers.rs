@@ -205,7 +205,30 @@ impl Suite {
         config.publish.interval_ms = 50;
         config.publish.retry_initial_ms = 20;
         config.publish.retry_max_ms = 100;
+        config.escalation.poll_ms = 50;
         config
+    }
+
+    /// Another escalation scheduler on the routing database: a second replica, or the same one
+    /// after a restart.
+    pub fn escalator(&self) -> govmedia_routing::escalate::Escalator {
+        let writer = govmedia_kit::unit::Writer::new(
+            self.routing_db.clone(),
+            govmedia_kit::events::outbox::OutboxSignal::default(),
+            govmedia_routing::events::STREAM,
+            self.time.clock(),
+        );
+        let system = self
+            .keyring
+            .identity("routing")
+            .expect("identity")
+            .own_principal("qinghai");
+        govmedia_routing::escalate::Escalator::new(
+            writer,
+            system,
+            &self.config(),
+            Arc::new(Notify::new()),
+        )
     }
 
     fn context(&self, db: Db, service: &str) -> ServiceContext {
