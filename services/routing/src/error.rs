@@ -7,7 +7,10 @@ use govmedia_kit::error::{ApiError, ErrorCode, FieldViolation};
 use govmedia_proto::common::v1::ErrorReason;
 use sea_orm::DbErr;
 
-use crate::{domain::CaseError, personal::VaultError};
+use crate::{
+    domain::{CaseError, relay::RelayError, review::ReviewError},
+    personal::VaultError,
+};
 
 /// A routing-service failure.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +44,22 @@ pub enum RoutingError {
         case: String,
         /// Why.
         error: CaseError,
+    },
+    /// A review step the chain's rules refuse.
+    #[error("{draft}: {error}")]
+    Review {
+        /// `drafts/{id}`.
+        draft: String,
+        /// Why.
+        error: ReviewError,
+    },
+    /// A relay confirmation the task refuses.
+    #[error("{task}: {error}")]
+    Relay {
+        /// `relayTasks/{id}`.
+        task: String,
+        /// Why.
+        error: RelayError,
     },
     /// ABORTED: the etag sent is not the current one.
     #[error("{resource} has changed (etag {current})")]
@@ -90,6 +109,22 @@ impl From<RoutingError> for ApiError {
             .with_metadata("status", status)
             .localized("该账号不在正常运行状态,不能受理留言"),
             RoutingError::Case { case, error } => case_error(case, error),
+            RoutingError::Review { draft, error } => review_error(draft, error),
+            RoutingError::Relay { task, error } => match error {
+                RelayError::NotTarget(account) => ApiError::invalid(vec![FieldViolation {
+                    field: "account".to_owned(),
+                    description: format!("accounts/{account} is not asked to relay in {task}"),
+                }])
+                .localized("该账号不在本次转载任务之中"),
+                RelayError::AlreadyConfirmed { account, post } => ApiError::new(
+                    ErrorCode::AlreadyExists,
+                    ErrorReason::AlreadyExists,
+                    format!("{task}: accounts/{account} confirmed already with post {post}"),
+                )
+                .with_metadata("task", task)
+                .with_metadata("relayed_post_id", post)
+                .localized("该账号已确认转载"),
+            },
             RoutingError::EtagMismatch { resource, current } => ApiError::new(
                 ErrorCode::Aborted,
                 ErrorReason::EtagMismatch,
@@ -175,6 +210,49 @@ fn case_error(case: String, error: CaseError) -> ApiError {
             description: "is the department that returned the case".to_owned(),
         }])
         .with_metadata("case", case),
+    }
+}
+
+fn review_error(draft: String, error: ReviewError) -> ApiError {
+    let message = format!("{draft}: {error}");
+    match error {
+        ReviewError::State(state) => ApiError::new(
+            ErrorCode::FailedPrecondition,
+            ErrorReason::InvalidTransition,
+            message,
+        )
+        .with_metadata("draft", draft)
+        .with_metadata("state", state.to_string())
+        .localized("稿件当前状态不允许这一步操作"),
+        ReviewError::NotTheLevel { level, .. } => ApiError::new(
+            ErrorCode::PermissionDenied,
+            ErrorReason::StepNotAllowed,
+            message,
+        )
+        .with_metadata("draft", draft)
+        .with_metadata("level", level.to_string())
+        .localized("只有本级审核人可以审核，且须按顺序逐级审核"),
+        ReviewError::OwnDraft => ApiError::new(
+            ErrorCode::PermissionDenied,
+            ErrorReason::StepNotAllowed,
+            message,
+        )
+        .with_metadata("draft", draft)
+        .localized("作者不能审核自己的稿件"),
+        ReviewError::SecondLevel(level) => ApiError::new(
+            ErrorCode::PermissionDenied,
+            ErrorReason::StepNotAllowed,
+            message,
+        )
+        .with_metadata("draft", draft)
+        .with_metadata("approved_level", level.to_string())
+        .localized("同一人不得审核通过两个层级"),
+        ReviewError::MissingAspects(missing) => ApiError::invalid(vec![FieldViolation {
+            field: "aspects".to_owned(),
+            description: format!("an approval checks all five aspects; missing: {missing}"),
+        }])
+        .with_metadata("draft", draft)
+        .localized("审核通过须把好政治关、法律关、政策关、保密关、文字关"),
     }
 }
 

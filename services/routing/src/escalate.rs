@@ -107,6 +107,9 @@ impl Escalator {
             .begin("EscalateCase", &self.system, "", &())
             .await?;
         let now = unit.now();
+        // The case's row first, as every step of the case takes it, then the timer's: two
+        // writers of both never wait for each other in a circle.
+        govmedia_kit::store::lock_row(unit.txn(), "routing_cases", &pending.case_id).await?;
         if !store::timers::mark_fired(unit.txn(), pending.seq, now).await? {
             return Ok(false);
         }

@@ -106,15 +106,7 @@ pub fn is_management_conflict(error: &DbErr) -> bool {
 /// serialized anyway), so that rules that read its accounts and then write one cannot
 /// interleave with another writer doing the same.
 pub async fn lock(conn: &impl ConnectionTrait, id: &str) -> Result<(), DbErr> {
-    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
-        conn.execute_raw(sea_orm::Statement::from_sql_and_values(
-            sea_orm::DbBackend::Postgres,
-            "SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE",
-            [id.into()],
-        ))
-        .await?;
-    }
-    Ok(())
+    govmedia_kit::store::lock_row(conn, "organizations", id).await
 }
 
 /// The management department whose government is `government`, other than `except`.

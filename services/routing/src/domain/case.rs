@@ -183,6 +183,8 @@ pub struct Case {
     pub message_count: i32,
     /// Extension days granted this round.
     pub extension_days: u32,
+    /// True once any extension was granted (the statistics count it).
+    pub ever_extended: bool,
     /// Latest extension.
     pub extension: Option<Extension>,
     /// Pending return's reason.
@@ -347,6 +349,7 @@ impl Case {
             department_overdue: false,
             message_count: 1,
             extension_days: 0,
+            ever_extended: false,
             extension: None,
             return_reason: String::new(),
             return_from: None,
@@ -559,6 +562,7 @@ impl Case {
         });
         let action = if approve {
             self.extension_days += days;
+            self.ever_extended = true;
             self.handling_due = self
                 .handling_due
                 .and_then(|due_time| extend(calendar, due_time, days));

@@ -4,6 +4,9 @@
 
 pub mod case;
 pub mod escalation;
+pub mod knowledge;
+pub mod relay;
+pub mod review;
 pub mod rules;
 pub mod text;
 

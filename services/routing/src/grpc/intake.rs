@@ -158,7 +158,7 @@ async fn replayed(
     let case = store::cases::get(conn, &stored.case_id)
         .await?
         .ok_or_else(|| RoutingError::NotFound(convert::case_name(&stored.case_id)))?;
-    let steps = store::cases::steps(conn, &case.id).await?;
+    let steps = store::cases::steps(conn, &case.id, case.version).await?;
     Ok(pb::SubmitMessageResponse {
         message: convert::message_name(&stored.id),
         case: Some(convert::case(&case, &steps)),
@@ -305,7 +305,7 @@ async fn take(
     let timers = if opened {
         // A new case: stored as opened, then its steps and first timers.
         let timers = escalation::timers(&case, &api.ladder, calendar);
-        store::cases::add_steps(unit.txn(), &case.id, &steps).await?;
+        store::cases::add_steps(unit.txn(), &case.id, case.version, &steps).await?;
         store::timers::reschedule(unit.txn(), &case.id, &timers).await?;
         events::case_changed(&mut unit, &case, &steps).await?;
         timers
@@ -313,7 +313,7 @@ async fn take(
         super::record(&mut unit, &mut case, &steps, None).await?;
         Vec::new()
     };
-    let history = store::cases::steps(unit.txn(), &case.id).await?;
+    let history = store::cases::steps(unit.txn(), &case.id, case.version).await?;
     let response = pb::SubmitMessageResponse {
         message: convert::message_name(&message_id),
         case: Some(convert::case(&case, &history)),

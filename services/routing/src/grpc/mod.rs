@@ -7,7 +7,11 @@
 
 pub mod convert;
 mod intake;
+mod knowledge;
+mod relays;
+mod reviews;
 mod rules;
+mod statistics;
 mod steps;
 mod validation;
 
@@ -139,7 +143,7 @@ pub(crate) async fn record(
             current: convert::etag(expected + 1),
         });
     }
-    store::cases::add_steps(unit.txn(), &case.id, steps).await?;
+    store::cases::add_steps(unit.txn(), &case.id, case.version, steps).await?;
     if let Some(timers) = timers {
         store::timers::reschedule(unit.txn(), &case.id, timers).await?;
     }
@@ -347,5 +351,89 @@ impl RoutingService for RoutingApi {
         request: Request<pb::CloseCaseRequest>,
     ) -> Result<Response<pb::Case>, Status> {
         handle!(self, request, steps::close)
+    }
+
+    async fn create_knowledge_entry(
+        &self,
+        request: Request<pb::CreateKnowledgeEntryRequest>,
+    ) -> Result<Response<pb::KnowledgeEntry>, Status> {
+        handle!(self, request, knowledge::create)
+    }
+
+    async fn get_knowledge_entry(
+        &self,
+        request: Request<pb::GetKnowledgeEntryRequest>,
+    ) -> Result<Response<pb::KnowledgeEntry>, Status> {
+        handle!(self, request, knowledge::get)
+    }
+
+    async fn suggest_answers(
+        &self,
+        request: Request<pb::SuggestAnswersRequest>,
+    ) -> Result<Response<pb::SuggestAnswersResponse>, Status> {
+        handle!(self, request, knowledge::suggest)
+    }
+
+    async fn create_review_chain(
+        &self,
+        request: Request<pb::CreateReviewChainRequest>,
+    ) -> Result<Response<pb::ReviewChain>, Status> {
+        handle!(self, request, reviews::create_chain)
+    }
+
+    async fn submit_draft(
+        &self,
+        request: Request<pb::SubmitDraftRequest>,
+    ) -> Result<Response<pb::Draft>, Status> {
+        handle!(self, request, reviews::submit)
+    }
+
+    async fn review_draft(
+        &self,
+        request: Request<pb::ReviewDraftRequest>,
+    ) -> Result<Response<pb::Draft>, Status> {
+        handle!(self, request, reviews::review)
+    }
+
+    async fn get_draft(
+        &self,
+        request: Request<pb::GetDraftRequest>,
+    ) -> Result<Response<pb::Draft>, Status> {
+        handle!(self, request, reviews::get)
+    }
+
+    async fn lookup_approved_content(
+        &self,
+        request: Request<pb::LookupApprovedContentRequest>,
+    ) -> Result<Response<pb::LookupApprovedContentResponse>, Status> {
+        handle!(self, request, reviews::lookup)
+    }
+
+    async fn create_relay_task(
+        &self,
+        request: Request<pb::CreateRelayTaskRequest>,
+    ) -> Result<Response<pb::RelayTask>, Status> {
+        handle!(self, request, relays::create)
+    }
+
+    async fn confirm_relay(
+        &self,
+        request: Request<pb::ConfirmRelayRequest>,
+    ) -> Result<Response<pb::RelayTask>, Status> {
+        handle!(self, request, relays::confirm)
+    }
+
+    async fn get_relay_task(
+        &self,
+        request: Request<pb::GetRelayTaskRequest>,
+    ) -> Result<Response<pb::RelayTask>, Status> {
+        handle!(self, request, relays::get)
+    }
+
+    async fn get_case_statistics(
+        &self,
+        request: Request<pb::GetCaseStatisticsRequest>,
+    ) -> Result<Response<pb::CaseStatistics>, Status> {
+        handle!(self, request, statistics::get)
     }
 }

@@ -60,7 +60,13 @@ fn target<'a>(
     })
 }
 
-/// Takes one step on a case, see the module docs.
+/// Attempts of a step whose case the service itself changed meanwhile (an escalation fired, a
+/// reply was published) before it gives up with ABORTED.
+const ATTEMPTS: usize = 3;
+
+/// Takes one step on a case, see the module docs. A caller who sent no etag asked for the step
+/// on the case as it is: when the service's own bookkeeping changed the case between the read
+/// and the write, the step is taken again on the new version instead of failing.
 async fn change<R, F>(
     api: &RoutingApi,
     principal: &Principal,
@@ -71,7 +77,32 @@ async fn change<R, F>(
 ) -> Result<pb::Case, RoutingError>
 where
     R: prost::Message,
-    F: FnOnce(&mut Case, &Stamp, &Limits, &Calendar) -> Result<Vec<Step>, CaseError>,
+    F: Fn(&mut Case, &Stamp, &Limits, &Calendar) -> Result<Vec<Step>, CaseError>,
+{
+    let mut attempt = 1;
+    loop {
+        match change_once(api, principal, &target, req, &actor, &apply).await {
+            Err(RoutingError::EtagMismatch { .. })
+                if target.etag.is_empty() && attempt < ATTEMPTS =>
+            {
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+async fn change_once<R, F>(
+    api: &RoutingApi,
+    principal: &Principal,
+    target: &Target<'_>,
+    req: &R,
+    actor: &Actor,
+    apply: &F,
+) -> Result<pb::Case, RoutingError>
+where
+    R: prost::Message,
+    F: Fn(&mut Case, &Stamp, &Limits, &Calendar) -> Result<Vec<Step>, CaseError>,
 {
     let mut unit = api
         .writer
@@ -84,7 +115,7 @@ where
     let mut case = store::cases::get(unit.txn(), &target.id)
         .await?
         .ok_or_else(|| RoutingError::NotFound(name.clone()))?;
-    if let Actor::Dispatcher(root) = &actor
+    if let Actor::Dispatcher(root) = actor
         && !dispatches(root, &case)
     {
         return Err(RoutingError::OutsideJurisdiction(name));
@@ -110,7 +141,7 @@ where
             "department": case.department_name(),
         }),
     );
-    let history = store::cases::steps(unit.txn(), &case.id).await?;
+    let history = store::cases::steps(unit.txn(), &case.id, case.version).await?;
     let response = unit.commit(convert::case(&case, &history)).await?;
     if approved {
         api.wake.publisher.notify_one();
@@ -138,7 +169,7 @@ pub(super) async fn get(
     if !sees(&root, &case) {
         return Err(RoutingError::OutsideJurisdiction(name));
     }
-    let steps = store::cases::steps(api.conn(), &id).await?;
+    let steps = store::cases::steps(api.conn(), &id, case.version).await?;
     Ok(convert::case(&case, &steps))
 }
 

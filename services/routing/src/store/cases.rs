@@ -38,6 +38,7 @@ fn to_row(case: &Case) -> Result<row::ActiveModel, DbErr> {
         department_overdue: Set(case.department_overdue),
         message_count: Set(case.message_count),
         extension_days: Set(case.extension_days as i32),
+        ever_extended: Set(case.ever_extended),
         extension: Set(case.extension.as_ref().map(json).transpose()?),
         return_reason: Set(case.return_reason.clone()),
         return_from: Set(case.return_from.map(|s| s as i32)),
@@ -109,6 +110,7 @@ fn from_row(model: row::Model) -> Result<Case, DbErr> {
         department_overdue: model.department_overdue,
         message_count: model.message_count,
         extension_days: u32::try_from(model.extension_days).unwrap_or(0),
+        ever_extended: model.ever_extended,
         extension,
         return_reason: model.return_reason,
         return_from,
@@ -156,10 +158,11 @@ pub async fn update(
     Ok(result.rows_affected == 1)
 }
 
-/// Appends steps to the history of `case`.
+/// Appends steps to the history of `case`, made by the change that brought it to `version`.
 pub async fn add_steps(
     conn: &impl ConnectionTrait,
     case: &str,
+    version: i64,
     steps: &[Step],
 ) -> Result<(), DbErr> {
     if steps.is_empty() {
@@ -167,6 +170,7 @@ pub async fn add_steps(
     }
     let rows = steps.iter().map(|step| step_row::ActiveModel {
         case_id: Set(case.to_owned()),
+        case_version: Set(version),
         action: Set(step.action as i32),
         from_state: Set(step.from as i32),
         to_state: Set(step.to as i32),
@@ -183,10 +187,16 @@ pub async fn add_steps(
     Ok(())
 }
 
-/// The history of `case`, oldest first.
-pub async fn steps(conn: &impl ConnectionTrait, case: &str) -> Result<Vec<Step>, DbErr> {
+/// The history of `case` up to its `version`, oldest first: read after the case outside a
+/// transaction, it shows no step of a change the case read does not show.
+pub async fn steps(
+    conn: &impl ConnectionTrait,
+    case: &str,
+    version: i64,
+) -> Result<Vec<Step>, DbErr> {
     step_row::Entity::find()
         .filter(step_row::Column::CaseId.eq(case))
+        .filter(step_row::Column::CaseVersion.lte(version))
         .order_by_asc(step_row::Column::Seq)
         .all(conn)
         .await?
@@ -280,4 +290,89 @@ pub async fn list(
         .into_iter()
         .map(from_row)
         .collect()
+}
+
+/// What the statistics read of one case.
+#[derive(Clone, Debug, PartialEq, Eq, sea_orm::FromQueryResult)]
+pub struct Counted {
+    /// The case id (paging key).
+    pub id: String,
+    /// The account.
+    pub account_id: String,
+    /// The department, once dispatched.
+    pub department_id: Option<String>,
+    /// State number.
+    pub state: i32,
+    /// Dispatcher missed a deadline.
+    pub dispatcher_overdue: bool,
+    /// Department missed a deadline.
+    pub department_overdue: bool,
+    /// The dispatcher's deadline.
+    pub dispatch_due: Option<DateTime<Utc>>,
+    /// The sign-for deadline.
+    pub sign_due: Option<DateTime<Utc>>,
+    /// The handling deadline.
+    pub handling_due: Option<DateTime<Utc>>,
+    /// When last dispatched.
+    pub dispatched_time: Option<DateTime<Utc>>,
+    /// Returns requested.
+    pub return_count: i32,
+    /// Any extension granted.
+    pub ever_extended: bool,
+    /// Satisfaction number.
+    pub satisfaction: Option<i32>,
+    /// Times reopened.
+    pub reopen_count: i32,
+}
+
+/// One page (by id) of the cases received in `[start, end)` of accounts or departments in the
+/// subtree at `path`.
+pub async fn counted(
+    conn: &impl ConnectionTrait,
+    path: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<Counted>, DbErr> {
+    let mut query = row::Entity::find()
+        .select_only()
+        .columns([
+            row::Column::Id,
+            row::Column::AccountId,
+            row::Column::DepartmentId,
+            row::Column::State,
+            row::Column::DispatcherOverdue,
+            row::Column::DepartmentOverdue,
+            row::Column::DispatchDue,
+            row::Column::SignDue,
+            row::Column::HandlingDue,
+            row::Column::DispatchedTime,
+            row::Column::ReturnCount,
+            row::Column::EverExtended,
+            row::Column::Satisfaction,
+            row::Column::ReopenCount,
+        ])
+        .filter(
+            Condition::any()
+                .add(govmedia_kit::store::starts_with(
+                    row::Column::AccountPath,
+                    path,
+                ))
+                .add(govmedia_kit::store::starts_with(
+                    row::Column::DepartmentPath,
+                    path,
+                )),
+        )
+        .filter(row::Column::ReceivedTime.gte(start))
+        .filter(row::Column::ReceivedTime.lt(end));
+    if let Some(after) = after {
+        query = query.filter(row::Column::Id.gt(after));
+    }
+    query
+        .order_by_asc(row::Column::Id)
+        .limit(limit)
+        .into_model::<Counted>()
+        .all(conn)
+        .await
 }

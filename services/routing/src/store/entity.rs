@@ -34,6 +34,7 @@ pub mod case {
         pub department_overdue: bool,
         pub message_count: i32,
         pub extension_days: i32,
+        pub ever_extended: bool,
         pub extension: Option<String>,
         pub return_reason: String,
         pub return_from: Option<i32>,
@@ -96,6 +97,7 @@ pub mod step {
         #[sea_orm(primary_key)]
         pub seq: i64,
         pub case_id: String,
+        pub case_version: i64,
         pub action: i32,
         pub from_state: i32,
         pub to_state: i32,
@@ -155,6 +157,142 @@ pub mod timer {
         pub fire_at: DateTimeUtc,
         pub fired: bool,
         pub fired_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `routing_knowledge`: the policy knowledge base.
+pub mod knowledge {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "routing_knowledge")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub organization_id: String,
+        pub org_path: String,
+        pub question: String,
+        pub answer: String,
+        pub source_document: String,
+        pub source_url: String,
+        pub valid_from: DateTimeUtc,
+        pub valid_to: Option<DateTimeUtc>,
+        /// Grams indexed (BM25's document length).
+        pub gram_count: i32,
+        pub created_at: DateTimeUtc,
+        pub created_by: String,
+        pub created_by_org: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `routing_knowledge_grams`: the inverted index of the knowledge base.
+pub mod gram {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "routing_knowledge_grams")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub gram: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub entry_id: String,
+        pub count: i32,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `routing_review_chains`.
+pub mod chain {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "routing_review_chains")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub organization_id: String,
+        pub org_path: String,
+        pub display_name: String,
+        pub levels: String,
+        pub created_at: DateTimeUtc,
+        pub created_by: String,
+        pub created_by_org: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `routing_drafts`.
+pub mod draft {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "routing_drafts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub chain_id: String,
+        pub organization_id: String,
+        pub org_path: String,
+        pub title: String,
+        pub body: String,
+        pub accounts: String,
+        pub revision: i32,
+        pub state: i32,
+        pub current_level: i32,
+        pub reviews: String,
+        pub content_hash: Option<String>,
+        pub approved_at: Option<DateTimeUtc>,
+        pub created_at: DateTimeUtc,
+        pub created_by: String,
+        pub created_by_org: String,
+        pub version: i64,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `routing_relay_tasks`.
+pub mod relay {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "routing_relay_tasks")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub organization_id: String,
+        pub org_path: String,
+        pub source_account: String,
+        pub source_post_id: String,
+        pub title: String,
+        pub source_url: String,
+        pub targets: String,
+        pub due_time: DateTimeUtc,
+        pub created_at: DateTimeUtc,
+        pub created_by: String,
+        pub created_by_org: String,
+        pub version: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         let mut migrations = govmedia_kit::schema::migrations();
         migrations.push(Box::new(CaseTables));
+        migrations.push(Box::new(KnowledgeReviewRelayTables));
         migrations
     }
 }
@@ -57,6 +58,7 @@ impl MigrationTrait for CaseTables {
                     .col(boolean("department_overdue"))
                     .col(integer("message_count"))
                     .col(integer("extension_days"))
+                    .col(boolean("ever_extended"))
                     // JSON: the latest extension, read and written whole.
                     .col(text_null("extension"))
                     .col(text("return_reason"))
@@ -105,6 +107,8 @@ impl MigrationTrait for CaseTables {
                     .if_not_exists()
                     .col(big_pk_auto("seq"))
                     .col(string_len("case_id", 63))
+                    // The case's version after the change that made the step.
+                    .col(big_integer("case_version"))
                     .col(integer("action"))
                     .col(integer("from_state"))
                     .col(integer("to_state"))
@@ -220,6 +224,148 @@ impl MigrationTrait for CaseTables {
             }
             if unique {
                 index.unique();
+            }
+            manager.create_index(index.to_owned()).await?;
+        }
+        Ok(())
+    }
+}
+
+struct KnowledgeReviewRelayTables;
+
+impl MigrationName for KnowledgeReviewRelayTables {
+    fn name(&self) -> &str {
+        "m20261204_000003_routing_knowledge_review_relay"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for KnowledgeReviewRelayTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("routing_knowledge")
+                    .if_not_exists()
+                    .col(string_len("id", 63).primary_key())
+                    .col(string_len("organization_id", 63))
+                    .col(string_len("org_path", 1000))
+                    .col(text("question"))
+                    .col(text("answer"))
+                    .col(string_len("source_document", 400))
+                    .col(string_len("source_url", 2048))
+                    .col(timestamp_with_time_zone("valid_from"))
+                    .col(timestamp_with_time_zone_null("valid_to"))
+                    .col(integer("gram_count"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .col(string_len("created_by", 200))
+                    .col(string_len("created_by_org", 100))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("routing_knowledge_grams")
+                    .if_not_exists()
+                    .col(string_len("gram", 16))
+                    .col(string_len("entry_id", 63))
+                    .col(integer("count"))
+                    .primary_key(Index::create().col("gram").col("entry_id"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("routing_review_chains")
+                    .if_not_exists()
+                    .col(string_len("id", 63).primary_key())
+                    .col(string_len("organization_id", 63))
+                    .col(string_len("org_path", 1000))
+                    .col(string_len("display_name", 200))
+                    // JSON: the ordered levels, read and written whole.
+                    .col(text("levels"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .col(string_len("created_by", 200))
+                    .col(string_len("created_by_org", 100))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("routing_drafts")
+                    .if_not_exists()
+                    .col(string_len("id", 63).primary_key())
+                    .col(string_len("chain_id", 63))
+                    .col(string_len("organization_id", 63))
+                    .col(string_len("org_path", 1000))
+                    .col(string_len("title", 400))
+                    .col(text("body"))
+                    // JSON: account ids and the reviews, read and written whole.
+                    .col(text("accounts"))
+                    .col(integer("revision"))
+                    .col(integer("state"))
+                    .col(integer("current_level"))
+                    .col(text("reviews"))
+                    .col(string_len_null("content_hash", 64))
+                    .col(timestamp_with_time_zone_null("approved_at"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .col(string_len("created_by", 200))
+                    .col(string_len("created_by_org", 100))
+                    .col(big_integer("version"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table("routing_relay_tasks")
+                    .if_not_exists()
+                    .col(string_len("id", 63).primary_key())
+                    .col(string_len("organization_id", 63))
+                    .col(string_len("org_path", 1000))
+                    .col(string_len("source_account", 63))
+                    .col(string_len("source_post_id", 128))
+                    .col(string_len("title", 400))
+                    .col(string_len("source_url", 2048))
+                    // JSON: the targets and their confirmations, read and written whole.
+                    .col(text("targets"))
+                    .col(timestamp_with_time_zone("due_time"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .col(string_len("created_by", 200))
+                    .col(string_len("created_by_org", 100))
+                    .col(big_integer("version"))
+                    .to_owned(),
+            )
+            .await?;
+        for (name, table, columns) in [
+            (
+                "routing_knowledge_org_path",
+                "routing_knowledge",
+                &["org_path"][..],
+            ),
+            (
+                "routing_knowledge_grams_entry",
+                "routing_knowledge_grams",
+                &["entry_id"][..],
+            ),
+            (
+                "routing_drafts_hash",
+                "routing_drafts",
+                &["content_hash"][..],
+            ),
+            (
+                "routing_relay_tasks_org_path",
+                "routing_relay_tasks",
+                &["org_path"][..],
+            ),
+        ] {
+            let mut index = Index::create();
+            index.name(name).table(table).if_not_exists();
+            for column in columns {
+                index.col(*column);
             }
             manager.create_index(index.to_owned()).await?;
         }

@@ -3,8 +3,11 @@
 
 pub mod cases;
 pub mod entity;
+pub mod knowledge;
 pub mod messages;
 pub mod migration;
+pub mod relays;
+pub mod reviews;
 pub mod rules;
 pub mod timers;
 

@@ -362,7 +362,7 @@ impl Suite {
     /// qinghai → haixi → golmud (a county government) with its departments golmud-office (the
     /// new-media management department), golmud-edu, golmud-health; qinghai → xining →
     /// xining-edu. Active accounts: golmud-wechat (of the government), golmud-edu-wechat,
-    /// xining-edu-weibo; golmud-douyin is suspended.
+    /// golmud-health-weibo, xining-edu-weibo; golmud-douyin is suspended.
     async fn seed(&self) {
         use AdministrativeLevel::{County, Municipal, Provincial};
         use rpb::OrganizationKind::{Department, Government};
@@ -412,6 +412,7 @@ impl Suite {
                 PlatformKind::WechatOfficialAccount,
             ),
             ("golmud-douyin", "golmud", PlatformKind::Douyin),
+            ("golmud-health-weibo", "golmud-health", PlatformKind::Weibo),
             (
                 "golmud-edu-wechat",
                 "golmud-edu",

@@ -3,6 +3,7 @@
 //! in-process bus and on PostgreSQL + Redis (see govmedia-test-support).
 
 mod bad_input;
+mod content;
 mod escalations;
 mod flow;
 mod helpers;
