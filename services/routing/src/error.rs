@@ -151,13 +151,12 @@ fn case_error(case: String, error: CaseError) -> ApiError {
         .with_metadata("case", case)
         .with_metadata("state", state.to_string())
         .localized("工单当前状态不允许这一步操作"),
-        CaseError::WrongDepartment { department } => ApiError::new(
+        CaseError::WrongDepartment => ApiError::new(
             ErrorCode::PermissionDenied,
             ErrorReason::StepNotAllowed,
             message,
         )
         .with_metadata("case", case)
-        .with_metadata("department", department)
         .localized("只有工单派往的承办部门可以办理此工单"),
         CaseError::ReturnWindowClosed { closed } => ApiError::new(
             ErrorCode::FailedPrecondition,

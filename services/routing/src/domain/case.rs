@@ -220,12 +220,10 @@ pub enum CaseError {
         /// What was tried, in words ("signed for").
         action: &'static str,
     },
-    /// The caller's organization is not the case's department.
-    #[error("the case is dispatched to {department}, not to the caller's organization")]
-    WrongDepartment {
-        /// The department, `organizations/{id}`, or empty when none.
-        department: String,
-    },
+    /// The caller's organization is not the case's department (which is not named: the caller
+    /// may be of another region).
+    #[error("the case is not dispatched to the caller's organization")]
+    WrongDepartment,
     /// The return window has closed.
     #[error("the return window closed at {closed}")]
     ReturnWindowClosed {
@@ -299,9 +297,7 @@ impl Case {
         if self.department.as_deref() == Some(organization) {
             Ok(())
         } else {
-            Err(CaseError::WrongDepartment {
-                department: self.department_name(),
-            })
+            Err(CaseError::WrongDepartment)
         }
     }
 
@@ -410,8 +406,8 @@ impl Case {
         limits: &Limits,
         calendar: &Calendar,
     ) -> Result<Step, CaseError> {
-        self.require(&[CaseState::Dispatched], "signed for")?;
         self.require_department(&stamp.actor_organization)?;
+        self.require(&[CaseState::Dispatched], "signed for")?;
         let now = stamp.time;
         if self.sign_due.is_some_and(|due| now > due) {
             self.department_overdue = true;
@@ -426,8 +422,8 @@ impl Case {
 
     /// DISPATCHED or SIGNED → RETURN_REQUESTED, within the window.
     pub fn request_return(&mut self, stamp: &Stamp, reason: &str) -> Result<Step, CaseError> {
-        self.require(&[CaseState::Dispatched, CaseState::Signed], "returned")?;
         self.require_department(&stamp.actor_organization)?;
+        self.require(&[CaseState::Dispatched, CaseState::Signed], "returned")?;
         if let Some(closed) = self.return_window_end
             && stamp.time > closed
         {
@@ -504,8 +500,8 @@ impl Case {
         reason: &str,
         limits: &Limits,
     ) -> Result<Step, CaseError> {
-        self.require(&[CaseState::Signed], "extended")?;
         self.require_department(&stamp.actor_organization)?;
+        self.require(&[CaseState::Signed], "extended")?;
         if self.extension.as_ref().is_some_and(|e| e.ruling.is_none()) {
             return Err(CaseError::ExtensionPending);
         }
@@ -575,8 +571,8 @@ impl Case {
 
     /// SIGNED → REVIEWING with a drafted reply.
     pub fn draft_reply(&mut self, stamp: &Stamp, text: &str) -> Result<Step, CaseError> {
-        self.require(&[CaseState::Signed], "answered")?;
         self.require_department(&stamp.actor_organization)?;
+        self.require(&[CaseState::Signed], "answered")?;
         self.replies.push(Reply {
             round: self.replies.len() as u32 + 1,
             text: text.to_owned(),
@@ -599,8 +595,8 @@ impl Case {
         approve: bool,
         comment: &str,
     ) -> Result<Step, CaseError> {
-        self.require(&[CaseState::Reviewing], "reviewed")?;
         self.require_department(&stamp.actor_organization)?;
+        self.require(&[CaseState::Reviewing], "reviewed")?;
         let now = stamp.time;
         let Some(reply) = self.replies.last_mut() else {
             return Err(CaseError::InvalidTransition {
@@ -663,6 +659,12 @@ impl Case {
         comment: &str,
     ) -> Result<Vec<Step>, CaseError> {
         self.require_published("rated")?;
+        if self.satisfaction.is_some() {
+            return Err(CaseError::InvalidTransition {
+                state: self.state,
+                action: "rated again (the citizen rated this reply already)",
+            });
+        }
         self.satisfaction = Some(satisfaction);
         let mut steps = vec![self.step(
             CaseAction::SatisfactionRecorded,
@@ -836,7 +838,7 @@ mod tests {
                 &stamp("2026-06-01T10:00:00+08:00", "h", "health"),
                 "不是我们的"
             ),
-            Err(CaseError::WrongDepartment { .. })
+            Err(CaseError::WrongDepartment)
         ));
         assert!(matches!(
             case.request_return(&stamp("2026-06-04T00:00:01+08:00", "h", "edu"), "晚了"),

@@ -48,8 +48,10 @@ pub fn contains(text_folded: &str, keyword: &str) -> bool {
     !keyword.is_empty() && text_folded.contains(&keyword)
 }
 
-/// The text with every mainland mobile number (11 digits, `1[3-9]…`, not part of a longer run
-/// of digits; full-width digits count) masked, and the numbers found, as ASCII digits.
+/// The text with every mainland mobile number masked, and the numbers found, as 11 ASCII
+/// digits. A number may be written with full-width digits, with spaces, hyphens, dots or
+/// brackets between its digits, and with the country code (`+86`, `86`); a run of digits that is
+/// part of a longer number (an order number, a postal code) stays as it is.
 pub fn redact_phones(text: &str) -> (String, Vec<String>) {
     let chars: Vec<char> = text.chars().collect();
     let digit = |c: char| -> Option<char> {
@@ -59,27 +61,69 @@ pub fn redact_phones(text: &str) -> (String, Vec<String>) {
             _ => None,
         }
     };
+    let separator = |c: char| matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{3000}' | '－');
     let mut out = String::with_capacity(text.len());
     let mut found = Vec::new();
     let mut i = 0;
     while i < chars.len() {
-        if digit(chars[i]).is_none() {
+        let starts = digit(chars[i]).is_some()
+            || (matches!(chars[i], '+' | '(')
+                && chars
+                    .get(i + 1)
+                    .is_some_and(|c| digit(*c).is_some() || *c == '+'));
+        if !starts {
             out.push(chars[i]);
             i += 1;
             continue;
         }
+        // The longest span of digits with single separators between them.
         let start = i;
-        while i < chars.len() && digit(chars[i]).is_some() {
+        let mut end = i;
+        let mut digits = String::new();
+        let mut j = i;
+        while j < chars.len() {
+            if let Some(d) = digit(chars[j]) {
+                digits.push(d);
+                j += 1;
+                end = j;
+            } else if (separator(chars[j]) || (chars[j] == '+' && j == start))
+                && chars
+                    .get(j + 1)
+                    .is_some_and(|c| digit(*c).is_some() || (separator(*c) && *c != chars[j]))
+            {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        if end == start {
+            out.push(chars[i]);
             i += 1;
+            continue;
         }
-        let run: String = chars[start..i].iter().filter_map(|c| digit(*c)).collect();
-        let bytes = run.as_bytes();
-        if run.len() == 11 && bytes[0] == b'1' && (b'3'..=b'9').contains(&bytes[1]) {
-            out.push_str(&mask_phone(&run));
-            found.push(run);
-        } else {
-            out.extend(&chars[start..i]);
+        let number = match digits.len() {
+            11 => Some(digits.clone()),
+            13 if digits.starts_with("86") => Some(digits[2..].to_owned()),
+            _ => None,
+        };
+        let bytes = number.as_deref().unwrap_or_default().as_bytes();
+        match number {
+            Some(number) if bytes[0] == b'1' && (b'3'..=b'9').contains(&bytes[1]) => {
+                out.push_str(&mask_phone(&number));
+                found.push(number);
+            }
+            _ => {
+                // Not a number as a whole: a space may join a number to the one before it
+                // ("2026-10-01 138…"), so the part after the first space is read again.
+                if let Some(space) = (start..end).find(|k| chars[*k].is_whitespace()) {
+                    out.extend(&chars[start..=space]);
+                    i = space + 1;
+                    continue;
+                }
+                out.extend(&chars[start..end]);
+            }
         }
+        i = end;
     }
     (out, found)
 }
@@ -138,6 +182,25 @@ mod tests {
         assert_eq!(phones, vec!["13812345678", "13900001111"]);
         let (text, phones) = redact_phones("电话12345678901");
         assert_eq!(text, "电话12345678901");
+        assert!(phones.is_empty());
+        for written in [
+            "138-1234-5678",
+            "138 1234 5678",
+            "+8613812345678",
+            "8613812345678",
+            "138.1234.5678",
+            "(138)12345678",
+            "+86 138 1234 5678",
+        ] {
+            let (text, phones) = redact_phones(&format!("请回电{written}，谢谢"));
+            assert_eq!(phones, ["13812345678"], "{written}");
+            assert_eq!(text, "请回电138****5678，谢谢", "{written}");
+        }
+        let (text, phones) = redact_phones("2026-10-01 13812345678");
+        assert_eq!(text, "2026-10-01 138****5678");
+        assert_eq!(phones, ["13812345678"]);
+        let (text, phones) = redact_phones("邮编 816000 - 单号 2026-10-01");
+        assert_eq!(text, "邮编 816000 - 单号 2026-10-01");
         assert!(phones.is_empty());
     }
 

@@ -8,7 +8,7 @@
 //! the same citizen on the same account, similar to an open case's within the merge window,
 //! joins that case; otherwise it opens one, routed at once when a rule matches.
 
-use std::collections::HashMap;
+use futures::StreamExt as _;
 
 use govmedia_kit::{
     auth::Principal,
@@ -33,22 +33,43 @@ pub const MAX_BATCH: usize = 1000;
 
 /// An account as intake needs it: id, organization id and its path.
 #[derive(Clone, Debug)]
-struct Account {
+pub struct Account {
     id: String,
     organization: String,
     path: String,
 }
 
-/// The accounts a stream has found deliverable, so each is asked of the registry once per
-/// stream (a refusal is asked again: it costs the caller, not the others).
-type Accounts = HashMap<String, Account>;
+/// Deliverable accounts, per caller, remembered for [`ACCOUNT_TTL`]: a collector delivers
+/// thousands of messages a second to a few accounts, and the registry's verdict (in the caller's
+/// jurisdiction, ACTIVE) is asked once per caller and account in that time, not per message. A
+/// refusal is not remembered: it costs the caller, not the others. An account suspended or a
+/// jurisdiction changed in the registry is seen here within that time.
+#[derive(Clone, Debug)]
+pub struct Accounts(moka::future::Cache<(String, String), Account>);
+
+/// How long a deliverable account is remembered.
+pub const ACCOUNT_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl Default for Accounts {
+    fn default() -> Self {
+        Self(
+            moka::future::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(ACCOUNT_TTL)
+                .build(),
+        )
+    }
+}
+
+/// Messages of one stream taken at the same time.
+const STREAM_CONCURRENCY: usize = 8;
 
 pub(super) async fn submit(
     api: &RoutingApi,
     principal: &Principal,
     req: pb::SubmitMessageRequest,
 ) -> Result<pb::SubmitMessageResponse, RoutingError> {
-    take(api, principal, req.message.as_ref(), &mut Accounts::new()).await
+    take(api, principal, req.message.as_ref()).await
 }
 
 pub(super) async fn submit_batch(
@@ -56,48 +77,111 @@ pub(super) async fn submit_batch(
     principal: &Principal,
     mut stream: Streaming<pb::SubmitMessagesRequest>,
 ) -> Result<pb::SubmitMessagesResponse, RoutingError> {
-    let mut accounts = Accounts::new();
     let mut response = pb::SubmitMessagesResponse::default();
+    let mut chunk = Vec::with_capacity(STREAM_CONCURRENCY * 4);
     loop {
         let next = stream
             .message()
             .await
             .map_err(|status| ApiError::relay("the message stream", &status))?;
-        let Some(item) = next else {
-            return Ok(response);
-        };
-        let index = response.results.len();
-        if index >= MAX_BATCH {
-            // The messages before are taken; sending them again is harmless (idempotent).
-            return Err(RoutingError::Api(ApiError::new(
-                ErrorCode::ResourceExhausted,
-                ErrorReason::MessageTooLarge,
-                format!("a stream carries at most {MAX_BATCH} messages; send the rest as another stream"),
-            ).with_metadata("limit_messages", MAX_BATCH.to_string())));
+        let ended = next.is_none();
+        if let Some(item) = next {
+            if response.results.len() + chunk.len() >= MAX_BATCH {
+                // The messages before are taken; sending them again is harmless (idempotent).
+                return Err(RoutingError::Api(
+                    ApiError::new(
+                        ErrorCode::ResourceExhausted,
+                        ErrorReason::MessageTooLarge,
+                        format!(
+                            "a stream carries at most {MAX_BATCH} messages; send the rest as another stream"
+                        ),
+                    )
+                    .with_metadata("limit_messages", MAX_BATCH.to_string()),
+                ));
+            }
+            chunk.push(item);
         }
-        let result = match take(api, principal, item.message.as_ref(), &mut accounts).await {
-            Ok(taken) => {
-                response.accepted += 1;
-                pb::SubmitMessagesResult {
-                    index: index as i32,
-                    response: Some(taken),
-                    ..Default::default()
-                }
+        if chunk.len() == chunk.capacity() || (ended && !chunk.is_empty()) {
+            for result in take_chunk(api, principal, std::mem::take(&mut chunk)).await {
+                let index = response.results.len() as i32;
+                response.results.push(match result {
+                    Ok(taken) => {
+                        response.accepted += 1;
+                        pb::SubmitMessagesResult {
+                            index,
+                            response: Some(taken),
+                            ..Default::default()
+                        }
+                    }
+                    Err(error) => {
+                        let error = ApiError::from(error);
+                        response.refused += 1;
+                        pb::SubmitMessagesResult {
+                            index,
+                            response: None,
+                            error_code: error.code().grpc() as i32,
+                            error_reason: reason_name(error.reason()).to_owned(),
+                            error_message: error.message().to_owned(),
+                        }
+                    }
+                });
             }
-            Err(error) => {
-                let error = ApiError::from(error);
-                response.refused += 1;
-                pb::SubmitMessagesResult {
-                    index: index as i32,
-                    response: None,
-                    error_code: error.code().grpc() as i32,
-                    error_reason: reason_name(error.reason()).to_owned(),
-                    error_message: error.message().to_owned(),
-                }
-            }
-        };
-        response.results.push(result);
+            chunk = Vec::with_capacity(STREAM_CONCURRENCY * 4);
+        }
+        if ended {
+            return Ok(response);
+        }
     }
+}
+
+/// Takes the messages of `chunk`, returning their results in order. Messages of one citizen on
+/// one account (and repeats of one message) are taken one after the other, in stream order, so a
+/// repeat is answered as one and a near-duplicate joins the case its predecessor opened; the
+/// others are taken several at a time, each in its own transaction.
+async fn take_chunk(
+    api: &RoutingApi,
+    principal: &Principal,
+    chunk: Vec<pb::SubmitMessagesRequest>,
+) -> Vec<Result<pb::SubmitMessageResponse, RoutingError>> {
+    let count = chunk.len();
+    let mut groups: std::collections::BTreeMap<String, Vec<(usize, pb::SubmitMessagesRequest)>> =
+        std::collections::BTreeMap::new();
+    for (index, item) in chunk.into_iter().enumerate() {
+        let key = item
+            .message
+            .as_ref()
+            .map(|m| {
+                let who = if m.citizen_handle.trim().is_empty() {
+                    m.citizen_contact.trim()
+                } else {
+                    m.citizen_handle.trim()
+                };
+                format!("{}\0{who}", m.account)
+            })
+            .unwrap_or_default();
+        groups.entry(key).or_default().push((index, item));
+    }
+    let done: Vec<Vec<(usize, Result<pb::SubmitMessageResponse, RoutingError>)>> =
+        futures::stream::iter(groups.into_values())
+            .map(|items| async move {
+                let mut out = Vec::with_capacity(items.len());
+                for (index, item) in items {
+                    out.push((index, take(api, principal, item.message.as_ref()).await));
+                }
+                out
+            })
+            .buffer_unordered(STREAM_CONCURRENCY)
+            .collect()
+            .await;
+    let mut results: Vec<Option<Result<pb::SubmitMessageResponse, RoutingError>>> =
+        (0..count).map(|_| None).collect();
+    for (index, result) in done.into_iter().flatten() {
+        results[index] = Some(result);
+    }
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(super::unvalidated("message"))))
+        .collect()
 }
 
 /// The account `id` as `principal` may deliver to it: in its jurisdiction and ACTIVE.
@@ -105,10 +189,21 @@ async fn account(
     api: &RoutingApi,
     principal: &Principal,
     id: &str,
-    accounts: &mut Accounts,
 ) -> Result<Account, RoutingError> {
-    if let Some(known) = accounts.get(id) {
-        return Ok(known.clone());
+    let roles: Vec<&str> = principal.roles.iter().map(|r| r.as_str()).collect();
+    let key = (
+        format!(
+            "{}\0{}\0{}\0{}\0{}",
+            principal.issuer,
+            principal.service.as_deref().unwrap_or_default(),
+            principal.organization,
+            principal.subject,
+            roles.join(",")
+        ),
+        id.to_owned(),
+    );
+    if let Some(known) = api.accounts.0.get(&key).await {
+        return Ok(known);
     }
     let ledger = api.registry.as_caller(principal).account(id).await?;
     if ledger.status != rpb::AccountStatus::Active as i32 {
@@ -131,7 +226,7 @@ async fn account(
         organization,
         path: unit.path,
     };
-    accounts.insert(id.to_owned(), found.clone());
+    api.accounts.0.insert(key, found.clone()).await;
     Ok(found)
 }
 
@@ -171,7 +266,6 @@ async fn take(
     api: &RoutingApi,
     principal: &Principal,
     source: Option<&pb::IncomingMessage>,
-    accounts: &mut Accounts,
 ) -> Result<pb::SubmitMessageResponse, RoutingError> {
     let mut v = Violations::new();
     let new = validation::message(&mut v, source, api.writer.clock().now());
@@ -181,7 +275,7 @@ async fn take(
     };
     // Who may deliver comes before whether it was delivered: a replay never shows a case to a
     // caller who could not have submitted the message.
-    let account = account(api, principal, &new.account, accounts).await?;
+    let account = account(api, principal, &new.account).await?;
     let (redacted, phones_in_text) = text::redact_phones(&new.text);
     if let Some(stored) =
         store::messages::by_platform_id(api.conn(), &account.id, &new.platform_message_id).await?

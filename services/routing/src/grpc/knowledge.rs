@@ -25,6 +25,10 @@ const MAX_QUESTION: usize = 500;
 /// Longest answer.
 const MAX_ANSWER: usize = 5000;
 
+/// 2000-01-01T00:00:00Z and 2100-01-01T00:00:00Z: the span a policy's validity is given in.
+const EARLIEST: i64 = 946_684_800;
+const LATEST: i64 = 4_102_444_800;
+
 /// Most distinct grams of a question that are looked up.
 const MAX_QUERY_GRAMS: usize = 300;
 
@@ -92,26 +96,16 @@ pub(super) async fn create(
             "must hold a letter, digit or character to be found by",
         );
     }
-    let valid_from = match &source.valid_from {
-        None => None,
-        Some(time) => {
-            let parsed = from_proto(time);
-            if parsed.is_none() {
-                v.add("entry.valid_from", "is not a valid timestamp");
-            }
-            parsed
+    let mut instant = |field: &str, value: Option<&prost_types::Timestamp>| {
+        let time = value?;
+        let parsed = from_proto(time).filter(|t| (EARLIEST..LATEST).contains(&t.timestamp()));
+        if parsed.is_none() {
+            v.add(field, "must be a valid time between 2000 and 2100");
         }
+        parsed
     };
-    let valid_to = match &source.valid_to {
-        None => None,
-        Some(time) => {
-            let parsed = from_proto(time);
-            if parsed.is_none() {
-                v.add("entry.valid_to", "is not a valid timestamp");
-            }
-            parsed
-        }
-    };
+    let valid_from = instant("entry.valid_from", source.valid_from.as_ref());
+    let valid_to = instant("entry.valid_to", source.valid_to.as_ref());
     v.finish()?;
     let (Some(id), Some(organization)) = (id, organization) else {
         return Err(unvalidated("entry"));

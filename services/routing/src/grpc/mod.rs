@@ -62,6 +62,7 @@ pub struct RoutingApi {
     merge: MergeConfig,
     calendars: Arc<Regional<Calendar>>,
     wake: Wake,
+    accounts: intake::Accounts,
 }
 
 impl RoutingApi {
@@ -85,6 +86,7 @@ impl RoutingApi {
             merge: config.merge.clone(),
             calendars,
             wake,
+            accounts: intake::Accounts::default(),
         }
     }
 

@@ -212,8 +212,23 @@ pub(super) async fn confirm(
     let (Some(id), Some(account)) = (id, account) else {
         return Err(unvalidated("name"));
     };
-    // Only someone who reaches the account confirms for it.
-    api.registry.as_caller(principal).account(&account).await?;
+    // Only the account's own unit confirms for it (or a govmedia service): whoever set the
+    // task cannot certify its own report.
+    let ledger = api.registry.as_caller(principal).account(&account).await?;
+    let owner = govmedia_registry_client::strip(&ledger.organization, "organizations/")?;
+    if owner != principal.organization && !principal.has(govmedia_kit::auth::Role::System) {
+        return Err(RoutingError::Api(
+            ApiError::new(
+                govmedia_kit::error::ErrorCode::PermissionDenied,
+                govmedia_proto::common::v1::ErrorReason::StepNotAllowed,
+                format!(
+                    "accounts/{account} belongs to {}: only its own unit confirms its relay",
+                    ledger.organization
+                ),
+            )
+            .localized("只有账号所属单位可以确认转载"),
+        ));
+    }
     let mut unit = api
         .writer
         .begin("ConfirmRelay", principal, &req.request_id, &req)

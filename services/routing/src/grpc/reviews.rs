@@ -23,6 +23,12 @@ use crate::{
     store,
 };
 
+/// True when `path` lies on the line of the jurisdiction rooted at `root`: in its subtree, or
+/// above it.
+fn on_line(root: &str, path: &str) -> bool {
+    path.starts_with(root) || root.starts_with(path)
+}
+
 /// Most levels of a chain.
 const MAX_LEVELS: usize = 5;
 
@@ -294,6 +300,21 @@ pub(super) async fn submit(
     }
     let draft = match existing {
         Some(mut draft) => {
+            // Only the author revises: a revision by someone else would make them the author
+            // of text they may then approve.
+            if draft.created.actor != principal.subject
+                || draft.created.actor_organization != principal.organization
+            {
+                return Err(RoutingError::Api(
+                    ApiError::new(
+                        govmedia_kit::error::ErrorCode::PermissionDenied,
+                        govmedia_proto::common::v1::ErrorReason::StepNotAllowed,
+                        format!("{}: only its author submits a new revision", draft.name()),
+                    )
+                    .with_metadata("draft", draft.name())
+                    .localized("只有稿件作者可以提交修改稿"),
+                ));
+            }
             let expected = draft.version;
             draft
                 .revise(req.title.trim(), &req.text, accounts)
@@ -363,6 +384,9 @@ pub(super) async fn review(
     }
     v.finish()?;
     let id = id.ok_or_else(|| unvalidated("name"))?;
+    // A named reviewer is named by subject; the subject alone proves nothing outside the
+    // draft's line of jurisdiction.
+    let root = api.jurisdiction(principal).await?;
     let mut unit = api
         .writer
         .begin("ReviewDraft", principal, &req.request_id, &req)
@@ -374,6 +398,9 @@ pub(super) async fn review(
     let mut draft = store::reviews::draft(unit.txn(), &id)
         .await?
         .ok_or_else(|| RoutingError::NotFound(name.clone()))?;
+    if !on_line(&root.path, &draft.organization_path) {
+        return Err(RoutingError::OutsideJurisdiction(name));
+    }
     let chain = store::reviews::chain(unit.txn(), &draft.chain)
         .await?
         .ok_or_else(|| RoutingError::NotFound(format!("reviewChains/{}", draft.chain)))?;
@@ -433,15 +460,7 @@ pub(super) async fn get(
     let draft = store::reviews::draft(api.conn(), &id)
         .await?
         .ok_or_else(|| RoutingError::NotFound(name.clone()))?;
-    let named_reviewer = store::reviews::chain(api.conn(), &draft.chain)
-        .await?
-        .is_some_and(|chain| {
-            chain
-                .levels
-                .iter()
-                .any(|l| l.reviewer.as_deref() == Some(principal.subject.as_str()))
-        });
-    if !within(&root.path, &draft.organization_path) && !named_reviewer {
+    if !on_line(&root.path, &draft.organization_path) {
         return Err(RoutingError::OutsideJurisdiction(name));
     }
     Ok(draft_to_proto(&draft))

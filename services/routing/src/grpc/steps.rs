@@ -250,7 +250,8 @@ pub(super) async fn reveal(
     let case = store::cases::get(unit.txn(), &id)
         .await?
         .ok_or_else(|| RoutingError::NotFound(name.clone()))?;
-    let handles_it = case.department.as_deref() == Some(principal.organization.as_str())
+    let handles_it = principal.has(govmedia_kit::auth::Role::Handler)
+        && case.department.as_deref() == Some(principal.organization.as_str())
         && case.state != CaseState::Closed;
     if !dispatches(&root, &case) && !handles_it {
         return Err(RoutingError::OutsideJurisdiction(name));

@@ -71,6 +71,13 @@ pub fn message(
     // Personal data is checked for shape only; what was sent is never repeated back.
     personal(v, "message.citizen_handle", &source.citizen_handle);
     personal(v, "message.citizen_contact", &source.citizen_contact);
+    let contact = source.citizen_contact.trim();
+    if !contact.is_empty() && !is_contact(contact) {
+        v.add(
+            "message.citizen_contact",
+            "must be a phone number (digits, spaces, + - ( )) or an e-mail address",
+        );
+    }
     if source.citizen_handle.trim().is_empty() && source.citizen_contact.trim().is_empty() {
         v.add(
             "message.citizen_handle",
@@ -111,13 +118,24 @@ pub fn message(
     })
 }
 
-/// A handle or contact: at most [`MAX_PERSONAL`] characters, no control characters.
+/// A handle or contact: one line of visible text, at most [`MAX_PERSONAL`] characters (the
+/// kit's check, whose messages never repeat the value).
 fn personal(v: &mut Violations, field: &str, value: &str) {
-    if value.chars().count() > MAX_PERSONAL {
-        v.add(field, format!("must be at most {MAX_PERSONAL} characters"));
-    } else if value.chars().any(|c| c.is_control()) {
-        v.add(field, "must not contain control characters");
+    validate::text(v, field, value, MAX_PERSONAL, false);
+}
+
+/// A phone number (7 to 20 digits with the usual separators) or an e-mail address.
+fn is_contact(value: &str) -> bool {
+    if let Some((local, domain)) = value.split_once('@') {
+        return !local.is_empty()
+            && domain.contains('.')
+            && !value.chars().any(char::is_whitespace);
     }
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    (7..=20).contains(&digits)
+        && value
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')'))
 }
 
 /// An administrative division code: empty, or 2 to 12 digits (a prefix of one, for rules).

@@ -263,6 +263,14 @@ async fn review_chain(backend: Backend) {
         .expect("rejected")
         .into_inner();
     assert_eq!(rejected.state, pb::DraftState::Rejected as i32);
+    // Nobody but the author writes the next revision (else they could approve their own text).
+    assert_error(
+        editor
+            .submit_draft(submit_draft("编辑自己改写的稿件"))
+            .await,
+        Code::PermissionDenied,
+        "STEP_NOT_ALLOWED",
+    );
     let draft = author
         .submit_draft(submit_draft(text))
         .await
@@ -304,6 +312,15 @@ async fn review_chain(backend: Backend) {
     head.review_draft(review(name, true, "", &ALL_ASPECTS))
         .await
         .expect("level 2");
+    // A namesake of the named reviewer in another region is nobody here.
+    let mut namesake = suite.client("ma.lin", "xining", &[Role::Leader]).await;
+    assert_error(
+        namesake
+            .review_draft(review(name, true, "", &ALL_ASPECTS))
+            .await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
     let approved = chief
         .review_draft(review(name, true, "同意发布", &ALL_ASPECTS))
         .await
@@ -415,6 +432,14 @@ async fn relay(backend: Backend) {
         relayed_post_id: post.into(),
         request_id: String::new(),
     };
+    // Whoever set the task cannot certify it for the targets.
+    assert_error(
+        office
+            .confirm_relay(confirm("golmud-edu-wechat", "wx-post-7"))
+            .await,
+        Code::PermissionDenied,
+        "STEP_NOT_ALLOWED",
+    );
     let mut edu = suite
         .client("edu.operator", "golmud-edu", &[Role::Operator])
         .await;

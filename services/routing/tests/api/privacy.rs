@@ -93,7 +93,7 @@ async fn sealed(backend: Backend) {
         message(
             "golmud-wechat",
             "wx-5001",
-            &format!("小区供暖不热，请联系我{PHONE_IN_TEXT}"),
+            "小区供暖不热，请联系我 +86 139-0000-1111 或座机",
             "2026-06-01T08:00:00+08:00",
         ),
     )
@@ -111,7 +111,7 @@ async fn sealed(backend: Backend) {
     let changed = pb::CaseChanged::decode(event.payload.as_slice()).expect("event");
     let shown = format!("{changed:?}");
     assert!(shown.contains("138****5678"));
-    for secret in [PHONE, PHONE_IN_TEXT, HANDLE] {
+    for secret in [PHONE, PHONE_IN_TEXT, HANDLE, "139-0000-1111"] {
         assert!(!shown.contains(secret), "the event shows {secret}");
         assert!(
             !String::from_utf8_lossy(&event.payload).contains(secret),
@@ -168,7 +168,7 @@ async fn sealed(backend: Backend) {
     // After all that, the database holds none of it in clear.
     let stored = stored_bytes(&suite, backend).await;
     assert!(stored.contains("138****5678"), "the scan reads the cases");
-    for secret in [PHONE, PHONE_IN_TEXT, HANDLE] {
+    for secret in [PHONE, PHONE_IN_TEXT, HANDLE, "139-0000-1111"] {
         for form in forms(secret) {
             assert!(
                 !stored.contains(&form),
