@@ -407,7 +407,12 @@ async fn take(
         super::record(&mut unit, &mut case, &steps, None).await?;
         Vec::new()
     };
-    let history = store::cases::steps(unit.txn(), &case.id, case.version).await?;
+    // A new case's history is what was just written; a merged one's is read.
+    let history = if opened {
+        steps.clone()
+    } else {
+        store::cases::steps(unit.txn(), &case.id, case.version).await?
+    };
     let response = pb::SubmitMessageResponse {
         message: convert::message_name(&message_id),
         case: Some(convert::case(&case, &history)),
@@ -415,9 +420,7 @@ async fn take(
         replayed: false,
     };
     let response = unit.commit(response).await?;
-    if !timers.is_empty() {
-        api.wake.escalator.notify_one();
-    }
+    api.wake_escalator(&timers);
     Ok(response)
 }
 

@@ -63,6 +63,7 @@ pub struct RoutingApi {
     calendars: Arc<Regional<Calendar>>,
     wake: Wake,
     accounts: intake::Accounts,
+    escalation_poll: chrono::Duration,
 }
 
 impl RoutingApi {
@@ -87,6 +88,18 @@ impl RoutingApi {
             calendars,
             wake,
             accounts: intake::Accounts::default(),
+            escalation_poll: chrono::Duration::milliseconds(
+                i64::try_from(config.escalation.poll_ms).unwrap_or(i64::MAX),
+            ),
+        }
+    }
+
+    /// Wakes the escalation scheduler when one of `timers` fires before it would look again of
+    /// itself (it sleeps at most `escalation.poll_ms`); a timer further ahead needs no wake.
+    fn wake_escalator(&self, timers: &[Timer]) {
+        let soon = self.writer.clock().now() + self.escalation_poll;
+        if timers.iter().any(|timer| timer.fire_at <= soon) {
+            self.wake.escalator.notify_one();
         }
     }
 

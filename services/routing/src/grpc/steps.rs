@@ -146,9 +146,7 @@ where
     if approved {
         api.wake.publisher.notify_one();
     }
-    if !timers.is_empty() {
-        api.wake.escalator.notify_one();
-    }
+    api.wake_escalator(&timers);
     Ok(response)
 }
 
