@@ -6,7 +6,7 @@
 //! | [`config`] | layered typed settings: defaults → TOML file → `GOVMEDIA_*` environment |
 //! | [`telemetry`] | tracing, OTLP export, W3C trace context in and out, one span per call |
 //! | [`db`] | SQLite/PostgreSQL connection, schema per service, serialized SQLite writers |
-//! | [`schema`] | the kit's own tables (outbox, processed events, idempotency keys, audit) |
+//! | [`schema`] | the kit's own tables (outbox, processed events, idempotency keys, audit, jobs); index creation for migrations |
 //! | [`events`] | transactional outbox, relay, Redis Streams or in-process bus, consumers |
 //! | [`unit`] | the unit of work: change + events + audit + idempotency in one transaction |
 //! | [`clock`], [`regional`] | the injectable time source; settings that differ by region |

@@ -270,3 +270,24 @@ impl MigrationTrait for AuditChains {
         Ok(())
     }
 }
+
+/// One index a migration creates: its name, its table, its columns in order, and whether it is
+/// unique.
+pub type IndexSpec = (&'static str, &'static str, &'static [&'static str], bool);
+
+/// Creates each index of `specs` that does not exist yet: the one way a service's migration
+/// declares its indexes.
+pub async fn create_indexes(manager: &SchemaManager<'_>, specs: &[IndexSpec]) -> Result<(), DbErr> {
+    for (name, table, columns, unique) in specs {
+        let mut index = Index::create();
+        index.name(*name).table(*table).if_not_exists();
+        for column in *columns {
+            index.col(*column);
+        }
+        if *unique {
+            index.unique();
+        }
+        manager.create_index(index.to_owned()).await?;
+    }
+    Ok(())
+}

@@ -311,6 +311,55 @@ pub fn https_url(violations: &mut Violations, field: &str, value: &str) {
     }
 }
 
+/// A required period of the request, `[start, end)`: both instants valid timestamps not before
+/// 2000, the end after the start. `prefix` is the message (`delegation`; empty for fields of the
+/// request itself), the pairs name each field and give its value. `None` (with the violations) unless all holds.
+pub fn period(
+    v: &mut Violations,
+    prefix: &str,
+    (start_field, start): (&str, Option<&prost_types::Timestamp>),
+    (end_field, end): (&str, Option<&prost_types::Timestamp>),
+) -> Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> {
+    let mut instant = |field: &str, value: Option<&prost_types::Timestamp>| {
+        let path = field_path(prefix, field);
+        match value.map(crate::clock::from_proto) {
+            None => {
+                v.add(path, "is required");
+                None
+            }
+            Some(Some(time)) if time.timestamp() >= EARLIEST => Some(time),
+            Some(Some(_)) => {
+                v.add(path, "must not be before 2000-01-01");
+                None
+            }
+            Some(None) => {
+                v.add(path, "is not a valid timestamp");
+                None
+            }
+        }
+    };
+    let start = instant(start_field, start);
+    let end = instant(end_field, end);
+    let (start, end) = (start?, end?);
+    if end <= start {
+        v.add(
+            field_path(prefix, end_field),
+            format!("must be after {start_field}"),
+        );
+        return None;
+    }
+    Some((start, end))
+}
+
+/// `prefix.field`, or `field` alone under no prefix.
+fn field_path(prefix: &str, field: &str) -> String {
+    if prefix.is_empty() {
+        field.to_owned()
+    } else {
+        format!("{prefix}.{field}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

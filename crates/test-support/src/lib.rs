@@ -453,3 +453,31 @@ pub fn claim_value() -> impl proptest::strategy::Strategy<Value = serde_json::Va
         Just(serde_json::Value::Null),
     ]
 }
+
+/// Waits until grpc.health.v1 on `channel` (a gateway, for a suite behind one) answers SERVING for
+/// the whole server: the gateway has seen its upstreams healthy.
+pub async fn serving(channel: tonic::transport::Channel) {
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
+    let health = HealthClient::new(channel);
+    eventually(
+        "the gateway to see the services healthy",
+        Duration::from_secs(20),
+        || {
+            let mut health = health.clone();
+            async move {
+                let status = health
+                    .check(HealthCheckRequest {
+                        service: String::new(),
+                    })
+                    .await
+                    .ok()?
+                    .into_inner()
+                    .status;
+                (status == ServingStatus::Serving as i32).then_some(())
+            }
+        },
+    )
+    .await;
+}

@@ -316,13 +316,13 @@ impl RoutingConfig {
         }
         let p = &self.publish;
         for (name, value) in [
-            ("interval_ms", p.interval_ms),
-            ("retry_initial_ms", p.retry_initial_ms),
-            ("max_attempts", u64::from(p.max_attempts)),
+            ("publish.interval_ms", p.interval_ms),
+            ("publish.retry_initial_ms", p.retry_initial_ms),
+            ("publish.max_attempts", u64::from(p.max_attempts)),
             ("registry_timeout_ms", self.registry_timeout_ms),
         ] {
             if value == 0 {
-                problems.push(format!("routing {name} must be positive"));
+                problems.push(format!("routing.{name} must be positive"));
             }
         }
         if p.retry_max_ms < p.retry_initial_ms {

@@ -3,9 +3,17 @@
 
 use chrono::{DateTime, Utc};
 use govmedia_kit::clock::to_proto;
-use govmedia_proto::{common::v1 as common, routing::v1 as pb};
+use govmedia_proto::{
+    common::v1::{self as common, Role as ProtoRole},
+    routing::v1 as pb,
+};
 
-use crate::domain::{Case, Extension, Reply, RoutingRule, Stamp, Step};
+use crate::domain::{
+    Case, Extension, Reply, RoutingRule, Stamp, Step,
+    knowledge::Entry,
+    relay::Task,
+    review::{Chain, Draft},
+};
 
 /// The etag of a version.
 pub fn etag(version: i64) -> String {
@@ -150,5 +158,117 @@ pub fn rule(rule: &RoutingRule) -> pb::RoutingRule {
         department: organization_name(&rule.department),
         priority: rule.priority,
         created: Some(stamp(&rule.created)),
+    }
+}
+
+/// A knowledge entry.
+pub fn knowledge_entry(entry: &Entry) -> pb::KnowledgeEntry {
+    pb::KnowledgeEntry {
+        name: entry.name(),
+        organization: organization_name(&entry.organization),
+        question: entry.question.clone(),
+        answer: entry.answer.clone(),
+        source_document: entry.source_document.clone(),
+        source_url: entry.source_url.clone(),
+        valid_from: Some(to_proto(entry.valid_from)),
+        valid_to: entry.valid_to.map(to_proto),
+        created: Some(stamp(&entry.created)),
+    }
+}
+
+/// The roles a level may name, by proto value and token name.
+pub const LEVEL_ROLES: [(ProtoRole, &str); 4] = [
+    (ProtoRole::Operator, "operator"),
+    (ProtoRole::Handler, "handler"),
+    (ProtoRole::Leader, "leader"),
+    (ProtoRole::Supervisor, "supervisor"),
+];
+
+/// A review chain.
+pub fn review_chain(chain: &Chain) -> pb::ReviewChain {
+    pb::ReviewChain {
+        name: chain.name(),
+        organization: organization_name(&chain.organization),
+        display_name: chain.display_name.clone(),
+        levels: chain
+            .levels
+            .iter()
+            .map(|level| pb::ReviewLevel {
+                title: level.title.clone(),
+                role: level
+                    .role
+                    .as_deref()
+                    .and_then(|name| LEVEL_ROLES.iter().find(|(_, n)| *n == name))
+                    .map_or(0, |(role, _)| *role as i32),
+                reviewer: level.reviewer.clone().unwrap_or_default(),
+            })
+            .collect(),
+        created: Some(stamp(&chain.created)),
+    }
+}
+
+/// A draft with its reviews.
+pub fn draft(draft: &Draft) -> pb::Draft {
+    pb::Draft {
+        name: draft.name(),
+        chain: format!("reviewChains/{}", draft.chain),
+        organization: organization_name(&draft.organization),
+        title: draft.title.clone(),
+        text: draft.text.clone(),
+        accounts: draft.accounts.iter().map(|a| account_name(a)).collect(),
+        revision: draft.revision as i32,
+        state: draft.state as i32,
+        current_level: draft.current_level as i32,
+        reviews: draft
+            .reviews
+            .iter()
+            .map(|r| pb::DraftReview {
+                revision: r.revision as i32,
+                level: r.level as i32,
+                approved: r.approved,
+                comment: r.comment.clone(),
+                aspects: r.aspects.clone(),
+                stamp: Some(stamp(&r.stamp)),
+            })
+            .collect(),
+        content_hash: draft.content_hash.clone().unwrap_or_default(),
+        approved_time: draft.approved_at.map(to_proto),
+        created: Some(stamp(&draft.created)),
+        etag: etag(draft.version),
+    }
+}
+
+/// A relay task with its report as of `now`.
+pub fn relay_task(task: &Task, now: DateTime<Utc>) -> pb::RelayTask {
+    let report = task.report(now);
+    pb::RelayTask {
+        name: task.name(),
+        organization: organization_name(&task.organization),
+        source_account: account_name(&task.source_account),
+        source_post_id: task.source_post_id.clone(),
+        title: task.title.clone(),
+        source_url: task.source_url.clone(),
+        targets: task
+            .targets
+            .iter()
+            .map(|t| pb::RelayTarget {
+                account: account_name(&t.account),
+                confirmed: t.confirmed.is_some(),
+                relayed_post_id: t.relayed_post_id.clone(),
+                confirmed_stamp: t.confirmed.as_ref().map(stamp),
+                late: task.is_late(t, now),
+            })
+            .collect(),
+        due_time: Some(to_proto(task.due)),
+        report: Some(pb::RelayReport {
+            targets: report.targets as i32,
+            on_time: report.on_time as i32,
+            late: report.late as i32,
+            missing: report.missing as i32,
+            overdue: report.overdue,
+            complete: report.complete,
+        }),
+        created: Some(stamp(&task.created)),
+        etag: etag(task.version),
     }
 }

@@ -3,18 +3,16 @@
 
 use std::collections::HashMap;
 
-use govmedia_kit::{
-    auth::Principal,
-    clock::{from_proto, to_proto},
-    error::Violations,
-    validate,
-};
+use govmedia_kit::{auth::Principal, clock::from_proto, error::Violations, validate};
 use govmedia_proto::routing::v1 as pb;
 use serde_json::json;
 
 use super::{RoutingApi, convert, organization_in, sees, stamp, unvalidated};
 use crate::{
-    domain::knowledge::{self, Entry},
+    domain::{
+        knowledge::{self, Entry},
+        on_line,
+    },
     error::RoutingError,
     store,
 };
@@ -31,26 +29,6 @@ const LATEST: i64 = 4_102_444_800;
 
 /// Most distinct grams of a question that are looked up.
 const MAX_QUERY_GRAMS: usize = 300;
-
-/// True when `path` lies on the line of the jurisdiction rooted at `root`: in its subtree, or
-/// above it (a province's policy holds in its counties).
-fn on_line(root: &str, path: &str) -> bool {
-    path.starts_with(root) || root.starts_with(path)
-}
-
-fn to_proto_entry(entry: &Entry) -> pb::KnowledgeEntry {
-    pb::KnowledgeEntry {
-        name: entry.name(),
-        organization: convert::organization_name(&entry.organization),
-        question: entry.question.clone(),
-        answer: entry.answer.clone(),
-        source_document: entry.source_document.clone(),
-        source_url: entry.source_url.clone(),
-        valid_from: Some(to_proto(entry.valid_from)),
-        valid_to: entry.valid_to.map(to_proto),
-        created: Some(convert::stamp(&entry.created)),
-    }
-}
 
 pub(super) async fn create(
     api: &RoutingApi,
@@ -169,7 +147,7 @@ pub(super) async fn create(
             "source_document": entry.source_document,
         }),
     );
-    Ok(unit.commit(to_proto_entry(&entry)).await?)
+    Ok(unit.commit(convert::knowledge_entry(&entry)).await?)
 }
 
 pub(super) async fn get(
@@ -189,7 +167,7 @@ pub(super) async fn get(
     if !on_line(&root.path, &entry.organization_path) {
         return Err(RoutingError::OutsideJurisdiction(name));
     }
-    Ok(to_proto_entry(&entry))
+    Ok(convert::knowledge_entry(&entry))
 }
 
 pub(super) async fn suggest(
@@ -285,7 +263,7 @@ pub(super) async fn suggest(
             .filter_map(|scored| {
                 let entry = entries.get(&scored.id)?;
                 Some(pb::Suggestion {
-                    entry: Some(to_proto_entry(entry)),
+                    entry: Some(convert::knowledge_entry(entry)),
                     score: (scored.score * 1000.0).round() / 1000.0,
                     matched: scored.matched.into_iter().take(10).collect(),
                 })

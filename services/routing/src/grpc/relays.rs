@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use govmedia_kit::{
     auth::Principal,
-    clock::{from_proto, to_proto},
+    clock::from_proto,
     error::{ApiError, FieldViolation, Violations},
     validate,
 };
@@ -14,7 +14,10 @@ use serde_json::json;
 
 use super::{RoutingApi, convert, stamp, unvalidated};
 use crate::{
-    domain::relay::{Target, Task},
+    domain::{
+        on_line,
+        relay::{Target, Task},
+    },
     error::RoutingError,
     store,
 };
@@ -24,40 +27,6 @@ const MAX_TARGETS: usize = 200;
 
 /// Longest a task may run.
 const MAX_DAYS: i64 = 30;
-
-fn to_proto_task(task: &Task, now: chrono::DateTime<chrono::Utc>) -> pb::RelayTask {
-    let report = task.report(now);
-    pb::RelayTask {
-        name: task.name(),
-        organization: convert::organization_name(&task.organization),
-        source_account: convert::account_name(&task.source_account),
-        source_post_id: task.source_post_id.clone(),
-        title: task.title.clone(),
-        source_url: task.source_url.clone(),
-        targets: task
-            .targets
-            .iter()
-            .map(|t| pb::RelayTarget {
-                account: convert::account_name(&t.account),
-                confirmed: t.confirmed.is_some(),
-                relayed_post_id: t.relayed_post_id.clone(),
-                confirmed_stamp: t.confirmed.as_ref().map(convert::stamp),
-                late: task.is_late(t, now),
-            })
-            .collect(),
-        due_time: Some(to_proto(task.due)),
-        report: Some(pb::RelayReport {
-            targets: report.targets as i32,
-            on_time: report.on_time as i32,
-            late: report.late as i32,
-            missing: report.missing as i32,
-            overdue: report.overdue,
-            complete: report.complete,
-        }),
-        created: Some(convert::stamp(&task.created)),
-        etag: convert::etag(task.version),
-    }
-}
 
 fn post_id(v: &mut Violations, field: &str, value: &str) {
     if value.is_empty() {
@@ -195,7 +164,7 @@ pub(super) async fn create(
         json!({ "source_account": task.source_account, "targets": task.targets.len() }),
     );
     let now = unit.now();
-    Ok(unit.commit(to_proto_task(&task, now)).await?)
+    Ok(unit.commit(convert::relay_task(&task, now)).await?)
 }
 
 pub(super) async fn confirm(
@@ -266,7 +235,7 @@ pub(super) async fn confirm(
             }),
         );
     }
-    Ok(unit.commit(to_proto_task(&task, now.time)).await?)
+    Ok(unit.commit(convert::relay_task(&task, now.time)).await?)
 }
 
 pub(super) async fn get(
@@ -284,10 +253,8 @@ pub(super) async fn get(
         .await?
         .ok_or_else(|| RoutingError::NotFound(name.clone()))?;
     // The setter's line sees it: the levels above, and the units below that were asked.
-    if !(task.organization_path.starts_with(&root.path)
-        || root.path.starts_with(&task.organization_path))
-    {
+    if !on_line(&root.path, &task.organization_path) {
         return Err(RoutingError::OutsideJurisdiction(name));
     }
-    Ok(to_proto_task(&task, api.writer.clock().now()))
+    Ok(convert::relay_task(&task, api.writer.clock().now()))
 }

@@ -9,25 +9,20 @@ use govmedia_kit::{
     error::{ApiError, FieldViolation, Violations},
     validate,
 };
-use govmedia_proto::{common::v1::Role as ProtoRole, routing::v1 as pb};
+use govmedia_proto::routing::v1 as pb;
 use govmedia_registry_client::strip;
 use serde_json::json;
 
 use super::{RoutingApi, check_etag, convert, organization_in, stamp, unvalidated};
 use crate::{
     domain::{
+        on_line,
         review::{self, Aspect, Chain, Draft, DraftState, Level, Reviewer},
         within,
     },
     error::RoutingError,
     store,
 };
-
-/// True when `path` lies on the line of the jurisdiction rooted at `root`: in its subtree, or
-/// above it.
-fn on_line(root: &str, path: &str) -> bool {
-    path.starts_with(root) || root.starts_with(path)
-}
 
 /// Most levels of a chain.
 const MAX_LEVELS: usize = 5;
@@ -37,70 +32,6 @@ const MAX_ACCOUNTS: usize = 20;
 
 /// Longest draft text.
 const MAX_DRAFT: usize = 20_000;
-
-/// The roles a level may name, by proto value and token name.
-const LEVEL_ROLES: [(ProtoRole, &str); 4] = [
-    (ProtoRole::Operator, "operator"),
-    (ProtoRole::Handler, "handler"),
-    (ProtoRole::Leader, "leader"),
-    (ProtoRole::Supervisor, "supervisor"),
-];
-
-fn chain_to_proto(chain: &Chain) -> pb::ReviewChain {
-    pb::ReviewChain {
-        name: chain.name(),
-        organization: convert::organization_name(&chain.organization),
-        display_name: chain.display_name.clone(),
-        levels: chain
-            .levels
-            .iter()
-            .map(|level| pb::ReviewLevel {
-                title: level.title.clone(),
-                role: level
-                    .role
-                    .as_deref()
-                    .and_then(|name| LEVEL_ROLES.iter().find(|(_, n)| *n == name))
-                    .map_or(0, |(role, _)| *role as i32),
-                reviewer: level.reviewer.clone().unwrap_or_default(),
-            })
-            .collect(),
-        created: Some(convert::stamp(&chain.created)),
-    }
-}
-
-fn draft_to_proto(draft: &Draft) -> pb::Draft {
-    pb::Draft {
-        name: draft.name(),
-        chain: format!("reviewChains/{}", draft.chain),
-        organization: convert::organization_name(&draft.organization),
-        title: draft.title.clone(),
-        text: draft.text.clone(),
-        accounts: draft
-            .accounts
-            .iter()
-            .map(|a| convert::account_name(a))
-            .collect(),
-        revision: draft.revision as i32,
-        state: draft.state as i32,
-        current_level: draft.current_level as i32,
-        reviews: draft
-            .reviews
-            .iter()
-            .map(|r| pb::DraftReview {
-                revision: r.revision as i32,
-                level: r.level as i32,
-                approved: r.approved,
-                comment: r.comment.clone(),
-                aspects: r.aspects.clone(),
-                stamp: Some(convert::stamp(&r.stamp)),
-            })
-            .collect(),
-        content_hash: draft.content_hash.clone().unwrap_or_default(),
-        approved_time: draft.approved_at.map(to_proto),
-        created: Some(convert::stamp(&draft.created)),
-        etag: convert::etag(draft.version),
-    }
-}
 
 pub(super) async fn create_chain(
     api: &RoutingApi,
@@ -150,7 +81,7 @@ pub(super) async fn create_chain(
             }
             (_, false) => v.add(at("reviewer"), "a level has a role or a reviewer, not both"),
             (role, true) => {
-                if !LEVEL_ROLES.iter().any(|(r, _)| *r as i32 == role) {
+                if !convert::LEVEL_ROLES.iter().any(|(r, _)| *r as i32 == role) {
                     v.add(
                         at("role"),
                         "must be OPERATOR, HANDLER, LEADER or SUPERVISOR",
@@ -160,7 +91,7 @@ pub(super) async fn create_chain(
         }
         levels.push(Level {
             title: level.title.trim().to_owned(),
-            role: LEVEL_ROLES
+            role: convert::LEVEL_ROLES
                 .iter()
                 .find(|(r, _)| *r as i32 == level.role)
                 .map(|(_, name)| (*name).to_owned()),
@@ -211,7 +142,7 @@ pub(super) async fn create_chain(
         &chain.organization_path,
         json!({ "levels": chain.levels.iter().map(|l| &l.title).collect::<Vec<_>>() }),
     );
-    Ok(unit.commit(chain_to_proto(&chain)).await?)
+    Ok(unit.commit(convert::review_chain(&chain)).await?)
 }
 
 pub(super) async fn submit(
@@ -358,7 +289,7 @@ pub(super) async fn submit(
         &draft.organization_path,
         json!({ "revision": draft.revision, "chain": chain.name() }),
     );
-    Ok(unit.commit(draft_to_proto(&draft)).await?)
+    Ok(unit.commit(convert::draft(&draft)).await?)
 }
 
 pub(super) async fn review(
@@ -443,7 +374,7 @@ pub(super) async fn review(
             "content_hash": draft.content_hash,
         }),
     );
-    Ok(unit.commit(draft_to_proto(&draft)).await?)
+    Ok(unit.commit(convert::draft(&draft)).await?)
 }
 
 pub(super) async fn get(
@@ -463,7 +394,7 @@ pub(super) async fn get(
     if !on_line(&root.path, &draft.organization_path) {
         return Err(RoutingError::OutsideJurisdiction(name));
     }
-    Ok(draft_to_proto(&draft))
+    Ok(convert::draft(&draft))
 }
 
 pub(super) async fn lookup(

@@ -81,8 +81,9 @@ pub(super) async fn get(
         "organizations",
         false,
     );
-    let period = super::validation::period(
+    let period = validate::period(
         &mut v,
+        "",
         ("period_start", req.period_start.as_ref()),
         ("period_end", req.period_end.as_ref()),
     );

@@ -154,31 +154,3 @@ pub fn region_code(v: &mut Violations, field: &str, value: &str) {
 pub fn reason(v: &mut Violations, field: &str, value: &str, required: bool) {
     validate::multiline_text(v, field, value, MAX_REASON, required);
 }
-
-/// A period of two timestamps, end after start; returns it when valid.
-pub fn period(
-    v: &mut Violations,
-    start: (&str, Option<&prost_types::Timestamp>),
-    end: (&str, Option<&prost_types::Timestamp>),
-) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-    let mut read = |(field, value): (&str, Option<&prost_types::Timestamp>)| match value {
-        None => {
-            v.add(field, "is required");
-            None
-        }
-        Some(time) => {
-            let parsed = govmedia_kit::clock::from_proto(time);
-            if parsed.is_none() {
-                v.add(field, "is not a valid timestamp");
-            }
-            parsed
-        }
-    };
-    let (start_time, end_time) = (read(start), read(end));
-    let (start_time, end_time) = (start_time?, end_time?);
-    if end_time <= start_time {
-        v.add(end.0, format!("must be after {}", start.0));
-        return None;
-    }
-    Some((start_time, end_time))
-}

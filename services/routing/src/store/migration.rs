@@ -156,78 +156,71 @@ impl MigrationTrait for CaseTables {
                     .to_owned(),
             )
             .await?;
-        for (name, table, columns, unique) in [
-            // One timer per rung and deadline: a rung that fired is never fired again for the
-            // same deadline, however often the case is rescheduled.
-            (
-                "routing_timers_rung",
-                "routing_timers",
-                &["case_id", "level", "due_time"][..],
-                true,
-            ),
-            // The scheduler's question: the earliest timer that has not fired.
-            (
-                "routing_timers_next",
-                "routing_timers",
-                &["fired", "fire_at"][..],
-                false,
-            ),
-            // The intake's idempotency: one message per platform id per account, even under
-            // concurrent collectors.
-            (
-                "routing_messages_platform_id",
-                "routing_messages",
-                &["account_id", "platform_message_id"][..],
-                true,
-            ),
-            (
-                "routing_messages_case",
-                "routing_messages",
-                &["case_id"][..],
-                false,
-            ),
-            (
-                "routing_cases_citizen",
-                "routing_cases",
-                &["account_id", "citizen_key", "state"][..],
-                false,
-            ),
-            (
-                "routing_cases_account_path",
-                "routing_cases",
-                &["account_path"][..],
-                false,
-            ),
-            (
-                "routing_cases_department_path",
-                "routing_cases",
-                &["department_path"][..],
-                false,
-            ),
-            (
-                "routing_case_steps_case",
-                "routing_case_steps",
-                &["case_id", "seq"][..],
-                false,
-            ),
-            (
-                "routing_rules_org_path",
-                "routing_rules",
-                &["org_path"][..],
-                false,
-            ),
-        ] {
-            let mut index = Index::create();
-            index.name(name).table(table).if_not_exists();
-            for column in columns {
-                index.col(*column);
-            }
-            if unique {
-                index.unique();
-            }
-            manager.create_index(index.to_owned()).await?;
-        }
-        Ok(())
+        govmedia_kit::schema::create_indexes(
+            manager,
+            &[
+                // One timer per rung and deadline: a rung that fired is never fired again for the
+                // same deadline, however often the case is rescheduled.
+                (
+                    "routing_timers_rung",
+                    "routing_timers",
+                    &["case_id", "level", "due_time"][..],
+                    true,
+                ),
+                // The scheduler's question: the earliest timer that has not fired.
+                (
+                    "routing_timers_next",
+                    "routing_timers",
+                    &["fired", "fire_at"][..],
+                    false,
+                ),
+                // The intake's idempotency: one message per platform id per account, even under
+                // concurrent collectors.
+                (
+                    "routing_messages_platform_id",
+                    "routing_messages",
+                    &["account_id", "platform_message_id"][..],
+                    true,
+                ),
+                (
+                    "routing_messages_case",
+                    "routing_messages",
+                    &["case_id"][..],
+                    false,
+                ),
+                (
+                    "routing_cases_citizen",
+                    "routing_cases",
+                    &["account_id", "citizen_key", "state"][..],
+                    false,
+                ),
+                (
+                    "routing_cases_account_path",
+                    "routing_cases",
+                    &["account_path"][..],
+                    false,
+                ),
+                (
+                    "routing_cases_department_path",
+                    "routing_cases",
+                    &["department_path"][..],
+                    false,
+                ),
+                (
+                    "routing_case_steps_case",
+                    "routing_case_steps",
+                    &["case_id", "seq"][..],
+                    false,
+                ),
+                (
+                    "routing_rules_org_path",
+                    "routing_rules",
+                    &["org_path"][..],
+                    false,
+                ),
+            ],
+        )
+        .await
     }
 }
 
@@ -340,35 +333,35 @@ impl MigrationTrait for KnowledgeReviewRelayTables {
                     .to_owned(),
             )
             .await?;
-        for (name, table, columns) in [
-            (
-                "routing_knowledge_org_path",
-                "routing_knowledge",
-                &["org_path"][..],
-            ),
-            (
-                "routing_knowledge_grams_entry",
-                "routing_knowledge_grams",
-                &["entry_id"][..],
-            ),
-            (
-                "routing_drafts_hash",
-                "routing_drafts",
-                &["content_hash"][..],
-            ),
-            (
-                "routing_relay_tasks_org_path",
-                "routing_relay_tasks",
-                &["org_path"][..],
-            ),
-        ] {
-            let mut index = Index::create();
-            index.name(name).table(table).if_not_exists();
-            for column in columns {
-                index.col(*column);
-            }
-            manager.create_index(index.to_owned()).await?;
-        }
-        Ok(())
+        govmedia_kit::schema::create_indexes(
+            manager,
+            &[
+                (
+                    "routing_knowledge_org_path",
+                    "routing_knowledge",
+                    &["org_path"][..],
+                    false,
+                ),
+                (
+                    "routing_knowledge_grams_entry",
+                    "routing_knowledge_grams",
+                    &["entry_id"][..],
+                    false,
+                ),
+                (
+                    "routing_drafts_hash",
+                    "routing_drafts",
+                    &["content_hash"][..],
+                    false,
+                ),
+                (
+                    "routing_relay_tasks_org_path",
+                    "routing_relay_tasks",
+                    &["org_path"][..],
+                    false,
+                ),
+            ],
+        )
+        .await
     }
 }

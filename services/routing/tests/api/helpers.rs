@@ -470,29 +470,7 @@ impl Suite {
     }
 
     async fn wait_for_gateway(&self) {
-        let health =
-            tonic_health::pb::health_client::HealthClient::new(self.channel(self.routing).await);
-        govmedia_test_support::eventually(
-            "the gateway to see the services healthy",
-            Duration::from_secs(20),
-            || {
-                let mut health = health.clone();
-                async move {
-                    let status = health
-                        .check(tonic_health::pb::HealthCheckRequest {
-                            service: String::new(),
-                        })
-                        .await
-                        .ok()?
-                        .into_inner()
-                        .status;
-                    (status
-                        == tonic_health::pb::health_check_response::ServingStatus::Serving as i32)
-                        .then_some(())
-                }
-            },
-        )
-        .await;
+        govmedia_test_support::serving(self.channel(self.routing).await).await;
     }
 
     /// Waits until `n` replies have been published.

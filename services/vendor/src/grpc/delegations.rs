@@ -88,7 +88,7 @@ fn check(req: &pb::CreateDelegationRequest) -> Result<NewDelegation, VendorError
         true,
         Scope::from_i32,
     );
-    let period = super::validation::period(
+    let period = govmedia_kit::validate::period(
         &mut v,
         "delegation",
         ("start_time", source.start_time.as_ref()),

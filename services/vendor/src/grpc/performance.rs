@@ -42,7 +42,7 @@ pub(super) async fn assess(
         v.finish()?;
         return Err(unvalidated("assessment"));
     };
-    let period = super::validation::period(
+    let period = govmedia_kit::validate::period(
         &mut v,
         "assessment",
         ("period_start", source.period_start.as_ref()),

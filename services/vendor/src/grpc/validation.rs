@@ -3,8 +3,7 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, Utc};
-use govmedia_kit::{clock::from_proto, error::Violations, validate};
+use govmedia_kit::{error::Violations, validate};
 use govmedia_proto::vendor::v1 as pb;
 
 use crate::domain::{Assessor, Contact, Dimension, Qualification, QualificationKind, Score, Stamp};
@@ -86,46 +85,6 @@ fn email(v: &mut Violations, field: &str, value: &str) {
     }
 }
 
-/// A required period of the request, `[start, end)`: both instants valid timestamps not before
-/// 2000, the end after the start. `prefix` is the message (`delegation`), the pairs name each
-/// field and give its value. `None` (with the violations) unless all holds.
-pub fn period(
-    v: &mut Violations,
-    prefix: &str,
-    (start_field, start): (&str, Option<&prost_types::Timestamp>),
-    (end_field, end): (&str, Option<&prost_types::Timestamp>),
-) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
-    let mut instant = |field: &str, value: Option<&prost_types::Timestamp>| {
-        let path = format!("{prefix}.{field}");
-        match value.map(from_proto) {
-            None => {
-                v.add(path, "is required");
-                None
-            }
-            Some(Some(time)) if time.timestamp() >= validate::EARLIEST => Some(time),
-            Some(Some(_)) => {
-                v.add(path, "must not be before 2000-01-01");
-                None
-            }
-            Some(None) => {
-                v.add(path, "is not a valid timestamp");
-                None
-            }
-        }
-    };
-    let start = instant(start_field, start);
-    let end = instant(end_field, end);
-    let (start, end) = (start?, end?);
-    if end <= start {
-        v.add(
-            format!("{prefix}.{end_field}"),
-            format!("must be after {start_field}"),
-        );
-        return None;
-    }
-    Some((start, end))
-}
-
 /// Checks a status change's reason.
 pub fn reason(v: &mut Violations, value: &str) {
     validate::multiline_text(v, "reason", value, MAX_REASON, true);
@@ -150,7 +109,7 @@ pub fn qualification(
     );
     validate::text(v, "qualification.number", &source.number, 100, true);
     validate::text(v, "qualification.issuer", &source.issuer, 100, true);
-    let (from, until) = period(
+    let (from, until) = validate::period(
         v,
         "qualification",
         ("valid_from", source.valid_from.as_ref()),
