@@ -11,12 +11,20 @@
 //! spent just after), and up to (N − 1) × lease cells fewer while other replicas hold leases it
 //! does not call them for.
 //!
+//! A replica has at most one lease of a caller's budget in flight: when a caller's calls arrive
+//! together and nothing is held for it, one of them leases and the others wait for that lease
+//! (and spend from it), and a background refresh goes through the same gate. A burst within the
+//! budget would otherwise lease many times what it spends, and be refused by a budget it never
+//! used.
+//!
 //! A caller refused by Redis is remembered until its retry time, so a flood of refused calls is
 //! no flood of Redis calls. When Redis does not answer within `rate_limit.redis_timeout_ms`, the
 //! replica falls back to limits of its own (the same quotas, in this process: up to N times the
 //! budget across N replicas) at once for every call, says so in `/healthz` and in the
 //! `govmedia_gateway_rate_limiter_local` gauge, probes Redis in the background, and goes back
-//! to it when it answers. No call waits on Redis longer than the timeout.
+//! to it when it answers. No lease waits on Redis longer than the timeout; a call waits for its
+//! own and for those queued at its caller's gate before it (one per `lease_cells` calls of a
+//! burst), and once one lease times out every waiting call uses the local limits at once.
 
 use std::{
     collections::HashMap,
@@ -105,13 +113,41 @@ pub struct Shared {
 }
 
 /// A replica's part of one caller's budget.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 struct Held {
     cells: u32,
     valid_until: Instant,
     /// Redis refused the caller until then.
     denied_until: Option<Instant>,
     refreshing: bool,
+    /// Held by the one call leasing for this caller while nothing is held; the others wait
+    /// on it.
+    leasing: Gate,
+}
+
+/// The gate of one caller's leases.
+type Gate = Arc<tokio::sync::Mutex<()>>;
+
+impl Held {
+    fn empty(now: Instant) -> Self {
+        Held {
+            cells: 0,
+            valid_until: now,
+            denied_until: None,
+            refreshing: false,
+            leasing: Arc::default(),
+        }
+    }
+
+    /// Adds `cells` leased now; held cells past their lease are gone.
+    fn add(&mut self, cells: u32, now: Instant) {
+        self.cells = if self.valid_until > now {
+            self.cells + cells
+        } else {
+            cells
+        };
+        self.valid_until = now + LEASE_TTL;
+    }
 }
 
 /// GCRA budgets kept in this process, one number per key; keys whose budget is whole again are
@@ -269,29 +305,21 @@ impl Shared {
             self.probe();
             return self.fallback.spend(key, quota);
         }
-        let now = Instant::now();
         let size = self.lease_size(quota);
-        {
-            let mut leases = lock(&self.leases);
-            if let Some(held) = leases.get_mut(key) {
-                if let Some(until) = held.denied_until {
-                    if until > now {
-                        return Err(until - now);
-                    }
-                    held.denied_until = None;
-                }
-                if held.cells > 0 && held.valid_until > now {
-                    held.cells -= 1;
-                    if held.cells <= size / 2 && !held.refreshing && size > 1 {
-                        held.refreshing = true;
-                        let (shared, key) = (self.clone(), key.to_owned());
-                        tokio::spawn(async move { shared.refresh(key, quota, size).await });
-                    }
-                    return Ok(());
-                }
-            }
+        let leasing = match self.spend_held(key, quota, size) {
+            Ok(decided) => return decided,
+            Err(leasing) => leasing,
+        };
+        // Nothing held: one call leases for all that arrive meanwhile. Whoever gets the gate
+        // after it looks again, and finds the cells (or the refusal) the one before brought.
+        let _gate = leasing.lock().await;
+        if self.is_away() {
+            return self.fallback.spend(key, quota);
         }
-        // Nothing held: this call waits for a lease, but never longer than the timeout.
+        if let Ok(decided) = self.spend_held(key, quota, size) {
+            return decided;
+        }
+        // This call waits for a lease, but never longer than the timeout.
         match self.lease(key, quota, size).await {
             Some(Ok(cells)) => {
                 self.hold(key, cells - 1, None);
@@ -299,15 +327,70 @@ impl Shared {
             }
             Some(Err(retry_after)) => {
                 self.hold(key, 0, Some(Instant::now() + retry_after));
-                Err(retry_after)
+                // A refresh may have brought cells while this lease was refused.
+                self.spend_held(key, quota, size)
+                    .unwrap_or(Err(retry_after))
             }
             None => self.fallback.spend(key, quota),
         }
     }
 
-    /// Leases more cells for `key` before its held ones run out.
+    /// Decides a call from what this replica holds for `key`: a cell spent, or the refusal
+    /// Redis gave; otherwise (nothing held) the gate of the caller's lease.
+    fn spend_held(
+        self: &Arc<Self>,
+        key: &str,
+        quota: Quota,
+        size: u32,
+    ) -> Result<Result<(), Duration>, Gate> {
+        let now = Instant::now();
+        let mut leases = lock(&self.leases);
+        let Some(held) = leases.get_mut(key) else {
+            return Err(leases
+                .entry(key.to_owned())
+                .or_insert_with(|| Held::empty(now))
+                .leasing
+                .clone());
+        };
+        // Cells first: a refusal may have been given to one lease while another (a refresh)
+        // brought cells that are still to be spent.
+        if held.cells > 0 && held.valid_until > now {
+            held.cells -= 1;
+            if held.cells <= size / 2 && !held.refreshing && size > 1 {
+                held.refreshing = true;
+                let (shared, key) = (self.clone(), key.to_owned());
+                tokio::spawn(async move { shared.refresh(key, quota, size).await });
+            }
+            return Ok(Ok(()));
+        }
+        if let Some(until) = held.denied_until {
+            if until > now {
+                return Ok(Err(until - now));
+            }
+            held.denied_until = None;
+        }
+        Err(held.leasing.clone())
+    }
+
+    /// Leases more cells for `key` before its held ones run out, through the caller's gate, so
+    /// that no two leases of one caller are ever in flight in this replica (a call refused while
+    /// cells were on their way would waste them).
     async fn refresh(self: Arc<Self>, key: String, quota: Quota, size: u32) {
-        let outcome = self.lease(&key, quota, size).await;
+        let Some(gate) = lock(&self.leases)
+            .get(&key)
+            .map(|held| held.leasing.clone())
+        else {
+            return;
+        };
+        let _gate = gate.lock().await;
+        let low = lock(&self.leases)
+            .get(&key)
+            .is_some_and(|held| held.cells <= size / 2 || held.valid_until <= Instant::now());
+        let outcome = if low {
+            self.lease(&key, quota, size).await
+        } else {
+            None // a call waiting at the gate leased meanwhile
+        };
         let mut leases = lock(&self.leases);
         let Some(held) = leases.get_mut(&key) else {
             return;
@@ -315,8 +398,7 @@ impl Shared {
         held.refreshing = false;
         // Refused, or Redis away: the cells held are the last until the budget refills.
         if let Some(Ok(cells)) = outcome {
-            held.cells += cells;
-            held.valid_until = Instant::now() + LEASE_TTL;
+            held.add(cells, Instant::now());
         }
     }
 
@@ -328,14 +410,10 @@ impl Shared {
                 held.valid_until > now || held.denied_until.is_some_and(|until| until > now)
             });
         }
-        let held = leases.entry(key.to_owned()).or_insert(Held {
-            cells: 0,
-            valid_until: now,
-            denied_until: None,
-            refreshing: false,
-        });
-        held.cells = cells;
-        held.valid_until = now + LEASE_TTL;
+        let held = leases
+            .entry(key.to_owned())
+            .or_insert_with(|| Held::empty(now));
+        held.add(cells, now);
         held.denied_until = denied_until;
     }
 

@@ -122,14 +122,25 @@ impl NonReader {
     }
 }
 
-/// Reads a response body to its end; the `grpc-status` of its trailers.
-async fn status_of(mut body: h2::RecvStream) -> Option<String> {
+/// Reads a response body to its end: the `grpc-status` of its trailers, or what ended the
+/// call without one (so that a failure says whether the stream was reset, and how).
+async fn status_of(mut body: h2::RecvStream) -> Result<String, String> {
+    let mut read = 0;
     while let Some(chunk) = body.data().await {
-        let chunk = chunk.ok()?;
+        let chunk = chunk.map_err(|error| format!("reset after {read} bytes: {error:?}"))?;
+        read += chunk.len();
         let _ = body.flow_control().release_capacity(chunk.len());
     }
-    let trailers = body.trailers().await.ok()??;
-    Some(trailers.get("grpc-status")?.to_str().ok()?.to_owned())
+    let trailers = body
+        .trailers()
+        .await
+        .map_err(|error| format!("trailers failed after {read} bytes: {error:?}"))?
+        .ok_or_else(|| format!("no trailers after {read} bytes"))?;
+    trailers
+        .get("grpc-status")
+        .and_then(|status| status.to_str().ok())
+        .map(str::to_owned)
+        .ok_or_else(|| format!("trailers without grpc-status: {trailers:?}"))
 }
 
 async fn a_caller_who_never_reads_holds_only_its_own_calls(backend: Backend) {
@@ -183,7 +194,7 @@ async fn a_caller_who_never_reads_holds_only_its_own_calls(backend: Backend) {
     attacker.start_reading();
     let statuses = futures::future::join_all(kept.into_iter().map(status_of)).await;
     assert!(
-        statuses.iter().all(|status| status.as_deref() == Some("0")),
+        statuses.iter().all(|status| status.as_deref() == Ok("0")),
         "{statuses:?}"
     );
 }
@@ -200,7 +211,7 @@ async fn read_late(
     tweak: impl FnOnce(&mut govmedia_gateway::GatewayConfig),
     count: usize,
     timeout: Option<&str>,
-) -> (Suite, Vec<Option<String>>) {
+) -> (Suite, Vec<Result<String, String>>) {
     let suite = Suite::spawn(Backend::Embedded, tweak).await;
     grow(&suite, 200).await;
     let page = grpc_frame(&pb::ListOrganizationsRequest {
@@ -230,7 +241,7 @@ async fn a_call_whose_caller_stops_reading_is_cut() {
     )
     .await;
     assert!(
-        statuses.iter().all(|status| status.as_deref() == Some("8")),
+        statuses.iter().all(|status| status.as_deref() == Ok("8")),
         "RESOURCE_EXHAUSTED: {statuses:?}"
     );
     let (_, metrics) = http(suite.http, "GET", "/metrics", &[], "").await;
@@ -246,7 +257,7 @@ async fn the_deadline_covers_the_response_body_too() {
     // The headers come at once; the body would fit the buffer, but is never taken in time.
     let (_suite, statuses) = read_late(|_| {}, 2, Some("500m")).await;
     assert!(
-        statuses.iter().all(|status| status.as_deref() == Some("4")),
+        statuses.iter().all(|status| status.as_deref() == Ok("4")),
         "DEADLINE_EXCEEDED: {statuses:?}"
     );
 }

@@ -162,6 +162,42 @@ backend_test!(
     leases_spare_round_trips_and_keep_the_shared_budget
 );
 
+/// Calls of one caller that arrive together, all within its burst, all pass: they wait for one
+/// lease instead of each leasing one (which spent the budget on cells nobody used, and refused
+/// calls the budget had room for).
+async fn a_burst_within_the_budget_passes_whole(backend: Backend) {
+    let roomy = |config: &mut govmedia_gateway::GatewayConfig| {
+        config.rate_limit.reads_per_minute = 6;
+        config.rate_limit.read_burst = 40;
+    };
+    let suite = Suite::spawn(backend, roomy).await;
+    let token = suite.token("erin", "golmud", &[Role::Auditor]);
+    let client = suite.client_with(&token).await;
+    let before = metric(&suite, "govmedia_gateway_rate_limiter_round_trips_total").await;
+    let calls = (0..40).map(|_| {
+        let mut client = client.clone();
+        async move { client.get_organization(read()).await }
+    });
+    let refused: Vec<_> = futures::future::join_all(calls)
+        .await
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+    assert!(
+        refused.is_empty(),
+        "{} refused: {:?}",
+        refused.len(),
+        refused.first()
+    );
+    let trips = metric(&suite, "govmedia_gateway_rate_limiter_round_trips_total").await - before;
+    assert!(trips <= 10.0, "{trips} round trips for 40 calls");
+}
+
+backend_test!(
+    a_burst_within_the_budget_passes_whole_on,
+    a_burst_within_the_budget_passes_whole
+);
+
 /// The largest budget the configuration takes is still a budget Redis can lease from: the
 /// limiter stays shared instead of falling back to local limits.
 async fn the_largest_budget_is_leased_from_redis(backend: Backend) {
