@@ -370,6 +370,77 @@ pub fn trace_everything() {
     });
 }
 
+/// What this test binary has logged since the first call, formatted as `govmedia` writes its log
+/// (level, target, span fields, message), at debug for every crate and trace for govmedia's own:
+/// for tests that a secret reaches no log line at any level an operator may turn on.
+pub struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    /// Everything logged so far.
+    pub fn text(&self) -> String {
+        let bytes = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+}
+
+/// Starts (once per test binary) capturing every log line of the binary: the first call
+/// installs the global subscriber, with the OpenTelemetry layer of [`trace_everything`], so a
+/// binary that captures calls this instead of that, before its services start.
+pub fn captured_logs() -> CapturedLogs {
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    static BUFFER: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> =
+        std::sync::OnceLock::new();
+    let buffer = BUFFER.get_or_init(|| {
+        let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writer = {
+            let buffer = buffer.clone();
+            move || Appender(buffer.clone())
+        };
+        opentelemetry::global::set_text_map_propagator(
+            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+        );
+        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+        let filter = tracing_subscriber::EnvFilter::new(
+            "debug,govmedia=trace,govmedia_kit=trace,govmedia_gateway=trace,\
+             govmedia_registry=trace,govmedia_routing=trace",
+        );
+        let subscriber = tracing_subscriber::registry()
+            .with(filter)
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_target(true)
+                    .with_ansi(false)
+                    .with_writer(writer),
+            )
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("tests")));
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("captured_logs is called before any other subscriber is installed");
+        buffer
+    });
+    CapturedLogs(buffer.clone())
+}
+
+/// Appends what the log writes to the captured text.
+struct Appender(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Appender {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Reads `stream` as consumer group `group` until an event matches `wanted`, for at most 30 s
 /// (a guard against hangs, not a performance assertion).
 pub async fn next_event(

@@ -388,7 +388,7 @@ async fn review_chain(backend: Backend) {
 backend_test!(a_relay_task_completes_and_reports_who_was_late_on, relay);
 
 async fn relay(backend: Backend) {
-    let suite = Suite::spawn_with(backend, "2026-06-01T09:00:00+08:00", false).await;
+    let suite = Suite::spawn(backend, "2026-06-01T09:00:00+08:00").await;
     let mut office = suite
         .client("zhang.li", "golmud-office", &[Role::Supervisor])
         .await;
@@ -493,7 +493,7 @@ backend_test!(
 );
 
 async fn statistics(backend: Backend) {
-    let suite = Suite::spawn_with(backend, "2026-06-01T09:00:00+08:00", false).await;
+    let suite = Suite::spawn(backend, "2026-06-01T09:00:00+08:00").await;
     let mut collector = suite.collector().await;
     let mut names = Vec::new();
     for (id, text) in [

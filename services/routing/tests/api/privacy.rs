@@ -1,5 +1,5 @@
-//! Citizens' personal data: sealed at rest, masked in every response and event, revealed in full
-//! only to the dispatcher or the department, with a reason, on the audit trail.
+//! Citizens' personal data: sealed at rest, masked in every response, event and log line,
+//! revealed in full only to the dispatcher or the department, with a reason, on the audit trail.
 
 use govmedia_proto::routing::v1 as pb;
 use govmedia_test_support::{Backend, backend_test, next_event};
@@ -13,6 +13,8 @@ use crate::helpers::*;
 const PHONE: &str = "13812345678";
 const PHONE_IN_TEXT: &str = "13900001111";
 const HANDLE: &str = "张三丰";
+/// The number of a citizen whose message comes in a collector's stream.
+const STREAMED_PHONE: &str = "13600003333";
 
 /// Every form a value could take in storage: as text, and as the hex of its bytes (PostgreSQL
 /// shows `bytea` columns, like the outbox's payloads, that way).
@@ -86,6 +88,8 @@ backend_test!(
 );
 
 async fn sealed(backend: Backend) {
+    // Before the services start, so that every line they log is read below.
+    let logs = govmedia_test_support::captured_logs();
     let suite = Suite::spawn(backend, "2026-06-01T09:00:00+08:00").await;
     let mut collector = suite.collector().await;
     let taken = submit(
@@ -118,6 +122,25 @@ async fn sealed(backend: Backend) {
             "the event bytes show {secret}"
         );
     }
+
+    // A message of a collector's stream takes the same care.
+    let mut streamed = message(
+        "golmud-wechat",
+        "wx-5002",
+        "公交站牌被撞坏了，电话13600003333",
+        "2026-06-01T08:05:00+08:00",
+    );
+    streamed.citizen_handle = "李四".into();
+    streamed.citizen_contact = STREAMED_PHONE.into();
+    let batch = collector
+        .submit_messages(tokio_stream::iter([pb::SubmitMessagesRequest {
+            message: Some(streamed),
+        }]))
+        .await
+        .expect("the stream is taken")
+        .into_inner();
+    assert_eq!(batch.accepted, 1, "{batch:?}");
+    assert!(!format!("{batch:?}").contains(STREAMED_PHONE));
 
     // Someone outside the case may not see it in full; the dispatcher may, with a reason.
     let audited = suite.audit_count().await;
@@ -168,12 +191,35 @@ async fn sealed(backend: Backend) {
     // After all that, the database holds none of it in clear.
     let stored = stored_bytes(&suite, backend).await;
     assert!(stored.contains("138****5678"), "the scan reads the cases");
-    for secret in [PHONE, PHONE_IN_TEXT, HANDLE, "139-0000-1111"] {
+    for secret in [
+        PHONE,
+        PHONE_IN_TEXT,
+        HANDLE,
+        "139-0000-1111",
+        STREAMED_PHONE,
+    ] {
         for form in forms(secret) {
             assert!(
                 !stored.contains(&form),
                 "the database holds {secret} as {form}"
             );
         }
+    }
+
+    // Nor does any log line, at any level an operator may turn on (the log holds every line of
+    // this test binary so far: the other tests' messages too).
+    let logged = logs.text();
+    assert!(
+        logged.contains("/govmedia.routing.v1.RoutingService/RevealContact"),
+        "the capture reads this test's calls"
+    );
+    for secret in [
+        PHONE,
+        PHONE_IN_TEXT,
+        HANDLE,
+        "139-0000-1111",
+        STREAMED_PHONE,
+    ] {
+        assert!(!logged.contains(secret), "a log line holds {secret}");
     }
 }
