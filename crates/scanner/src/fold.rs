@@ -28,12 +28,12 @@ const DENSE_FIRST: u32 = 0x3400;
 const DENSE_LAST: u32 = 0x9FFF;
 
 /// Traditional → simplified: a dense table over the common blocks, a sorted list beyond.
-struct Simplify {
+pub(crate) struct Simplify {
     dense: Vec<char>,
     sparse: Vec<(char, char)>,
 }
 
-fn simplify_table() -> &'static Simplify {
+pub(crate) fn simplify_table() -> &'static Simplify {
     static TABLE: OnceLock<Simplify> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut dense: Vec<char> = (DENSE_FIRST..=DENSE_LAST)
@@ -115,7 +115,12 @@ pub fn fold(text: &str) -> Folded {
         origin: Vec::with_capacity(text.len()),
     };
     for (at, c) in text.char_indices() {
-        fold_char(c, at as u32, table, &mut folded);
+        fold_char(c, table, |piece| {
+            folded.text.push(piece);
+            for _ in 0..piece.len_utf8() {
+                folded.origin.push(at as u32);
+            }
+        });
     }
     folded
 }
@@ -125,23 +130,18 @@ pub fn fold_str(text: &str) -> String {
     fold(text).text
 }
 
-fn push(folded: &mut Folded, c: char, at: u32) {
-    folded.text.push(c);
-    for _ in 0..c.len_utf8() {
-        folded.origin.push(at);
-    }
-}
-
-fn fold_char(c: char, at: u32, table: &Simplify, folded: &mut Folded) {
+/// Hands `emit` the folded characters of `c`, in order (none, one or several).
+#[inline]
+pub(crate) fn fold_char(c: char, table: &Simplify, mut emit: impl FnMut(char)) {
     // The common cases first: ASCII, and the ideographs of the dense table.
     if c.is_ascii() {
         if c.is_ascii_alphanumeric() {
-            push(folded, c.to_ascii_lowercase(), at);
+            emit(c.to_ascii_lowercase());
         }
         return;
     }
     if (DENSE_FIRST..=DENSE_LAST).contains(&u32::from(c)) {
-        push(folded, simplified(c, table), at);
+        emit(simplified(c, table));
         return;
     }
     // Everything else: each piece of its compatibility decomposition that is a letter or a
@@ -150,10 +150,10 @@ fn fold_char(c: char, at: u32, table: &Simplify, folded: &mut Folded) {
         match piece.general_category_group() {
             GeneralCategoryGroup::Letter => {
                 for lower in piece.to_lowercase() {
-                    push(folded, simplified(lower, table), at);
+                    emit(simplified(lower, table));
                 }
             }
-            GeneralCategoryGroup::Number => push(folded, piece, at),
+            GeneralCategoryGroup::Number => emit(piece),
             GeneralCategoryGroup::Mark
             | GeneralCategoryGroup::Punctuation
             | GeneralCategoryGroup::Symbol

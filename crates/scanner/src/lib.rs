@@ -19,11 +19,13 @@
 //! * [`fold`]: the one pass that undoes evasions (widths, case, traditional characters,
 //!   decorated letters and digits, anything inserted between characters) while every folded
 //!   byte keeps the position of the character it came from;
-//! * [`scan`]: one Aho-Corasick automaton over all lexicons and allowed phrases; hits in the
-//!   original text's bytes and characters; a cell that puts new lexicons in force only whole.
+//! * [`scan`]: one Aho-Corasick automaton over characters (not bytes) for all lexicons and
+//!   allowed phrases, fed by the fold as it goes; leftmost-longest hits in the original text's
+//!   bytes and characters; a cell that puts new lexicons in force only whole.
 //!
 //! No I/O: callers read lexicon files and hand over their text.
 
+mod automaton;
 pub mod fold;
 pub mod lexicon;
 pub mod scan;

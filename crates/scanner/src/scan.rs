@@ -1,14 +1,13 @@
-//! The scanner: one Aho-Corasick automaton over the folded wording of its lexicons and their
-//! allowed phrases, run once over the folded text, leftmost-longest: an allowed phrase that
-//! starts with or before a wording and holds it is found instead of it, and so is a longer
-//! wording that holds a shorter one.
+//! The scanner: one automaton over the folded wording of its lexicons and their allowed phrases
+//! (see `automaton`), fed each folded character as the fold gives it, leftmost-longest: an
+//! allowed phrase that starts with or before a wording and holds it is found instead of it, and
+//! so is a longer wording that holds a shorter one.
 
 use std::sync::{Arc, RwLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-
 use crate::{
-    fold::{fold, fold_str},
+    automaton::{Automaton, Leftmost, Match},
+    fold::{Simplify, fold_char, fold_str, simplify_table},
     lexicon::{Category, Entry, Lexicon, LexiconError, Severity},
 };
 
@@ -37,10 +36,10 @@ pub struct Hit {
     pub lexicon_version: String,
 }
 
-/// What one pattern of the automaton stands for.
+/// What one wording of the automaton stands for.
 #[derive(Debug)]
 enum Meaning {
-    /// Wording to find: the entry and the version of its lexicon.
+    /// Wording to find: the entry and the index of its lexicon.
     Find(Entry, usize),
     /// An allowed phrase.
     Allowed,
@@ -51,7 +50,7 @@ enum Meaning {
 #[derive(Debug)]
 pub struct Scanner {
     versions: Vec<String>,
-    automaton: AhoCorasick,
+    automaton: Automaton,
     meanings: Vec<Meaning>,
     entries: usize,
 }
@@ -68,10 +67,8 @@ impl Scanner {
             for entry in &lexicon.entries {
                 let key = fold_str(&entry.pattern);
                 match index_of.get(&key) {
-                    Some(&at) if matches!(meanings[at], Meaning::Find(..)) => {
-                        meanings[at] = Meaning::Find(entry.clone(), version);
-                    }
-                    _ => {
+                    Some(&at) => meanings[at] = Meaning::Find(entry.clone(), version),
+                    None => {
                         index_of.insert(key.clone(), folded.len());
                         folded.push(key);
                         meanings.push(Meaning::Find(entry.clone(), version));
@@ -80,6 +77,12 @@ impl Scanner {
             }
         }
         let entries = folded.len();
+        if entries == 0 {
+            return Err(LexiconError {
+                line: 0,
+                message: "no wording to find".into(),
+            });
+        }
         for lexicon in lexicons {
             for phrase in &lexicon.allowed {
                 let key = fold_str(phrase);
@@ -91,16 +94,10 @@ impl Scanner {
                 meanings.push(Meaning::Allowed);
             }
         }
-        let automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&folded)
-            .map_err(|error| LexiconError {
-                line: 0,
-                message: format!("the lexicons are too large to scan with: {error}"),
-            })?;
+        let wordings: Vec<Vec<char>> = folded.iter().map(|w| w.chars().collect()).collect();
         Ok(Scanner {
             versions: lexicons.iter().map(|l| l.version.clone()).collect(),
-            automaton,
+            automaton: Automaton::new(&wordings),
             meanings,
             entries,
         })
@@ -132,75 +129,116 @@ impl Scanner {
     /// phrase or a longer wording is not reported on its own (nor is one that begins inside an
     /// earlier match and runs on past it).
     pub fn scan(&self, text: &str) -> Vec<Hit> {
-        let folded = fold(text);
-        let found: Vec<(usize, usize, usize)> = self
-            .automaton
-            .find_iter(folded.text())
-            .map(|found| (found.start(), found.end(), found.pattern().as_usize()))
-            .filter(|&(_, _, pattern)| matches!(self.meanings[pattern], Meaning::Find(..)))
-            .collect();
-        if found.is_empty() {
-            return Vec::new();
+        let mut pass = Pass::new(self, text);
+        let table = simplify_table();
+        for (char_index, (byte, c)) in text.char_indices().enumerate() {
+            let origin = Origin {
+                byte: byte as u32,
+                char_index: char_index as u32,
+                len: c.len_utf8() as u32,
+            };
+            pass.feed(c, origin, table);
         }
-        // Character offsets: one walk over the original text, for all hits at once.
-        let spans: Vec<(usize, usize)> = found
-            .iter()
-            .map(|&(start, end, _)| folded.original_span(text, start, end))
-            .collect();
-        let chars = char_offsets(text, &spans);
-        found
-            .iter()
-            .zip(spans)
-            .zip(chars)
-            .map(
-                |((&(_, _, pattern), (byte_start, byte_end)), (char_start, char_end))| {
-                    let Meaning::Find(entry, version) = &self.meanings[pattern] else {
-                        unreachable!("only wording to find is kept");
-                    };
-                    Hit {
-                        byte_start,
-                        byte_end,
-                        char_start,
-                        char_end,
-                        matched: text[byte_start..byte_end].to_owned(),
-                        pattern: entry.pattern.clone(),
-                        category: entry.category,
-                        severity: entry.severity,
-                        suggestion: entry.correct.clone(),
-                        lexicon_version: self.versions[*version].clone(),
-                    }
-                },
-            )
-            .collect()
+        pass.finish()
+    }
+
+    fn hit(&self, text: &str, found: &Match<(Origin, Origin)>) -> Option<Hit> {
+        let Meaning::Find(entry, version) = &self.meanings[found.wording] else {
+            return None; // an allowed phrase: it only keeps what it holds from being a hit
+        };
+        let (first, last) = found.at;
+        let (byte_start, byte_end) = (first.byte as usize, (last.byte + last.len) as usize);
+        Some(Hit {
+            byte_start,
+            byte_end,
+            char_start: first.char_index as usize,
+            char_end: last.char_index as usize + 1,
+            matched: text[byte_start..byte_end].to_owned(),
+            pattern: entry.pattern.clone(),
+            category: entry.category,
+            severity: entry.severity,
+            suggestion: entry.correct.clone(),
+            lexicon_version: self.versions[*version].clone(),
+        })
     }
 }
 
-/// The character offsets of byte `spans` of `text`.
-fn char_offsets(text: &str, spans: &[(usize, usize)]) -> Vec<(usize, usize)> {
-    let mut wanted: Vec<usize> = spans.iter().flat_map(|&(s, e)| [s, e]).collect();
-    wanted.sort_unstable();
-    wanted.dedup();
-    let mut at = std::collections::HashMap::with_capacity(wanted.len());
-    let mut next = wanted.iter().peekable();
-    for (chars, (byte, _)) in text
-        .char_indices()
-        .chain(std::iter::once((text.len(), ' ')))
-        .enumerate()
-    {
-        while let Some(&&want) = next.peek() {
-            if want > byte {
-                break;
-            }
-            if want == byte {
-                at.insert(want, chars);
-            }
-            next.next();
-        }
-        if next.peek().is_none() {
-            break;
+/// The original character a folded character came from.
+#[derive(Debug, Clone, Copy, Default)]
+struct Origin {
+    byte: u32,
+    char_index: u32,
+    len: u32,
+}
+
+/// One scan: the automaton's state, the origins of the last folded characters (as many as the
+/// longest wording has), and the leftmost-longest selection.
+struct Pass<'a> {
+    scanner: &'a Scanner,
+    text: &'a str,
+    state: u32,
+    /// Folded characters read so far.
+    read: usize,
+    recent: Vec<Origin>,
+    mask: usize,
+    select: Leftmost<(Origin, Origin)>,
+    hits: Vec<Hit>,
+}
+
+impl<'a> Pass<'a> {
+    fn new(scanner: &'a Scanner, text: &'a str) -> Self {
+        let window = (scanner.automaton.longest() + 1).next_power_of_two();
+        Pass {
+            scanner,
+            text,
+            state: 0,
+            read: 0,
+            recent: vec![Origin::default(); window],
+            mask: window - 1,
+            select: Leftmost::new(),
+            hits: Vec::new(),
         }
     }
-    spans.iter().map(|&(s, e)| (at[&s], at[&e])).collect()
+
+    #[inline]
+    fn feed(&mut self, c: char, origin: Origin, table: &Simplify) {
+        fold_char(c, table, |folded| self.read_folded(folded, origin));
+    }
+
+    #[inline]
+    fn read_folded(&mut self, folded: char, origin: Origin) {
+        let automaton = &self.scanner.automaton;
+        self.state = automaton.step(self.state, folded);
+        let at = self.read;
+        self.recent[at & self.mask] = origin;
+        self.read += 1;
+        // Nothing still to come can start before the characters this state has read.
+        let earliest = self.read - automaton.depth(self.state);
+        let (scanner, text, hits) = (self.scanner, self.text, &mut self.hits);
+        self.select.settle(earliest, |found| {
+            hits.extend(scanner.hit(text, &found));
+        });
+        for (wording, chars) in automaton.ending(self.state) {
+            let start = self.read - chars;
+            if !self.select.open_at(start) {
+                continue; // overlaps a match taken; a shorter one may not
+            }
+            self.select.offer(Match {
+                start,
+                end: self.read,
+                wording,
+                at: (self.recent[start & self.mask], origin),
+            });
+        }
+    }
+
+    fn finish(mut self) -> Vec<Hit> {
+        let (scanner, text, hits) = (self.scanner, self.text, &mut self.hits);
+        self.select.finish(|found| {
+            hits.extend(scanner.hit(text, &found));
+        });
+        self.hits
+    }
 }
 
 /// The scanner in force, replaced whole when new lexicons are loaded: a lexicon that is refused

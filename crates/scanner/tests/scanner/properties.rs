@@ -91,3 +91,67 @@ proptest! {
         check_one_input(&data);
     }
 }
+
+/// Wordings and texts over a few characters, so that matches overlap, nest and chain.
+fn small_lexicon() -> impl Strategy<Value = (Vec<String>, Vec<String>)> {
+    let word = proptest::collection::vec(
+        prop_oneof![Just('a'), Just('b'), Just('甲'), Just('乙')],
+        1..5,
+    )
+    .prop_map(|chars| chars.into_iter().collect::<String>());
+    (
+        proptest::collection::btree_set(word.clone(), 1..12),
+        proptest::collection::btree_set(word, 0..4),
+    )
+        .prop_map(|(find, allow)| {
+            let allow = allow.into_iter().filter(|a| !find.contains(a)).collect();
+            (find.into_iter().collect(), allow)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// The scanner's own automaton finds what the `aho-corasick` crate finds, leftmost-longest,
+    /// over the same folded text: the same spans, the same wordings.
+    #[test]
+    fn the_automaton_agrees_with_aho_corasick(
+        (find, allow) in small_lexicon(),
+        text in proptest::collection::vec(
+            prop_oneof![Just("a"), Just("b"), Just("甲"), Just("乙"), Just("Ａ"), Just(" "), Just("，")],
+            0..40,
+        ),
+    ) {
+        let text = text.concat();
+        let mut file = String::from("@version p\n");
+        for wording in &find {
+            file.push_str(&format!("banned | low | {wording}\n"));
+        }
+        for phrase in &allow {
+            file.push_str(&format!("allow | {phrase}\n"));
+        }
+        let lexicon = Lexicon::parse(&file).expect("lexicon");
+        let scanner = Scanner::new(&[lexicon]).expect("scanner");
+        let found: Vec<(usize, usize, String)> = scanner
+            .scan(&text)
+            .into_iter()
+            .map(|hit| (hit.byte_start, hit.byte_end, hit.pattern))
+            .collect();
+
+        let wordings: Vec<&String> = find.iter().chain(allow.iter()).collect();
+        let reference = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+            .build(&wordings)
+            .expect("reference");
+        let folded = fold::fold(&text);
+        let expected: Vec<(usize, usize, String)> = reference
+            .find_iter(folded.text())
+            .filter(|m| m.pattern().as_usize() < find.len())
+            .map(|m| {
+                let (start, end) = folded.original_span(&text, m.start(), m.end());
+                (start, end, find[m.pattern().as_usize()].clone())
+            })
+            .collect();
+        prop_assert_eq!(found, expected, "{:?} in {:?} (allowed {:?})", find, text, allow);
+    }
+}

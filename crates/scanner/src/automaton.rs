@@ -1,0 +1,341 @@
+//! An Aho-Corasick automaton over characters, not bytes.
+//!
+//! A byte automaton walks three transitions for each Chinese character, and the leading bytes of
+//! UTF-8 Chinese are the same few values, so the states near its root are dense and no
+//! prefilter can skip ahead. This one takes one transition per character: a character that
+//! begins no wording is a table look-up that sends it to the root, the root's transitions are a
+//! dense array, and every other transition is one probe of an open-addressed table. It is fed
+//! the folded characters one at a time by the scanner, so the folded text is never built.
+//!
+//! Matching is leftmost-longest, resolved online: the automaton reports every wording that ends
+//! at each character (the longest first), and [`Leftmost`] keeps the best candidate until no
+//! later match can start at or before it.
+
+use std::collections::HashMap;
+
+/// The root state.
+const ROOT: u32 = 0;
+/// No state (the end of an output chain).
+const NONE: u32 = u32::MAX;
+/// An empty slot of the transition table.
+const EMPTY: u64 = u64::MAX;
+
+/// One state of the automaton.
+#[derive(Debug, Clone, Copy)]
+struct State {
+    /// Where to go on a character the state has no transition for.
+    fail: u32,
+    /// How many characters the state has read since the root.
+    depth: u32,
+    /// The wording that ends here, plus one (0: none).
+    output: u32,
+    /// The next state on the failure chain with an output (NONE: none).
+    dict: u32,
+}
+
+/// The automaton of a set of wordings, each a sequence of folded characters.
+#[derive(Debug)]
+pub(crate) struct Automaton {
+    /// The symbol of each character of the Basic Multilingual Plane (0: in no wording).
+    bmp: Vec<u32>,
+    /// The symbols of the other characters.
+    astral: HashMap<char, u32>,
+    /// The root's transitions, by symbol.
+    root: Vec<u32>,
+    /// Every other transition: (state << 32 | symbol, next state), open addressing.
+    table: Vec<(u64, u32)>,
+    mask: usize,
+    /// What each state knows, together so that one read of memory brings it all.
+    states: Vec<State>,
+    /// The most characters any wording has.
+    longest: usize,
+}
+
+impl Automaton {
+    /// The automaton of `wordings` (non-empty, distinct); wording `i` is reported as `i`.
+    pub(crate) fn new(wordings: &[Vec<char>]) -> Automaton {
+        let mut bmp = vec![0u32; 0x1_0000];
+        let mut astral = HashMap::new();
+        let mut symbols = 0u32;
+        let mut symbol_of = |c: char, bmp: &mut Vec<u32>, astral: &mut HashMap<char, u32>| {
+            let slot = match u32::from(c) {
+                code @ 0..=0xffff => &mut bmp[code as usize],
+                _ => astral.entry(c).or_insert(0),
+            };
+            if *slot == 0 {
+                symbols += 1;
+                *slot = symbols;
+            }
+            *slot
+        };
+        // The trie.
+        let mut children: HashMap<u64, u32> = HashMap::new();
+        let mut root_children: Vec<(u32, u32)> = Vec::new();
+        let mut depth = vec![0u32];
+        let mut output = vec![0u32];
+        let mut longest = 0;
+        for (index, wording) in wordings.iter().enumerate() {
+            longest = longest.max(wording.len());
+            let mut state = ROOT;
+            for &c in wording {
+                let symbol = symbol_of(c, &mut bmp, &mut astral);
+                let key = (u64::from(state) << 32) | u64::from(symbol);
+                state = match children.get(&key) {
+                    Some(&next) => next,
+                    None => {
+                        let next = depth.len() as u32;
+                        depth.push(depth[state as usize] + 1);
+                        output.push(0);
+                        children.insert(key, next);
+                        if state == ROOT {
+                            root_children.push((symbol, next));
+                        }
+                        next
+                    }
+                };
+            }
+            output[state as usize] = index as u32 + 1;
+        }
+        let states = depth.len();
+        let mut root = vec![ROOT; symbols as usize + 1];
+        for &(symbol, next) in &root_children {
+            root[symbol as usize] = next;
+        }
+        // Children by state, for the breadth-first walk that sets the failure links.
+        let mut by_state: Vec<Vec<(u32, u32)>> = vec![Vec::new(); states];
+        for (&key, &next) in &children {
+            by_state[(key >> 32) as usize].push((key as u32, next));
+        }
+        let goto = |state: u32, symbol: u32| -> Option<u32> {
+            if state == ROOT {
+                let next = root[symbol as usize];
+                return (next != ROOT).then_some(next);
+            }
+            children
+                .get(&((u64::from(state) << 32) | u64::from(symbol)))
+                .copied()
+        };
+        let mut fail = vec![ROOT; states];
+        let mut dict = vec![NONE; states];
+        let mut queue = std::collections::VecDeque::new();
+        for &(_, next) in &root_children {
+            queue.push_back(next);
+        }
+        while let Some(state) = queue.pop_front() {
+            for &(symbol, child) in &by_state[state as usize] {
+                let mut link = fail[state as usize];
+                let target = loop {
+                    if let Some(next) = goto(link, symbol) {
+                        break next;
+                    }
+                    if link == ROOT {
+                        break ROOT;
+                    }
+                    link = fail[link as usize];
+                };
+                fail[child as usize] = target;
+                dict[child as usize] = if output[target as usize] != 0 {
+                    target
+                } else {
+                    dict[target as usize]
+                };
+                queue.push_back(child);
+            }
+        }
+        // The flat transition table, at most half full.
+        let slots = (children.len() * 2).next_power_of_two().max(16);
+        let mut table = vec![(EMPTY, ROOT); slots];
+        let mask = slots - 1;
+        for (&key, &next) in &children {
+            if key >> 32 == u64::from(ROOT) {
+                continue; // the root's are in `root`
+            }
+            let mut slot = slot_of(key, mask);
+            while table[slot].0 != EMPTY {
+                slot = (slot + 1) & mask;
+            }
+            table[slot] = (key, next);
+        }
+        let states = (0..states)
+            .map(|state| State {
+                fail: fail[state],
+                depth: depth[state],
+                output: output[state],
+                dict: dict[state],
+            })
+            .collect();
+        Automaton {
+            bmp,
+            astral,
+            root,
+            table,
+            mask,
+            states,
+            longest,
+        }
+    }
+
+    /// The most characters any wording has.
+    pub(crate) fn longest(&self) -> usize {
+        self.longest
+    }
+
+    fn symbol(&self, c: char) -> u32 {
+        match u32::from(c) {
+            code @ 0..=0xffff => self.bmp[code as usize],
+            _ => self.astral.get(&c).copied().unwrap_or(0),
+        }
+    }
+
+    fn child(&self, state: u32, symbol: u32) -> Option<u32> {
+        if state == ROOT {
+            let next = self.root[symbol as usize];
+            return (next != ROOT).then_some(next);
+        }
+        let key = (u64::from(state) << 32) | u64::from(symbol);
+        let mut slot = slot_of(key, self.mask);
+        loop {
+            let (stored, next) = self.table[slot];
+            if stored == key {
+                return Some(next);
+            }
+            if stored == EMPTY {
+                return None;
+            }
+            slot = (slot + 1) & self.mask;
+        }
+    }
+
+    /// The state after reading `c` in `state`.
+    #[inline]
+    pub(crate) fn step(&self, mut state: u32, c: char) -> u32 {
+        let symbol = self.symbol(c);
+        if symbol == 0 {
+            return ROOT;
+        }
+        loop {
+            if let Some(next) = self.child(state, symbol) {
+                return next;
+            }
+            if state == ROOT {
+                return ROOT;
+            }
+            state = self.states[state as usize].fail;
+        }
+    }
+
+    /// How many characters `state` has read: no match that is still open began earlier than
+    /// that many characters back.
+    #[inline]
+    pub(crate) fn depth(&self, state: u32) -> usize {
+        self.states[state as usize].depth as usize
+    }
+
+    /// The wordings that end in `state`, longest first, as (wording, characters).
+    #[inline]
+    pub(crate) fn ending(&self, state: u32) -> Ending<'_> {
+        let info = self.states[state as usize];
+        let first = if info.output != 0 { state } else { info.dict };
+        Ending {
+            automaton: self,
+            at: first,
+        }
+    }
+}
+
+fn slot_of(key: u64, mask: usize) -> usize {
+    (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize & mask
+}
+
+/// The wordings that end in one state, longest first.
+pub(crate) struct Ending<'a> {
+    automaton: &'a Automaton,
+    at: u32,
+}
+
+impl Iterator for Ending<'_> {
+    type Item = (usize, usize);
+
+    fn next(&mut self) -> Option<(usize, usize)> {
+        if self.at == NONE || self.at == ROOT {
+            return None;
+        }
+        let info = self.automaton.states[self.at as usize];
+        self.at = info.dict;
+        Some((info.output as usize - 1, info.depth as usize))
+    }
+}
+
+/// A match in folded characters: `start..end` and the wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Match<T> {
+    pub start: usize,
+    pub end: usize,
+    pub wording: usize,
+    /// What the caller keeps of it (where it is in the original text).
+    pub at: T,
+}
+
+/// Leftmost-longest selection among the matches of one pass: every match is offered as it ends
+/// (in order of their ends); the leftmost-longest of those offered comes out once no later match
+/// could start at or before it, and matches that overlap one that came out are dropped. The
+/// others wait: one that ended while a longer, earlier match was still open comes out after it.
+#[derive(Debug)]
+pub(crate) struct Leftmost<T> {
+    pending: Vec<Match<T>>,
+    /// Where the last match that came out ended.
+    floor: usize,
+}
+
+impl<T: Copy> Leftmost<T> {
+    pub(crate) fn new() -> Self {
+        Leftmost {
+            pending: Vec::new(),
+            floor: 0,
+        }
+    }
+
+    /// Whether a match starting at `start` could still be taken.
+    #[inline]
+    pub(crate) fn open_at(&self, start: usize) -> bool {
+        start >= self.floor
+    }
+
+    /// Offers a match that ends now.
+    #[inline]
+    pub(crate) fn offer(&mut self, found: Match<T>) {
+        if found.start >= self.floor {
+            self.pending.push(found);
+        }
+    }
+
+    /// Given that no match still to come starts before `earliest`: hands `emit` every match
+    /// that is now final, in order.
+    #[inline]
+    pub(crate) fn settle(&mut self, earliest: usize, mut emit: impl FnMut(Match<T>)) {
+        while !self.pending.is_empty() {
+            let mut best = 0;
+            for (index, found) in self.pending.iter().enumerate().skip(1) {
+                let current = &self.pending[best];
+                if found.start < current.start
+                    || (found.start == current.start && found.end > current.end)
+                {
+                    best = index;
+                }
+            }
+            let found = self.pending[best];
+            if found.start >= earliest {
+                return;
+            }
+            self.floor = found.end;
+            emit(found);
+            let floor = self.floor;
+            self.pending.retain(|other| other.start >= floor);
+        }
+    }
+
+    /// At the end of the text: hands `emit` what is left, in order.
+    pub(crate) fn finish(&mut self, emit: impl FnMut(Match<T>)) {
+        self.settle(usize::MAX, emit);
+    }
+}
