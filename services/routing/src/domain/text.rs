@@ -48,6 +48,13 @@ pub fn contains(text_folded: &str, keyword: &str) -> bool {
     !keyword.is_empty() && text_folded.contains(&keyword)
 }
 
+/// The text with every mainland mobile number masked: what a case keeps of free text that staff
+/// or citizens write into its steps (reasons, comments, replies), so that a number written there
+/// is stored, shown and published only masked, like the numbers of the message itself.
+pub fn mask_phones(text: &str) -> String {
+    redact_phones(text).0
+}
+
 /// The text with every mainland mobile number masked, and the numbers found, as 11 ASCII
 /// digits. A number may be written with full-width digits, with spaces, hyphens, dots or
 /// brackets between its digits, and with the country code (`+86`, `86`); a run of digits that is

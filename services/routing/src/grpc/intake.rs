@@ -87,7 +87,9 @@ pub(super) async fn submit_batch(
         let ended = next.is_none();
         if let Some(item) = next {
             if response.results.len() + chunk.len() >= MAX_BATCH {
-                // The messages before are taken; sending them again is harmless (idempotent).
+                // The messages before are taken (those still waiting in the chunk too); sending
+                // them again is harmless (idempotent).
+                take_chunk(api, principal, std::mem::take(&mut chunk)).await;
                 return Err(RoutingError::Api(
                     ApiError::new(
                         ErrorCode::ResourceExhausted,

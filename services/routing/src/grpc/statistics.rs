@@ -44,8 +44,11 @@ fn add(row: &mut pb::CaseStatisticsRow, case: &Counted, now: DateTime<Utc>) {
     let (dispatcher_late, department_late) = late(case, now);
     let dispatched = case.dispatched_time.is_some();
     row.received += 1;
-    let answered =
-        case.state == CaseState::Replied as i32 || case.state == CaseState::Closed as i32;
+    // A reopened case was answered (and rated dissatisfied) before it went back to the
+    // department, whatever its state now.
+    let answered = case.state == CaseState::Replied as i32
+        || case.state == CaseState::Closed as i32
+        || case.reopen_count > 0;
     row.answered += i32::from(answered);
     row.dispatch_on_time += i32::from(!dispatcher_late);
     row.dispatched += i32::from(dispatched);
@@ -53,7 +56,13 @@ fn add(row: &mut pb::CaseStatisticsRow, case: &Counted, now: DateTime<Utc>) {
     row.overdue += i32::from(dispatcher_late || department_late);
     row.returned += i32::from(case.return_count > 0);
     row.extended += i32::from(case.ever_extended);
-    if let Some(satisfaction) = case.satisfaction.and_then(Satisfaction::from_i32) {
+    // The case's latest rating: a reopened case not rated again keeps the dissatisfaction
+    // that reopened it (reopening clears the case's rating for the next reply).
+    let latest = case
+        .satisfaction
+        .and_then(Satisfaction::from_i32)
+        .or((case.reopen_count > 0).then_some(Satisfaction::Dissatisfied));
+    if let Some(satisfaction) = latest {
         row.rated += 1;
         row.satisfied += i32::from(satisfaction != Satisfaction::Dissatisfied);
     }

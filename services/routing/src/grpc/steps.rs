@@ -19,6 +19,7 @@ use super::{
     validation::{self, MAX_REPLY},
 };
 use crate::{
+    domain::text::mask_phones,
     domain::{
         Case, CaseAction, CaseError, CaseState, Limits, Satisfaction, Stamp, Step, escalation,
     },
@@ -269,7 +270,7 @@ pub(super) async fn reveal(
     unit.audit(
         &name,
         &case.account_path,
-        json!({ "reason": req.reason, "messages": revealed.len() }),
+        json!({ "reason": mask_phones(&req.reason), "messages": revealed.len() }),
     );
     unit.commit(()).await?;
     Ok(pb::RevealContactResponse {
@@ -310,7 +311,7 @@ pub(super) async fn dispatch(
                 (&id, &path),
                 None,
                 now,
-                &req.comment,
+                &mask_phones(&req.comment),
                 limits,
                 calendar,
             )?])
@@ -355,7 +356,7 @@ pub(super) async fn request_return(
         target,
         &req,
         Actor::Department,
-        |case, now, _, _| Ok(vec![case.request_return(now, &req.reason)?]),
+        |case, now, _, _| Ok(vec![case.request_return(now, &mask_phones(&req.reason))?]),
     )
     .await
 }
@@ -407,7 +408,7 @@ pub(super) async fn decide_return(
                     .as_ref()
                     .map(|(id, path)| (id.as_str(), path.as_str())),
                 now,
-                &req.comment,
+                &mask_phones(&req.comment),
                 limits,
                 calendar,
             )
@@ -446,7 +447,7 @@ pub(super) async fn request_extension(
             Ok(vec![case.request_extension(
                 now,
                 days,
-                &req.reason,
+                &mask_phones(&req.reason),
                 limits,
             )?])
         },
@@ -481,7 +482,7 @@ pub(super) async fn decide_extension(
             Ok(vec![case.decide_extension(
                 req.approve,
                 now,
-                &req.comment,
+                &mask_phones(&req.comment),
                 limits,
                 calendar,
             )?])
@@ -506,7 +507,7 @@ pub(super) async fn draft_reply(
         target,
         &req,
         Actor::Department,
-        |case, now, _, _| Ok(vec![case.draft_reply(now, &req.text)?]),
+        |case, now, _, _| Ok(vec![case.draft_reply(now, &mask_phones(&req.text))?]),
     )
     .await
 }
@@ -527,7 +528,13 @@ pub(super) async fn review_reply(
         target,
         &req,
         Actor::Department,
-        |case, now, _, _| Ok(vec![case.review_reply(now, req.approve, &req.comment)?]),
+        |case, now, _, _| {
+            Ok(vec![case.review_reply(
+                now,
+                req.approve,
+                &mask_phones(&req.comment),
+            )?])
+        },
     )
     .await
 }
@@ -564,7 +571,7 @@ pub(super) async fn record_satisfaction(
         target,
         &req,
         Actor::Dispatcher(root),
-        |case, now, _, _| case.record_satisfaction(now, satisfaction, &req.comment),
+        |case, now, _, _| case.record_satisfaction(now, satisfaction, &mask_phones(&req.comment)),
     )
     .await
 }
@@ -586,7 +593,14 @@ pub(super) async fn reopen(
         target,
         &req,
         Actor::Dispatcher(root),
-        |case, now, limits, calendar| Ok(vec![case.reopen(now, &req.reason, limits, calendar)?]),
+        |case, now, limits, calendar| {
+            Ok(vec![case.reopen(
+                now,
+                &mask_phones(&req.reason),
+                limits,
+                calendar,
+            )?])
+        },
     )
     .await
 }
@@ -608,7 +622,7 @@ pub(super) async fn close(
         target,
         &req,
         Actor::Dispatcher(root),
-        |case, now, _, _| Ok(vec![case.close(now, &req.reason)?]),
+        |case, now, _, _| Ok(vec![case.close(now, &mask_phones(&req.reason))?]),
     )
     .await
 }

@@ -194,7 +194,7 @@ async fn work_order(backend: Backend) {
         .into_inner();
     assert_eq!(state(&case), "SIGNED");
     edu.draft_reply(draft(
-        "入学前须查验接种证，漏种的麻腮风、脊灰等疫苗请到昆仑路社区卫生服务中心补种。",
+        "入学前须查验接种证，漏种的麻腮风、脊灰等疫苗请到昆仑路社区卫生服务中心补种，并保持13611112222畅通。",
         "draft-2",
     ))
     .await
@@ -217,10 +217,18 @@ async fn work_order(backend: Backend) {
     let published = suite.published(1).await;
     assert_eq!(published[0].platform_message_id, "wx-msg-1001");
     assert!(published[0].text.contains("昆仑路社区卫生服务中心"));
+    // A mobile number written into a reply is published, stored and shown only masked.
+    assert!(
+        published[0].text.contains("136****2222"),
+        "{}",
+        published[0].text
+    );
+    assert!(!published[0].text.contains("13611112222"));
     let case = published_case(&dispatcher, &name, 2).await;
     assert_eq!(case.replies.len(), 2);
     assert_eq!(case.replies[0].state, pb::ReplyState::Rejected as i32);
     assert_eq!(case.replies[1].platform_reply_id, "wx-reply-1");
+    assert!(!format!("{case:?}").contains("13611112222"));
 
     // The citizen is dissatisfied; the dispatcher reopens it: five working days from 14
     // October.
@@ -309,6 +317,25 @@ async fn work_order(backend: Backend) {
     );
     // Who reviewed what is on the record: each step is in the audit trail.
     assert!(suite.audit_count().await >= 18);
+
+    // In the statistics the case was answered, rated dissatisfied (the rating that reopened it,
+    // not rated again) and reopened once: rates stay within 0..1.
+    let stats = dispatcher
+        .get_case_statistics(pb::GetCaseStatisticsRequest {
+            period_start: Some(timestamp("2026-09-01T00:00:00+08:00")),
+            period_end: Some(timestamp("2026-11-01T00:00:00+08:00")),
+            ..Default::default()
+        })
+        .await
+        .expect("statistics")
+        .into_inner();
+    let total = stats.total.expect("total");
+    assert_eq!(
+        (total.answered, total.rated, total.satisfied, total.reopened),
+        (1, 1, 0, 1),
+        "{total:?}"
+    );
+    assert_eq!((total.satisfaction_rate, total.reopen_rate), (0.0, 1.0));
 }
 
 /// The case once its reply `round` is recorded as published.

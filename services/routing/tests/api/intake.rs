@@ -77,6 +77,39 @@ async fn streamed(backend: Backend) {
 }
 
 backend_test!(
+    a_stream_past_its_limit_ends_with_every_earlier_message_taken_on,
+    past_the_limit
+);
+
+/// A stream of 1,001 messages ends RESOURCE_EXHAUSTED, and the 1,000 before were all taken, the
+/// last ones still waiting in the stream's last chunk too: a collector that sends only the rest
+/// loses nothing.
+async fn past_the_limit(backend: Backend) {
+    let suite = Suite::spawn(backend, "2026-06-01T09:00:00+08:00").await;
+    let mut collector = suite.collector().await;
+    let batch: Vec<pb::SubmitMessagesRequest> = (0..1001)
+        .map(|i| {
+            let mut each = message(
+                "golmud-wechat",
+                &format!("wx-limit-{i}"),
+                &format!("第{i}号路灯不亮"),
+                "2026-06-01T08:00:00+08:00",
+            );
+            each.citizen_handle = format!("市民{i}");
+            pb::SubmitMessagesRequest {
+                message: Some(each),
+            }
+        })
+        .collect();
+    assert_error(
+        collector.submit_messages(tokio_stream::iter(batch)).await,
+        Code::ResourceExhausted,
+        "MESSAGE_TOO_LARGE",
+    );
+    assert_eq!(suite.case_count().await, 1000);
+}
+
+backend_test!(
     a_message_is_taken_once_and_a_similar_one_joins_its_case_on,
     once_and_merged
 );

@@ -24,10 +24,12 @@ use crate::{
 /// Most ratings of one assessment.
 const MAX_RATINGS: usize = 20;
 
-/// Why the inputs of other services are missing: those services are not part of the suite yet,
-/// and a missing input is reported as missing, never guessed.
+/// Why the inputs of other services are missing: the inspection service is not part of the suite
+/// yet, and the vendor service does not read the routing service's statistics yet; a missing
+/// input is reported as missing, never guessed.
 const NO_INSPECTION: &str = "no inspection service answers in this deployment: not evaluated";
-const NO_ROUTING: &str = "no message-routing service answers in this deployment: not evaluated";
+const NO_ROUTING: &str =
+    "the vendor service does not read the message-routing statistics yet: not evaluated";
 
 pub(super) async fn assess(
     api: &VendorApi,
