@@ -145,7 +145,7 @@ pub enum ReviewError {
     /// The caller is not the current level's reviewer.
     #[error("level {level} ({title}) is reviewed by {who}")]
     NotTheLevel {
-        /// The level, from 1 for people.
+        /// The level, from 0 as the contract numbers them.
         level: u32,
         /// Its title.
         title: String,
@@ -201,13 +201,16 @@ impl Draft {
             (Some(person), _) => (reviewer.subject == *person, person.clone()),
             (None, Some(role)) => (
                 reviewer.organization == chain.organization && reviewer.roles.contains(role),
-                format!("a {role} of organizations/{}", chain.organization),
+                format!(
+                    "a caller with the {role} role in organizations/{}",
+                    chain.organization
+                ),
             ),
             (None, None) => (false, "nobody".to_owned()),
         };
         if !allowed {
             return Err(ReviewError::NotTheLevel {
-                level: index + 1,
+                level: index,
                 title: level.title.clone(),
                 who,
             });
@@ -219,7 +222,7 @@ impl Draft {
             if let Some(other) = self.reviews.iter().find(|r| {
                 r.revision == self.revision && r.approved && r.stamp.actor == reviewer.subject
             }) {
-                return Err(ReviewError::SecondLevel(other.level + 1));
+                return Err(ReviewError::SecondLevel(other.level));
             }
             let missing: Vec<&str> = Aspect::ALL
                 .iter()
@@ -344,7 +347,7 @@ mod tests {
                 all,
                 &stamp("ma.lin")
             ),
-            Err(ReviewError::NotTheLevel { level: 1, .. })
+            Err(ReviewError::NotTheLevel { level: 0, .. })
         ));
         assert_eq!(
             draft.review(
@@ -388,7 +391,7 @@ mod tests {
                 all,
                 &stamp("e1")
             ),
-            Err(ReviewError::SecondLevel(1))
+            Err(ReviewError::SecondLevel(0))
         );
         draft
             .review(

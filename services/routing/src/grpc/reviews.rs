@@ -366,7 +366,7 @@ pub(super) async fn review(
         &draft.organization_path,
         json!({
             "revision": draft.revision,
-            "level": draft.reviews.last().map(|r| r.level + 1),
+            "level": draft.reviews.last().map(|r| r.level),
             "approved": req.approve,
             "aspects": aspects.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
             "comment": req.comment,
