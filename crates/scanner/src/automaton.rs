@@ -4,12 +4,13 @@
 //! UTF-8 Chinese are the same few values, so the states near its root are dense and no
 //! prefilter can skip ahead. This one takes one transition per character: a character that
 //! begins no wording is a table look-up that sends it to the root, the root's transitions are a
-//! dense array, and every other transition is one probe of an open-addressed table. It is fed
+//! dense array, and every other transition is one read of a double array (the transition of
+//! state `s` on symbol `c` sits at `s.base + c` and names its owner), no probing. It is fed
 //! the folded characters one at a time by the scanner, so the folded text is never built.
 //!
 //! Matching is leftmost-longest, resolved online: the automaton reports every wording that ends
-//! at each character (the longest first), and [`Leftmost`] keeps the best candidate until no
-//! later match can start at or before it.
+//! at each character (the longest first), and [`Leftmost`] holds them until no later match
+//! could start at or before the best of them.
 
 use std::collections::HashMap;
 
@@ -17,8 +18,15 @@ use std::collections::HashMap;
 const ROOT: u32 = 0;
 /// No state (the end of an output chain).
 const NONE: u32 = u32::MAX;
-/// An empty slot of the transition table.
-const EMPTY: u64 = u64::MAX;
+/// The owner of a free slot of the double array.
+const FREE: u32 = u32::MAX;
+
+/// One slot of the double array: whose transition it holds, and where it leads.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    owner: u32,
+    next: u32,
+}
 
 /// One state of the automaton.
 #[derive(Debug, Clone, Copy)]
@@ -31,6 +39,9 @@ struct State {
     output: u32,
     /// The next state on the failure chain with an output (NONE: none).
     dict: u32,
+    /// Where its transitions start in the double array, less its lowest symbol (wrapping: the
+    /// transition on symbol `c` is in slot `base + c`).
+    base: u32,
 }
 
 /// The automaton of a set of wordings, each a sequence of folded characters.
@@ -42,9 +53,9 @@ pub(crate) struct Automaton {
     astral: HashMap<char, u32>,
     /// The root's transitions, by symbol.
     root: Vec<u32>,
-    /// Every other transition: (state << 32 | symbol, next state), open addressing.
-    table: Vec<(u64, u32)>,
-    mask: usize,
+    /// Every other transition, as a double array: state `s`'s transition on symbol `c` is in
+    /// slot `s.base + c` when that slot's owner is `s` (one read, no probing).
+    slots: Vec<Slot>,
     /// What each state knows, together so that one read of memory brings it all.
     states: Vec<State>,
     /// The most characters any wording has.
@@ -142,19 +153,54 @@ impl Automaton {
                 queue.push_back(child);
             }
         }
-        // The flat transition table, at most half full.
-        let slots = (children.len() * 2).next_power_of_two().max(16);
-        let mut table = vec![(EMPTY, ROOT); slots];
-        let mask = slots - 1;
-        for (&key, &next) in &children {
-            if key >> 32 == u64::from(ROOT) {
-                continue; // the root's are in `root`
+        // The double array: each state's transitions placed at the first base where all of
+        // them find free slots. The states with the most transitions go first, while the array
+        // is still empty (they are the hard ones to fit, and the ones near the root, walked
+        // most); the many with one or two fill the gaps after.
+        let mut order: Vec<u32> = (1..states as u32)
+            .filter(|&state| !by_state[state as usize].is_empty())
+            .collect();
+        order.sort_by_key(|&state| std::cmp::Reverse(by_state[state as usize].len()));
+        let mut slots: Vec<Slot> = Vec::new();
+        let mut base = vec![0u32; states];
+        let mut first_free = 0usize;
+        for state in order {
+            let list = &mut by_state[state as usize];
+            list.sort_unstable();
+            let lowest = list[0].0 as usize;
+            while first_free < slots.len() && slots[first_free].owner != FREE {
+                first_free += 1;
             }
-            let mut slot = slot_of(key, mask);
-            while table[slot].0 != EMPTY {
-                slot = (slot + 1) & mask;
+            // The lowest transition goes to a free slot; the base may lie below zero (it is
+            // kept wrapping), so a state with one transition takes the first free slot.
+            let mut start = first_free;
+            loop {
+                let fits = list.iter().all(|&(symbol, _)| {
+                    let slot = start + (symbol as usize - lowest);
+                    slot >= slots.len() || slots[slot].owner == FREE
+                });
+                if fits {
+                    break;
+                }
+                start += 1;
             }
-            table[slot] = (key, next);
+            base[state as usize] = (start as u32).wrapping_sub(lowest as u32);
+            for &(symbol, child) in list.iter() {
+                let slot = start + (symbol as usize - lowest);
+                if slot >= slots.len() {
+                    slots.resize(
+                        slot + 1,
+                        Slot {
+                            owner: FREE,
+                            next: ROOT,
+                        },
+                    );
+                }
+                slots[slot] = Slot {
+                    owner: state,
+                    next: child,
+                };
+            }
         }
         let states = (0..states)
             .map(|state| State {
@@ -162,14 +208,14 @@ impl Automaton {
                 depth: depth[state],
                 output: output[state],
                 dict: dict[state],
+                base: base[state],
             })
             .collect();
         Automaton {
             bmp,
             astral,
             root,
-            table,
-            mask,
+            slots,
             states,
             longest,
         }
@@ -192,17 +238,10 @@ impl Automaton {
             let next = self.root[symbol as usize];
             return (next != ROOT).then_some(next);
         }
-        let key = (u64::from(state) << 32) | u64::from(symbol);
-        let mut slot = slot_of(key, self.mask);
-        loop {
-            let (stored, next) = self.table[slot];
-            if stored == key {
-                return Some(next);
-            }
-            if stored == EMPTY {
-                return None;
-            }
-            slot = (slot + 1) & self.mask;
+        let slot = self.states[state as usize].base.wrapping_add(symbol) as usize;
+        match self.slots.get(slot) {
+            Some(found) if found.owner == state => Some(found.next),
+            _ => None,
         }
     }
 
@@ -241,10 +280,6 @@ impl Automaton {
             at: first,
         }
     }
-}
-
-fn slot_of(key: u64, mask: usize) -> usize {
-    (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize & mask
 }
 
 /// The wordings that end in one state, longest first.
