@@ -160,7 +160,7 @@ fn main() {
         "{}",
         format_args!(
             concat!(
-                "{{\"patterns\": {}, \"text_mb\": {:.1}, \"rounds\": {}, \"build_s\": {:.2}, ",
+                "{{\"patterns\": {}, \"text_mb\": {:.1}, \"rounds\": {}, \"build_s\": {:.2}, \"scanner_memory_mb\": {:.1}, ",
                 "\"scanner_mb_s\": {:.1}, \"fold_only_mb_s\": {:.1}, \"raw_aho_corasick_mb_s\": {:.1}, ",
                 "\"raw_kind\": \"{:?}\", \"raw_memory_mb\": {}, \"raw_dfa_mb_s\": {:.1}, \"raw_dfa_memory_mb\": {}, ",
                 "\"hits\": {}, \"raw_matches\": {}, \"folded_bytes\": {}}}"
@@ -169,6 +169,7 @@ fn main() {
             mb,
             rounds,
             build_seconds,
+            scanner.memory_usage() as f64 / (1 << 20) as f64,
             mb / scan_seconds,
             mb / fold_seconds,
             mb / raw_seconds,

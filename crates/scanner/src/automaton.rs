@@ -221,6 +221,15 @@ impl Automaton {
         }
     }
 
+    /// The bytes its tables take.
+    pub(crate) fn memory_usage(&self) -> usize {
+        self.bmp.len() * std::mem::size_of::<u32>()
+            + self.astral.len() * (std::mem::size_of::<(char, u32)>() + 8)
+            + self.root.len() * std::mem::size_of::<u32>()
+            + self.slots.len() * std::mem::size_of::<Slot>()
+            + self.states.len() * std::mem::size_of::<State>()
+    }
+
     /// The most characters any wording has.
     pub(crate) fn longest(&self) -> usize {
         self.longest

@@ -119,6 +119,11 @@ impl Scanner {
         self.entries
     }
 
+    /// The bytes its automaton's tables take (the lexicons' entries besides).
+    pub fn memory_usage(&self) -> usize {
+        self.automaton.memory_usage()
+    }
+
     /// Whether it finds nothing (never, for a scanner built from lexicons).
     pub fn is_empty(&self) -> bool {
         self.entries == 0

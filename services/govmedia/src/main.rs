@@ -215,8 +215,8 @@ enum TokenCommand {
         /// belongs to govmedia's own services). Repeatable.
         #[arg(long = "role", required = true, value_parser = clap::builder::ValueParser::new(outside_role))]
         roles: Vec<Role>,
-        /// Lifetime in seconds (default: auth.token_ttl_secs, 8 hours).
-        #[arg(long)]
+        /// Lifetime in seconds, at least 1 (default: auth.token_ttl_secs, 8 hours).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         ttl: Option<u64>,
     },
 }

@@ -203,6 +203,26 @@ fn token_issue_prints_a_token_the_dev_keys_accept() {
         String::from_utf8_lossy(&system.stderr).contains("system role"),
         "{system:?}"
     );
+    // A token already expired when issued is no token.
+    let expired = govmedia(&[
+        "token",
+        "issue",
+        "--subject",
+        "x",
+        "--org",
+        "golmud",
+        "--role",
+        "operator",
+        "--ttl",
+        "0",
+    ])
+    .output()
+    .expect("run");
+    assert!(!expired.status.success());
+    assert!(
+        String::from_utf8_lossy(&expired.stderr).contains("--ttl"),
+        "{expired:?}"
+    );
     // A vendor's credential names the vendor and holds no other role.
     let mixed = govmedia(&[
         "token",
