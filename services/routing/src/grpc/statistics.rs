@@ -40,7 +40,9 @@ fn late(case: &Counted, now: DateTime<Utc>) -> (bool, bool) {
     (dispatcher, department)
 }
 
-fn add(row: &mut pb::CaseStatisticsRow, case: &Counted, now: DateTime<Utc>) {
+/// Adds `case` to `row`; `returns` says whether the row counts the case's returns (the total
+/// and account rows do; a department's row counts the cases that department returned).
+fn add(row: &mut pb::CaseStatisticsRow, case: &Counted, now: DateTime<Utc>, returns: bool) {
     let (dispatcher_late, department_late) = late(case, now);
     let dispatched = case.dispatched_time.is_some();
     row.received += 1;
@@ -54,7 +56,9 @@ fn add(row: &mut pb::CaseStatisticsRow, case: &Counted, now: DateTime<Utc>) {
     row.dispatched += i32::from(dispatched);
     row.department_on_time += i32::from(dispatched && !department_late);
     row.overdue += i32::from(dispatcher_late || department_late);
-    row.returned += i32::from(case.return_count > 0);
+    if returns {
+        row.returned += i32::from(case.return_count > 0);
+    }
     row.extended += i32::from(case.ever_extended);
     // The case's latest rating: a reopened case not rated again keeps the dissatisfaction
     // that reopened it (reopening clears the case's rating for the next reply).
@@ -75,6 +79,19 @@ fn finish(mut row: pb::CaseStatisticsRow) -> pb::CaseStatisticsRow {
     row.satisfaction_rate = rate(row.satisfied, row.rated);
     row.reopen_rate = rate(row.reopened, row.answered);
     row
+}
+
+/// The row of `key`, new if need be.
+fn row_of(
+    groups: &mut BTreeMap<String, pb::CaseStatisticsRow>,
+    key: String,
+) -> &mut pb::CaseStatisticsRow {
+    groups
+        .entry(key.clone())
+        .or_insert_with(|| pb::CaseStatisticsRow {
+            key,
+            ..Default::default()
+        })
 }
 
 pub(super) async fn get(
@@ -121,7 +138,7 @@ pub(super) async fn get(
             store::cases::counted(api.conn(), &scope.path, start, end, after.as_deref(), PAGE)
                 .await?;
         for case in &page {
-            add(&mut total, case, now);
+            add(&mut total, case, now, true);
             let key = match grouping {
                 pb::StatisticsGrouping::Unspecified => None,
                 pb::StatisticsGrouping::Account => Some(convert::account_name(&case.account_id)),
@@ -131,13 +148,15 @@ pub(super) async fn get(
                     .map(convert::organization_name),
             };
             if let Some(key) = key {
-                let row = groups
-                    .entry(key.clone())
-                    .or_insert_with(|| pb::CaseStatisticsRow {
-                        key,
-                        ..Default::default()
-                    });
-                add(row, case, now);
+                let returns = grouping != pb::StatisticsGrouping::Department;
+                add(row_of(&mut groups, key), case, now, returns);
+            }
+        }
+        if grouping == pb::StatisticsGrouping::Department {
+            // Returns go to the department that made them, not to the one the case went on to.
+            let ids: Vec<String> = page.iter().map(|case| case.id.clone()).collect();
+            for (_, department) in store::cases::returned_by(api.conn(), &ids).await? {
+                row_of(&mut groups, convert::organization_name(&department)).returned += 1;
             }
         }
         if (page.len() as u64) < PAGE {

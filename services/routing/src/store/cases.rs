@@ -327,6 +327,33 @@ pub struct Counted {
 
 /// One page (by id) of the cases received in `[start, end)` of accounts or departments in the
 /// subtree at `path`.
+/// The departments that returned each of `cases` (a return the dispatcher accepted): (case id,
+/// department id), once per pair.
+pub async fn returned_by(
+    conn: &impl ConnectionTrait,
+    cases: &[String],
+) -> Result<Vec<(String, String)>, DbErr> {
+    if cases.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String, String)> = step_row::Entity::find()
+        .select_only()
+        .columns([step_row::Column::CaseId, step_row::Column::Department])
+        .filter(step_row::Column::CaseId.is_in(cases.iter().cloned()))
+        .filter(step_row::Column::Action.eq(CaseAction::ReturnAccepted as i32))
+        .distinct()
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(case, department)| {
+            let id = department.strip_prefix("organizations/")?.to_owned();
+            Some((case, id))
+        })
+        .collect())
+}
+
 pub async fn counted(
     conn: &impl ConnectionTrait,
     path: &str,

@@ -336,6 +336,31 @@ async fn work_order(backend: Backend) {
         "{total:?}"
     );
     assert_eq!((total.satisfaction_rate, total.reopen_rate), (0.0, 1.0));
+    // Per department: the case under the bureau that answered it, the return under the
+    // commission that returned it.
+    let stats = dispatcher
+        .get_case_statistics(pb::GetCaseStatisticsRequest {
+            period_start: Some(timestamp("2026-09-01T00:00:00+08:00")),
+            period_end: Some(timestamp("2026-11-01T00:00:00+08:00")),
+            grouping: pb::StatisticsGrouping::Department as i32,
+            ..Default::default()
+        })
+        .await
+        .expect("statistics")
+        .into_inner();
+    let rows: Vec<(&str, i32, i32)> = stats
+        .rows
+        .iter()
+        .map(|row| (row.key.as_str(), row.received, row.returned))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("organizations/golmud-edu", 1, 0),
+            ("organizations/golmud-health", 0, 1)
+        ]
+    );
+    assert_eq!(stats.total.expect("total").returned, 1);
 }
 
 /// The case once its reply `round` is recorded as published.
