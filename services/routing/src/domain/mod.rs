@@ -136,7 +136,7 @@ pub fn within(root: &str, path: &str) -> bool {
 }
 
 /// True when `path` lies on the line of the jurisdiction rooted at `root`: in its subtree, or
-/// above it (a province's policy holds in its counties; a task set above reaches the units asked).
+/// above it (a province's policy holds in its counties).
 pub fn on_line(root: &str, path: &str) -> bool {
     !root.is_empty() && (path.starts_with(root) || root.starts_with(path))
 }

@@ -11,10 +11,29 @@ use super::Stamp;
 pub struct Target {
     /// The account's id.
     pub account: String,
+    /// The path of the account's unit, as it was when the task was set: the units below the
+    /// task's that may see it are those whose subtree holds a target.
+    #[serde(default)]
+    pub organization_path: String,
     /// The relayed post's platform id, once confirmed.
     pub relayed_post_id: String,
     /// Who confirmed, when.
     pub confirmed: Option<Stamp>,
+}
+
+/// Whether the jurisdiction rooted at `root` may see `task`: the setter's line above and at it,
+/// and below it only the units whose subtree holds an account asked to relay.
+pub fn visible_to(task: &Task, root: &str) -> bool {
+    if root.is_empty() {
+        return false;
+    }
+    if task.organization_path.starts_with(root) {
+        return true;
+    }
+    root.starts_with(&task.organization_path)
+        && task.targets.iter().any(|target| {
+            !target.organization_path.is_empty() && target.organization_path.starts_with(root)
+        })
 }
 
 /// A relay task.
@@ -165,6 +184,7 @@ mod tests {
     fn confirmations_are_tracked_against_the_deadline() {
         let target = |a: &str| Target {
             account: a.into(),
+            organization_path: String::new(),
             relayed_post_id: String::new(),
             confirmed: None,
         };

@@ -14,10 +14,7 @@ use serde_json::json;
 
 use super::{RoutingApi, convert, stamp, unvalidated};
 use crate::{
-    domain::{
-        on_line,
-        relay::{Target, Task},
-    },
+    domain::relay::{self, Target, Task},
     error::RoutingError,
     store,
 };
@@ -115,6 +112,10 @@ pub(super) async fn create(
     // targets ACTIVE (a suspended account relays nothing).
     let asker = api.registry.as_caller(principal);
     asker.account(&main).await?;
+    // Each target's unit path, kept with it: the units below the setter that may see the task
+    // are those whose subtree holds a target.
+    let mut paths: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut target_paths = Vec::with_capacity(targets.len());
     for (index, account) in targets.iter().enumerate() {
         let ledger = asker.account(account).await?;
         if ledger.status != rpb::AccountStatus::Active as i32 {
@@ -123,6 +124,20 @@ pub(super) async fn create(
                 description: "is not ACTIVE".to_owned(),
             }])));
         }
+        let organization = ledger
+            .organization
+            .strip_prefix("organizations/")
+            .unwrap_or(&ledger.organization)
+            .to_owned();
+        let path = match paths.get(&organization) {
+            Some(path) => path.clone(),
+            None => {
+                let path = api.registry.as_service().unit(&organization).await?.path;
+                paths.insert(organization, path.clone());
+                path
+            }
+        };
+        target_paths.push(path);
     }
     let mut unit = api
         .writer
@@ -141,8 +156,10 @@ pub(super) async fn create(
         source_url: source.source_url.clone(),
         targets: targets
             .into_iter()
-            .map(|account| Target {
+            .zip(target_paths)
+            .map(|(account, organization_path)| Target {
                 account,
+                organization_path,
                 relayed_post_id: String::new(),
                 confirmed: None,
             })
@@ -253,7 +270,7 @@ pub(super) async fn get(
         .await?
         .ok_or_else(|| RoutingError::NotFound(name.clone()))?;
     // The setter's line sees it: the levels above, and the units below that were asked.
-    if !on_line(&root.path, &task.organization_path) {
+    if !relay::visible_to(&task, &root.path) {
         return Err(RoutingError::OutsideJurisdiction(name));
     }
     Ok(convert::relay_task(&task, api.writer.clock().now()))

@@ -462,6 +462,21 @@ async fn relay(backend: Backend) {
             .await,
         "account",
     );
+    // Below the setter, a unit asked to relay sees the task; a unit not asked does not.
+    let get = || pb::GetRelayTaskRequest {
+        name: "relayTasks/flood-warning".into(),
+    };
+    edu.get_relay_task(get())
+        .await
+        .expect("a unit asked sees it");
+    let mut office_clerk = suite
+        .client("clerk", "golmud-office", &[Role::Operator])
+        .await;
+    assert_error(
+        office_clerk.get_relay_task(get()).await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
     // After the deadline: overdue, then late but complete.
     suite.time.set(at("2026-06-01T19:00:00+08:00"));
     let overdue = office
