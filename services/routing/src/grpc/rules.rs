@@ -2,8 +2,12 @@
 
 use std::collections::HashSet;
 
-use govmedia_kit::{auth::Principal, error::Violations, validate};
-use govmedia_proto::routing::v1 as pb;
+use govmedia_kit::{
+    auth::Principal,
+    error::{ApiError, ErrorCode, Violations},
+    validate,
+};
+use govmedia_proto::{common::v1::ErrorReason, routing::v1 as pb};
 use serde_json::json;
 
 use super::{RoutingApi, convert, organization_in, stamp, unvalidated, validation};
@@ -219,6 +223,21 @@ pub(super) async fn delete(
         .ok_or_else(|| RoutingError::NotFound(name.clone()))?;
     if !within(&root.path, &rule.organization_path) {
         return Err(RoutingError::OutsideJurisdiction(name));
+    }
+    // A rule set from above for a unit is the upper level's to withdraw, not the unit's.
+    let setter = &rule.created.actor_organization;
+    let setter_path = api.registry.as_service().unit(setter).await?.path;
+    if !within(&root.path, &setter_path) {
+        return Err(RoutingError::Api(
+            ApiError::new(
+                ErrorCode::PermissionDenied,
+                ErrorReason::OutsideJurisdiction,
+                format!(
+                    "{name} was set by organizations/{setter}: only a caller whose jurisdiction holds it deletes it"
+                ),
+            )
+            .localized("该规则由上级设置，只能由上级删除"),
+        ));
     }
     store::rules::delete(unit.txn(), &id).await?;
     unit.audit(

@@ -1,5 +1,6 @@
 //! Steps the rules refuse: each gets its code and reason, and changes nothing.
 
+use govmedia_kit::auth::Role;
 use govmedia_proto::routing::v1 as pb;
 use govmedia_test_support::{Backend, backend_test};
 use tonic::Code;
@@ -353,4 +354,52 @@ async fn malformed(backend: Backend) {
         "NOT_FOUND",
     );
     assert_eq!(suite.case_count().await, 0);
+}
+
+backend_test!(
+    a_rule_set_from_above_is_withdrawn_only_from_above_on,
+    rule_from_above
+);
+
+/// Haixi's supervisor sets a routing rule for Golmud: Golmud's own supervisor may not delete it
+/// (it could not set it again), Haixi's may.
+async fn rule_from_above(backend: Backend) {
+    let suite = Suite::spawn_with(backend, "2026-06-01T09:00:00+08:00", false).await;
+    let mut haixi = suite
+        .client("hx.supervisor", "haixi", &[Role::Supervisor])
+        .await;
+    haixi
+        .create_routing_rule(pb::CreateRoutingRuleRequest {
+            rule_id: "haixi-schools".into(),
+            rule: Some(pb::RoutingRule {
+                organization: "organizations/golmud".into(),
+                keywords: vec!["学校".into()],
+                department: "organizations/golmud-edu".into(),
+                priority: 5,
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("set from above");
+    let delete = || pb::DeleteRoutingRuleRequest {
+        name: "routingRules/haixi-schools".into(),
+        request_id: String::new(),
+    };
+    let mut golmud = suite
+        .client("gm.supervisor", "golmud-office", &[Role::Supervisor])
+        .await;
+    let status = assert_error(
+        golmud.delete_routing_rule(delete()).await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
+    assert!(
+        status.message().contains("organizations/haixi"),
+        "{status:?}"
+    );
+    haixi
+        .delete_routing_rule(delete())
+        .await
+        .expect("withdrawn from above");
 }
