@@ -434,6 +434,10 @@ pub(super) async fn lookup(
     };
     v.finish()?;
     let root = api.jurisdiction(principal).await?;
+    // An account outside the caller's jurisdiction is refused, not answered with nothing.
+    if let Some(account) = account.as_deref() {
+        api.registry.as_caller(principal).account(account).await?;
+    }
     let matches = store::reviews::approved_with_hash(api.conn(), &hash)
         .await?
         .into_iter()

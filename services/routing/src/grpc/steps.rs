@@ -209,6 +209,12 @@ pub(super) async fn list(
     v.finish()?;
     let asker = api.registry.as_caller(principal);
     let scope = asker.scope(organization.as_deref()).await?;
+    // A department outside the caller's jurisdiction is refused as the organization filter is,
+    // not answered with an empty page. (An account filter stays a filter: a department lists
+    // the cases of other units' accounts dispatched to it.)
+    if let Some(department) = department.as_deref() {
+        asker.scope(Some(department)).await?;
+    }
     let before = page.after.clone();
     let mut cases = store::cases::list(
         api.conn(),

@@ -403,3 +403,58 @@ async fn rule_from_above(backend: Backend) {
         .await
         .expect("withdrawn from above");
 }
+
+backend_test!(
+    filters_outside_the_jurisdiction_are_refused_not_emptied_on,
+    filters_outside
+);
+
+/// A list or look-up naming a unit or account outside the caller's jurisdiction is refused, as
+/// the organization filter is; a department still lists the cases of other units' accounts
+/// dispatched to it.
+async fn filters_outside(backend: Backend) {
+    let suite = Suite::spawn_with(backend, "2026-06-01T09:00:00+08:00", false).await;
+    let case = dispatched(&suite).await;
+    let mut dispatcher = suite.dispatcher().await;
+    let listed = dispatcher
+        .list_cases(pb::ListCasesRequest {
+            department: "organizations/golmud-edu".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("listed")
+        .into_inner();
+    assert_eq!(listed.cases.len(), 1);
+    assert_error(
+        dispatcher
+            .list_cases(pb::ListCasesRequest {
+                department: "organizations/xining-edu".into(),
+                ..Default::default()
+            })
+            .await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
+    let mut edu = suite.edu_handler().await;
+    let mine = edu
+        .list_cases(pb::ListCasesRequest {
+            account: "accounts/golmud-wechat".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("a department filters by the account its case came from")
+        .into_inner();
+    assert_eq!(mine.cases.len(), 1);
+    assert_eq!(mine.cases[0].name, case.name);
+    assert_error(
+        dispatcher
+            .lookup_approved_content(pb::LookupApprovedContentRequest {
+                content_hash: "0".repeat(64),
+                account: "accounts/xining-edu-weibo".into(),
+                ..Default::default()
+            })
+            .await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
+}
