@@ -183,6 +183,13 @@ fn case_error(case: String, error: CaseError) -> ApiError {
         )
         .with_metadata("case", case)
         .localized("延期申请状态不允许这一步操作"),
+        CaseError::NotTheDispatcher => ApiError::new(
+            ErrorCode::PermissionDenied,
+            ErrorReason::StepNotAllowed,
+            message,
+        )
+        .with_metadata("case", case)
+        .localized("只有交办单位可以进行这一步操作"),
         CaseError::OwnReply => ApiError::new(
             ErrorCode::PermissionDenied,
             ErrorReason::StepNotAllowed,

@@ -224,6 +224,12 @@ pub enum CaseError {
     /// may be of another region).
     #[error("the case is not dispatched to the caller's organization")]
     WrongDepartment,
+    /// The caller sees the case (its department's line) but does not dispatch it: only a unit
+    /// whose jurisdiction holds the case's account takes the dispatcher's steps.
+    #[error(
+        "only the case's dispatcher (a unit whose jurisdiction holds its account) takes this step"
+    )]
+    NotTheDispatcher,
     /// The return window has closed.
     #[error("the return window closed at {closed}")]
     ReturnWindowClosed {

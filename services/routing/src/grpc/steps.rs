@@ -119,7 +119,12 @@ where
     if let Actor::Dispatcher(root) = actor
         && !dispatches(root, &case)
     {
-        return Err(RoutingError::OutsideJurisdiction(name));
+        // Who cannot see the case hears what GetCase says; who sees it from its department's
+        // line hears that the step is the dispatcher's.
+        if !sees(root, &case) {
+            return Err(RoutingError::OutsideJurisdiction(name));
+        }
+        return Err(RoutingError::case(&name, CaseError::NotTheDispatcher));
     }
     check_etag(target.etag, case.version, &name)?;
     let now = stamp(&unit);

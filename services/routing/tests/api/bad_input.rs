@@ -446,6 +446,29 @@ async fn filters_outside(backend: Backend) {
         .into_inner();
     assert_eq!(mine.cases.len(), 1);
     assert_eq!(mine.cases[0].name, case.name);
+    // The dispatcher's steps: the department, which sees the case, hears the step is not its
+    // own; another county, which does not, hears what GetCase would say.
+    let close = || pb::CloseCaseRequest {
+        name: case.name.clone(),
+        reason: "已办结".into(),
+        ..Default::default()
+    };
+    let mut edu_operator = suite
+        .client("edu.operator", "golmud-edu", &[Role::Operator])
+        .await;
+    assert_error(
+        edu_operator.close_case(close()).await,
+        Code::PermissionDenied,
+        "STEP_NOT_ALLOWED",
+    );
+    let mut xining = suite
+        .client("xn.operator", "xining-edu", &[Role::Operator])
+        .await;
+    assert_error(
+        xining.close_case(close()).await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
     assert_error(
         dispatcher
             .lookup_approved_content(pb::LookupApprovedContentRequest {
