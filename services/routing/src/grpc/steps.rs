@@ -129,8 +129,15 @@ where
     check_etag(target.etag, case.version, &name)?;
     let now = stamp(&unit);
     let calendar = api.calendar(&case.account_path);
-    let steps = apply(&mut case, &now, &api.limits, calendar)
-        .map_err(|error| RoutingError::case(&name, error))?;
+    let steps = match apply(&mut case, &now, &api.limits, calendar) {
+        Ok(steps) => steps,
+        // Not the case's department: one that cannot see the case at all hears what GetCase
+        // would say (asked only now: the jurisdiction costs a call to the registry).
+        Err(CaseError::WrongDepartment) if !sees(&api.jurisdiction(principal).await?, &case) => {
+            return Err(RoutingError::OutsideJurisdiction(name));
+        }
+        Err(error) => return Err(RoutingError::case(&name, error)),
+    };
     case.updated = now;
     let timers = escalation::timers(&case, &api.ladder, calendar);
     super::record(&mut unit, &mut case, &steps, Some(&timers)).await?;

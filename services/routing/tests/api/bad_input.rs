@@ -58,10 +58,23 @@ async fn refused(backend: Backend) {
     let name = case.name.clone();
     let audited = suite.audit_count().await;
 
-    // Sign-for by another department.
+    // Sign-for by another department, which cannot see the case (as GetCase says), and by the
+    // dispatcher, who sees it but is not its department.
     let mut health = suite.health_handler().await;
     assert_error(
         health
+            .sign_for_case(pb::SignForCaseRequest {
+                name: name.clone(),
+                ..Default::default()
+            })
+            .await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
+    assert_error(
+        suite
+            .client("zhou.dispatcher", "golmud", &[Role::Handler])
+            .await
             .sign_for_case(pb::SignForCaseRequest {
                 name: name.clone(),
                 ..Default::default()
@@ -227,7 +240,7 @@ async fn refused(backend: Backend) {
         Code::PermissionDenied,
         "ROLE_NOT_ALLOWED",
     );
-    // Nor does a leader of another department.
+    // Nor does a leader of another department (who cannot see the case).
     let mut other_leader = suite.health_leader().await;
     assert_error(
         other_leader
@@ -238,7 +251,7 @@ async fn refused(backend: Backend) {
             })
             .await,
         Code::PermissionDenied,
-        "STEP_NOT_ALLOWED",
+        "OUTSIDE_JURISDICTION",
     );
     // Rejecting needs a reason; a stale etag is refused.
     assert_invalid(
