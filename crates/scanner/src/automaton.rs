@@ -324,62 +324,68 @@ pub(crate) struct Match<T> {
 /// (in order of their ends); the leftmost-longest of those offered comes out once no later match
 /// could start at or before it, and matches that overlap one that came out are dropped. The
 /// others wait: one that ended while a longer, earlier match was still open comes out after it.
+///
+/// Of the matches that start at one character only the longest can ever come out, so one slot
+/// per start is kept, in a ring as long as the longest wording: however many wordings end at a
+/// character (a hostile text over nested wordings), selection costs a constant per match.
 #[derive(Debug)]
 pub(crate) struct Leftmost<T> {
-    pending: Vec<Match<T>>,
-    /// Where the last match that came out ended.
-    floor: usize,
+    /// The longest match offered for each start still open, at `start & mask`.
+    ring: Vec<Option<Match<T>>>,
+    mask: usize,
+    /// The first start not yet settled (and not inside a match that came out).
+    next: usize,
 }
 
 impl<T: Copy> Leftmost<T> {
-    pub(crate) fn new() -> Self {
+    /// A selection for wordings of at most `longest` characters.
+    pub(crate) fn new(longest: usize) -> Self {
+        let window = (longest + 1).next_power_of_two();
         Leftmost {
-            pending: Vec::new(),
-            floor: 0,
+            ring: vec![None; window],
+            mask: window - 1,
+            next: 0,
         }
     }
 
     /// Whether a match starting at `start` could still be taken.
     #[inline]
     pub(crate) fn open_at(&self, start: usize) -> bool {
-        start >= self.floor
+        start >= self.next
     }
 
     /// Offers a match that ends now.
     #[inline]
     pub(crate) fn offer(&mut self, found: Match<T>) {
-        if found.start >= self.floor {
-            self.pending.push(found);
+        if found.start < self.next {
+            return;
+        }
+        let slot = &mut self.ring[found.start & self.mask];
+        match slot {
+            Some(kept) if kept.start == found.start && kept.end >= found.end => {}
+            _ => *slot = Some(found),
         }
     }
 
     /// Given that no match still to come starts before `earliest`: hands `emit` every match
-    /// that is now final, in order.
+    /// that is now final, in order. (A slot may still hold a match of an older start, one
+    /// ring-length back, that lay inside a match that came out: it is passed over.)
     #[inline]
     pub(crate) fn settle(&mut self, earliest: usize, mut emit: impl FnMut(Match<T>)) {
-        while !self.pending.is_empty() {
-            let mut best = 0;
-            for (index, found) in self.pending.iter().enumerate().skip(1) {
-                let current = &self.pending[best];
-                if found.start < current.start
-                    || (found.start == current.start && found.end > current.end)
-                {
-                    best = index;
+        while self.next < earliest {
+            match self.ring[self.next & self.mask].take() {
+                Some(found) if found.start == self.next => {
+                    // Every start inside it is passed over: they overlap it.
+                    self.next = found.end;
+                    emit(found);
                 }
+                _ => self.next += 1,
             }
-            let found = self.pending[best];
-            if found.start >= earliest {
-                return;
-            }
-            self.floor = found.end;
-            emit(found);
-            let floor = self.floor;
-            self.pending.retain(|other| other.start >= floor);
         }
     }
 
-    /// At the end of the text: hands `emit` what is left, in order.
-    pub(crate) fn finish(&mut self, emit: impl FnMut(Match<T>)) {
-        self.settle(usize::MAX, emit);
+    /// At the end of a text of `read` folded characters: hands `emit` what is left, in order.
+    pub(crate) fn finish(&mut self, read: usize, emit: impl FnMut(Match<T>)) {
+        self.settle(read, emit);
     }
 }

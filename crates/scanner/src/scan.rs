@@ -200,7 +200,7 @@ impl<'a> Pass<'a> {
             read: 0,
             recent: vec![Origin::default(); window],
             mask: window - 1,
-            select: Leftmost::new(),
+            select: Leftmost::new(scanner.automaton.longest()),
             hits: Vec::new(),
         }
     }
@@ -239,7 +239,7 @@ impl<'a> Pass<'a> {
 
     fn finish(mut self) -> Vec<Hit> {
         let (scanner, text, hits) = (self.scanner, self.text, &mut self.hits);
-        self.select.finish(|found| {
+        self.select.finish(self.read, |found| {
             hits.extend(scanner.hit(text, &found));
         });
         self.hits

@@ -102,3 +102,24 @@ fn a_text_without_wording_has_no_hits() {
     assert!(scanner.scan("今天天气晴，气温18℃。").is_empty());
     assert!(scanner.scan("！！！   。。。").is_empty());
 }
+
+#[test]
+fn nested_wordings_over_a_long_run_come_out_leftmost_longest() {
+    // Wordings of one to 64 of the same character, over a run of 200,010 of it: every hit the
+    // longest that fits, one after the other, the last the 10 that are left.
+    let mut file = String::from("@version nested\n");
+    for length in 1..=64 {
+        file.push_str(&format!("banned | low | {}\n", "六".repeat(length)));
+    }
+    let scanner = Scanner::new(&[Lexicon::parse(&file).expect("lexicon")]).expect("scanner");
+    let text = "六".repeat(200_010);
+    let hits = scanner.scan(&text);
+    assert_eq!(hits.len(), 3_126);
+    assert!(
+        hits[..3_125]
+            .iter()
+            .all(|hit| hit.char_end - hit.char_start == 64)
+    );
+    let last = hits.last().expect("a last hit");
+    assert_eq!((last.char_start, last.char_end), (200_000, 200_010));
+}
