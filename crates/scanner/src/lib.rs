@@ -31,7 +31,7 @@ pub mod lexicon;
 pub mod scan;
 
 pub use lexicon::{Category, Entry, Lexicon, LexiconError, Severity};
-pub use scan::{Hit, Scanner, ScannerCell};
+pub use scan::{Hit, LoadError, Scanner, ScannerCell};
 
 /// What the fuzz target checks of one input, shared with the property tests so that the stable
 /// test suite runs the same checks: the input as a lexicon file is refused or read, never a

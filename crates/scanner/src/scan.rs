@@ -279,13 +279,31 @@ impl ScannerCell {
         Ok(scanner)
     }
 
-    /// Reads lexicon files (`texts`, after the starter lexicon) and puts them in force; the
-    /// first bad line refuses them all and the scanner in force stays.
-    pub fn load(&self, texts: &[&str]) -> Result<Arc<Scanner>, LexiconError> {
+    /// Reads lexicon files (`(name, text)`, after the starter lexicon, later ones standing over
+    /// earlier ones) and puts them in force; the first bad line of any refuses them all, named
+    /// by its file and line, and the scanner in force stays.
+    pub fn load(&self, files: &[(&str, &str)]) -> Result<Arc<Scanner>, LoadError> {
         let mut lexicons = vec![Lexicon::starter()];
-        for text in texts {
-            lexicons.push(Lexicon::parse(text)?);
+        for (name, text) in files {
+            lexicons.push(Lexicon::parse(text).map_err(|error| LoadError {
+                file: (*name).to_owned(),
+                error,
+            })?);
         }
-        self.replace(&lexicons)
+        self.replace(&lexicons).map_err(|error| LoadError {
+            file: String::new(),
+            error,
+        })
     }
+}
+
+/// Why lexicon files were refused: the file (empty when it is the set as a whole) and its
+/// first bad line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}: {error}")]
+pub struct LoadError {
+    /// The file's name as the caller gave it.
+    pub file: String,
+    /// What is wrong, and where.
+    pub error: LexiconError,
 }

@@ -12,7 +12,9 @@ vulgar | high | 吃瓜群众
 #[test]
 fn a_regional_lexicon_adds_to_the_starter_and_its_entry_stands() {
     let cell = ScannerCell::new(Scanner::starter());
-    let scanner = cell.load(&[PROVINCIAL]).expect("loaded");
+    let scanner = cell
+        .load(&[("qinghai.lexicon", PROVINCIAL)])
+        .expect("loaded");
     assert_eq!(scanner.versions(), ["starter-2026.12", "qh-2026.3"]);
     let hits = scanner.scan("警惕地下钱庄，吃瓜群众请注意");
     assert_eq!(hits.len(), 2, "{hits:?}");
@@ -25,14 +27,26 @@ fn a_regional_lexicon_adds_to_the_starter_and_its_entry_stands() {
 #[test]
 fn a_lexicon_with_a_bad_line_is_refused_and_the_one_in_force_stays() {
     let cell = ScannerCell::new(Scanner::starter());
-    cell.load(&[PROVINCIAL]).expect("loaded");
+    cell.load(&[("qinghai.lexicon", PROVINCIAL)])
+        .expect("loaded");
     let broken = PROVINCIAL.replace("qh-2026.3", "qh-2026.4").replace(
         "banned | high | 地下钱庄",
         "banned | high | 地下钱庄\nbanned | urgent | 套路贷",
     );
-    let error = cell.load(&[&broken]).expect_err("refused");
-    assert_eq!(error.line, 4, "{error}");
-    assert!(error.to_string().contains("lexicon line 4"), "{error}");
+    let error = cell
+        .load(&[("qinghai.lexicon", &broken)])
+        .expect_err("refused");
+    assert_eq!(
+        (error.file.as_str(), error.error.line),
+        ("qinghai.lexicon", 4),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("qinghai.lexicon: lexicon line 4"),
+        "{error}"
+    );
     let scanner = cell.current();
     assert_eq!(scanner.versions(), ["starter-2026.12", "qh-2026.3"]);
     assert!(scanner.scan("套路贷").is_empty());
