@@ -69,26 +69,32 @@ impl MigrationTrait for FilingTables {
                     .to_owned(),
             )
             .await?;
-        for (name, columns) in [
-            ("filings_org_path", &["org_path"][..]),
-            (
-                "filings_department_state",
-                &["management_department_id", "state"][..],
-            ),
-            // The applier's and the reminder's scans.
-            (
-                "filings_application_due",
-                &["application_state", "application_next_at"][..],
-            ),
-            ("filings_state_time", &["state", "state_time"][..]),
-        ] {
-            let mut index = Index::create();
-            index.name(name).table("filings").if_not_exists();
-            for column in columns {
-                index.col(*column);
-            }
-            manager.create_index(index.to_owned()).await?;
-        }
+        govmedia_kit::schema::create_indexes(
+            manager,
+            &[
+                ("filings_org_path", "filings", &["org_path"][..], false),
+                (
+                    "filings_department_state",
+                    "filings",
+                    &["management_department_id", "state"][..],
+                    false,
+                ),
+                // The applier's and the reminder's scans.
+                (
+                    "filings_application_due",
+                    "filings",
+                    &["application_state", "application_next_at"][..],
+                    false,
+                ),
+                (
+                    "filings_state_time",
+                    "filings",
+                    &["state", "state_time"][..],
+                    false,
+                ),
+            ],
+        )
+        .await?;
 
         manager
             .create_table(
@@ -159,32 +165,38 @@ impl MigrationTrait for ReportTables {
                     .to_owned(),
             )
             .await?;
-        for (name, columns, unique) in [
-            // One record per change: a filing's application or binding is reported once.
-            (
-                "filing_reports_filing_cause",
-                &["filing_id", "cause"][..],
-                true,
-            ),
-            ("filing_reports_org_path", &["org_path"][..], false),
-            // The reporter's scan.
-            (
-                "filing_reports_due",
-                &["state", "next_attempt_at"][..],
-                false,
-            ),
-            ("filing_reports_account", &["account_id", "seq"][..], false),
-        ] {
-            let mut index = Index::create();
-            index.name(name).table("filing_reports").if_not_exists();
-            if unique {
-                index.unique();
-            }
-            for column in columns {
-                index.col(*column);
-            }
-            manager.create_index(index.to_owned()).await?;
-        }
+        govmedia_kit::schema::create_indexes(
+            manager,
+            &[
+                // One record per change: a filing's application or binding is reported once.
+                (
+                    "filing_reports_filing_cause",
+                    "filing_reports",
+                    &["filing_id", "cause"][..],
+                    true,
+                ),
+                (
+                    "filing_reports_org_path",
+                    "filing_reports",
+                    &["org_path"][..],
+                    false,
+                ),
+                // The reporter's scan.
+                (
+                    "filing_reports_due",
+                    "filing_reports",
+                    &["state", "next_attempt_at"][..],
+                    false,
+                ),
+                (
+                    "filing_reports_account",
+                    "filing_reports",
+                    &["account_id", "seq"][..],
+                    false,
+                ),
+            ],
+        )
+        .await?;
         Ok(())
     }
 }
@@ -244,23 +256,24 @@ impl MigrationTrait for RosterTables {
                     .to_owned(),
             )
             .await?;
-        for (name, columns) in [
-            (
-                "filing_roster_entries_roster",
-                &["organization_id", "platform"][..],
-            ),
-            ("filing_roster_entries_org_path", &["org_path"][..]),
-        ] {
-            let mut index = Index::create();
-            index
-                .name(name)
-                .table("filing_roster_entries")
-                .if_not_exists();
-            for column in columns {
-                index.col(*column);
-            }
-            manager.create_index(index.to_owned()).await?;
-        }
+        govmedia_kit::schema::create_indexes(
+            manager,
+            &[
+                (
+                    "filing_roster_entries_roster",
+                    "filing_roster_entries",
+                    &["organization_id", "platform"][..],
+                    false,
+                ),
+                (
+                    "filing_roster_entries_org_path",
+                    "filing_roster_entries",
+                    &["org_path"][..],
+                    false,
+                ),
+            ],
+        )
+        .await?;
         Ok(())
     }
 }

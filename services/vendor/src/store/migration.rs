@@ -57,49 +57,47 @@ impl MigrationTrait for VendorTables {
                     .to_owned(),
             )
             .await?;
-        for (name, table, columns, unique) in [
-            // One record of a company per jurisdiction even under concurrent writers; the
-            // wider rule (none along a line of jurisdiction) is checked in the unit of work.
-            (
-                "vendors_jurisdiction_code",
-                "vendors",
-                &["organization_id", "credit_code"][..],
-                true,
-            ),
-            ("vendors_code", "vendors", &["credit_code"][..], false),
-            ("vendors_org_path", "vendors", &["org_path"][..], false),
-            (
-                "vendor_qualifications_vendor",
-                "vendor_qualifications",
-                &["vendor_id", "seq"][..],
-                false,
-            ),
-            (
-                "vendor_vettings_vendor",
-                "vendor_vettings",
-                &["vendor_id", "seq"][..],
-                false,
-            ),
-            (
-                "vendor_blacklist_code",
-                "vendor_blacklist",
-                &["credit_code"][..],
-                false,
-            ),
+        for table in [
+            "vendor_qualifications",
+            "vendor_vettings",
+            "vendor_blacklist",
         ] {
-            if table != "vendors" {
-                create_child_table(manager, table).await?;
-            }
-            let mut index = Index::create();
-            index.name(name).table(table).if_not_exists();
-            for column in columns {
-                index.col(*column);
-            }
-            if unique {
-                index.unique();
-            }
-            manager.create_index(index.to_owned()).await?;
+            create_child_table(manager, table).await?;
         }
+        govmedia_kit::schema::create_indexes(
+            manager,
+            &[
+                // One record of a company per jurisdiction even under concurrent writers; the
+                // wider rule (none along a line of jurisdiction) is checked in the unit of work.
+                (
+                    "vendors_jurisdiction_code",
+                    "vendors",
+                    &["organization_id", "credit_code"][..],
+                    true,
+                ),
+                ("vendors_code", "vendors", &["credit_code"][..], false),
+                ("vendors_org_path", "vendors", &["org_path"][..], false),
+                (
+                    "vendor_qualifications_vendor",
+                    "vendor_qualifications",
+                    &["vendor_id", "seq"][..],
+                    false,
+                ),
+                (
+                    "vendor_vettings_vendor",
+                    "vendor_vettings",
+                    &["vendor_id", "seq"][..],
+                    false,
+                ),
+                (
+                    "vendor_blacklist_code",
+                    "vendor_blacklist",
+                    &["credit_code"][..],
+                    false,
+                ),
+            ],
+        )
+        .await?;
         Ok(())
     }
 }
@@ -207,32 +205,42 @@ impl MigrationTrait for DelegationTables {
                     .to_owned(),
             )
             .await?;
-        for (name, table, columns) in [
-            ("delegations_vendor", "delegations", &["vendor_id"][..]),
-            ("delegations_org_path", "delegations", &["org_path"][..]),
-            (
-                "delegation_handovers_delegation",
-                "delegation_handovers",
-                &["delegation_id", "position"][..],
-            ),
-            (
-                "delegation_handovers_account",
-                "delegation_handovers",
-                &["account_id"][..],
-            ),
-            (
-                "delegation_handovers_end_filing",
-                "delegation_handovers",
-                &["end_filing"][..],
-            ),
-        ] {
-            let mut index = Index::create();
-            index.name(name).table(table).if_not_exists();
-            for column in columns {
-                index.col(*column);
-            }
-            manager.create_index(index.to_owned()).await?;
-        }
+        govmedia_kit::schema::create_indexes(
+            manager,
+            &[
+                (
+                    "delegations_vendor",
+                    "delegations",
+                    &["vendor_id"][..],
+                    false,
+                ),
+                (
+                    "delegations_org_path",
+                    "delegations",
+                    &["org_path"][..],
+                    false,
+                ),
+                (
+                    "delegation_handovers_delegation",
+                    "delegation_handovers",
+                    &["delegation_id", "position"][..],
+                    false,
+                ),
+                (
+                    "delegation_handovers_account",
+                    "delegation_handovers",
+                    &["account_id"][..],
+                    false,
+                ),
+                (
+                    "delegation_handovers_end_filing",
+                    "delegation_handovers",
+                    &["end_filing"][..],
+                    false,
+                ),
+            ],
+        )
+        .await?;
         Ok(())
     }
 }
