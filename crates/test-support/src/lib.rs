@@ -356,17 +356,9 @@ where
 /// Installs, once per test binary, a global subscriber with only the OpenTelemetry layer (no
 /// exporter, no output), as `govmedia` does, so that spans carry W3C trace context.
 pub fn trace_everything() {
-    use opentelemetry::trace::TracerProvider as _;
-    use tracing_subscriber::layer::SubscriberExt as _;
     static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     INSTALLED.get_or_init(|| {
-        opentelemetry::global::set_text_map_propagator(
-            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
-        );
-        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
-        let subscriber = tracing_subscriber::registry()
-            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("tests")));
-        let _ = tracing::subscriber::set_global_default(subscriber);
+        let _ = install_global(None);
     });
 }
 
@@ -390,38 +382,43 @@ impl CapturedLogs {
 /// installs the global subscriber, with the OpenTelemetry layer of [`trace_everything`], so a
 /// binary that captures calls this instead of that, before its services start.
 pub fn captured_logs() -> CapturedLogs {
-    use opentelemetry::trace::TracerProvider as _;
-    use tracing_subscriber::layer::SubscriberExt as _;
     static BUFFER: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> =
         std::sync::OnceLock::new();
     let buffer = BUFFER.get_or_init(|| {
         let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let writer = {
-            let buffer = buffer.clone();
-            move || Appender(buffer.clone())
-        };
-        opentelemetry::global::set_text_map_propagator(
-            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
-        );
-        let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
-        let filter = tracing_subscriber::EnvFilter::new(
-            "debug,govmedia=trace,govmedia_kit=trace,govmedia_gateway=trace,\
-             govmedia_registry=trace,govmedia_routing=trace",
-        );
-        let subscriber = tracing_subscriber::registry()
-            .with(filter)
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_target(true)
-                    .with_ansi(false)
-                    .with_writer(writer),
-            )
-            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("tests")));
-        tracing::subscriber::set_global_default(subscriber)
+        install_global(Some(buffer.clone()))
             .expect("captured_logs is called before any other subscriber is installed");
         buffer
     });
     CapturedLogs(buffer.clone())
+}
+
+/// The one global subscriber of a test binary: the OpenTelemetry layer (W3C trace context on
+/// every span, as `govmedia` has it) and, when `capture` is given, the log formatted as
+/// `govmedia` formats it into that buffer.
+fn install_global(
+    capture: Option<std::sync::Arc<std::sync::Mutex<Vec<u8>>>>,
+) -> Result<(), tracing::subscriber::SetGlobalDefaultError> {
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::{Layer as _, layer::SubscriberExt as _};
+    opentelemetry::global::set_text_map_propagator(
+        opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+    );
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let log = capture.map(|buffer| {
+        tracing_subscriber::fmt::layer()
+            .with_target(true)
+            .with_ansi(false)
+            .with_writer(move || Appender(buffer.clone()))
+            .with_filter(tracing_subscriber::EnvFilter::new(
+                "debug,govmedia=trace,govmedia_kit=trace,govmedia_gateway=trace,\
+                 govmedia_registry=trace,govmedia_routing=trace",
+            ))
+    });
+    let subscriber = tracing_subscriber::registry()
+        .with(log)
+        .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("tests")));
+    tracing::subscriber::set_global_default(subscriber)
 }
 
 /// Appends what the log writes to the captured text.
