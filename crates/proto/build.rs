@@ -16,6 +16,7 @@ const PROTO_FILES: &[&str] = &[
     "govmedia/common/v1/common.proto",
     "govmedia/filing/v1/filing.proto",
     "govmedia/gateway/v1/gateway.proto",
+    "govmedia/inspection/v1/inspection.proto",
     "govmedia/registry/v1/registry.proto",
     "govmedia/routing/v1/routing.proto",
     "govmedia/vendor/v1/vendor.proto",

@@ -4,7 +4,8 @@
 //! knows its values without seeing a protobuf type.
 
 /// Declares an enum stored and sent as its proto number, with `from_i32`, `as_str` and
-/// `Display`:
+/// `Display`; in JSON (a value stored whole, such as a scheme) it is its name, which stays
+/// readable and survives a renumbering nobody will make:
 ///
 /// ```
 /// govmedia_kit::numbered! {
@@ -20,6 +21,8 @@
 /// assert_eq!(Status::from_i32(0), None);
 /// assert_eq!(Status::New.to_string(), "NEW");
 /// assert_eq!(Status::Done as i32, 2);
+/// assert_eq!(serde_json::to_string(&Status::Done).unwrap(), "\"DONE\"");
+/// assert_eq!(serde_json::from_str::<Status>("\"NEW\"").unwrap(), Status::New);
 /// ```
 #[macro_export]
 macro_rules! numbered {
@@ -55,5 +58,35 @@ macro_rules! numbered {
                 f.write_str(self.as_str())
             }
         }
+
+        impl $crate::numbered::__serde::Serialize for $name {
+            fn serialize<S: $crate::numbered::__serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> $crate::numbered::__serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::numbered::__serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str> as $crate::numbered::__serde::Deserialize>::deserialize(deserializer)?;
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|value| value.as_str() == text)
+                    .ok_or_else(|| {
+                        <D::Error as $crate::numbered::__serde::de::Error>::custom(format!(
+                            "unknown {} {text:?}",
+                            stringify!($name)
+                        ))
+                    })
+            }
+        }
     };
 }
+
+#[doc(hidden)]
+pub use serde as __serde;

@@ -22,6 +22,11 @@ mod generated {
                 include!(concat!(env!("OUT_DIR"), "/govmedia.gateway.v1.rs"));
             }
         }
+        pub mod inspection {
+            pub mod v1 {
+                include!(concat!(env!("OUT_DIR"), "/govmedia.inspection.v1.rs"));
+            }
+        }
         pub mod registry {
             pub mod v1 {
                 include!(concat!(env!("OUT_DIR"), "/govmedia.registry.v1.rs"));
@@ -40,7 +45,7 @@ mod generated {
     }
 }
 
-pub use generated::govmedia::{common, filing, gateway, registry, routing, vendor};
+pub use generated::govmedia::{common, filing, gateway, inspection, registry, routing, vendor};
 
 /// The encoded `FileDescriptorSet` of every govmedia proto and its imports, with source info (so
 /// reflection shows comments) and custom options (so it shows who may call each method).

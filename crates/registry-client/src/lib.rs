@@ -14,9 +14,15 @@
 //!   changes from nobody else).
 //!
 //! Whether a failed call may succeed later is decided by the kit's one policy,
-//! [`govmedia_kit::client::is_retryable`].
+//! [`govmedia_kit::client::is_retryable`]. A service that asks the same question for every item
+//! of a stream (may this collector deliver to that account?) remembers the answer per caller for
+//! a few seconds with [`PerCaller`].
 
 #![forbid(unsafe_code)]
+
+mod per_caller;
+
+pub use per_caller::PerCaller;
 
 use std::{sync::Arc, time::Duration};
 

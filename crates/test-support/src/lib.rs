@@ -34,7 +34,14 @@ pub fn official_calendar() -> Arc<Regional<Calendar>> {
 }
 
 /// The services whose keys a test suite holds, as `govmedia dev` does.
-pub const SERVICES: [&str; 5] = ["gateway", "registry", "filing", "vendor", "routing"];
+pub const SERVICES: [&str; 6] = [
+    "gateway",
+    "registry",
+    "filing",
+    "vendor",
+    "routing",
+    "inspection",
+];
 
 /// Fresh identity keys for every service of the suite.
 pub fn keyring() -> Keyring {
@@ -412,7 +419,7 @@ fn install_global(
             .with_writer(move || Appender(buffer.clone()))
             .with_filter(tracing_subscriber::EnvFilter::new(
                 "debug,govmedia=trace,govmedia_kit=trace,govmedia_gateway=trace,\
-                 govmedia_registry=trace,govmedia_routing=trace",
+                 govmedia_registry=trace,govmedia_routing=trace,govmedia_inspection=trace",
             ))
     });
     let subscriber = tracing_subscriber::registry()

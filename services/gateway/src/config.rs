@@ -69,6 +69,7 @@ impl Default for GatewayConfig {
                 ("filing".to_owned(), "http://127.0.0.1:50062".to_owned()),
                 ("vendor".to_owned(), "http://127.0.0.1:50063".to_owned()),
                 ("routing".to_owned(), "http://127.0.0.1:50064".to_owned()),
+                ("inspection".to_owned(), "http://127.0.0.1:50065".to_owned()),
             ]),
             default_timeout_ms: 30_000,
             max_timeout_ms: 120_000,

@@ -37,12 +37,13 @@ fn schema<M: MigratorTrait>(name: &'static str) -> Schema {
 }
 
 /// Every schema.
-pub fn schemas() -> [Schema; 5] {
+pub fn schemas() -> [Schema; 6] {
     [
         schema::<govmedia_registry::Migrator>(govmedia_registry::NAME),
         schema::<govmedia_filing::Migrator>(govmedia_filing::NAME),
         schema::<govmedia_vendor::Migrator>(govmedia_vendor::NAME),
         schema::<govmedia_routing::Migrator>(govmedia_routing::NAME),
+        schema::<govmedia_inspection::Migrator>(govmedia_inspection::NAME),
         schema::<govmedia_gateway::Migrator>(govmedia_gateway::NAME),
     ]
 }
@@ -175,6 +176,29 @@ pub const SERVICES: &[Service] = &[
             }
             if routing.publish.spool_dir.is_none() {
                 routing.publish.spool_dir = Some(data_dir.join("replies"));
+            }
+            Ok(())
+        },
+    },
+    Service {
+        name: govmedia_inspection::NAME,
+        grpc_name: govmedia_inspection::SERVICE_NAME,
+        listen: |settings| settings.inspection.listen,
+        problems: |settings| settings.inspection.problems(),
+        serve: |context, settings, listener, shutdown| {
+            Box::pin(govmedia_inspection::serve(
+                context,
+                settings.inspection,
+                listener,
+                shutdown,
+            ))
+        },
+        wire_dev: |settings, started, _| {
+            if let Some(registry) = started.get(govmedia_registry::NAME) {
+                settings.inspection.registry_endpoint = registry.clone();
+            }
+            if settings.inspection.system_organization.is_empty() {
+                settings.inspection.system_organization = crate::demo::ROOT.to_owned();
             }
             Ok(())
         },

@@ -4,6 +4,7 @@
 
 use govmedia_filing::FilingConfig;
 use govmedia_gateway::GatewayConfig;
+use govmedia_inspection::InspectionConfig;
 use govmedia_kit::config::{
     AuthSettings, CalendarSettings, DatabaseSettings, EventSettings, IdentitySettings,
     ListenSettings, RedisSettings, TelemetrySettings,
@@ -43,6 +44,8 @@ pub struct Settings {
     pub vendor: VendorConfig,
     /// `[routing]`.
     pub routing: RoutingConfig,
+    /// `[inspection]`.
+    pub inspection: InspectionConfig,
 }
 
 impl Settings {

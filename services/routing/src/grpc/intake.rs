@@ -16,7 +16,7 @@ use govmedia_kit::{
     error::{ApiError, ErrorCode, Violations, reason_name},
 };
 use govmedia_proto::{common::v1::ErrorReason, registry::v1 as rpb, routing::v1 as pb};
-use govmedia_registry_client::strip;
+use govmedia_registry_client::{PerCaller, strip};
 use tonic::Streaming;
 
 use super::{RoutingApi, convert, stamp, validation};
@@ -39,26 +39,16 @@ pub struct Account {
     path: String,
 }
 
-/// Deliverable accounts, per caller, remembered for [`ACCOUNT_TTL`]: a collector delivers
-/// thousands of messages a second to a few accounts, and the registry's verdict (in the caller's
-/// jurisdiction, ACTIVE) is asked once per caller and account in that time, not per message. A
-/// refusal is not remembered: it costs the caller, not the others. An account suspended or a
-/// jurisdiction changed in the registry is seen here within that time.
-#[derive(Clone, Debug)]
-pub struct Accounts(moka::future::Cache<(String, String), Account>);
+/// Deliverable accounts, per caller (in the caller's jurisdiction, ACTIVE), remembered for
+/// [`ACCOUNT_TTL`]; see [`PerCaller`].
+pub type Accounts = PerCaller<Account>;
 
 /// How long a deliverable account is remembered.
 pub const ACCOUNT_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
-impl Default for Accounts {
-    fn default() -> Self {
-        Self(
-            moka::future::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(ACCOUNT_TTL)
-                .build(),
-        )
-    }
+/// The cache of deliverable accounts of a new service.
+pub fn accounts() -> Accounts {
+    PerCaller::new(ACCOUNT_TTL, 100_000)
 }
 
 /// Messages of one stream taken at the same time.
@@ -192,19 +182,7 @@ async fn account(
     principal: &Principal,
     id: &str,
 ) -> Result<Account, RoutingError> {
-    let roles: Vec<&str> = principal.roles.iter().map(|r| r.as_str()).collect();
-    let key = (
-        format!(
-            "{}\0{}\0{}\0{}\0{}",
-            principal.issuer,
-            principal.service.as_deref().unwrap_or_default(),
-            principal.organization,
-            principal.subject,
-            roles.join(",")
-        ),
-        id.to_owned(),
-    );
-    if let Some(known) = api.accounts.0.get(&key).await {
+    if let Some(known) = api.accounts.get(principal, id).await {
         return Ok(known);
     }
     let ledger = api.registry.as_caller(principal).account(id).await?;
@@ -228,7 +206,7 @@ async fn account(
         organization,
         path: unit.path,
     };
-    api.accounts.0.insert(key, found.clone()).await;
+    api.accounts.insert(principal, id, found.clone()).await;
     Ok(found)
 }
 

@@ -87,7 +87,7 @@ impl RoutingApi {
             merge: config.merge.clone(),
             calendars,
             wake,
-            accounts: intake::Accounts::default(),
+            accounts: intake::accounts(),
             escalation_poll: chrono::Duration::milliseconds(
                 i64::try_from(config.escalation.poll_ms).unwrap_or(i64::MAX),
             ),

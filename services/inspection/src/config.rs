@@ -1,0 +1,167 @@
+//! The inspection service's own settings (the `[inspection]` section).
+
+use std::{
+    net::{Ipv4Addr, SocketAddr},
+    path::PathBuf,
+};
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::detect::Knowledge;
+
+/// Default gRPC port of the inspection service.
+pub const DEFAULT_PORT: u16 = 50065;
+
+/// See the field docs; every field has a default except `system_organization` in production.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct InspectionConfig {
+    /// gRPC listen address.
+    pub listen: SocketAddr,
+    /// The registry, e.g. `http://127.0.0.1:50061`: the ledger of accounts and where each
+    /// caller's jurisdiction lies.
+    pub registry_endpoint: String,
+    /// The organization the service acts for when it asks the registry on its own account: the
+    /// root of the tree it serves, e.g. `qinghai`. Its SUPERVISORs manage the lexicons.
+    pub system_organization: String,
+    /// Each call to the registry gives up after this long.
+    pub registry_timeout_ms: u64,
+    /// Lexicon files loaded at start beside the shipped starter lexicon and those put through
+    /// the API, each under its file name without extension. A file with a bad line stops the
+    /// start, naming the file and the line.
+    pub lexicon_files: Vec<PathBuf>,
+    /// Link domains that are not commercial: a link to one of them or to a subdomain is no
+    /// finding of the commercial-content detector (government sites, the platforms' own pages,
+    /// the central media).
+    pub link_allow_domains: Vec<String>,
+    /// Sources whose relay counts as relaying authoritative central information (转载权威信息,
+    /// R-25), matched against a post's `relayed_from`.
+    pub authoritative_sources: Vec<String>,
+    /// How far back a check reads an account's posts, in days (the longest window a scheme
+    /// item may ask for).
+    pub lookback_days: u32,
+}
+
+impl Default for InspectionConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_PORT)),
+            registry_endpoint: "http://127.0.0.1:50061".to_owned(),
+            system_organization: String::new(),
+            registry_timeout_ms: 5_000,
+            lexicon_files: Vec::new(),
+            link_allow_domains: [
+                "gov.cn",
+                "12345.gov.cn",
+                "weixin.qq.com",
+                "qq.com",
+                "weibo.com",
+                "weibo.cn",
+                "douyin.com",
+                "toutiao.com",
+                "kuaishou.com",
+                "bilibili.com",
+                "xinhuanet.com",
+                "news.cn",
+                "people.com.cn",
+                "cctv.com",
+                "cctv.cn",
+                "chinadaily.com.cn",
+                "gmw.cn",
+                "qstheory.cn",
+                "ce.cn",
+                "cnr.cn",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            authoritative_sources: [
+                "新华社",
+                "新华网",
+                "人民日报",
+                "人民网",
+                "中国政府网",
+                "央视新闻",
+                "中央广播电视总台",
+                "求是",
+                "光明日报",
+                "经济日报",
+                "中国日报",
+                "学习强国",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            lookback_days: 400,
+        }
+    }
+}
+
+impl InspectionConfig {
+    /// What the detectors know besides the data: allowed link domains, authoritative sources.
+    pub fn knowledge(&self) -> Knowledge {
+        Knowledge {
+            link_allow_domains: self
+                .link_allow_domains
+                .iter()
+                .map(|d| d.trim().trim_start_matches('.').to_ascii_lowercase())
+                .filter(|d| !d.is_empty())
+                .collect(),
+            authoritative_sources: self
+                .authoritative_sources
+                .iter()
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect(),
+        }
+    }
+
+    /// The settings that cannot work, one message per problem.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if !govmedia_kit::validate::is_id(&self.system_organization) {
+            problems.push(
+                "inspection.system_organization must name the root organization the service serves (GOVMEDIA_INSPECTION__SYSTEM_ORGANIZATION)"
+                    .to_owned(),
+            );
+        }
+        match self.registry_endpoint.parse::<tonic::transport::Uri>() {
+            Ok(uri) if uri.scheme_str().is_some() && uri.host().is_some() => {}
+            _ => problems.push(format!(
+                "inspection.registry_endpoint {:?} is not a URL like http://127.0.0.1:50061",
+                self.registry_endpoint
+            )),
+        }
+        if self.registry_timeout_ms == 0 {
+            problems.push("inspection.registry_timeout_ms must be positive".to_owned());
+        }
+        if !(30..=3_650).contains(&self.lookback_days) {
+            problems.push("inspection.lookback_days must be between 30 and 3650".to_owned());
+        }
+        for domain in &self.link_allow_domains {
+            let domain = domain.trim().trim_start_matches('.');
+            if domain.is_empty()
+                || !domain
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+            {
+                problems.push(format!(
+                    "inspection.link_allow_domains holds {domain:?}, which is not a domain name like gov.cn"
+                ));
+            }
+        }
+        for file in &self.lexicon_files {
+            if file
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .is_none_or(|stem| {
+                    !govmedia_kit::validate::is_id(stem) || stem == crate::domain::STARTER
+                })
+            {
+                problems.push(format!(
+                    "inspection.lexicon_files: {} must be named like `national-2026.lexicon` (its name without extension a lower-case id other than `starter`)",
+                    file.display()
+                ));
+            }
+        }
+        problems
+    }
+}

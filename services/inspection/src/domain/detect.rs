@@ -1,0 +1,904 @@
+//! The detectors: one way each of finding a problem of one category of the notice in an
+//! account's posts and its ledger record, or (a *merit* detector) of crediting what the seed asks
+//! for. A scheme item binds a detector by id and sets its parameters; the catalogue
+//! ([`DETECTORS`]) says which exist and what they take, so a scheme binding anything else is
+//! refused.
+//!
+//! A detector is a pure function of its [`Input`]: the same posts, ledger record, lexicons and
+//! check point give the same outcome, which is what makes a check reproducible and a spot check
+//! re-runnable.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use govmedia_scanner::{Category as Wording, Hit, Scanner};
+
+use super::{
+    Account, AccountStatus, Category, MediaKind, Post, Severity,
+    finding::{Evidence, WordingHit, excerpt},
+    post::{host_in, link_host},
+};
+
+/// What the detectors know besides the data, from the settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Knowledge {
+    /// Domains whose links are not commercial (subdomains included).
+    pub link_allow_domains: Vec<String>,
+    /// Sources whose relay is a relay of authoritative central information.
+    pub authoritative_sources: Vec<String>,
+}
+
+impl Knowledge {
+    /// True when a link to `host` is no commercial link: a government site or an allowed
+    /// domain.
+    fn allows(&self, host: &str) -> bool {
+        host_in(host, "gov.cn")
+            || self
+                .link_allow_domains
+                .iter()
+                .any(|domain| host_in(host, domain))
+    }
+}
+
+/// A parameter of a detector: a whole number with a default and bounds.
+#[derive(Clone, Copy, Debug)]
+pub struct Param {
+    /// Its name in a scheme item's `parameters`.
+    pub name: &'static str,
+    /// What it means.
+    pub description: &'static str,
+    /// Its value when the item does not set it.
+    pub default: i64,
+    /// Least value.
+    pub min: i64,
+    /// Greatest value.
+    pub max: i64,
+}
+
+/// A detector of the catalogue.
+#[derive(Clone, Copy, Debug)]
+pub struct Spec {
+    /// Its id.
+    pub id: &'static str,
+    /// The category of its findings.
+    pub category: Category,
+    /// What it finds, from which data.
+    pub description: &'static str,
+    /// The parameters it takes.
+    pub params: &'static [Param],
+    /// A merit: it credits (bonus items bind it) and records no finding.
+    pub merit: bool,
+}
+
+const fn window(default: i64) -> Param {
+    Param {
+        name: "window_days",
+        description: "the days before the check point whose posts count",
+        default,
+        min: 1,
+        max: 400,
+    }
+}
+
+/// Every detector, by id.
+pub const DETECTORS: &[Spec] = &[
+    Spec {
+        id: "authoritative-relay",
+        category: Category::LowInformationQuality,
+        description: "Merit (R-25, 转载权威信息): each post in the window relayed from an authoritative central source (the configured list: 新华社, 人民日报, 中国政府网 …) counts once.",
+        params: &[window(90)],
+        merit: true,
+    },
+    Spec {
+        id: "commercial-content",
+        category: Category::UnclearPositioning,
+        description: "Posts in the window with commercial-advertising wording (the lexicons' advertising category) and links to sites that are neither government sites (gov.cn) nor allowed domains: one finding per hit and per link.",
+        params: &[window(90)],
+        merit: false,
+    },
+    Spec {
+        id: "hijack-signs",
+        category: Category::UnknownHeadcount,
+        description: "Signs of a hijacked account (盗用): after a silence of at least silence_days, at least burst_posts off-topic posts (advertising, vulgar or banned wording, commercial links) within burst_days.",
+        params: &[
+            Param {
+                name: "silence_days",
+                description: "the least silence before the burst, in days",
+                default: 30,
+                min: 1,
+                max: 400,
+            },
+            Param {
+                name: "burst_days",
+                description: "the days after the silence the burst falls in",
+                default: 3,
+                min: 1,
+                max: 30,
+            },
+            Param {
+                name: "burst_posts",
+                description: "the least number of off-topic posts that makes a burst",
+                default: 3,
+                min: 1,
+                max: 100,
+            },
+        ],
+        merit: false,
+    },
+    Spec {
+        id: "idle-account",
+        category: Category::UnknownHeadcount,
+        description: "An ACTIVE account with no post for idle_days before the check point (counted from its opening when it never posted): long idle and never cancelled (长期不更新未注销).",
+        params: &[Param {
+            name: "idle_days",
+            description: "the days without a post that make an account idle",
+            default: 180,
+            min: 14,
+            max: 3650,
+        }],
+        merit: false,
+    },
+    Spec {
+        id: "media-variety",
+        category: Category::LowInformationQuality,
+        description: "Merit (R-25, 图表图解、音频视频): each post in the window carrying pictures, video, audio or a live broadcast counts once.",
+        params: &[window(90)],
+        merit: true,
+    },
+    Spec {
+        id: "no-update",
+        category: Category::PoorMaintenance,
+        description: "No post in the window before the check point (national rule: 2 weeks; some regions 10 days).",
+        params: &[window(14)],
+        merit: false,
+    },
+    Spec {
+        id: "off-topic-share",
+        category: Category::UnclearPositioning,
+        description: "The share of the window's posts that are off-topic (advertising, vulgar or banned wording, commercial links) is above max_percent, once the window holds min_posts posts.",
+        params: &[
+            window(90),
+            Param {
+                name: "max_percent",
+                description: "the highest share of off-topic posts tolerated, in percent",
+                default: 30,
+                min: 0,
+                max: 100,
+            },
+            Param {
+                name: "min_posts",
+                description: "the least number of posts in the window for a share to be judged",
+                default: 5,
+                min: 1,
+                max: 10_000,
+            },
+        ],
+        merit: false,
+    },
+    Spec {
+        id: "original-share",
+        category: Category::LowInformationQuality,
+        description: "The share of original posts (R-25, 原创比例) in the window is below min_percent, once the window holds min_posts posts.",
+        params: &[
+            window(90),
+            Param {
+                name: "min_percent",
+                description: "the least share of original posts, in percent",
+                default: 30,
+                min: 0,
+                max: 100,
+            },
+            Param {
+                name: "min_posts",
+                description: "the least number of posts in the window for a share to be judged",
+                default: 5,
+                min: 1,
+                max: 10_000,
+            },
+        ],
+        merit: false,
+    },
+    Spec {
+        id: "over-entertainment",
+        category: Category::OverEntertainment,
+        description: "Posts in the window with vulgar or over-entertaining wording (the lexicons' vulgar category), one finding per hit, and posts crowded with emoji (at least emoji_min).",
+        params: &[
+            window(90),
+            Param {
+                name: "emoji_min",
+                description: "the number of emoji that makes a post over-entertaining",
+                default: 8,
+                min: 1,
+                max: 1_000,
+            },
+        ],
+        merit: false,
+    },
+    Spec {
+        id: "wording-errors",
+        category: Category::LaxReview,
+        description: "Wrong leaders' names and titles, political formulations against their standard wording and banned words (the lexicons' leader, formulation and banned categories) of at least min_severity (1 low, 2 medium, 3 high: a serious wording error, 严重表述错误) in the window's posts; one finding per hit, with the correct wording as the suggestion.",
+        params: &[
+            window(90),
+            Param {
+                name: "min_severity",
+                description: "the least severity counted: 1 low, 2 medium, 3 high",
+                default: 3,
+                min: 1,
+                max: 3,
+            },
+        ],
+        merit: false,
+    },
+];
+
+/// The detector `id`.
+pub fn spec(id: &str) -> Option<&'static Spec> {
+    DETECTORS.iter().find(|spec| spec.id == id)
+}
+
+/// A detector's parameters with the defaults filled in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Params(BTreeMap<&'static str, i64>);
+
+impl Params {
+    /// The value of `name` (one of the detector's; 0 for any other, which validation forbids).
+    pub fn get(&self, name: &str) -> i64 {
+        self.0.get(name).copied().unwrap_or_default()
+    }
+}
+
+/// The parameters `given` for the detector `spec`, or a description of each problem, keyed by
+/// parameter name.
+pub fn resolve(
+    spec: &Spec,
+    given: &BTreeMap<String, String>,
+) -> Result<Params, Vec<(String, String)>> {
+    let mut problems = Vec::new();
+    for name in given.keys() {
+        if !spec.params.iter().any(|param| param.name == name) {
+            let known: Vec<&str> = spec.params.iter().map(|param| param.name).collect();
+            problems.push((
+                name.clone(),
+                format!(
+                    "is not a parameter of the detector {}; it takes {}",
+                    spec.id,
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            ));
+        }
+    }
+    let mut values = BTreeMap::new();
+    for param in spec.params {
+        let value = match given.get(param.name) {
+            None => param.default,
+            Some(text) => match text.trim().parse::<i64>() {
+                Ok(value) if (param.min..=param.max).contains(&value) => value,
+                _ => {
+                    problems.push((
+                        param.name.to_owned(),
+                        format!(
+                            "must be a whole number from {} to {} ({})",
+                            param.min, param.max, param.description
+                        ),
+                    ));
+                    continue;
+                }
+            },
+        };
+        values.insert(param.name, value);
+    }
+    if problems.is_empty() {
+        Ok(Params(values))
+    } else {
+        Err(problems)
+    }
+}
+
+/// The wording hits of one post, by field.
+#[derive(Clone, Debug, Default)]
+pub struct Scanned {
+    /// Hits in the title.
+    pub title: Vec<Hit>,
+    /// Hits in the text.
+    pub text: Vec<Hit>,
+}
+
+impl Scanned {
+    fn all(&self) -> impl Iterator<Item = (&'static str, &Hit)> {
+        self.title
+            .iter()
+            .map(|hit| ("title", hit))
+            .chain(self.text.iter().map(|hit| ("text", hit)))
+    }
+}
+
+/// What detectors read: one account, its posts up to the check point, the lexicons in force.
+#[derive(Debug)]
+pub struct Input<'a> {
+    /// The account.
+    pub account: &'a Account,
+    /// Its posts published in the lookback before the check point, newest first.
+    pub posts: &'a [Post],
+    /// Each post's hits, in the order of `posts`.
+    pub scans: Vec<Scanned>,
+    /// Its latest post at or before the check point, however old: (id, published).
+    pub latest: Option<(String, DateTime<Utc>)>,
+    /// The check point.
+    pub as_of: DateTime<Utc>,
+    /// What the settings say.
+    pub knowledge: &'a Knowledge,
+}
+
+impl<'a> Input<'a> {
+    /// The input of a check of `account` at `as_of`: `posts` scanned with `scanner`.
+    pub fn new(
+        account: &'a Account,
+        posts: &'a [Post],
+        latest: Option<(String, DateTime<Utc>)>,
+        as_of: DateTime<Utc>,
+        scanner: &Scanner,
+        knowledge: &'a Knowledge,
+    ) -> Self {
+        let scans = posts
+            .iter()
+            .map(|post| Scanned {
+                title: scanner.scan(&post.title),
+                text: scanner.scan(&post.text),
+            })
+            .collect();
+        Input {
+            account,
+            posts,
+            scans,
+            latest,
+            as_of,
+            knowledge,
+        }
+    }
+
+    /// The posts (with their hits) published in the `days` before the check point.
+    fn window(&self, days: i64) -> impl Iterator<Item = (&Post, &Scanned)> {
+        let since = self.as_of - Duration::days(days);
+        self.posts
+            .iter()
+            .zip(&self.scans)
+            .filter(move |(post, _)| post.published > since && post.published <= self.as_of)
+    }
+
+    /// The links of `post` that point at neither a government site nor an allowed domain.
+    fn commercial_links<'p>(&self, post: &'p Post) -> impl Iterator<Item = (&'p str, String)> {
+        post.links.iter().filter_map(|link| {
+            let host = link_host(link)?;
+            (!self.knowledge.allows(&host)).then_some((link.as_str(), host))
+        })
+    }
+
+    /// True when `post` is off-topic: advertising, vulgar or banned wording, or a commercial
+    /// link.
+    fn off_topic(&self, post: &Post, scanned: &Scanned) -> bool {
+        scanned.all().any(|(_, hit)| {
+            matches!(
+                hit.category,
+                Wording::Advertising | Wording::Vulgar | Wording::Banned
+            )
+        }) || self.commercial_links(post).next().is_some()
+    }
+}
+
+/// What a detector made of its input.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Outcome {
+    /// The problems found (none for a merit detector).
+    pub drafts: Vec<Draft>,
+    /// What a merit detector credits (each counts the item's points once).
+    pub credits: u32,
+    /// Why, in words.
+    pub explanation: String,
+}
+
+/// A problem as a detector found it, before it is stored as a finding.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Draft {
+    /// What makes it the same problem when found again (unique per account and detector).
+    pub key: String,
+    /// How serious.
+    pub severity: Severity,
+    /// One line for the reader.
+    pub summary: String,
+    /// What it rests on.
+    pub evidence: Evidence,
+}
+
+/// Runs the detector `spec` with `params` over `input`.
+pub fn run(spec: &Spec, params: &Params, input: &Input<'_>) -> Outcome {
+    match spec.id {
+        "authoritative-relay" => authoritative_relay(params, input),
+        "commercial-content" => commercial_content(params, input),
+        "hijack-signs" => hijack_signs(params, input),
+        "idle-account" => idle_account(params, input),
+        "media-variety" => media_variety(params, input),
+        "no-update" => no_update(params, input),
+        "off-topic-share" => off_topic_share(params, input),
+        "original-share" => original_share(params, input),
+        "over-entertainment" => over_entertainment(params, input),
+        "wording-errors" => wording_errors(params, input),
+        other => Outcome {
+            explanation: format!("no detector is called {other}"),
+            ..Outcome::default()
+        },
+    }
+}
+
+const SOURCE: &str = "inspection";
+
+fn post_evidence(post: &Post) -> Evidence {
+    Evidence {
+        post: Some(post.id.clone()),
+        platform_post_id: Some(post.platform_post_id.clone()),
+        published: Some(post.published),
+        source: SOURCE.to_owned(),
+        ..Evidence::default()
+    }
+}
+
+fn hit_evidence(post: &Post, field: &str, hit: &Hit) -> Evidence {
+    let text = if field == "title" {
+        &post.title
+    } else {
+        &post.text
+    };
+    Evidence {
+        hit: Some(WordingHit::from(hit)),
+        field: Some(field.to_owned()),
+        excerpt: excerpt(text, hit.char_start, hit.char_end, 200),
+        ..post_evidence(post)
+    }
+}
+
+fn hit_key(post: &Post, field: &str, hit: &Hit) -> String {
+    format!("{}:{field}:{}:{}", post.id, hit.byte_start, hit.pattern)
+}
+
+fn date(time: DateTime<Utc>) -> String {
+    time.with_timezone(&govmedia_kit::calendar::SHANGHAI)
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+fn percent(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        (part as f64 * 1000.0 / whole as f64).round() / 10.0
+    }
+}
+
+fn commercial_content(params: &Params, input: &Input<'_>) -> Outcome {
+    let days = params.get("window_days");
+    let mut drafts = Vec::new();
+    let (mut posts, mut words, mut links) = (0, 0, 0);
+    for (post, scanned) in input.window(days) {
+        posts += 1;
+        for (field, hit) in scanned.all() {
+            if hit.category != Wording::Advertising {
+                continue;
+            }
+            words += 1;
+            drafts.push(Draft {
+                key: hit_key(post, field, hit),
+                severity: hit.severity.into(),
+                summary: format!("商业广告用语「{}」", hit.matched),
+                evidence: hit_evidence(post, field, hit),
+            });
+        }
+        for (link, host) in input.commercial_links(post) {
+            links += 1;
+            drafts.push(Draft {
+                key: format!("{}:link:{link}", post.id),
+                severity: Severity::Medium,
+                summary: format!("链接指向非政府网站 {host}"),
+                evidence: Evidence {
+                    link: Some(link.to_owned()),
+                    excerpt: excerpt(&post.title, 0, 0, 200),
+                    ..post_evidence(post)
+                },
+            });
+        }
+    }
+    Outcome {
+        explanation: format!(
+            "近 {days} 天 {posts} 条发布中，广告用语 {words} 处，商业链接 {links} 个"
+        ),
+        drafts,
+        credits: 0,
+    }
+}
+
+fn off_topic_share(params: &Params, input: &Input<'_>) -> Outcome {
+    let days = params.get("window_days");
+    let (max, min_posts) = (params.get("max_percent"), params.get("min_posts"));
+    let mut total = 0;
+    let mut off: Vec<&Post> = Vec::new();
+    for (post, scanned) in input.window(days) {
+        total += 1;
+        if input.off_topic(post, scanned) {
+            off.push(post);
+        }
+    }
+    let share = percent(off.len(), total);
+    let judged = total as i64 >= min_posts;
+    let mut outcome = Outcome {
+        explanation: if judged {
+            format!(
+                "近 {days} 天 {total} 条发布中与政务无关 {} 条，占 {share}%（上限 {max}%）",
+                off.len()
+            )
+        } else {
+            format!("近 {days} 天仅 {total} 条发布，少于 {min_posts} 条，不计比例")
+        },
+        ..Outcome::default()
+    };
+    if judged && share > max as f64 {
+        outcome.drafts.push(Draft {
+            key: "share".to_owned(),
+            severity: Severity::Medium,
+            summary: format!("与政务无关内容占比 {share}%，超过 {max}%"),
+            evidence: Evidence {
+                figures: vec![
+                    ("posts".to_owned(), total as f64),
+                    ("off_topic_posts".to_owned(), off.len() as f64),
+                    ("off_topic_percent".to_owned(), share),
+                ],
+                ..off
+                    .first()
+                    .map(|post| post_evidence(post))
+                    .unwrap_or_else(|| Evidence {
+                        source: SOURCE.to_owned(),
+                        ..Evidence::default()
+                    })
+            },
+        });
+    }
+    outcome
+}
+
+fn wording_errors(params: &Params, input: &Input<'_>) -> Outcome {
+    let days = params.get("window_days");
+    let least = params.get("min_severity");
+    let mut drafts = Vec::new();
+    let mut posts = 0;
+    for (post, scanned) in input.window(days) {
+        posts += 1;
+        for (field, hit) in scanned.all() {
+            if !matches!(
+                hit.category,
+                Wording::Leader | Wording::Formulation | Wording::Banned
+            ) || (Severity::from(hit.severity) as i64) < least
+            {
+                continue;
+            }
+            let summary = match &hit.suggestion {
+                Some(correct) => format!("错误表述「{}」，应为「{correct}」", hit.matched),
+                None if hit.category == Wording::Banned => format!("违禁用语「{}」", hit.matched),
+                None => format!("不当表述「{}」", hit.matched),
+            };
+            drafts.push(Draft {
+                key: hit_key(post, field, hit),
+                severity: hit.severity.into(),
+                summary,
+                evidence: hit_evidence(post, field, hit),
+            });
+        }
+    }
+    Outcome {
+        explanation: format!(
+            "近 {days} 天 {posts} 条发布中，严重程度不低于 {} 的错误表述 {} 处",
+            Severity::from_i32(least as i32).map_or("?", Severity::as_str),
+            drafts.len()
+        ),
+        drafts,
+        credits: 0,
+    }
+}
+
+/// Days from `from` to `to`, whole.
+fn days_between(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+    (to - from).num_days()
+}
+
+fn idle_account(params: &Params, input: &Input<'_>) -> Outcome {
+    let idle = params.get("idle_days");
+    if input.account.status != Some(AccountStatus::Active) {
+        return Outcome {
+            explanation: "账号不在正常运行状态，不计闲置".to_owned(),
+            ..Outcome::default()
+        };
+    }
+    let (since, what, key) = match (&input.latest, input.account.opened) {
+        (Some((id, at)), _) => (*at, format!("最近一次更新为 {}", date(*at)), id.clone()),
+        (None, Some(opened)) => (
+            opened,
+            format!("开设于 {}，从未更新", date(opened)),
+            "never".to_owned(),
+        ),
+        (None, None) => {
+            return Outcome {
+                explanation: "账号无开设时间且无任何发布记录，无法判断闲置时长".to_owned(),
+                ..Outcome::default()
+            };
+        }
+    };
+    let days = days_between(since, input.as_of);
+    let mut outcome = Outcome {
+        explanation: format!("{what}，距检查时点 {days} 天（闲置标准 {idle} 天）"),
+        ..Outcome::default()
+    };
+    if days >= idle {
+        outcome.drafts.push(Draft {
+            key,
+            severity: Severity::High,
+            summary: format!("账号已 {days} 天未更新，长期闲置未注销"),
+            evidence: Evidence {
+                figures: vec![("days_without_post".to_owned(), days as f64)],
+                source: SOURCE.to_owned(),
+                ..latest_evidence(input)
+            },
+        });
+    }
+    outcome
+}
+
+fn latest_evidence(input: &Input<'_>) -> Evidence {
+    let latest = input.latest.as_ref().and_then(|(id, _)| {
+        input
+            .posts
+            .iter()
+            .find(|post| &post.id == id)
+            .map(post_evidence)
+    });
+    latest.unwrap_or_else(|| Evidence {
+        post: input.latest.as_ref().map(|(id, _)| id.clone()),
+        published: input.latest.as_ref().map(|(_, at)| *at),
+        source: SOURCE.to_owned(),
+        ..Evidence::default()
+    })
+}
+
+fn no_update(params: &Params, input: &Input<'_>) -> Outcome {
+    let days = params.get("window_days");
+    let since = input.as_of - Duration::days(days);
+    match &input.latest {
+        Some((_, at)) if *at > since => Outcome {
+            explanation: format!("最近一次更新为 {}，在 {days} 天之内", date(*at)),
+            ..Outcome::default()
+        },
+        latest => {
+            let (what, key, gap) = match latest {
+                Some((id, at)) => (
+                    format!("最近一次更新为 {}", date(*at)),
+                    id.clone(),
+                    days_between(*at, input.as_of),
+                ),
+                None => ("无任何发布记录".to_owned(), "never".to_owned(), -1),
+            };
+            let mut figures = vec![("window_days".to_owned(), days as f64)];
+            if gap >= 0 {
+                figures.push(("days_without_post".to_owned(), gap as f64));
+            }
+            Outcome {
+                explanation: format!("{what}，检查时点前 {days} 天内无更新"),
+                drafts: vec![Draft {
+                    key,
+                    severity: Severity::High,
+                    summary: format!("{days} 天内无更新（{what}）"),
+                    evidence: Evidence {
+                        figures,
+                        ..latest_evidence(input)
+                    },
+                }],
+                credits: 0,
+            }
+        }
+    }
+}
+
+fn original_share(params: &Params, input: &Input<'_>) -> Outcome {
+    let days = params.get("window_days");
+    let (least, min_posts) = (params.get("min_percent"), params.get("min_posts"));
+    let (mut total, mut original) = (0, 0);
+    for (post, _) in input.window(days) {
+        total += 1;
+        if post.original {
+            original += 1;
+        }
+    }
+    let share = percent(original, total);
+    if (total as i64) < min_posts {
+        return Outcome {
+            explanation: format!("近 {days} 天仅 {total} 条发布，少于 {min_posts} 条，不计比例"),
+            ..Outcome::default()
+        };
+    }
+    let mut outcome = Outcome {
+        explanation: format!(
+            "近 {days} 天 {total} 条发布中原创 {original} 条，占 {share}%（下限 {least}%）"
+        ),
+        ..Outcome::default()
+    };
+    if share < least as f64 {
+        outcome.drafts.push(Draft {
+            key: "share".to_owned(),
+            severity: Severity::Low,
+            summary: format!("原创内容占比 {share}%，低于 {least}%"),
+            evidence: Evidence {
+                figures: vec![
+                    ("posts".to_owned(), total as f64),
+                    ("original_posts".to_owned(), original as f64),
+                    ("original_percent".to_owned(), share),
+                ],
+                source: SOURCE.to_owned(),
+                ..Evidence::default()
+            },
+        });
+    }
+    outcome
+}
+
+fn over_entertainment(params: &Params, input: &Input<'_>) -> Outcome {
+    let days = params.get("window_days");
+    let emoji_min = params.get("emoji_min");
+    let mut drafts = Vec::new();
+    let (mut words, mut crowded) = (0, 0);
+    for (post, scanned) in input.window(days) {
+        for (field, hit) in scanned.all() {
+            if hit.category != Wording::Vulgar {
+                continue;
+            }
+            words += 1;
+            drafts.push(Draft {
+                key: hit_key(post, field, hit),
+                severity: hit.severity.into(),
+                summary: format!("娱乐化、低俗用语「{}」", hit.matched),
+                evidence: hit_evidence(post, field, hit),
+            });
+        }
+        let emoji = post
+            .title
+            .chars()
+            .chain(post.text.chars())
+            .filter(|c| is_emoji(*c))
+            .count();
+        if emoji as i64 >= emoji_min {
+            crowded += 1;
+            drafts.push(Draft {
+                key: format!("{}:emoji", post.id),
+                severity: Severity::Low,
+                summary: format!("一条发布使用表情符号 {emoji} 个，卖萌娱乐化"),
+                evidence: Evidence {
+                    figures: vec![("emoji".to_owned(), emoji as f64)],
+                    excerpt: excerpt(&post.text, 0, 0, 200),
+                    ..post_evidence(post)
+                },
+            });
+        }
+    }
+    Outcome {
+        explanation: format!(
+            "近 {days} 天娱乐化、低俗用语 {words} 处，表情符号不少于 {emoji_min} 个的发布 {crowded} 条"
+        ),
+        drafts,
+        credits: 0,
+    }
+}
+
+/// True for a pictograph of the emoji blocks (faces, symbols, dingbats).
+fn is_emoji(c: char) -> bool {
+    matches!(c as u32, 0x1F300..=0x1FAFF | 0x2600..=0x27BF)
+}
+
+fn hijack_signs(params: &Params, input: &Input<'_>) -> Outcome {
+    let silence = Duration::days(params.get("silence_days"));
+    let burst = Duration::days(params.get("burst_days"));
+    let least = params.get("burst_posts") as usize;
+    // Oldest first.
+    let posts: Vec<(&Post, &Scanned)> = input.posts.iter().zip(&input.scans).rev().collect();
+    let mut drafts = Vec::new();
+    let mut index = 1;
+    while index < posts.len() {
+        let (previous, (first, _)) = (posts[index - 1].0, posts[index]);
+        let gap = first.published - previous.published;
+        if gap >= silence {
+            let off: Vec<&Post> = posts[index..]
+                .iter()
+                .take_while(|(post, _)| post.published - first.published <= burst)
+                .filter(|(post, scanned)| input.off_topic(post, scanned))
+                .map(|(post, _)| *post)
+                .collect();
+            if off.len() >= least {
+                drafts.push(Draft {
+                    key: first.id.clone(),
+                    severity: Severity::High,
+                    summary: format!(
+                        "沉寂 {} 天后 {} 天内连发 {} 条与政务无关的内容，疑似被盗用",
+                        gap.num_days(),
+                        params.get("burst_days"),
+                        off.len()
+                    ),
+                    evidence: Evidence {
+                        figures: vec![
+                            ("silence_days".to_owned(), gap.num_days() as f64),
+                            ("off_topic_posts".to_owned(), off.len() as f64),
+                        ],
+                        excerpt: excerpt(&off[0].text, 0, 0, 200),
+                        ..post_evidence(off[0])
+                    },
+                });
+            }
+        }
+        index += 1;
+    }
+    Outcome {
+        explanation: if drafts.is_empty() {
+            format!(
+                "未见沉寂 {} 天以上后集中发布无关内容的情形",
+                params.get("silence_days")
+            )
+        } else {
+            format!("{} 次沉寂后集中发布无关内容", drafts.len())
+        },
+        drafts,
+        credits: 0,
+    }
+}
+
+fn authoritative_relay(params: &Params, input: &Input<'_>) -> Outcome {
+    let days = params.get("window_days");
+    let mut sources: BTreeMap<&str, u32> = BTreeMap::new();
+    for (post, _) in input.window(days) {
+        if post.original {
+            continue;
+        }
+        if let Some(source) = input
+            .knowledge
+            .authoritative_sources
+            .iter()
+            .find(|source| post.relayed_from.contains(source.as_str()))
+        {
+            *sources.entry(source.as_str()).or_default() += 1;
+        }
+    }
+    let credits: u32 = sources.values().sum();
+    Outcome {
+        explanation: if credits == 0 {
+            format!("近 {days} 天未转载权威信息")
+        } else {
+            let list: Vec<String> = sources.iter().map(|(s, n)| format!("{s} {n} 条")).collect();
+            format!("近 {days} 天转载权威信息 {credits} 条：{}", list.join("，"))
+        },
+        drafts: Vec::new(),
+        credits,
+    }
+}
+
+fn media_variety(params: &Params, input: &Input<'_>) -> Outcome {
+    let days = params.get("window_days");
+    let credits = input
+        .window(days)
+        .filter(|(post, _)| {
+            matches!(
+                post.media,
+                MediaKind::Image | MediaKind::Video | MediaKind::Audio | MediaKind::Live
+            )
+        })
+        .count() as u32;
+    Outcome {
+        explanation: format!("近 {days} 天图表、音视频等形式的发布 {credits} 条"),
+        drafts: Vec::new(),
+        credits,
+    }
+}

@@ -1,0 +1,107 @@
+//! Everything an inspection call can fail with, and what the caller sees for each: one variant
+//! per outcome, one exhaustive match to the shared code set. Database failures are logged with
+//! their cause and reach the caller as INTERNAL (or UNAVAILABLE) without any database text.
+
+use govmedia_kit::error::{ApiError, ErrorCode, FieldViolation};
+use govmedia_proto::common::v1::ErrorReason;
+use govmedia_scanner::LexiconError;
+use sea_orm::DbErr;
+
+/// An inspection-service failure.
+#[derive(Debug, thiserror::Error)]
+pub enum InspectionError {
+    /// Already shaped by the kit or relayed from the registry: validation, authentication, the
+    /// unit of work, the caller's jurisdiction as the registry judged it.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// NOT_FOUND: the named resource does not exist.
+    #[error("{0} does not exist")]
+    NotFound(String),
+    /// PERMISSION_DENIED: the resource is outside the caller's jurisdiction.
+    #[error("{0} is outside the caller's jurisdiction")]
+    OutsideJurisdiction(String),
+    /// PERMISSION_DENIED: only a supervisor of the suite's root organization manages the
+    /// lexicons, which every check of the suite uses.
+    #[error("lexicons are managed at the root organization {root}")]
+    NotRoot {
+        /// The root organization's id.
+        root: String,
+    },
+    /// INVALID_ARGUMENT: a lexicon file with a bad line; nothing changes.
+    #[error("lexicon {name}: {error}")]
+    Lexicon {
+        /// The lexicon's name.
+        name: String,
+        /// The first bad line and why.
+        error: LexiconError,
+    },
+    /// INVALID_ARGUMENT: a scheme that cannot be used, one violation per problem.
+    #[error("the scheme cannot be used ({} problems)", .0.len())]
+    Scheme(Vec<(String, String)>),
+    /// FAILED_PRECONDITION: the scheme is another organization's, not for this account.
+    #[error("{scheme} is not for {account}")]
+    SchemeNotForAccount {
+        /// `schemes/{id}`.
+        scheme: String,
+        /// `accounts/{id}`.
+        account: String,
+    },
+    /// INTERNAL or UNAVAILABLE: the database failed.
+    #[error("database: {0}")]
+    Store(#[from] DbErr),
+}
+
+impl From<InspectionError> for ApiError {
+    fn from(error: InspectionError) -> Self {
+        match error {
+            InspectionError::Api(error) => error,
+            InspectionError::NotFound(resource) => ApiError::not_found(&resource),
+            InspectionError::OutsideJurisdiction(resource) => {
+                ApiError::outside_jurisdiction(&resource)
+            }
+            InspectionError::NotRoot { root } => ApiError::new(
+                ErrorCode::PermissionDenied,
+                ErrorReason::OutsideJurisdiction,
+                format!(
+                    "lexicons apply to every account of the suite: only a SUPERVISOR of organizations/{root} may change them"
+                ),
+            )
+            .with_metadata("organization", format!("organizations/{root}"))
+            .localized("词库适用于全部账号，只能由最上级管理部门的管理人员维护"),
+            InspectionError::Lexicon { name, error } => ApiError::invalid(vec![FieldViolation {
+                field: "text".to_owned(),
+                description: format!("line {}: {}", error.line, error.message),
+            }])
+            .with_metadata("lexicon", name)
+            .with_metadata("line", error.line.to_string())
+            .localized(format!("词库文件第 {} 行有误，未作任何更改", error.line)),
+            InspectionError::Scheme(problems) => ApiError::invalid(
+                problems
+                    .into_iter()
+                    .map(|(field, description)| FieldViolation {
+                        field: format!("scheme.{field}"),
+                        description,
+                    })
+                    .collect(),
+            )
+            .localized("指标体系有误，未作任何更改"),
+            InspectionError::SchemeNotForAccount { scheme, account } => ApiError::new(
+                ErrorCode::FailedPrecondition,
+                ErrorReason::OutsideJurisdiction,
+                format!("{scheme} belongs to another organization and is not for {account}"),
+            )
+            .with_metadata("scheme", scheme)
+            .with_metadata("account", account)
+            .localized("该指标体系不适用于此账号"),
+            InspectionError::Store(error) => {
+                govmedia_kit::db::api_error("the inspection database", &error)
+            }
+        }
+    }
+}
+
+impl From<InspectionError> for tonic::Status {
+    fn from(error: InspectionError) -> Self {
+        ApiError::from(error).into()
+    }
+}

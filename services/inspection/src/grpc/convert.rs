@@ -1,0 +1,358 @@
+//! Domain values ↔ contract messages. Every response and event is built here.
+
+use chrono::{DateTime, Utc};
+use govmedia_kit::clock::to_proto;
+use govmedia_proto::{common::v1 as common, inspection::v1 as pb};
+
+use crate::{
+    domain::{
+        Check, Evidence, Finding, Post, Scheme, Stamp,
+        detect::Spec,
+        finding::WordingHit,
+        scheme::{Item, ItemKind, ItemResult, Mode, Selector, Weight},
+    },
+    store::lexicons::Record,
+};
+
+/// `accounts/{id}`.
+pub fn account_name(id: &str) -> String {
+    format!("accounts/{id}")
+}
+
+/// `organizations/{id}`, empty for none.
+pub fn organization_name(id: &str) -> String {
+    if id.is_empty() {
+        String::new()
+    } else {
+        format!("organizations/{id}")
+    }
+}
+
+/// `posts/{id}`.
+pub fn post_name(id: &str) -> String {
+    format!("posts/{id}")
+}
+
+/// `checks/{id}`.
+pub fn check_name(id: &str) -> String {
+    format!("checks/{id}")
+}
+
+/// `findings/{id}`.
+pub fn finding_name(id: &str) -> String {
+    format!("findings/{id}")
+}
+
+/// `schemes/{id}`.
+pub fn scheme_name(id: &str) -> String {
+    format!("schemes/{id}")
+}
+
+/// `lexicons/{id}`.
+pub fn lexicon_name(id: &str) -> String {
+    format!("lexicons/{id}")
+}
+
+/// An audit stamp.
+pub fn stamp(stamp: &Stamp) -> common::AuditStamp {
+    common::AuditStamp {
+        time: Some(to_proto(stamp.time)),
+        actor: stamp.actor.clone(),
+        actor_organization: organization_name(&stamp.actor_organization),
+    }
+}
+
+fn time(value: Option<DateTime<Utc>>) -> Option<prost_types::Timestamp> {
+    value.map(to_proto)
+}
+
+/// A post.
+pub fn post(post: &Post) -> pb::Post {
+    pb::Post {
+        name: post_name(&post.id),
+        account: account_name(&post.account),
+        organization: organization_name(&post.organization),
+        platform_post_id: post.platform_post_id.clone(),
+        published_time: Some(to_proto(post.published)),
+        title: post.title.clone(),
+        text: post.text.clone(),
+        links: post.links.clone(),
+        media_kind: post.media as i32,
+        reads: post.reads,
+        likes: post.likes,
+        comments: post.comments,
+        shares: post.shares,
+        original: post.original,
+        relayed_from: post.relayed_from.clone(),
+        content_hash: post.content_hash.clone(),
+        received: Some(stamp(&post.received)),
+    }
+}
+
+/// A lexicon put through the API.
+pub fn lexicon(record: &Record) -> pb::Lexicon {
+    pb::Lexicon {
+        name: lexicon_name(&record.name),
+        version: record.version.clone(),
+        wording_count: record.wording_count,
+        allowed_count: record.allowed_count,
+        sha256: record.sha256.clone(),
+        updated: Some(stamp(&record.updated)),
+    }
+}
+
+fn wording_category(category: &str) -> i32 {
+    match category {
+        "leader" => pb::WordingCategory::Leader as i32,
+        "formulation" => pb::WordingCategory::Formulation as i32,
+        "banned" => pb::WordingCategory::Banned as i32,
+        "advertising" => pb::WordingCategory::Advertising as i32,
+        "vulgar" => pb::WordingCategory::Vulgar as i32,
+        _ => pb::WordingCategory::Unspecified as i32,
+    }
+}
+
+/// A wording hit.
+pub fn hit(hit: &WordingHit) -> pb::WordingHit {
+    let offset = |value: usize| i32::try_from(value).unwrap_or(i32::MAX);
+    pb::WordingHit {
+        byte_start: offset(hit.byte_start),
+        byte_end: offset(hit.byte_end),
+        char_start: offset(hit.char_start),
+        char_end: offset(hit.char_end),
+        matched: hit.matched.clone(),
+        wording: hit.wording.clone(),
+        category: wording_category(&hit.category),
+        severity: hit.severity as i32,
+        suggestion: hit.suggestion.clone().unwrap_or_default(),
+        lexicon_version: hit.lexicon_version.clone(),
+    }
+}
+
+fn evidence(evidence: &Evidence) -> pb::Evidence {
+    pb::Evidence {
+        post: evidence.post.as_deref().map(post_name).unwrap_or_default(),
+        platform_post_id: evidence.platform_post_id.clone().unwrap_or_default(),
+        published_time: time(evidence.published),
+        hit: evidence.hit.as_ref().map(hit),
+        field: evidence.field.clone().unwrap_or_default(),
+        link: evidence.link.clone().unwrap_or_default(),
+        figures: evidence
+            .figures
+            .iter()
+            .map(|(name, value)| pb::Figure {
+                name: name.clone(),
+                value: *value,
+            })
+            .collect(),
+        source: evidence.source.clone(),
+        excerpt: evidence.excerpt.clone(),
+    }
+}
+
+/// A finding.
+pub fn finding(finding: &Finding) -> pb::Finding {
+    pb::Finding {
+        name: finding_name(&finding.id),
+        account: account_name(&finding.account),
+        organization: organization_name(&finding.organization),
+        category: finding.category as i32,
+        detector: finding.detector.clone(),
+        severity: finding.severity as i32,
+        summary: finding.summary.clone(),
+        evidence: Some(evidence(&finding.evidence)),
+        created: Some(stamp(&finding.created)),
+        last_check: finding
+            .last_check
+            .as_deref()
+            .map(check_name)
+            .unwrap_or_default(),
+        last_seen_time: Some(to_proto(finding.last_seen)),
+    }
+}
+
+fn item_result(item: &ItemResult) -> pb::CheckItem {
+    pb::CheckItem {
+        item: item.item.clone(),
+        title: item.title.clone(),
+        kind: item.kind as i32,
+        detector: item.detector.clone(),
+        status: item.status as i32,
+        points: item.points,
+        weight_percent: item.weight_percent,
+        explanation: item.explanation.clone(),
+        findings: item.findings.iter().map(|id| finding_name(id)).collect(),
+    }
+}
+
+/// A check.
+pub fn check(check: &Check) -> pb::Check {
+    pb::Check {
+        name: check_name(&check.id),
+        account: account_name(&check.account),
+        organization: organization_name(&check.organization),
+        scheme: scheme_name(&check.scheme),
+        scheme_version: check.scheme_version,
+        as_of: Some(to_proto(check.as_of)),
+        outcome: check.outcome as i32,
+        score: check.score,
+        items: check.items.iter().map(item_result).collect(),
+        not_evaluated: check.not_evaluated,
+        created: Some(stamp(&check.created)),
+    }
+}
+
+fn selector(selector: &Selector) -> pb::Selector {
+    pb::Selector {
+        levels: selector.levels.clone(),
+        platforms: selector.platforms.clone(),
+        account_kinds: selector.account_kinds.clone(),
+        business_fields: selector.business_fields.clone(),
+    }
+}
+
+/// A scheme.
+pub fn scheme(scheme: &Scheme) -> pb::Scheme {
+    pb::Scheme {
+        name: scheme_name(&scheme.id),
+        version: scheme.version,
+        title: scheme.title.clone(),
+        organization: scheme
+            .organization
+            .as_deref()
+            .map(organization_name)
+            .unwrap_or_default(),
+        mode: scheme.mode as i32,
+        deduction_points: scheme.deduction_points,
+        bonus_points: scheme.bonus_points,
+        pass_mark: scheme.pass_mark,
+        veto_cap: scheme.veto_cap,
+        items: scheme
+            .items
+            .iter()
+            .map(|item| pb::SchemeItem {
+                id: item.id.clone(),
+                title: item.title.clone(),
+                kind: item.kind as i32,
+                detector: item.detector.clone(),
+                parameters: item
+                    .parameters
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                points: item.points,
+                max_points: item.max_points,
+                applies_to: Some(selector(&item.applies_to)),
+                weights: item
+                    .weights
+                    .iter()
+                    .map(|weight| pb::Weight {
+                        selector: Some(selector(&weight.selector)),
+                        percent: weight.percent,
+                    })
+                    .collect(),
+            })
+            .collect(),
+        fields: scheme
+            .fields
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        updated: scheme.updated.as_ref().map(stamp),
+    }
+}
+
+fn selector_of(selector: Option<&pb::Selector>) -> Selector {
+    selector.map_or_else(Selector::default, |s| Selector {
+        levels: s.levels.clone(),
+        platforms: s.platforms.clone(),
+        account_kinds: s.account_kinds.clone(),
+        business_fields: s.business_fields.clone(),
+    })
+}
+
+/// The domain form of a scheme sent by a caller, for validation (which names every problem,
+/// an unset mode or kind included): `id` from its name, version and stamp set by the handler.
+/// `Err` names the field whose enum value is unknown.
+pub fn scheme_of(id: &str, source: &pb::Scheme) -> Result<Scheme, Vec<(String, String)>> {
+    let mut problems = Vec::new();
+    let mode = Mode::from_i32(source.mode);
+    if mode.is_none() {
+        problems.push(("mode".to_owned(), "must be PASS_FAIL or SCORED".to_owned()));
+    }
+    let mut items = Vec::with_capacity(source.items.len());
+    for (index, item) in source.items.iter().enumerate() {
+        let Some(kind) = ItemKind::from_i32(item.kind) else {
+            problems.push((
+                format!("items[{index}].kind"),
+                "must be VETO, DEDUCTION or BONUS".to_owned(),
+            ));
+            continue;
+        };
+        items.push(Item {
+            id: item.id.clone(),
+            title: item.title.clone(),
+            kind,
+            detector: item.detector.clone(),
+            parameters: item
+                .parameters
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            points: item.points,
+            max_points: item.max_points,
+            applies_to: selector_of(item.applies_to.as_ref()),
+            weights: item
+                .weights
+                .iter()
+                .map(|weight| Weight {
+                    selector: selector_of(weight.selector.as_ref()),
+                    percent: weight.percent,
+                })
+                .collect(),
+        });
+    }
+    match mode {
+        Some(mode) if problems.is_empty() => Ok(Scheme {
+            id: id.to_owned(),
+            version: 0,
+            title: source.title.trim().to_owned(),
+            organization: None,
+            path: None,
+            mode,
+            deduction_points: source.deduction_points,
+            bonus_points: source.bonus_points,
+            pass_mark: source.pass_mark,
+            veto_cap: source.veto_cap,
+            items,
+            fields: source
+                .fields
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            updated: None,
+        }),
+        _ => Err(problems),
+    }
+}
+
+/// A detector of the catalogue.
+pub fn detector(spec: &Spec) -> pb::Detector {
+    pb::Detector {
+        id: spec.id.to_owned(),
+        category: spec.category as i32,
+        description: spec.description.to_owned(),
+        parameters: spec
+            .params
+            .iter()
+            .map(|param| pb::DetectorParameter {
+                name: param.name.to_owned(),
+                description: param.description.to_owned(),
+                default_value: param.default.to_string(),
+                min: param.min,
+                max: param.max,
+            })
+            .collect(),
+        merit: spec.merit,
+    }
+}

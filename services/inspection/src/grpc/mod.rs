@@ -1,0 +1,293 @@
+//! The inspection service's gRPC face: handlers orchestrate (validate at the edge, ask the
+//! registry where the caller's jurisdiction lies, read, run the domain, open a unit of work,
+//! store, publish, commit) and convert. Protobuf types stay in this module and in `events`.
+//!
+//! The registry is asked before the unit of work opens (a write transaction is never held
+//! across a network call).
+
+mod checks;
+pub mod convert;
+mod findings;
+mod lexicons;
+mod posts;
+mod schemes;
+mod validation;
+
+use std::{sync::Arc, time::Duration};
+
+use govmedia_kit::{
+    auth::{self, Principal},
+    error::ApiError,
+    identity::Identity,
+    unit::{Unit, Writer},
+};
+use govmedia_proto::inspection::v1::{self as pb, inspection_service_server::InspectionService};
+use govmedia_registry_client::{OrgRef, PerCaller, RegistryClient, strip};
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::{
+    config::InspectionConfig,
+    domain::{Account, AccountStatus, Stamp, detect::Knowledge, within},
+    error::InspectionError,
+    lexicons::InForce,
+};
+
+/// How long an account a caller may deliver posts to is remembered.
+pub const ACCOUNT_TTL: Duration = Duration::from_secs(5);
+
+/// The inspection service implementation.
+#[derive(Clone, Debug)]
+pub struct InspectionApi {
+    writer: Writer,
+    registry: RegistryClient,
+    lexicons: Arc<InForce>,
+    knowledge: Arc<Knowledge>,
+    root: String,
+    lookback_days: u32,
+    accounts: PerCaller<Account>,
+}
+
+impl InspectionApi {
+    /// A service writing through `writer`, asking `registry` where callers stand, scanning with
+    /// the `lexicons` in force.
+    pub fn new(
+        writer: Writer,
+        registry: RegistryClient,
+        lexicons: Arc<InForce>,
+        config: &InspectionConfig,
+    ) -> Self {
+        Self {
+            writer,
+            registry,
+            lexicons,
+            knowledge: Arc::new(config.knowledge()),
+            root: config.system_organization.clone(),
+            lookback_days: config.lookback_days,
+            accounts: PerCaller::new(ACCOUNT_TTL, 100_000),
+        }
+    }
+
+    fn conn(&self) -> &sea_orm::DatabaseConnection {
+        self.writer.db().conn()
+    }
+
+    /// The organization named by a filter (`organizations/{id}`, already validated to an id),
+    /// or the caller's jurisdiction; a named one outside the jurisdiction is refused.
+    async fn scope(
+        &self,
+        principal: &Principal,
+        organization: Option<&str>,
+    ) -> Result<OrgRef, InspectionError> {
+        let asker = self.registry.as_caller(principal);
+        let root = asker.jurisdiction().await?;
+        match organization {
+            None => Ok(root),
+            Some(id) => {
+                let unit = asker.unit(id).await?;
+                if within(&root.path, &unit.path) {
+                    Ok(unit)
+                } else {
+                    Err(InspectionError::OutsideJurisdiction(
+                        convert::organization_name(id),
+                    ))
+                }
+            }
+        }
+    }
+
+    /// The account `id` as `principal` may see it in the ledger, with its organization's path:
+    /// the registry refuses an account outside the caller's jurisdiction.
+    async fn account(&self, principal: &Principal, id: &str) -> Result<Account, InspectionError> {
+        if let Some(known) = self.accounts.get(principal, id).await {
+            return Ok(known);
+        }
+        let account = self.ledger_account(principal, id).await?;
+        self.accounts.insert(principal, id, account.clone()).await;
+        Ok(account)
+    }
+
+    /// [`InspectionApi::account`] as the ledger holds it now, never remembered.
+    async fn ledger_account(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<Account, InspectionError> {
+        let ledger = self.registry.as_caller(principal).account(id).await?;
+        let organization = strip(&ledger.organization, "organizations/")?.to_owned();
+        let unit = self.registry.as_service().unit(&organization).await?;
+        let account = Account {
+            id: id.to_owned(),
+            organization,
+            path: unit.path,
+            display_name: ledger.display_name,
+            platform: ledger.platform,
+            kind: ledger.kind,
+            level: ledger.level,
+            status: AccountStatus::from_i32(ledger.status),
+            opened: ledger
+                .open_time
+                .as_ref()
+                .and_then(govmedia_kit::clock::from_proto),
+        };
+        Ok(account)
+    }
+}
+
+/// A client of the registry for the service of `identity`, configured by `config`.
+pub fn registry(
+    config: &InspectionConfig,
+    identity: Arc<Identity>,
+) -> Result<RegistryClient, tonic::transport::Error> {
+    RegistryClient::new(
+        &config.registry_endpoint,
+        Duration::from_millis(config.registry_timeout_ms),
+        identity,
+        &config.system_organization,
+    )
+}
+
+/// Who changes something in `unit`, and when.
+pub(crate) fn stamp(unit: &Unit) -> Stamp {
+    Stamp {
+        time: unit.now(),
+        actor: unit.principal().subject.clone(),
+        actor_organization: unit.principal().organization.clone(),
+    }
+}
+
+/// The error for a value that validation let through although it should not have: a bug, not
+/// bad input.
+fn unvalidated(what: &str) -> InspectionError {
+    InspectionError::Api(ApiError::internal(
+        "handling a request",
+        &format!("validation let an empty {what} through"),
+    ))
+}
+
+/// Turns a handler result into what tonic wants.
+fn respond<T>(result: Result<T, InspectionError>) -> Result<Response<T>, Status> {
+    result.map(Response::new).map_err(Status::from)
+}
+
+/// Runs a handler with the authenticated caller and the request body.
+macro_rules! handle {
+    ($self:ident, $request:ident, $handler:path) => {{
+        let principal = auth::principal(&$request).map_err(Status::from)?;
+        respond($handler($self, &principal, $request.into_inner()).await)
+    }};
+}
+
+#[tonic::async_trait]
+impl InspectionService for InspectionApi {
+    async fn submit_post(
+        &self,
+        request: Request<pb::SubmitPostRequest>,
+    ) -> Result<Response<pb::SubmitPostResponse>, Status> {
+        handle!(self, request, posts::submit)
+    }
+
+    async fn submit_posts(
+        &self,
+        request: Request<Streaming<pb::SubmitPostsRequest>>,
+    ) -> Result<Response<pb::SubmitPostsResponse>, Status> {
+        handle!(self, request, posts::submit_batch)
+    }
+
+    async fn list_posts(
+        &self,
+        request: Request<pb::ListPostsRequest>,
+    ) -> Result<Response<pb::ListPostsResponse>, Status> {
+        handle!(self, request, posts::list)
+    }
+
+    async fn put_lexicon(
+        &self,
+        request: Request<pb::PutLexiconRequest>,
+    ) -> Result<Response<pb::Lexicon>, Status> {
+        handle!(self, request, lexicons::put)
+    }
+
+    async fn list_lexicons(
+        &self,
+        request: Request<pb::ListLexiconsRequest>,
+    ) -> Result<Response<pb::ListLexiconsResponse>, Status> {
+        handle!(self, request, lexicons::list)
+    }
+
+    async fn scan_text(
+        &self,
+        request: Request<pb::ScanTextRequest>,
+    ) -> Result<Response<pb::ScanTextResponse>, Status> {
+        handle!(self, request, lexicons::scan)
+    }
+
+    async fn put_scheme(
+        &self,
+        request: Request<pb::PutSchemeRequest>,
+    ) -> Result<Response<pb::Scheme>, Status> {
+        handle!(self, request, schemes::put)
+    }
+
+    async fn get_scheme(
+        &self,
+        request: Request<pb::GetSchemeRequest>,
+    ) -> Result<Response<pb::Scheme>, Status> {
+        handle!(self, request, schemes::get)
+    }
+
+    async fn list_schemes(
+        &self,
+        request: Request<pb::ListSchemesRequest>,
+    ) -> Result<Response<pb::ListSchemesResponse>, Status> {
+        handle!(self, request, schemes::list)
+    }
+
+    async fn list_detectors(
+        &self,
+        request: Request<pb::ListDetectorsRequest>,
+    ) -> Result<Response<pb::ListDetectorsResponse>, Status> {
+        handle!(self, request, schemes::detectors)
+    }
+
+    async fn run_check(
+        &self,
+        request: Request<pb::RunCheckRequest>,
+    ) -> Result<Response<pb::Check>, Status> {
+        handle!(self, request, checks::run)
+    }
+
+    async fn get_check(
+        &self,
+        request: Request<pb::GetCheckRequest>,
+    ) -> Result<Response<pb::Check>, Status> {
+        handle!(self, request, checks::get)
+    }
+
+    async fn list_checks(
+        &self,
+        request: Request<pb::ListChecksRequest>,
+    ) -> Result<Response<pb::ListChecksResponse>, Status> {
+        handle!(self, request, checks::list)
+    }
+
+    async fn create_finding(
+        &self,
+        request: Request<pb::CreateFindingRequest>,
+    ) -> Result<Response<pb::Finding>, Status> {
+        handle!(self, request, findings::create)
+    }
+
+    async fn get_finding(
+        &self,
+        request: Request<pb::GetFindingRequest>,
+    ) -> Result<Response<pb::Finding>, Status> {
+        handle!(self, request, findings::get)
+    }
+
+    async fn list_findings(
+        &self,
+        request: Request<pb::ListFindingsRequest>,
+    ) -> Result<Response<pb::ListFindingsResponse>, Status> {
+        handle!(self, request, findings::list)
+    }
+}

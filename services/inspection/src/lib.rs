@@ -1,0 +1,72 @@
+//! The inspection service (监测检查): the posts of government accounts taken from collectors,
+//! scanned for wrong and sensitive wording (错敏词) with the lexicons in force, judged by one
+//! detector per problem category of the notice, and checked against indicator schemes kept
+//! as versioned data with every item explained. See `proto/govmedia/inspection/v1` for the
+//! contract and ARCHITECTURE.md for where it sits.
+//!
+//! Same rooms as every govmedia service: [`config`], [`error`], [`grpc`] (handlers and
+//! proto↔domain conversion), [`domain`] (rules, no I/O), [`store`] (entities, migrations,
+//! queries), [`events`] (what it publishes); plus [`lexicons`] (the scanner of the lexicons in
+//! force, kept alike on every replica).
+
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod grpc;
+pub mod lexicons;
+pub mod store;
+
+use std::sync::Arc;
+
+use govmedia_kit::{
+    CancellationToken,
+    server::{self, ServerError, ServiceContext},
+};
+use govmedia_proto::inspection::v1::inspection_service_server::InspectionServiceServer;
+use tokio::net::TcpListener;
+use tonic::service::Routes;
+
+pub use config::InspectionConfig;
+pub use store::Migrator;
+
+/// Full gRPC name of the service (health checks use it).
+pub const SERVICE_NAME: &str = "govmedia.inspection.v1.InspectionService";
+
+/// Short name: the `govmedia serve` argument, the default PostgreSQL schema and SQLite file.
+pub const NAME: &str = "inspection";
+
+/// Serves the inspection service on `listener` until `shutdown`. The database must be migrated.
+pub async fn serve(
+    context: ServiceContext,
+    config: InspectionConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), ServerError> {
+    // Read before anything starts: a lexicon file with a bad line stops the service here.
+    let files = lexicons::read_files(&config.lexicon_files)
+        .map_err(|problem| ServerError::Config(vec![problem]))?;
+    let (writer, background) =
+        server::start(&context, NAME, events::STREAM, config.problems(), &shutdown)?;
+    let registry = grpc::registry(&config, context.identity.clone())?;
+    let api = grpc::InspectionApi::new(
+        writer,
+        registry,
+        Arc::new(lexicons::InForce::new(files)),
+        &config,
+    );
+    let routes = Routes::new(InspectionServiceServer::new(api));
+    let result = server::serve(
+        listener,
+        routes,
+        &[SERVICE_NAME],
+        context.identity,
+        &context.listen,
+        shutdown.clone(),
+    )
+    .await;
+    background.stop(&shutdown).await;
+    result
+}

@@ -1,0 +1,102 @@
+//! Checks: stored once, read and listed newest first.
+
+use sea_orm::{
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::{corrupt, entity::check as row, from_json, json, stamp, under};
+use crate::domain::{Check, scheme::Verdict};
+
+fn check_of(model: row::Model) -> Result<Check, DbErr> {
+    Ok(Check {
+        outcome: Verdict::from_i32(model.outcome)
+            .ok_or_else(|| corrupt("outcome", model.outcome))?,
+        items: from_json("check items", &model.items)?,
+        created: stamp(model.created_at, model.created_by, model.created_by_org),
+        id: model.id,
+        account: model.account_id,
+        organization: model.organization_id,
+        path: model.org_path,
+        scheme: model.scheme_id,
+        scheme_version: model.scheme_version,
+        as_of: model.as_of,
+        score: model.score,
+        not_evaluated: model.not_evaluated,
+    })
+}
+
+/// Stores a check.
+pub async fn insert(conn: &impl ConnectionTrait, check: &Check) -> Result<(), DbErr> {
+    row::Entity::insert(row::ActiveModel {
+        seq: NotSet,
+        id: Set(check.id.clone()),
+        account_id: Set(check.account.clone()),
+        organization_id: Set(check.organization.clone()),
+        org_path: Set(check.path.clone()),
+        scheme_id: Set(check.scheme.clone()),
+        scheme_version: Set(check.scheme_version),
+        as_of: Set(check.as_of),
+        outcome: Set(check.outcome as i32),
+        score: Set(check.score),
+        items: Set(json(&check.items)?),
+        not_evaluated: Set(check.not_evaluated),
+        created_at: Set(check.created.time),
+        created_by: Set(check.created.actor.clone()),
+        created_by_org: Set(check.created.actor_organization.clone()),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+/// The check `id`.
+pub async fn get(conn: &impl ConnectionTrait, id: &str) -> Result<Option<Check>, DbErr> {
+    row::Entity::find()
+        .filter(row::Column::Id.eq(id))
+        .one(conn)
+        .await?
+        .map(check_of)
+        .transpose()
+}
+
+/// What a listing of checks is limited to.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Accounts under this path.
+    pub path: String,
+    /// Only this account.
+    pub account: Option<String>,
+    /// Only this outcome.
+    pub outcome: Option<Verdict>,
+}
+
+/// A page of checks, newest first, after the sequence `after`; with each its sequence.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    filter: &Filter,
+    after: Option<i64>,
+    limit: u64,
+) -> Result<Vec<(Check, i64)>, DbErr> {
+    let mut query = row::Entity::find().filter(under(row::Column::OrgPath, &filter.path));
+    if let Some(account) = &filter.account {
+        query = query.filter(row::Column::AccountId.eq(account.clone()));
+    }
+    if let Some(outcome) = filter.outcome {
+        query = query.filter(row::Column::Outcome.eq(outcome as i32));
+    }
+    if let Some(after) = after {
+        query = query.filter(row::Column::Seq.lt(after));
+    }
+    query
+        .order_by_desc(row::Column::Seq)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|model| {
+            let seq = model.seq;
+            check_of(model).map(|check| (check, seq))
+        })
+        .collect()
+}

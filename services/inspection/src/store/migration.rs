@@ -1,0 +1,178 @@
+//! The inspection service's schema. Migrations are append-only: a released migration is never
+//! edited.
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+/// Runs the kit's tables, then the inspection service's.
+#[derive(Debug)]
+pub struct Migrator;
+
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        let mut migrations = govmedia_kit::schema::migrations();
+        migrations.push(Box::new(InspectionTables));
+        migrations
+    }
+}
+
+struct InspectionTables;
+
+impl MigrationName for InspectionTables {
+    fn name(&self) -> &str {
+        "m20261204_000002_inspection_tables"
+    }
+}
+
+fn stamp_columns(table: &mut TableCreateStatement, prefix: &str) {
+    table
+        .col(timestamp_with_time_zone(Alias::new(format!("{prefix}_at"))))
+        .col(string_len(Alias::new(format!("{prefix}_by")), 200))
+        .col(string_len(Alias::new(format!("{prefix}_by_org")), 100));
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for InspectionTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let mut posts = Table::create();
+        posts
+            .table("posts")
+            .if_not_exists()
+            .col(big_pk_auto("seq"))
+            .col(string_len_uniq("id", 63))
+            .col(string_len("account_id", 63))
+            .col(string_len("organization_id", 63))
+            .col(string_len("org_path", 1000))
+            .col(string_len("platform_post_id", 200))
+            .col(timestamp_with_time_zone("published_at"))
+            .col(text("title"))
+            .col(text("body"))
+            // JSON: the links, read and written whole.
+            .col(text("links"))
+            .col(integer("media_kind"))
+            .col(big_integer("reads"))
+            .col(big_integer("likes"))
+            .col(big_integer("comments"))
+            .col(big_integer("shares"))
+            .col(boolean("original"))
+            .col(string_len("relayed_from", 200))
+            .col(string_len("content_hash", 64));
+        stamp_columns(&mut posts, "received");
+        manager.create_table(posts.to_owned()).await?;
+
+        let mut lexicons = Table::create();
+        lexicons
+            .table("lexicons")
+            .if_not_exists()
+            .col(string_len("name", 63).primary_key())
+            .col(string_len("version", 200))
+            .col(text("body"))
+            .col(string_len("sha256", 64))
+            .col(integer("wording_count"))
+            .col(integer("allowed_count"));
+        stamp_columns(&mut lexicons, "updated");
+        manager.create_table(lexicons.to_owned()).await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table("schemes")
+                    .if_not_exists()
+                    .col(big_pk_auto("seq"))
+                    .col(string_len("scheme_id", 63))
+                    .col(integer("version"))
+                    .col(string_len("organization_id", 63))
+                    .col(string_len("org_path", 1000))
+                    // JSON: the scheme version as the domain holds it.
+                    .col(text("body"))
+                    .col(timestamp_with_time_zone("created_at"))
+                    .to_owned(),
+            )
+            .await?;
+
+        let mut checks = Table::create();
+        checks
+            .table("checks")
+            .if_not_exists()
+            .col(big_pk_auto("seq"))
+            .col(string_len_uniq("id", 63))
+            .col(string_len("account_id", 63))
+            .col(string_len("organization_id", 63))
+            .col(string_len("org_path", 1000))
+            .col(string_len("scheme_id", 63))
+            .col(integer("scheme_version"))
+            .col(timestamp_with_time_zone("as_of"))
+            .col(integer("outcome"))
+            .col(double_null("score"))
+            // JSON: every item explained, read and written whole.
+            .col(text("items"))
+            .col(integer("not_evaluated"));
+        stamp_columns(&mut checks, "created");
+        manager.create_table(checks.to_owned()).await?;
+
+        let mut findings = Table::create();
+        findings
+            .table("findings")
+            .if_not_exists()
+            .col(big_pk_auto("seq"))
+            .col(string_len_uniq("id", 63))
+            .col(string_len("account_id", 63))
+            .col(string_len("organization_id", 63))
+            .col(string_len("org_path", 1000))
+            .col(integer("category"))
+            .col(string_len("detector", 63))
+            .col(string_len("finding_key", 500))
+            .col(integer("severity"))
+            .col(text("summary"))
+            // JSON: the evidence, read and written whole.
+            .col(text("evidence"));
+        stamp_columns(&mut findings, "created");
+        findings
+            .col(string_len_null("last_check", 63))
+            .col(timestamp_with_time_zone("last_seen_at"));
+        manager.create_table(findings.to_owned()).await?;
+
+        govmedia_kit::schema::create_indexes(
+            manager,
+            &[
+                // Delivery is idempotent on (account, platform post id), even under concurrent
+                // collectors.
+                (
+                    "posts_account_platform_id",
+                    "posts",
+                    &["account_id", "platform_post_id"][..],
+                    true,
+                ),
+                (
+                    "posts_account_published",
+                    "posts",
+                    &["account_id", "published_at", "seq"][..],
+                    false,
+                ),
+                ("posts_content_hash", "posts", &["content_hash"][..], false),
+                (
+                    "schemes_id_version",
+                    "schemes",
+                    &["scheme_id", "version"][..],
+                    true,
+                ),
+                (
+                    "checks_account",
+                    "checks",
+                    &["account_id", "seq"][..],
+                    false,
+                ),
+                ("checks_org_path", "checks", &["org_path"][..], false),
+                // A finding is kept once per account, detector and evidence.
+                (
+                    "findings_account_detector_key",
+                    "findings",
+                    &["account_id", "detector", "finding_key"][..],
+                    true,
+                ),
+                ("findings_org_path", "findings", &["org_path"][..], false),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+}

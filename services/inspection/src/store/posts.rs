@@ -1,0 +1,164 @@
+//! Posts: taken idempotently, listed per account, read for checks.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+
+use super::{corrupt, entity::post as row, from_json, json, stamp};
+use crate::domain::{MediaKind, Post};
+
+fn post_of(model: row::Model) -> Result<Post, DbErr> {
+    Ok(Post {
+        media: MediaKind::from_i32(model.media_kind)
+            .ok_or_else(|| corrupt("media kind", model.media_kind))?,
+        links: from_json("post links", &model.links)?,
+        received: stamp(model.received_at, model.received_by, model.received_by_org),
+        id: model.id,
+        account: model.account_id,
+        organization: model.organization_id,
+        path: model.org_path,
+        platform_post_id: model.platform_post_id,
+        published: model.published_at,
+        title: model.title,
+        text: model.body,
+        reads: model.reads,
+        likes: model.likes,
+        comments: model.comments,
+        shares: model.shares,
+        original: model.original,
+        relayed_from: model.relayed_from,
+        content_hash: model.content_hash,
+    })
+}
+
+/// Stores a new post; a unique violation means its twin was taken first.
+pub async fn insert(conn: &impl ConnectionTrait, post: &Post) -> Result<(), DbErr> {
+    row::Entity::insert(row::ActiveModel {
+        seq: NotSet,
+        id: Set(post.id.clone()),
+        account_id: Set(post.account.clone()),
+        organization_id: Set(post.organization.clone()),
+        org_path: Set(post.path.clone()),
+        platform_post_id: Set(post.platform_post_id.clone()),
+        published_at: Set(post.published),
+        title: Set(post.title.clone()),
+        body: Set(post.text.clone()),
+        links: Set(json(&post.links)?),
+        media_kind: Set(post.media as i32),
+        reads: Set(post.reads),
+        likes: Set(post.likes),
+        comments: Set(post.comments),
+        shares: Set(post.shares),
+        original: Set(post.original),
+        relayed_from: Set(post.relayed_from.clone()),
+        content_hash: Set(post.content_hash.clone()),
+        received_at: Set(post.received.time),
+        received_by: Set(post.received.actor.clone()),
+        received_by_org: Set(post.received.actor_organization.clone()),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+/// The post of `account` with the platform's id `platform_post_id`.
+pub async fn by_platform_id(
+    conn: &impl ConnectionTrait,
+    account: &str,
+    platform_post_id: &str,
+) -> Result<Option<Post>, DbErr> {
+    row::Entity::find()
+        .filter(row::Column::AccountId.eq(account))
+        .filter(row::Column::PlatformPostId.eq(platform_post_id))
+        .one(conn)
+        .await?
+        .map(post_of)
+        .transpose()
+}
+
+/// The post `id`.
+pub async fn get(conn: &impl ConnectionTrait, id: &str) -> Result<Option<Post>, DbErr> {
+    row::Entity::find()
+        .filter(row::Column::Id.eq(id))
+        .one(conn)
+        .await?
+        .map(post_of)
+        .transpose()
+}
+
+/// The sort key of a listing of posts: newest published first, then newest taken.
+pub type Key = (i64, i64);
+
+/// A page of the posts of `account`, newest published first, after `after`; with each its key.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    account: &str,
+    after: Option<Key>,
+    limit: u64,
+) -> Result<Vec<(Post, Key)>, DbErr> {
+    let mut query = row::Entity::find().filter(row::Column::AccountId.eq(account));
+    if let Some((micros, seq)) = after {
+        let at = DateTime::<Utc>::from_timestamp_micros(micros)
+            .ok_or_else(|| corrupt("page key", micros))?;
+        query = query.filter(
+            Condition::any().add(row::Column::PublishedAt.lt(at)).add(
+                Condition::all()
+                    .add(row::Column::PublishedAt.eq(at))
+                    .add(row::Column::Seq.lt(seq)),
+            ),
+        );
+    }
+    query
+        .order_by_desc(row::Column::PublishedAt)
+        .order_by_desc(row::Column::Seq)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|model| {
+            let key = (model.published_at.timestamp_micros(), model.seq);
+            post_of(model).map(|post| (post, key))
+        })
+        .collect()
+}
+
+/// The posts of `account` published in `(since, until]`, newest first, at most `limit`.
+pub async fn published_between(
+    conn: &impl ConnectionTrait,
+    account: &str,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Post>, DbErr> {
+    row::Entity::find()
+        .filter(row::Column::AccountId.eq(account))
+        .filter(row::Column::PublishedAt.gt(since))
+        .filter(row::Column::PublishedAt.lte(until))
+        .order_by_desc(row::Column::PublishedAt)
+        .order_by_desc(row::Column::Seq)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(post_of)
+        .collect()
+}
+
+/// The latest post of `account` published at or before `until`: (id, published).
+pub async fn latest(
+    conn: &impl ConnectionTrait,
+    account: &str,
+    until: DateTime<Utc>,
+) -> Result<Option<(String, DateTime<Utc>)>, DbErr> {
+    Ok(row::Entity::find()
+        .filter(row::Column::AccountId.eq(account))
+        .filter(row::Column::PublishedAt.lte(until))
+        .order_by_desc(row::Column::PublishedAt)
+        .order_by_desc(row::Column::Seq)
+        .one(conn)
+        .await?
+        .map(|model| (model.id, model.published_at)))
+}
