@@ -902,3 +902,133 @@ fn media_variety(params: &Params, input: &Input<'_>) -> Outcome {
         credits,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Stamp;
+
+    /// Day `day` counted from 2026-10-01 (day 1).
+    fn at(day: u32) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-10-01T02:00:00Z")
+            .expect("time")
+            .with_timezone(&Utc)
+            + Duration::days(i64::from(day) - 1)
+    }
+
+    fn post(id: &str, day: u32, text: &str, links: &[&str]) -> Post {
+        Post {
+            id: id.into(),
+            account: "a".into(),
+            organization: "o".into(),
+            path: "/o/".into(),
+            platform_post_id: id.into(),
+            published: at(day),
+            title: String::new(),
+            text: text.into(),
+            links: links.iter().map(|l| (*l).to_owned()).collect(),
+            media: MediaKind::Text,
+            reads: 0,
+            likes: 0,
+            comments: 0,
+            shares: 0,
+            original: true,
+            relayed_from: String::new(),
+            content_hash: String::new(),
+            received: Stamp {
+                time: at(day),
+                actor: "c".into(),
+                actor_organization: "o".into(),
+            },
+        }
+    }
+
+    fn account() -> Account {
+        Account {
+            id: "a".into(),
+            organization: "o".into(),
+            path: "/o/".into(),
+            display_name: String::new(),
+            platform: 1,
+            kind: 1,
+            level: 4,
+            status: Some(AccountStatus::Active),
+            opened: Some(at(1)),
+        }
+    }
+
+    fn outcome(id: &str, posts: &[Post], as_of: u32) -> Outcome {
+        let account = account();
+        let knowledge = Knowledge {
+            link_allow_domains: vec!["weixin.qq.com".into()],
+            authoritative_sources: vec!["新华社".into()],
+        };
+        let latest = posts.first().map(|p| (p.id.clone(), p.published));
+        let input = Input::new(
+            &account,
+            posts,
+            latest,
+            at(as_of),
+            &Scanner::starter(),
+            &knowledge,
+        );
+        let spec = spec(id).expect("detector");
+        run(
+            spec,
+            &resolve(spec, &BTreeMap::new()).expect("defaults"),
+            &input,
+        )
+    }
+
+    #[test]
+    fn a_burst_of_off_topic_posts_after_a_silence_is_a_hijack_sign() {
+        // Newest first: three shop posts 39 days after the post before them.
+        let posts = vec![
+            post("p4", 41, "稳赚不赔，快来", &[]),
+            post("p3", 41, "点击领取", &["https://casino.example.com/"]),
+            post("p2", 40, "全网最低价", &[]),
+            post("p1", 1, "我县召开会议", &[]),
+        ];
+        let found = outcome("hijack-signs", &posts, 41);
+        assert_eq!(found.drafts.len(), 1, "{found:?}");
+        assert_eq!(found.drafts[0].key, "p2");
+        assert_eq!(found.drafts[0].severity, Severity::High);
+        // Two off-topic posts are no burst of three.
+        let quiet = outcome("hijack-signs", &posts[1..], 41);
+        assert!(quiet.drafts.is_empty(), "{quiet:?}");
+    }
+
+    #[test]
+    fn links_to_government_and_allowed_domains_are_not_commercial() {
+        let posts = vec![post(
+            "p1",
+            20,
+            "详见",
+            &[
+                "https://www.gov.cn/zhengce/",
+                "https://mp.weixin.qq.com/s/abc",
+                "http://ad.example.com/buy",
+            ],
+        )];
+        let found = outcome("commercial-content", &posts, 21);
+        let links: Vec<_> = found
+            .drafts
+            .iter()
+            .filter_map(|d| d.evidence.link.clone())
+            .collect();
+        assert_eq!(links, ["http://ad.example.com/buy"]);
+    }
+
+    #[test]
+    fn parameters_outside_their_bounds_or_unknown_are_refused() {
+        let spec = spec("no-update").expect("detector");
+        let given: BTreeMap<String, String> = [
+            ("window_days".into(), "0".into()),
+            ("colour".into(), "red".into()),
+        ]
+        .into();
+        let problems = resolve(spec, &given).expect_err("refused");
+        let names: Vec<&str> = problems.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["colour", "window_days"]);
+    }
+}
