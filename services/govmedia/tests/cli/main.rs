@@ -358,7 +358,7 @@ fn serve_refuses_to_start_unsafely() {
     assert!(!dev_secret.status.success());
     assert!(String::from_utf8_lossy(&dev_secret.stderr).contains("development JWT secret"));
 
-    let unknown = govmedia(&["serve", "inspection"]).output().expect("run");
+    let unknown = govmedia(&["serve", "bulletin"]).output().expect("run");
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown service"));
 
     // A service whose settings cannot work stops at once with every problem named, before it
