@@ -10,6 +10,7 @@ use std::fmt;
 use anyhow::Context as _;
 use govmedia_proto::{
     common::v1::{AccountKind, AdministrativeLevel, Platform},
+    inspection::v1 as ipb,
     registry::v1::{self as pb, OrganizationKind},
     vendor::v1 as vpb,
 };
@@ -29,6 +30,26 @@ struct Dataset {
     accounts: Vec<Account>,
     custody: Vec<Custody>,
     vendors: Vec<DemoVendor>,
+    posts: Vec<DemoPost>,
+}
+
+/// A post of a demo account, as a collector delivers it; its time relative to the load.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DemoPost {
+    account: String,
+    platform_post_id: String,
+    published_days_ago: f64,
+    #[serde(default)]
+    title: String,
+    text: String,
+    #[serde(default)]
+    links: Vec<String>,
+    media: String,
+    original: bool,
+    #[serde(default)]
+    relayed_from: String,
+    reads: i64,
 }
 
 /// An outsourcing vendor, registered by a management department's supervisor, vetted by two
@@ -139,6 +160,7 @@ pub struct Summary {
     organizations: usize,
     accounts: usize,
     vendors: usize,
+    posts: usize,
     already_present: bool,
 }
 
@@ -149,8 +171,8 @@ impl fmt::Display for Summary {
         } else {
             write!(
                 f,
-                "Demo data loaded: {} organizations (Qinghai → Haixi → Golmud), {} accounts, {} vendors.",
-                self.organizations, self.accounts, self.vendors
+                "Demo data loaded: {} organizations (Qinghai → Haixi → Golmud), {} accounts, {} vendors, {} posts of the last four weeks.",
+                self.organizations, self.accounts, self.vendors, self.posts
             )
         }
     }
@@ -170,9 +192,13 @@ fn days_ago(days: i64) -> prost_types::Timestamp {
 }
 
 /// Loads the dataset into the registry behind `client` (which speaks as the filing service,
-/// rooted at [`ROOT`]) and the vendor service behind `vendors`, unless its root is already
-/// there.
-pub async fn load(client: &RegistryClient, vendors: &VendorLoader) -> anyhow::Result<Summary> {
+/// rooted at [`ROOT`]), the vendor service through `vendors` and the inspection service
+/// through `posts`, unless its root is already there.
+pub async fn load(
+    client: &RegistryClient,
+    vendors: &Loader,
+    posts: &Loader,
+) -> anyhow::Result<Summary> {
     let data: Dataset =
         serde_json::from_str(DATA).context("the embedded demo data is malformed")?;
     let mut registry = client.as_service().raw()?;
@@ -187,6 +213,7 @@ pub async fn load(client: &RegistryClient, vendors: &VendorLoader) -> anyhow::Re
                 organizations: 0,
                 accounts: 0,
                 vendors: 0,
+                posts: 0,
                 already_present: true,
             });
         }
@@ -214,24 +241,26 @@ pub async fn load(client: &RegistryClient, vendors: &VendorLoader) -> anyhow::Re
             .await
             .with_context(|| format!("vendor {}", vendor.id))?;
     }
+    posts.deliver(&data.posts).await.context("the demo posts")?;
     Ok(Summary {
         organizations: data.organizations.len(),
         accounts: data.accounts.len(),
         vendors: data.vendors.len(),
+        posts: data.posts.len(),
         already_present: false,
     })
 }
 
-/// The vendor service as the demo's supervisors reach it: with the identity the gateway would
-/// mint for each of them.
-pub struct VendorLoader {
+/// A service as the demo's people reach it: with the identity the gateway would mint for each
+/// of them.
+pub struct Loader {
     channel: tonic::transport::Channel,
     /// The gateway's identity, which vouches for people.
     gateway: govmedia_kit::identity::Identity,
 }
 
-impl VendorLoader {
-    /// A loader for the vendor service at `endpoint`, vouching with `gateway`.
+impl Loader {
+    /// A loader for the service at `endpoint`, vouching with `gateway`.
     pub fn new(endpoint: &str, gateway: govmedia_kit::identity::Identity) -> anyhow::Result<Self> {
         Ok(Self {
             channel: govmedia_kit::client::lazy(endpoint, std::time::Duration::from_secs(30))?,
@@ -239,8 +268,13 @@ impl VendorLoader {
         })
     }
 
-    /// A client speaking as `subject`, a supervisor of `organization`.
-    fn supervisor(&self, subject: &str, organization: &str) -> anyhow::Result<Vendors> {
+    /// The credentials of `subject`, a supervisor of `organization`, calling `service`.
+    fn credentials(
+        &self,
+        subject: &str,
+        organization: &str,
+        service: &str,
+    ) -> anyhow::Result<govmedia_kit::client::Credentials> {
         let principal = govmedia_kit::auth::Principal {
             subject: subject.to_owned(),
             organization: organization.to_owned(),
@@ -249,13 +283,61 @@ impl VendorLoader {
             service: None,
             basis: None,
         };
-        let token = self.gateway.mint(&principal, govmedia_vendor::NAME)?;
+        let token = self.gateway.mint(&principal, service)?;
+        Ok(govmedia_kit::client::Credentials::bearer(&token)?)
+    }
+
+    /// A vendor-service client speaking as `subject`, a supervisor of `organization`.
+    fn supervisor(&self, subject: &str, organization: &str) -> anyhow::Result<Vendors> {
         Ok(
             vpb::vendor_service_client::VendorServiceClient::with_interceptor(
                 self.channel.clone(),
-                govmedia_kit::client::Credentials::bearer(&token)?,
+                self.credentials(subject, organization, govmedia_vendor::NAME)?,
             ),
         )
+    }
+
+    /// Delivers `posts` to the inspection service as the province's collector, one stream.
+    async fn deliver(&self, posts: &[DemoPost]) -> anyhow::Result<()> {
+        let mut client = ipb::inspection_service_client::InspectionServiceClient::with_interceptor(
+            self.channel.clone(),
+            self.credentials("demo-collector", ROOT, govmedia_inspection::NAME)?,
+        );
+        let now = chrono::Utc::now();
+        let mut requests = Vec::with_capacity(posts.len());
+        for post in posts {
+            let published =
+                now - chrono::Duration::seconds((post.published_days_ago * 86_400.0) as i64);
+            requests.push(ipb::SubmitPostsRequest {
+                post: Some(ipb::IncomingPost {
+                    account: format!("accounts/{}", post.account),
+                    platform_post_id: post.platform_post_id.clone(),
+                    published_time: Some(govmedia_kit::clock::to_proto(published)),
+                    title: post.title.clone(),
+                    text: post.text.clone(),
+                    links: post.links.clone(),
+                    media_kind: enum_value(&post.media, "MEDIA_KIND_", |s| {
+                        ipb::MediaKind::from_str_name(s).map(|v| v as i32)
+                    })?,
+                    reads: post.reads,
+                    original: post.original,
+                    relayed_from: post.relayed_from.clone(),
+                    ..Default::default()
+                }),
+            });
+        }
+        let response = client
+            .submit_posts(tokio_stream::iter(requests))
+            .await?
+            .into_inner();
+        if let Some(refused) = response.results.iter().find(|r| r.response.is_none()) {
+            anyhow::bail!(
+                "post {} was refused: {}",
+                refused.index,
+                refused.error_message
+            );
+        }
+        Ok(())
     }
 
     /// Registers, documents, vets and approves `vendor`.
@@ -563,6 +645,17 @@ mod tests {
                     .any(|o| o.id == account.organization),
                 "{}",
                 account.id
+            );
+        }
+        for post in &data.posts {
+            enum_value(&post.media, "MEDIA_KIND_", |s| {
+                ipb::MediaKind::from_str_name(s).map(|v| v as i32)
+            })
+            .expect("media kind");
+            assert!(
+                data.accounts.iter().any(|a| a.id == post.account),
+                "{}",
+                post.platform_post_id
             );
         }
     }

@@ -193,8 +193,14 @@ pub async fn run(mut settings: Settings, data_dir: PathBuf, load_demo: bool) -> 
             .find(|(name, ..)| *name == govmedia_vendor::NAME)
             .map(|(.., addr)| format!("http://{addr}"))
             .context("no vendor service to load the demo into")?;
-        let vendors = demo::VendorLoader::new(&vendor, keyring.identity(govmedia_gateway::NAME)?)?;
-        let summary = demo::load(&client, &vendors)
+        let vendors = demo::Loader::new(&vendor, keyring.identity(govmedia_gateway::NAME)?)?;
+        let inspection = listening
+            .iter()
+            .find(|(name, ..)| *name == govmedia_inspection::NAME)
+            .map(|(.., addr)| format!("http://{addr}"))
+            .context("no inspection service to load the demo posts into")?;
+        let posts = demo::Loader::new(&inspection, keyring.identity(govmedia_gateway::NAME)?)?;
+        let summary = demo::load(&client, &vendors, &posts)
             .await
             .context("loading the demo data")?;
         println!("{summary}");

@@ -598,7 +598,7 @@ fn wording_errors(params: &Params, input: &Input<'_>) -> Outcome {
     Outcome {
         explanation: format!(
             "近 {days} 天 {posts} 条发布中，严重程度不低于 {} 的错误表述 {} 处",
-            Severity::from_i32(least as i32).map_or("?", Severity::as_str),
+            Severity::from_i32(least as i32).map_or("?", Severity::zh),
             drafts.len()
         ),
         drafts,

@@ -84,6 +84,17 @@ govmedia_kit::numbered! {
     }
 }
 
+impl Severity {
+    /// The word a bulletin uses.
+    pub fn zh(self) -> &'static str {
+        match self {
+            Severity::Low => "低",
+            Severity::Medium => "中",
+            Severity::High => "高",
+        }
+    }
+}
+
 impl From<govmedia_scanner::Severity> for Severity {
     fn from(severity: govmedia_scanner::Severity) -> Self {
         match severity {
