@@ -2,7 +2,7 @@
 //! token and the current trace context with every call. Service-to-service clients, the demo
 //! loader and tests all use it, so identity and traces cross every hop the same way.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use tonic::{
     Request, Status,
@@ -11,7 +11,7 @@ use tonic::{
     transport::{Channel, Endpoint},
 };
 
-use crate::telemetry;
+use crate::{auth::Principal, error::ApiError, identity::Identity, telemetry};
 
 /// Adds `authorization: Bearer <token>` and `traceparent` to outgoing calls.
 #[derive(Clone, Debug)]
@@ -65,6 +65,66 @@ pub fn lazy(uri: &str, timeout: Duration) -> Result<Channel, tonic::transport::E
         .connect_timeout(Duration::from_secs(5))
         .timeout(timeout)
         .connect_lazy())
+}
+
+/// Another govmedia service as this one calls it on its own account: a lazy channel and this
+/// service's own identity (SYSTEM, rooted at the organization it serves), minted afresh for
+/// every client. Build the generated client with [`Peer::channel`] and [`Peer::credentials`].
+/// (The registry has its own client, `govmedia-registry-client`, which also speaks for callers.)
+#[derive(Clone, Debug)]
+pub struct Peer {
+    channel: Channel,
+    identity: Arc<Identity>,
+    root: String,
+    audience: &'static str,
+}
+
+impl Peer {
+    /// The service `audience` (its short name) at `endpoint`, called as `identity` rooted at
+    /// `root`; each call times out after `timeout`. Connects on first use.
+    pub fn new(
+        endpoint: &str,
+        timeout: Duration,
+        identity: Arc<Identity>,
+        root: &str,
+        audience: &'static str,
+    ) -> Result<Self, tonic::transport::Error> {
+        Ok(Self {
+            channel: lazy(endpoint, timeout)?,
+            identity,
+            root: root.to_owned(),
+            audience,
+        })
+    }
+
+    /// This service's own principal, as the peer sees it.
+    pub fn own_principal(&self) -> Principal {
+        self.identity.own_principal(&self.root)
+    }
+
+    /// The channel to the peer.
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
+    /// The peer's short name.
+    pub fn name(&self) -> &'static str {
+        self.audience
+    }
+
+    /// Credentials carrying a fresh identity of this service for the peer.
+    pub fn credentials(&self) -> Result<Credentials, ApiError> {
+        let token = self
+            .identity
+            .mint(&self.own_principal(), self.audience)
+            .map_err(|error| {
+                ApiError::internal(
+                    &format!("minting an identity for {}", self.audience),
+                    &error,
+                )
+            })?;
+        Credentials::bearer(&token).map_err(|status| ApiError::relay(self.audience, &status))
+    }
 }
 
 /// Whether a call to another govmedia service that failed with `code` may succeed if made again

@@ -194,8 +194,15 @@ pub const SERVICES: &[Service] = &[
             ))
         },
         wire_dev: |settings, started, _| {
+            let inspection = &mut settings.inspection;
             if let Some(registry) = started.get(govmedia_registry::NAME) {
-                settings.inspection.registry_endpoint = registry.clone();
+                inspection.registry_endpoint = registry.clone();
+            }
+            if let Some(routing) = started.get(govmedia_routing::NAME) {
+                inspection.routing_endpoint = routing.clone();
+            }
+            if let Some(vendor) = started.get(govmedia_vendor::NAME) {
+                inspection.vendor_endpoint = vendor.clone();
             }
             if settings.inspection.system_organization.is_empty() {
                 settings.inspection.system_organization = crate::demo::ROOT.to_owned();

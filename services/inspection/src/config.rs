@@ -13,7 +13,7 @@ use crate::domain::detect::Knowledge;
 pub const DEFAULT_PORT: u16 = 50065;
 
 /// See the field docs; every field has a default except `system_organization` in production.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct InspectionConfig {
     /// gRPC listen address.
@@ -26,6 +26,15 @@ pub struct InspectionConfig {
     pub system_organization: String,
     /// Each call to the registry gives up after this long.
     pub registry_timeout_ms: u64,
+    /// The routing service, e.g. `http://127.0.0.1:50064`: citizens' messages (hollow
+    /// interaction) and approved drafts (posts published without review). Empty: those
+    /// detectors report NOT_EVALUATED.
+    pub routing_endpoint: String,
+    /// The vendor service, e.g. `http://127.0.0.1:50063`: oversight signals (outsourcing
+    /// without oversight). Empty: that detector reports NOT_EVALUATED.
+    pub vendor_endpoint: String,
+    /// Each call to the routing or vendor service gives up after this long.
+    pub peer_timeout_ms: u64,
     /// Lexicon files loaded at start beside the shipped starter lexicon and those put through
     /// the API, each under its file name without extension. A file with a bad line stops the
     /// start, naming the file and the line.
@@ -40,6 +49,9 @@ pub struct InspectionConfig {
     /// How far back a check reads an account's posts, in days (the longest window a scheme
     /// item may ask for).
     pub lookback_days: u32,
+    /// The share of each stratum a spot check draws when its request names none, 0-1 (a
+    /// ministry samples at least 10 % of its accounts each quarter).
+    pub spot_check_ratio: f64,
 }
 
 impl Default for InspectionConfig {
@@ -49,6 +61,9 @@ impl Default for InspectionConfig {
             registry_endpoint: "http://127.0.0.1:50061".to_owned(),
             system_organization: String::new(),
             registry_timeout_ms: 5_000,
+            routing_endpoint: "http://127.0.0.1:50064".to_owned(),
+            vendor_endpoint: "http://127.0.0.1:50063".to_owned(),
+            peer_timeout_ms: 5_000,
             lexicon_files: Vec::new(),
             link_allow_domains: [
                 "gov.cn",
@@ -91,6 +106,7 @@ impl Default for InspectionConfig {
             .map(str::to_owned)
             .to_vec(),
             lookback_days: 400,
+            spot_check_ratio: 0.1,
         }
     }
 }
@@ -114,6 +130,11 @@ impl InspectionConfig {
         }
     }
 
+    /// The default share of a spot check, in parts per thousand.
+    pub fn spot_check_per_mille(&self) -> u32 {
+        ((self.spot_check_ratio * 1000.0).round() as u32).clamp(1, 1000)
+    }
+
     /// The settings that cannot work, one message per problem.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
@@ -123,15 +144,46 @@ impl InspectionConfig {
                     .to_owned(),
             );
         }
-        match self.registry_endpoint.parse::<tonic::transport::Uri>() {
-            Ok(uri) if uri.scheme_str().is_some() && uri.host().is_some() => {}
-            _ => problems.push(format!(
-                "inspection.registry_endpoint {:?} is not a URL like http://127.0.0.1:50061",
-                self.registry_endpoint
-            )),
+        for (name, endpoint, example, optional) in [
+            (
+                "registry_endpoint",
+                &self.registry_endpoint,
+                "http://127.0.0.1:50061",
+                false,
+            ),
+            (
+                "routing_endpoint",
+                &self.routing_endpoint,
+                "http://127.0.0.1:50064",
+                true,
+            ),
+            (
+                "vendor_endpoint",
+                &self.vendor_endpoint,
+                "http://127.0.0.1:50063",
+                true,
+            ),
+        ] {
+            if optional && endpoint.is_empty() {
+                continue;
+            }
+            match endpoint.parse::<tonic::transport::Uri>() {
+                Ok(uri) if uri.scheme_str().is_some() && uri.host().is_some() => {}
+                _ => problems.push(format!(
+                    "inspection.{name} {endpoint:?} is not a URL like {example}{}",
+                    if optional { " (or empty)" } else { "" }
+                )),
+            }
         }
-        if self.registry_timeout_ms == 0 {
-            problems.push("inspection.registry_timeout_ms must be positive".to_owned());
+        if self.registry_timeout_ms == 0 || self.peer_timeout_ms == 0 {
+            problems.push(
+                "inspection.registry_timeout_ms and inspection.peer_timeout_ms must be positive"
+                    .to_owned(),
+            );
+        }
+        if !(self.spot_check_ratio > 0.0 && self.spot_check_ratio <= 1.0) {
+            problems
+                .push("inspection.spot_check_ratio must be more than 0 and at most 1".to_owned());
         }
         if !(30..=3_650).contains(&self.lookback_days) {
             problems.push("inspection.lookback_days must be between 30 and 3650".to_owned());

@@ -20,6 +20,9 @@ pub enum InspectionError {
     /// PERMISSION_DENIED: the resource is outside the caller's jurisdiction.
     #[error("{0} is outside the caller's jurisdiction")]
     OutsideJurisdiction(String),
+    /// ALREADY_EXISTS: a resource with that id exists.
+    #[error("{0} already exists")]
+    AlreadyExists(String),
     /// PERMISSION_DENIED: only a supervisor of the suite's root organization manages the
     /// lexicons, which every check of the suite uses.
     #[error("lexicons are managed at the root organization {root}")]
@@ -59,6 +62,13 @@ impl From<InspectionError> for ApiError {
             InspectionError::OutsideJurisdiction(resource) => {
                 ApiError::outside_jurisdiction(&resource)
             }
+            InspectionError::AlreadyExists(resource) => ApiError::new(
+                ErrorCode::AlreadyExists,
+                ErrorReason::AlreadyExists,
+                format!("{resource} already exists"),
+            )
+            .with_metadata("resource", resource.clone())
+            .localized(format!("{resource} 已存在")),
             InspectionError::NotRoot { root } => ApiError::new(
                 ErrorCode::PermissionDenied,
                 ErrorReason::OutsideJurisdiction,

@@ -7,7 +7,8 @@
 //! Same rooms as every govmedia service: [`config`], [`error`], [`grpc`] (handlers and
 //! proto↔domain conversion), [`domain`] (rules, no I/O), [`store`] (entities, migrations,
 //! queries), [`events`] (what it publishes); plus [`lexicons`] (the scanner of the lexicons in
-//! force, kept alike on every replica).
+//! force, kept alike on every replica) and [`sources`] (what the routing and vendor services
+//! know about an account).
 
 #![forbid(unsafe_code)]
 
@@ -17,6 +18,7 @@ pub mod error;
 pub mod events;
 pub mod grpc;
 pub mod lexicons;
+pub mod sources;
 pub mod store;
 
 use std::sync::Arc;
@@ -51,9 +53,11 @@ pub async fn serve(
     let (writer, background) =
         server::start(&context, NAME, events::STREAM, config.problems(), &shutdown)?;
     let registry = grpc::registry(&config, context.identity.clone())?;
+    let sources = sources::Sources::new(&config, &context.identity)?;
     let api = grpc::InspectionApi::new(
         writer,
         registry,
+        sources,
         Arc::new(lexicons::InForce::new(files)),
         &config,
     );

@@ -35,3 +35,32 @@ pub struct Check {
     /// Who ran it and when.
     pub created: Stamp,
 }
+
+/// A spot check as stored: its draw and the checks of the accounts drawn.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpotCheck {
+    /// Its id.
+    pub id: String,
+    /// The organization whose subtree was sampled.
+    pub organization: String,
+    /// Its materialized path.
+    pub path: String,
+    /// `YYYY-Qn`.
+    pub period: String,
+    /// The scheme's id.
+    pub scheme: String,
+    /// The scheme version used.
+    pub scheme_version: i32,
+    /// Parts per thousand drawn of each stratum.
+    pub per_mille: u32,
+    /// The seed.
+    pub seed: u64,
+    /// The draw.
+    pub strata: Vec<super::sample::Stratum>,
+    /// The checks run (ids), one per account drawn.
+    pub checks: Vec<String>,
+    /// Passed, failed, incomplete.
+    pub counts: [i32; 3],
+    /// Who ran it and when.
+    pub created: Stamp,
+}

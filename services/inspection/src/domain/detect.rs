@@ -14,7 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 use govmedia_scanner::{Category as Wording, Hit, Scanner};
 
 use super::{
-    Account, AccountStatus, Category, MediaKind, Post, Severity,
+    Account, AccountStatus, Category, HotEvent, MediaKind, Post, Severity,
     finding::{Evidence, WordingHit, excerpt},
     post::{host_in, link_host},
 };
@@ -68,6 +68,75 @@ pub struct Spec {
     pub params: &'static [Param],
     /// A merit: it credits (bonus items bind it) and records no finding.
     pub merit: bool,
+    /// What it reads besides the account's posts and ledger record.
+    pub needs: Need,
+}
+
+/// What a detector reads besides the account's posts, its ledger record and the hot events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// Nothing else.
+    Posts,
+    /// The routing service's case counts of the account over the item's window.
+    Cases,
+    /// The routing service's verdict on each original post of the window: does its content
+    /// match an approved draft?
+    Approvals,
+    /// The vendor service's oversight signals on the account.
+    VendorSignals,
+}
+
+impl Need {
+    /// The service that answers it, for messages.
+    pub fn source(self) -> &'static str {
+        match self {
+            Need::Posts => "inspection",
+            Need::Cases | Need::Approvals => "routing",
+            Need::VendorSignals => "vendor",
+        }
+    }
+}
+
+/// A case count of the routing service over one window.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CaseCounts {
+    /// Cases received.
+    pub received: i64,
+    /// Replied at least once.
+    pub answered: i64,
+    /// Overdue on either clock.
+    pub overdue: i64,
+    /// Rated by the citizen.
+    pub rated: i64,
+    /// Rated satisfied.
+    pub satisfied: i64,
+}
+
+/// An oversight signal of the vendor service on the account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VendorSignal {
+    /// Its kind, e.g. `REVIEWER_MISSING`.
+    pub kind: String,
+    /// Its stable key.
+    pub key: String,
+    /// The vendor, `vendors/{id}`, when known.
+    pub vendor: String,
+    /// What is wrong.
+    pub description: String,
+    /// The facts it rests on, by name.
+    pub facts: Vec<(String, String)>,
+}
+
+/// What other services said for one check; each part is absent when no item needs it, and an
+/// error (why) when its service is not configured or did not answer.
+#[derive(Clone, Debug, Default)]
+pub struct External {
+    /// Case counts per window (days).
+    pub cases: BTreeMap<i64, Result<CaseCounts, String>>,
+    /// Per post id: does its content match an approved draft?
+    pub approvals: Option<Result<BTreeMap<String, bool>, String>>,
+    /// The vendor service's signals on the account.
+    pub vendor: Option<Result<Vec<VendorSignal>, String>>,
 }
 
 const fn window(default: i64) -> Param {
@@ -88,6 +157,80 @@ pub const DETECTORS: &[Spec] = &[
         description: "Merit (R-25, 转载权威信息): each post in the window relayed from an authoritative central source (the configured list: 新华社, 人民日报, 中国政府网 …) counts once.",
         params: &[window(90)],
         merit: true,
+        needs: Need::Posts,
+    },
+    Spec {
+        id: "cancelled-still-publishing",
+        category: Category::UnknownHeadcount,
+        description: "The ledger says CANCELLED but posts published in the window still arrive from the platform (僵尸号): the account was never closed there.",
+        params: &[window(30)],
+        merit: false,
+        needs: Need::Posts,
+    },
+    Spec {
+        id: "citizen-dissatisfaction",
+        category: Category::HollowInteraction,
+        description: "Of the citizens' messages of the window rated by the citizen (the routing service), the share satisfied is below min_percent, once min_rated were rated.",
+        params: &[
+            window(90),
+            Param {
+                name: "min_percent",
+                description: "the least share of satisfied ratings, in percent",
+                default: 60,
+                min: 0,
+                max: 100,
+            },
+            Param {
+                name: "min_rated",
+                description: "the least number of rated cases for a share to be judged",
+                default: 5,
+                min: 1,
+                max: 100_000,
+            },
+        ],
+        merit: false,
+        needs: Need::Cases,
+    },
+    Spec {
+        id: "hot-event-silence",
+        category: Category::LowInformationQuality,
+        description: "A hot event registered for the account's region (CreateHotEvent), begun at least grace_hours before the check point and not over before the window, on which the account published nothing containing its keywords (躲着走).",
+        params: &[
+            window(30),
+            Param {
+                name: "grace_hours",
+                description: "the hours an account has to speak after an event begins",
+                default: 24,
+                min: 1,
+                max: 720,
+            },
+        ],
+        merit: false,
+        needs: Need::Posts,
+    },
+    Spec {
+        id: "interaction-overdue",
+        category: Category::HollowInteraction,
+        description: "Of the citizens' messages received on the account in the window (the routing service), the share overdue on either clock is above max_percent, once min_cases were received: requests ignored (互动回应差).",
+        params: &[
+            window(90),
+            Param {
+                name: "max_percent",
+                description: "the highest share of overdue cases tolerated, in percent",
+                default: 20,
+                min: 0,
+                max: 100,
+            },
+            Param {
+                name: "min_cases",
+                description: "the least number of cases for a share to be judged",
+                default: 1,
+                min: 1,
+                max: 100_000,
+            },
+        ],
+        merit: false,
+        needs: Need::Cases,
     },
     Spec {
         id: "commercial-content",
@@ -95,6 +238,7 @@ pub const DETECTORS: &[Spec] = &[
         description: "Posts in the window with commercial-advertising wording (the lexicons' advertising category) and links to sites that are neither government sites (gov.cn) nor allowed domains: one finding per hit and per link.",
         params: &[window(90)],
         merit: false,
+        needs: Need::Posts,
     },
     Spec {
         id: "hijack-signs",
@@ -124,6 +268,7 @@ pub const DETECTORS: &[Spec] = &[
             },
         ],
         merit: false,
+        needs: Need::Posts,
     },
     Spec {
         id: "idle-account",
@@ -137,6 +282,7 @@ pub const DETECTORS: &[Spec] = &[
             max: 3650,
         }],
         merit: false,
+        needs: Need::Posts,
     },
     Spec {
         id: "media-variety",
@@ -144,6 +290,7 @@ pub const DETECTORS: &[Spec] = &[
         description: "Merit (R-25, 图表图解、音频视频): each post in the window carrying pictures, video, audio or a live broadcast counts once.",
         params: &[window(90)],
         merit: true,
+        needs: Need::Posts,
     },
     Spec {
         id: "no-update",
@@ -151,6 +298,7 @@ pub const DETECTORS: &[Spec] = &[
         description: "No post in the window before the check point (national rule: 2 weeks; some regions 10 days).",
         params: &[window(14)],
         merit: false,
+        needs: Need::Posts,
     },
     Spec {
         id: "off-topic-share",
@@ -174,6 +322,7 @@ pub const DETECTORS: &[Spec] = &[
             },
         ],
         merit: false,
+        needs: Need::Posts,
     },
     Spec {
         id: "original-share",
@@ -197,6 +346,7 @@ pub const DETECTORS: &[Spec] = &[
             },
         ],
         merit: false,
+        needs: Need::Posts,
     },
     Spec {
         id: "over-entertainment",
@@ -213,6 +363,23 @@ pub const DETECTORS: &[Spec] = &[
             },
         ],
         merit: false,
+        needs: Need::Posts,
+    },
+    Spec {
+        id: "unreviewed-posts",
+        category: Category::LaxReview,
+        description: "Original posts of the window whose folded content matches no draft approved through a review chain of the routing service (先审后发): published without review.",
+        params: &[window(30)],
+        merit: false,
+        needs: Need::Approvals,
+    },
+    Spec {
+        id: "vendor-oversight",
+        category: Category::UnsupervisedOutsourcing,
+        description: "The vendor service's oversight signals on the account (托管变脱管): an expired qualification, no reviewer of the unit, a contract over or a barred vendor still operating, an operator without delegation, a vendor below its performance threshold.",
+        params: &[],
+        merit: false,
+        needs: Need::VendorSignals,
     },
     Spec {
         id: "wording-errors",
@@ -229,6 +396,7 @@ pub const DETECTORS: &[Spec] = &[
             },
         ],
         merit: false,
+        needs: Need::Posts,
     },
 ];
 
@@ -332,10 +500,15 @@ pub struct Input<'a> {
     pub as_of: DateTime<Utc>,
     /// What the settings say.
     pub knowledge: &'a Knowledge,
+    /// The hot events of the account's region and the levels above.
+    pub hot_events: &'a [HotEvent],
+    /// What other services said.
+    pub external: &'a External,
 }
 
 impl<'a> Input<'a> {
-    /// The input of a check of `account` at `as_of`: `posts` scanned with `scanner`.
+    /// The input of a check of `account` at `as_of`: `posts` scanned with `scanner`, without
+    /// hot events or other services' facts (see [`Input::with`]).
     pub fn new(
         account: &'a Account,
         posts: &'a [Post],
@@ -358,7 +531,16 @@ impl<'a> Input<'a> {
             latest,
             as_of,
             knowledge,
+            hot_events: &[],
+            external: &NOTHING,
         }
+    }
+
+    /// This input with the hot events of the account's region and what other services said.
+    pub fn with(mut self, hot_events: &'a [HotEvent], external: &'a External) -> Self {
+        self.hot_events = hot_events;
+        self.external = external;
+        self
     }
 
     /// The posts (with their hits) published in the `days` before the check point.
@@ -390,6 +572,12 @@ impl<'a> Input<'a> {
     }
 }
 
+static NOTHING: External = External {
+    cases: BTreeMap::new(),
+    approvals: None,
+    vendor: None,
+};
+
 /// What a detector made of its input.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Outcome {
@@ -414,11 +602,18 @@ pub struct Draft {
     pub evidence: Evidence,
 }
 
-/// Runs the detector `spec` with `params` over `input`.
-pub fn run(spec: &Spec, params: &Params, input: &Input<'_>) -> Outcome {
-    match spec.id {
+/// Runs the detector `spec` with `params` over `input`; `Err` says why it could not be
+/// evaluated (the service it reads is not configured or did not answer).
+pub fn run(spec: &Spec, params: &Params, input: &Input<'_>) -> Result<Outcome, String> {
+    Ok(match spec.id {
         "authoritative-relay" => authoritative_relay(params, input),
+        "cancelled-still-publishing" => cancelled_still_publishing(params, input),
+        "citizen-dissatisfaction" => citizen_dissatisfaction(params, input)?,
         "commercial-content" => commercial_content(params, input),
+        "hot-event-silence" => hot_event_silence(params, input),
+        "interaction-overdue" => interaction_overdue(params, input)?,
+        "unreviewed-posts" => unreviewed_posts(params, input)?,
+        "vendor-oversight" => vendor_oversight(input)?,
         "hijack-signs" => hijack_signs(params, input),
         "idle-account" => idle_account(params, input),
         "media-variety" => media_variety(params, input),
@@ -427,11 +622,8 @@ pub fn run(spec: &Spec, params: &Params, input: &Input<'_>) -> Outcome {
         "original-share" => original_share(params, input),
         "over-entertainment" => over_entertainment(params, input),
         "wording-errors" => wording_errors(params, input),
-        other => Outcome {
-            explanation: format!("no detector is called {other}"),
-            ..Outcome::default()
-        },
-    }
+        other => return Err(format!("no detector is called {other}")),
+    })
 }
 
 const SOURCE: &str = "inspection";
@@ -903,6 +1095,264 @@ fn media_variety(params: &Params, input: &Input<'_>) -> Outcome {
     }
 }
 
+fn cancelled_still_publishing(params: &Params, input: &Input<'_>) -> Outcome {
+    let days = params.get("window_days");
+    if input.account.status != Some(AccountStatus::Cancelled) {
+        return Outcome {
+            explanation: "账号未注销".to_owned(),
+            ..Outcome::default()
+        };
+    }
+    let recent: Vec<&Post> = input.window(days).map(|(post, _)| post).collect();
+    let mut outcome = Outcome {
+        explanation: format!(
+            "台账记载已注销，近 {days} 天平台仍有 {} 条发布",
+            recent.len()
+        ),
+        ..Outcome::default()
+    };
+    if let Some(latest) = recent.first() {
+        outcome.drafts.push(Draft {
+            key: latest.id.clone(),
+            severity: Severity::High,
+            summary: format!(
+                "台账记载已注销的账号在平台上仍在发布（近 {days} 天 {} 条），疑为僵尸号",
+                recent.len()
+            ),
+            evidence: Evidence {
+                figures: vec![("posts_after_cancellation".to_owned(), recent.len() as f64)],
+                excerpt: excerpt(&latest.text, 0, 0, 200),
+                ..post_evidence(latest)
+            },
+        });
+    }
+    outcome
+}
+
+fn hot_event_silence(params: &Params, input: &Input<'_>) -> Outcome {
+    let days = params.get("window_days");
+    let grace = Duration::hours(params.get("grace_hours"));
+    let since = input.as_of - Duration::days(days);
+    let mut drafts = Vec::new();
+    let mut due = 0;
+    for event in input.hot_events {
+        if !event.concerns(&input.account.path)
+            || event.start + grace > input.as_of
+            || event.end < since
+        {
+            continue;
+        }
+        due += 1;
+        if input.posts.iter().any(|post| event.spoken_on_by(post)) {
+            continue;
+        }
+        drafts.push(Draft {
+            key: event.id.clone(),
+            severity: Severity::Medium,
+            summary: format!("未就热点事件「{}」发布信息", event.title),
+            evidence: Evidence {
+                reference: Some(format!("hotEvents/{}", event.id)),
+                figures: vec![(
+                    "hours_since_start".to_owned(),
+                    (input.as_of - event.start).num_hours() as f64,
+                )],
+                excerpt: event.keywords.join("、"),
+                source: SOURCE.to_owned(),
+                ..Evidence::default()
+            },
+        });
+    }
+    Outcome {
+        explanation: format!(
+            "近 {days} 天应回应的热点事件 {due} 个，未发布相关信息 {} 个",
+            drafts.len()
+        ),
+        drafts,
+        credits: 0,
+    }
+}
+
+/// The case counts of the window `days`, or why there are none.
+fn cases(input: &Input<'_>, days: i64) -> Result<CaseCounts, String> {
+    match input.external.cases.get(&days) {
+        Some(Ok(counts)) => Ok(*counts),
+        Some(Err(why)) => Err(why.clone()),
+        None => Err(format!("近 {days} 天的留言办理数据未取得")),
+    }
+}
+
+fn interaction_overdue(params: &Params, input: &Input<'_>) -> Result<Outcome, String> {
+    let days = params.get("window_days");
+    let (max, least) = (params.get("max_percent"), params.get("min_cases"));
+    let counts = cases(input, days)?;
+    if counts.received < least {
+        return Ok(Outcome {
+            explanation: format!(
+                "近 {days} 天收到留言 {} 件，少于 {least} 件，不计比例",
+                counts.received
+            ),
+            ..Outcome::default()
+        });
+    }
+    let share = percent(counts.overdue as usize, counts.received as usize);
+    let mut outcome = Outcome {
+        explanation: format!(
+            "近 {days} 天收到留言 {} 件，已答复 {} 件，超期 {} 件，占 {share}%（上限 {max}%）",
+            counts.received, counts.answered, counts.overdue
+        ),
+        ..Outcome::default()
+    };
+    if share > max as f64 {
+        outcome.drafts.push(Draft {
+            key: "overdue".to_owned(),
+            severity: Severity::High,
+            summary: format!("群众留言超期未办 {} 件，占 {share}%", counts.overdue),
+            evidence: Evidence {
+                figures: vec![
+                    ("received".to_owned(), counts.received as f64),
+                    ("answered".to_owned(), counts.answered as f64),
+                    ("overdue".to_owned(), counts.overdue as f64),
+                    ("overdue_percent".to_owned(), share),
+                ],
+                source: "routing".to_owned(),
+                ..Evidence::default()
+            },
+        });
+    }
+    Ok(outcome)
+}
+
+fn citizen_dissatisfaction(params: &Params, input: &Input<'_>) -> Result<Outcome, String> {
+    let days = params.get("window_days");
+    let (least, min_rated) = (params.get("min_percent"), params.get("min_rated"));
+    let counts = cases(input, days)?;
+    if counts.rated < min_rated {
+        return Ok(Outcome {
+            explanation: format!(
+                "近 {days} 天群众评价 {} 件，少于 {min_rated} 件，不计满意率",
+                counts.rated
+            ),
+            ..Outcome::default()
+        });
+    }
+    let share = percent(counts.satisfied as usize, counts.rated as usize);
+    let mut outcome = Outcome {
+        explanation: format!(
+            "近 {days} 天群众评价 {} 件，满意 {} 件，满意率 {share}%（下限 {least}%）",
+            counts.rated, counts.satisfied
+        ),
+        ..Outcome::default()
+    };
+    if share < least as f64 {
+        outcome.drafts.push(Draft {
+            key: "satisfaction".to_owned(),
+            severity: Severity::Medium,
+            summary: format!("群众满意率 {share}%，低于 {least}%"),
+            evidence: Evidence {
+                figures: vec![
+                    ("rated".to_owned(), counts.rated as f64),
+                    ("satisfied".to_owned(), counts.satisfied as f64),
+                    ("satisfied_percent".to_owned(), share),
+                ],
+                source: "routing".to_owned(),
+                ..Evidence::default()
+            },
+        });
+    }
+    Ok(outcome)
+}
+
+fn unreviewed_posts(params: &Params, input: &Input<'_>) -> Result<Outcome, String> {
+    let days = params.get("window_days");
+    let approvals = match &input.external.approvals {
+        Some(Ok(approvals)) => approvals,
+        Some(Err(why)) => return Err(why.clone()),
+        None => return Err("未取得审核记录".to_owned()),
+    };
+    let mut drafts = Vec::new();
+    let (mut original, mut checked) = (0, 0);
+    for (post, _) in input.window(days) {
+        if !post.original {
+            continue;
+        }
+        original += 1;
+        let Some(approved) = approvals.get(&post.id) else {
+            continue;
+        };
+        checked += 1;
+        if !approved {
+            drafts.push(Draft {
+                key: post.id.clone(),
+                severity: Severity::Medium,
+                summary: "发布内容未见审核通过的稿件（先审后发）".to_owned(),
+                evidence: Evidence {
+                    excerpt: excerpt(
+                        if post.title.is_empty() {
+                            &post.text
+                        } else {
+                            &post.title
+                        },
+                        0,
+                        0,
+                        200,
+                    ),
+                    reference: Some(post.content_hash.clone()),
+                    source: "routing".to_owned(),
+                    ..post_evidence(post)
+                },
+            });
+        }
+    }
+    Ok(Outcome {
+        explanation: format!(
+            "近 {days} 天原创发布 {original} 条，核对审核记录 {checked} 条，未经审核 {} 条",
+            drafts.len()
+        ),
+        drafts,
+        credits: 0,
+    })
+}
+
+fn vendor_oversight(input: &Input<'_>) -> Result<Outcome, String> {
+    let signals = match &input.external.vendor {
+        Some(Ok(signals)) => signals,
+        Some(Err(why)) => return Err(why.clone()),
+        None => return Err("未取得代运营监管信号".to_owned()),
+    };
+    let drafts: Vec<Draft> = signals
+        .iter()
+        .map(|signal| Draft {
+            key: signal.key.clone(),
+            severity: match signal.kind.as_str() {
+                "QUALIFICATION_EXPIRING" => Severity::Low,
+                "QUALIFICATION_EXPIRED" | "VENDOR_BELOW_THRESHOLD" => Severity::Medium,
+                _ => Severity::High,
+            },
+            summary: signal.description.clone(),
+            evidence: Evidence {
+                reference: Some(signal.key.clone()),
+                excerpt: signal
+                    .facts
+                    .iter()
+                    .map(|(name, value)| format!("{name}: {value}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                source: "vendor".to_owned(),
+                ..Evidence::default()
+            },
+        })
+        .collect();
+    Ok(Outcome {
+        explanation: if drafts.is_empty() {
+            "代运营监管无异常信号".to_owned()
+        } else {
+            format!("代运营监管信号 {} 条", drafts.len())
+        },
+        drafts,
+        credits: 0,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -978,6 +1428,7 @@ mod tests {
             &resolve(spec, &BTreeMap::new()).expect("defaults"),
             &input,
         )
+        .expect("evaluated")
     }
 
     #[test]

@@ -70,6 +70,9 @@ pub struct Evidence {
     pub source: String,
     /// The text around the problem, at most 200 characters.
     pub excerpt: String,
+    /// The record of another service it rests on (a hot event, a vendor signal's key).
+    #[serde(default)]
+    pub reference: Option<String>,
 }
 
 /// A problem found on an account.

@@ -5,13 +5,16 @@
 pub mod check;
 pub mod detect;
 pub mod finding;
+pub mod hot;
 pub mod post;
+pub mod sample;
 pub mod scheme;
 
 use chrono::{DateTime, Utc};
 
-pub use check::Check;
+pub use check::{Check, SpotCheck};
 pub use finding::{Evidence, Finding};
+pub use hot::HotEvent;
 pub use post::Post;
 pub use scheme::Scheme;
 

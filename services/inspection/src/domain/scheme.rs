@@ -665,7 +665,7 @@ mod tests {
     #[test]
     fn a_scheme_whose_points_do_not_add_up_is_refused_with_every_reason() {
         let mut bad = scheme("provincial-example");
-        bad.items[4].max_points = 20; // deductions now add up to 95
+        bad.items[5].max_points = 10; // deductions now add up to 95
         bad.items[0].detector = "mind-reading".into();
         bad.items[1]
             .parameters
@@ -748,14 +748,14 @@ mod tests {
                 })
             })
             .collect();
-        runs[4] = found(2); // two wording errors: -10
-        runs[5] = found(9); // commercial content, capped at 20
-        runs[10] = credited(2); // two relays: +6
+        runs[5] = found(2); // two wording errors: -10
+        runs[6] = found(9); // commercial content, capped at 15
+        runs[16] = credited(2); // two relays: +6
         let verdict = evaluate(&provincial, &subject, &runs);
-        assert_eq!(verdict.score, Some(76.0));
+        assert_eq!(verdict.score, Some(81.0));
         assert_eq!(verdict.outcome, Verdict::Pass);
-        assert_eq!(verdict.items[5].points, -20.0);
-        assert_eq!(verdict.items[10].points, 6.0);
+        assert_eq!(verdict.items[6].points, -15.0);
+        assert_eq!(verdict.items[16].points, 6.0);
         assert_eq!(verdict.items[2].status, ItemStatus::NotApplicable);
         runs[0] = found(1);
         let verdict = evaluate(&provincial, &subject, &runs);
@@ -775,8 +775,8 @@ mod tests {
             field: None,
         };
         let applies = applicability(&provincial, &subject);
-        assert_eq!(applies[8], Some(50));
-        assert_eq!(applies[9], None);
+        assert_eq!(applies[9], Some(50));
+        assert_eq!(applies[10], None);
         let mut runs: Vec<Option<Run>> = applies
             .iter()
             .zip(&provincial.items)

@@ -19,7 +19,7 @@ use serde_json::json;
 use super::{InspectionApi, convert, schemes, stamp, unvalidated};
 use crate::{
     domain::{
-        Check, Finding,
+        Account, Check, Finding, Scheme,
         detect::{self, Input},
         scheme::{self, NATIONAL, Run, Subject, Verdict},
         within,
@@ -66,35 +66,64 @@ pub(super) async fn run(
             account: convert::account_name(&account.id),
         });
     }
+    perform(
+        api,
+        principal,
+        &account,
+        &scheme,
+        ("RunCheck", &req.request_id, &req),
+    )
+    .await
+}
+
+/// Checks `account` under `scheme` now and records the check, its findings and events in one
+/// unit of work for `method` with idempotency key `request_id` over `source`.
+pub(super) async fn perform(
+    api: &InspectionApi,
+    principal: &Principal,
+    account: &Account,
+    scheme: &Scheme,
+    (method, request_id, source): (&'static str, &str, &impl prost::Message),
+) -> Result<pb::Check, InspectionError> {
     let as_of = api.writer.clock().now();
     let since = as_of - Duration::days(i64::from(api.lookback_days));
     let posts =
         store::posts::published_between(api.conn(), &account.id, since, as_of, MAX_POSTS).await?;
     let latest = store::posts::latest(api.conn(), &account.id, as_of).await?;
     let scanner = api.lexicons.scanner(api.conn()).await?;
-    let input = Input::new(&account, &posts, latest, as_of, &scanner, &api.knowledge);
+    let hot_events = store::hot_events::concerning(api.conn(), &account.path, since).await?;
     let subject = Subject {
-        account: &account,
+        account,
         field: scheme.field_of(&account.path),
     };
-    let runs: Vec<Option<Run>> = scheme::applicability(&scheme, &subject)
+    let applies = scheme::applicability(scheme, &subject);
+    let external = api
+        .sources
+        .gather(account, scheme, &applies, &posts, as_of)
+        .await;
+    let input = Input::new(account, &posts, latest, as_of, &scanner, &api.knowledge)
+        .with(&hot_events, &external);
+    let runs: Vec<Option<Run>> = applies
         .iter()
         .zip(&scheme.items)
         .map(|(weight, item)| {
             weight.map(|_| match detect::spec(&item.detector) {
                 Some(spec) => match detect::resolve(spec, &item.parameters) {
-                    Ok(params) => Run::Ran(detect::run(spec, &params, &input)),
+                    Ok(params) => match detect::run(spec, &params, &input) {
+                        Ok(outcome) => Run::Ran(outcome),
+                        Err(why) => Run::NotEvaluated(why),
+                    },
                     Err(_) => Run::NotEvaluated(format!("检测项 {} 的参数无效，未能评估", item.id)),
                 },
                 None => Run::NotEvaluated(format!("检测器 {} 不存在，未能评估", item.detector)),
             })
         })
         .collect();
-    let mut evaluation = scheme::evaluate(&scheme, &subject, &runs);
+    let mut evaluation = scheme::evaluate(scheme, &subject, &runs);
 
     let mut unit = api
         .writer
-        .begin("RunCheck", principal, &req.request_id, &req)
+        .begin(method, principal, request_id, source)
         .await?;
     if let Some(done) = unit.replay().await? {
         return Ok(done);

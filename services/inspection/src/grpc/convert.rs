@@ -6,7 +6,7 @@ use govmedia_proto::{common::v1 as common, inspection::v1 as pb};
 
 use crate::{
     domain::{
-        Check, Evidence, Finding, Post, Scheme, Stamp,
+        Check, Evidence, Finding, HotEvent, Post, Scheme, SpotCheck, Stamp,
         detect::Spec,
         finding::WordingHit,
         scheme::{Item, ItemKind, ItemResult, Mode, Selector, Weight},
@@ -147,6 +147,25 @@ fn evidence(evidence: &Evidence) -> pb::Evidence {
             .collect(),
         source: evidence.source.clone(),
         excerpt: evidence.excerpt.clone(),
+        reference: evidence.reference.clone().unwrap_or_default(),
+    }
+}
+
+/// `hotEvents/{id}`.
+pub fn hot_event_name(id: &str) -> String {
+    format!("hotEvents/{id}")
+}
+
+/// A hot event.
+pub fn hot_event(event: &HotEvent) -> pb::HotEvent {
+    pb::HotEvent {
+        name: hot_event_name(&event.id),
+        title: event.title.clone(),
+        keywords: event.keywords.clone(),
+        organization: organization_name(&event.organization),
+        start_time: Some(to_proto(event.start)),
+        end_time: Some(to_proto(event.end)),
+        created: Some(stamp(&event.created)),
     }
 }
 
@@ -354,5 +373,38 @@ pub fn detector(spec: &Spec) -> pb::Detector {
             })
             .collect(),
         merit: spec.merit,
+    }
+}
+
+/// `spotChecks/{id}`.
+pub fn spot_check_name(id: &str) -> String {
+    format!("spotChecks/{id}")
+}
+
+/// A spot check.
+pub fn spot_check(spot: &SpotCheck) -> pb::SpotCheck {
+    pb::SpotCheck {
+        name: spot_check_name(&spot.id),
+        organization: organization_name(&spot.organization),
+        period: spot.period.clone(),
+        scheme: scheme_name(&spot.scheme),
+        scheme_version: spot.scheme_version,
+        ratio: f64::from(spot.per_mille) / 1000.0,
+        seed: spot.seed,
+        strata: spot
+            .strata
+            .iter()
+            .map(|stratum| pb::SpotCheckStratum {
+                region: organization_name(&stratum.region),
+                platform: stratum.platform,
+                population: i32::try_from(stratum.population).unwrap_or(i32::MAX),
+                drawn: stratum.drawn.iter().map(|id| account_name(id)).collect(),
+            })
+            .collect(),
+        checks: spot.checks.iter().map(|id| check_name(id)).collect(),
+        passed: spot.counts[0],
+        failed: spot.counts[1],
+        incomplete: spot.counts[2],
+        created: Some(stamp(&spot.created)),
     }
 }

@@ -8,9 +8,11 @@
 mod checks;
 pub mod convert;
 mod findings;
+mod hot_events;
 mod lexicons;
 mod posts;
 mod schemes;
+mod spot_checks;
 mod validation;
 
 use std::{sync::Arc, time::Duration};
@@ -30,6 +32,7 @@ use crate::{
     domain::{Account, AccountStatus, Stamp, detect::Knowledge, within},
     error::InspectionError,
     lexicons::InForce,
+    sources::Sources,
 };
 
 /// How long an account a caller may deliver posts to is remembered.
@@ -40,29 +43,34 @@ pub const ACCOUNT_TTL: Duration = Duration::from_secs(5);
 pub struct InspectionApi {
     writer: Writer,
     registry: RegistryClient,
+    sources: Sources,
     lexicons: Arc<InForce>,
     knowledge: Arc<Knowledge>,
     root: String,
     lookback_days: u32,
+    spot_check_per_mille: u32,
     accounts: PerCaller<Account>,
 }
 
 impl InspectionApi {
-    /// A service writing through `writer`, asking `registry` where callers stand, scanning with
-    /// the `lexicons` in force.
+    /// A service writing through `writer`, asking `registry` where callers stand and `sources`
+    /// what other services know, scanning with the `lexicons` in force.
     pub fn new(
         writer: Writer,
         registry: RegistryClient,
+        sources: Sources,
         lexicons: Arc<InForce>,
         config: &InspectionConfig,
     ) -> Self {
         Self {
             writer,
             registry,
+            sources,
             lexicons,
             knowledge: Arc::new(config.knowledge()),
             root: config.system_organization.clone(),
             lookback_days: config.lookback_days,
+            spot_check_per_mille: config.spot_check_per_mille(),
             accounts: PerCaller::new(ACCOUNT_TTL, 100_000),
         }
     }
@@ -249,6 +257,20 @@ impl InspectionService for InspectionApi {
         handle!(self, request, schemes::detectors)
     }
 
+    async fn create_hot_event(
+        &self,
+        request: Request<pb::CreateHotEventRequest>,
+    ) -> Result<Response<pb::HotEvent>, Status> {
+        handle!(self, request, hot_events::create)
+    }
+
+    async fn list_hot_events(
+        &self,
+        request: Request<pb::ListHotEventsRequest>,
+    ) -> Result<Response<pb::ListHotEventsResponse>, Status> {
+        handle!(self, request, hot_events::list)
+    }
+
     async fn run_check(
         &self,
         request: Request<pb::RunCheckRequest>,
@@ -268,6 +290,27 @@ impl InspectionService for InspectionApi {
         request: Request<pb::ListChecksRequest>,
     ) -> Result<Response<pb::ListChecksResponse>, Status> {
         handle!(self, request, checks::list)
+    }
+
+    async fn start_spot_check(
+        &self,
+        request: Request<pb::StartSpotCheckRequest>,
+    ) -> Result<Response<pb::SpotCheck>, Status> {
+        handle!(self, request, spot_checks::start)
+    }
+
+    async fn get_spot_check(
+        &self,
+        request: Request<pb::GetSpotCheckRequest>,
+    ) -> Result<Response<pb::SpotCheck>, Status> {
+        handle!(self, request, spot_checks::get)
+    }
+
+    async fn list_spot_checks(
+        &self,
+        request: Request<pb::ListSpotChecksRequest>,
+    ) -> Result<Response<pb::ListSpotChecksResponse>, Status> {
+        handle!(self, request, spot_checks::list)
     }
 
     async fn create_finding(

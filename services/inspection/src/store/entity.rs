@@ -149,3 +149,63 @@ pub mod finding {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// `hot_events`.
+pub mod hot_event {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "hot_events")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        pub id: String,
+        pub title: String,
+        pub keywords: String,
+        pub organization_id: String,
+        pub org_path: String,
+        pub start_at: DateTimeUtc,
+        pub end_at: DateTimeUtc,
+        pub created_at: DateTimeUtc,
+        pub created_by: String,
+        pub created_by_org: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `spot_checks`.
+pub mod spot_check {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "spot_checks")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        pub id: String,
+        pub organization_id: String,
+        pub org_path: String,
+        pub period: String,
+        pub scheme_id: String,
+        pub scheme_version: i32,
+        pub per_mille: i32,
+        pub seed: String,
+        pub strata: String,
+        pub checks: String,
+        pub passed: i32,
+        pub failed: i32,
+        pub incomplete: i32,
+        pub created_at: DateTimeUtc,
+        pub created_by: String,
+        pub created_by_org: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

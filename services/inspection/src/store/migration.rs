@@ -11,6 +11,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         let mut migrations = govmedia_kit::schema::migrations();
         migrations.push(Box::new(InspectionTables));
+        migrations.push(Box::new(HotEventAndSpotCheckTables));
         migrations
     }
 }
@@ -174,5 +175,75 @@ impl MigrationTrait for InspectionTables {
         )
         .await?;
         Ok(())
+    }
+}
+
+struct HotEventAndSpotCheckTables;
+
+impl MigrationName for HotEventAndSpotCheckTables {
+    fn name(&self) -> &str {
+        "m20261204_000003_hot_event_and_spot_check_tables"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for HotEventAndSpotCheckTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let mut spot_checks = Table::create();
+        spot_checks
+            .table("spot_checks")
+            .if_not_exists()
+            .col(big_pk_auto("seq"))
+            .col(string_len_uniq("id", 63))
+            .col(string_len("organization_id", 63))
+            .col(string_len("org_path", 1000))
+            .col(string_len("period", 7))
+            .col(string_len("scheme_id", 63))
+            .col(integer("scheme_version"))
+            .col(integer("per_mille"))
+            // A u64 as decimal text: PostgreSQL has no unsigned 64-bit integer.
+            .col(string_len("seed", 20))
+            // JSON: the draw and the checks, read and written whole.
+            .col(text("strata"))
+            .col(text("checks"))
+            .col(integer("passed"))
+            .col(integer("failed"))
+            .col(integer("incomplete"));
+        stamp_columns(&mut spot_checks, "created");
+        manager.create_table(spot_checks.to_owned()).await?;
+        let mut events = Table::create();
+        events
+            .table("hot_events")
+            .if_not_exists()
+            .col(big_pk_auto("seq"))
+            .col(string_len_uniq("id", 63))
+            .col(string_len("title", 400))
+            // JSON: the keywords, read and written whole.
+            .col(text("keywords"))
+            .col(string_len("organization_id", 63))
+            .col(string_len("org_path", 1000))
+            .col(timestamp_with_time_zone("start_at"))
+            .col(timestamp_with_time_zone("end_at"));
+        stamp_columns(&mut events, "created");
+        manager.create_table(events.to_owned()).await?;
+        govmedia_kit::schema::create_indexes(
+            manager,
+            &[
+                (
+                    "hot_events_org_path",
+                    "hot_events",
+                    &["org_path"][..],
+                    false,
+                ),
+                ("hot_events_end", "hot_events", &["end_at"][..], false),
+                (
+                    "spot_checks_org_path",
+                    "spot_checks",
+                    &["org_path"][..],
+                    false,
+                ),
+            ],
+        )
+        .await
     }
 }

@@ -4,10 +4,12 @@
 pub mod checks;
 pub mod entity;
 pub mod findings;
+pub mod hot_events;
 pub mod lexicons;
 pub mod migration;
 pub mod posts;
 pub mod schemes;
+pub mod spot_checks;
 
 use sea_orm::DbErr;
 
@@ -43,4 +45,24 @@ fn from_json<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T
 /// The filter of a listing by jurisdiction: rows whose organization path lies under `path`.
 fn under(column: impl sea_orm::ColumnTrait, path: &str) -> sea_orm::sea_query::SimpleExpr {
     govmedia_kit::store::starts_with(column, path)
+}
+
+/// `/a/b/c/` → `/a/`, `/a/b/`, `/a/b/c/`: the paths of an organization and its ancestors.
+fn lineage(path: &str) -> Vec<String> {
+    let mut paths = Vec::new();
+    let mut end = 1;
+    while let Some(next) = path.get(end..).and_then(|rest| rest.find('/')) {
+        end += next + 1;
+        paths.push(path[..end].to_owned());
+    }
+    paths
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_lineage_of_a_path_is_every_ancestor_and_itself() {
+        assert_eq!(super::lineage("/a/b/c/"), ["/a/", "/a/b/", "/a/b/c/"]);
+        assert!(super::lineage("").is_empty());
+    }
 }

@@ -181,6 +181,24 @@ async fn six_categories(backend: Backend) {
     );
     assert!(item(&edu, "no-update").explanation.contains("2026-05-10"));
 
+    // The cancelled Douyin account still publishes on the platform: a zombie account.
+    stream(
+        &mut suite.collector().await,
+        vec![post(
+            "golmud-douyin",
+            "dy-1",
+            "2026-11-29T20:00:00+08:00",
+            "今晚直播带货",
+        )],
+    )
+    .await;
+    let zombie = check(&mut supervisor, "golmud-douyin", "").await;
+    assert_eq!(
+        item(&zombie, "zombie").status,
+        pb::ItemStatus::Triggered as i32
+    );
+    assert_eq!(zombie.outcome, pb::Outcome::Fail as i32);
+
     // The service account: the publishing items do not apply; its original share is low.
     let service = check(
         &mut supervisor,
@@ -297,8 +315,19 @@ async fn lexicons_and_schemes(backend: Backend) {
     .await;
     let mut root = suite.root_supervisor().await;
     let mut supervisor = suite.supervisor().await;
+    // Nothing fails the account, but without a routing service the interaction item cannot be
+    // evaluated: no verdict of pass is given.
     let before = check(&mut supervisor, "golmud-wechat", "").await;
-    assert_eq!(before.outcome, pb::Outcome::Pass as i32);
+    assert_eq!(before.outcome, pb::Outcome::Incomplete as i32);
+    assert_eq!(before.not_evaluated, 1);
+    let interaction = item(&before, "interaction-poor");
+    assert_eq!(interaction.status, pb::ItemStatus::NotEvaluated as i32);
+    assert!(
+        interaction
+            .explanation
+            .contains("inspection.routing_endpoint"),
+        "{interaction:?}"
+    );
 
     // A province puts a lexicon; the next scan and check use it.
     let lexicon = root

@@ -32,6 +32,8 @@ pub type Ledger = RegistryServiceClient<InterceptedService<Channel, Credentials>
 pub struct Suite {
     pub registry: SocketAddr,
     pub inspection: SocketAddr,
+    /// The routing service, when the suite runs one.
+    pub routing: Option<SocketAddr>,
     pub gateway: SocketAddr,
     pub inspection_db: Db,
     pub bus: EventBus,
@@ -62,6 +64,11 @@ pub const NOW: &str = "2026-11-30T10:00:00+08:00";
 impl Suite {
     /// A suite behind a gateway, its clock at `start`, its accounts opened then.
     pub async fn spawn(backend: Backend, start: &str) -> Suite {
+        Self::spawn_with(backend, start, false).await
+    }
+
+    /// [`Suite::spawn`], with a routing service that inspection reads when `routing`.
+    pub async fn spawn_with(backend: Backend, start: &str, routing: bool) -> Suite {
         let backends = TestBackends::new(backend).await;
         let keys =
             Arc::new(TokenKeys::hs256(DEV_JWT_SECRET, "govmedia", "govmedia").expect("keys"));
@@ -84,9 +91,13 @@ impl Suite {
             .await
             .expect("migrate inspection");
         let (registry_listener, inspection_listener) = (port0().await, port0().await);
+        let routing_listener = if routing { Some(port0().await) } else { None };
         let mut suite = Suite {
             registry: registry_listener.local_addr().expect("addr"),
             inspection: inspection_listener.local_addr().expect("addr"),
+            routing: routing_listener
+                .as_ref()
+                .map(|listener| listener.local_addr().expect("addr")),
             gateway: "127.0.0.1:1".parse().expect("addr"),
             inspection_db: inspection_db.clone(),
             bus,
@@ -108,6 +119,30 @@ impl Suite {
             .await
             .expect("registry server");
         });
+        if let Some(listener) = routing_listener {
+            let routing_db = Db::connect(&suite.backends.database_for("routing"), "routing")
+                .await
+                .expect("routing db");
+            routing_db
+                .migrate::<govmedia_routing::Migrator>()
+                .await
+                .expect("migrate routing");
+            let mut config = govmedia_routing::RoutingConfig {
+                listen: listener.local_addr().expect("addr"),
+                registry_endpoint: format!("http://{}", suite.registry),
+                system_organization: "qinghai".into(),
+                contact_key: "0f1e2d3c4b5a69788796a5b4c3d2e1f0".into(),
+                ..Default::default()
+            };
+            config.publish.spool_dir = Some(suite.backends.dir().join("replies"));
+            let context = suite.context(routing_db, "routing");
+            let shutdown = suite.shutdown.clone();
+            tokio::spawn(async move {
+                govmedia_routing::serve(context, config, listener, shutdown)
+                    .await
+                    .expect("routing server");
+            });
+        }
         let config = suite.config();
         let context = suite.context(inspection_db, "inspection");
         let shutdown = suite.shutdown.clone();
@@ -128,6 +163,13 @@ impl Suite {
             registry_endpoint: format!("http://{}", self.registry),
             system_organization: "qinghai".into(),
             registry_timeout_ms: 3_000,
+            // No vendor service in any suite, a routing service in some: the detectors of an
+            // absent service are not evaluated.
+            routing_endpoint: self
+                .routing
+                .map(|addr| format!("http://{addr}"))
+                .unwrap_or_default(),
+            vendor_endpoint: String::new(),
             ..InspectionConfig::default()
         }
     }
@@ -161,6 +203,11 @@ impl Suite {
         config
             .upstreams
             .insert("inspection".into(), format!("http://{}", self.inspection));
+        if let Some(routing) = self.routing {
+            config
+                .upstreams
+                .insert("routing".into(), format!("http://{routing}"));
+        }
         let context = self.context(gateway_db, "gateway");
         let (shutdown, keys) = (self.shutdown.clone(), self.keys.clone());
         tokio::spawn(async move {
@@ -210,6 +257,27 @@ impl Suite {
     pub async fn xining_supervisor(&self) -> Inspection {
         self.client("sun.supervisor", "xining-office", &[Role::Supervisor])
             .await
+    }
+
+    /// A routing client for the collector of Golmud's accounts, through the gateway.
+    pub async fn routing_collector(
+        &self,
+    ) -> govmedia_proto::routing::v1::routing_service_client::RoutingServiceClient<
+        InterceptedService<Channel, Credentials>,
+    > {
+        let token = self
+            .keys
+            .issue(
+                "collector",
+                "golmud",
+                &[Role::Operator],
+                Duration::from_secs(600),
+            )
+            .expect("token");
+        govmedia_proto::routing::v1::routing_service_client::RoutingServiceClient::with_interceptor(
+            self.channel().await,
+            Credentials::bearer(&token).expect("creds"),
+        )
     }
 
     /// The registry, as the filing service applying `basis`: how accounts get there.

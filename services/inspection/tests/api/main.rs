@@ -6,3 +6,5 @@ mod bad_input;
 mod checks;
 mod helpers;
 mod intake;
+mod interaction;
+mod spot_checks;

@@ -1,0 +1,255 @@
+//! What other services know about an account, asked before a check judges it: the routing
+//! service's case counts and review records, the vendor service's oversight signals. Only what
+//! the scheme's applicable items need is asked. A service that is not configured, or does not
+//! answer, makes its items NOT_EVALUATED — never a pass — with the reason in the item's
+//! explanation.
+//!
+//! The service asks on its own account (SYSTEM, rooted at `inspection.system_organization`):
+//! the supervisor who runs a check sees the account already, and the facts are the account's,
+//! not the caller's.
+
+use std::{collections::BTreeMap, collections::BTreeSet, sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt as _;
+use govmedia_kit::{client::Peer, identity::Identity};
+use govmedia_proto::{
+    routing::v1::{self as rpb, routing_service_client::RoutingServiceClient},
+    vendor::v1::{self as vpb, vendor_service_client::VendorServiceClient},
+};
+
+use crate::{
+    config::InspectionConfig,
+    domain::{
+        Account, Post, Scheme,
+        detect::{self, CaseCounts, External, Need, VendorSignal},
+    },
+};
+
+/// Most posts of one check whose review record is looked up.
+pub const MAX_APPROVAL_LOOKUPS: usize = 300;
+
+/// Look-ups made at the same time.
+const CONCURRENCY: usize = 8;
+
+/// The services inspection reads, as configured.
+#[derive(Clone, Debug)]
+pub struct Sources {
+    routing: Option<Peer>,
+    vendor: Option<Peer>,
+}
+
+fn peer(
+    endpoint: &str,
+    config: &InspectionConfig,
+    identity: &Arc<Identity>,
+    name: &'static str,
+) -> Result<Option<Peer>, tonic::transport::Error> {
+    if endpoint.is_empty() {
+        return Ok(None);
+    }
+    Peer::new(
+        endpoint,
+        Duration::from_millis(config.peer_timeout_ms),
+        identity.clone(),
+        &config.system_organization,
+        name,
+    )
+    .map(Some)
+}
+
+fn not_configured(what: &str, setting: &str) -> String {
+    format!("未配置{what}（inspection.{setting}），未能评估")
+}
+
+fn unanswered(what: &str, status: &tonic::Status) -> String {
+    format!(
+        "{what}未应答（{:?}: {}），未能评估",
+        status.code(),
+        status.message()
+    )
+}
+
+impl Sources {
+    /// The sources of `config`, called as `identity`; connects on first use.
+    pub fn new(
+        config: &InspectionConfig,
+        identity: &Arc<Identity>,
+    ) -> Result<Self, tonic::transport::Error> {
+        Ok(Sources {
+            routing: peer(&config.routing_endpoint, config, identity, "routing")?,
+            vendor: peer(&config.vendor_endpoint, config, identity, "vendor")?,
+        })
+    }
+
+    /// Asks what the applicable items of `scheme` (`applies`, in item order) need to know
+    /// about `account` at `as_of`; `posts` are its posts of the lookback, newest first.
+    pub async fn gather(
+        &self,
+        account: &Account,
+        scheme: &Scheme,
+        applies: &[Option<i32>],
+        posts: &[Post],
+        as_of: DateTime<Utc>,
+    ) -> External {
+        let mut windows = BTreeSet::new();
+        let mut approvals_window: Option<i64> = None;
+        let mut signals = false;
+        for (item, applies) in scheme.items.iter().zip(applies) {
+            let (Some(_), Some(spec)) = (applies, detect::spec(&item.detector)) else {
+                continue;
+            };
+            let Ok(params) = detect::resolve(spec, &item.parameters) else {
+                continue;
+            };
+            match spec.needs {
+                Need::Posts => {}
+                Need::Cases => {
+                    windows.insert(params.get("window_days"));
+                }
+                Need::Approvals => {
+                    let days = params.get("window_days");
+                    approvals_window = Some(approvals_window.map_or(days, |d| d.max(days)));
+                }
+                Need::VendorSignals => signals = true,
+            }
+        }
+        let mut external = External::default();
+        for days in windows {
+            external
+                .cases
+                .insert(days, self.cases(account, as_of, days).await);
+        }
+        if let Some(days) = approvals_window {
+            let since = as_of - chrono::Duration::days(days);
+            let recent: Vec<&Post> = posts
+                .iter()
+                .filter(|post| post.original && post.published > since && post.published <= as_of)
+                .take(MAX_APPROVAL_LOOKUPS)
+                .collect();
+            external.approvals = Some(self.approvals(account, &recent).await);
+        }
+        if signals {
+            external.vendor = Some(self.signals(account).await);
+        }
+        external
+    }
+
+    async fn cases(
+        &self,
+        account: &Account,
+        as_of: DateTime<Utc>,
+        days: i64,
+    ) -> Result<CaseCounts, String> {
+        const WHAT: &str = "留言办理服务";
+        let Some(peer) = &self.routing else {
+            return Err(not_configured(WHAT, "routing_endpoint"));
+        };
+        let credentials = peer.credentials().map_err(|error| error.to_string())?;
+        let mut client = RoutingServiceClient::with_interceptor(peer.channel(), credentials);
+        let statistics = client
+            .get_case_statistics(rpb::GetCaseStatisticsRequest {
+                organization: format!("organizations/{}", account.organization),
+                period_start: Some(govmedia_kit::clock::to_proto(
+                    as_of - chrono::Duration::days(days),
+                )),
+                period_end: Some(govmedia_kit::clock::to_proto(as_of)),
+                grouping: rpb::StatisticsGrouping::Account as i32,
+            })
+            .await
+            .map_err(|status| unanswered(WHAT, &status))?
+            .into_inner();
+        let key = format!("accounts/{}", account.id);
+        Ok(statistics
+            .rows
+            .iter()
+            .find(|row| row.key == key)
+            .map(|row| CaseCounts {
+                received: i64::from(row.received),
+                answered: i64::from(row.answered),
+                overdue: i64::from(row.overdue),
+                rated: i64::from(row.rated),
+                satisfied: i64::from(row.satisfied),
+            })
+            .unwrap_or_default())
+    }
+
+    async fn approvals(
+        &self,
+        account: &Account,
+        posts: &[&Post],
+    ) -> Result<BTreeMap<String, bool>, String> {
+        const WHAT: &str = "先审后发服务";
+        let Some(peer) = &self.routing else {
+            return Err(not_configured(WHAT, "routing_endpoint"));
+        };
+        let credentials = peer.credentials().map_err(|error| error.to_string())?;
+        let client = RoutingServiceClient::with_interceptor(peer.channel(), credentials);
+        let name = format!("accounts/{}", account.id);
+        // Owned futures: each asks with its own clone of the client.
+        let lookups: Vec<_> = posts
+            .iter()
+            .map(|post| {
+                let (mut client, account) = (client.clone(), name.clone());
+                let (id, content_hash) = (post.id.clone(), post.content_hash.clone());
+                async move {
+                    let found = client
+                        .lookup_approved_content(rpb::LookupApprovedContentRequest {
+                            content_hash,
+                            text: String::new(),
+                            account,
+                        })
+                        .await
+                        .map_err(|status| unanswered(WHAT, &status))?
+                        .into_inner();
+                    Ok::<_, String>((id, !found.matches.is_empty()))
+                }
+            })
+            .collect();
+        let answers: Vec<Result<(String, bool), String>> = futures::stream::iter(lookups)
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        answers.into_iter().collect()
+    }
+
+    async fn signals(&self, account: &Account) -> Result<Vec<VendorSignal>, String> {
+        const WHAT: &str = "代运营机构服务";
+        let Some(peer) = &self.vendor else {
+            return Err(not_configured(WHAT, "vendor_endpoint"));
+        };
+        let credentials = peer.credentials().map_err(|error| error.to_string())?;
+        let mut client = VendorServiceClient::with_interceptor(peer.channel(), credentials);
+        let response = client
+            .list_oversight_signals(vpb::ListOversightSignalsRequest {
+                organization: format!("organizations/{}", account.organization),
+                kind: 0,
+            })
+            .await
+            .map_err(|status| unanswered(WHAT, &status))?
+            .into_inner();
+        let name = format!("accounts/{}", account.id);
+        Ok(response
+            .signals
+            .into_iter()
+            .filter(|signal| signal.account == name)
+            .map(|signal| VendorSignal {
+                kind: vpb::SignalKind::try_from(signal.kind)
+                    .map(|kind| {
+                        kind.as_str_name()
+                            .trim_start_matches("SIGNAL_KIND_")
+                            .to_owned()
+                    })
+                    .unwrap_or_else(|_| signal.kind.to_string()),
+                key: signal.key,
+                vendor: signal.vendor,
+                description: signal.description,
+                facts: signal
+                    .evidence
+                    .into_iter()
+                    .map(|fact| (fact.name, fact.value))
+                    .collect(),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,233 @@
+//! Detectors that read the routing service: citizens' messages left overdue, posts published
+//! without an approved draft; and what a check says when the vendor service is absent.
+
+use govmedia_proto::{common::v1::ProblemCategory, inspection::v1 as pb, routing::v1 as rpb};
+use govmedia_test_support::{Backend, backend_test};
+
+use crate::helpers::*;
+
+backend_test!(
+    overdue_messages_and_unreviewed_posts_come_from_routing,
+    from_routing
+);
+
+async fn from_routing(backend: Backend) {
+    let suite = Suite::spawn_with(backend, NOW, true).await;
+    let mut routing = suite.routing_collector().await;
+    for i in 0..4 {
+        routing
+            .submit_message(rpb::SubmitMessageRequest {
+                message: Some(rpb::IncomingMessage {
+                    account: "accounts/golmud-wechat".into(),
+                    platform_message_id: format!("msg-{i}"),
+                    citizen_handle: format!("市民{i}"),
+                    text: format!("第{i}个问题：供暖什么时候开始？"),
+                    category: rpb::MessageCategory::Consult as i32,
+                    received_time: Some(govmedia_kit::clock::to_proto(at(NOW))),
+                    ..Default::default()
+                }),
+            })
+            .await
+            .expect("message taken");
+    }
+    let mut collector = suite.collector().await;
+    stream(
+        &mut collector,
+        vec![post(
+            "golmud-wechat",
+            "wx-1",
+            "2026-11-29T09:00:00+08:00",
+            "我市冬季供暖工作全面启动。",
+        )],
+    )
+    .await;
+    // Nobody dispatches them: ten days on, every case is overdue on the dispatcher's clock.
+    suite.time.advance(chrono::Duration::days(10));
+    let mut supervisor = suite.supervisor().await;
+    let national = check(&mut supervisor, "golmud-wechat", "").await;
+    let interaction = item(&national, "interaction-poor");
+    assert_eq!(
+        interaction.status,
+        pb::ItemStatus::Triggered as i32,
+        "{interaction:?}"
+    );
+    assert!(
+        interaction.explanation.contains("收到留言 4 件"),
+        "{interaction:?}"
+    );
+    assert_eq!(national.outcome, pb::Outcome::Fail as i32);
+
+    let provincial = check(
+        &mut supervisor,
+        "golmud-wechat",
+        "schemes/provincial-example",
+    )
+    .await;
+    let unreviewed = item(&provincial, "unreviewed-posts");
+    assert_eq!(
+        unreviewed.status,
+        pb::ItemStatus::Triggered as i32,
+        "{unreviewed:?}"
+    );
+    assert_eq!(unreviewed.findings.len(), 1);
+    let vendor = item(&provincial, "vendor-oversight");
+    assert_eq!(vendor.status, pb::ItemStatus::NotEvaluated as i32);
+    assert!(
+        vendor.explanation.contains("inspection.vendor_endpoint"),
+        "{vendor:?}"
+    );
+    assert_eq!(provincial.not_evaluated, 1);
+
+    let findings = supervisor
+        .list_findings(pb::ListFindingsRequest {
+            category: ProblemCategory::HollowInteraction as i32,
+            ..Default::default()
+        })
+        .await
+        .expect("findings")
+        .into_inner()
+        .findings;
+    assert_eq!(findings.len(), 1);
+    let evidence = findings[0].evidence.as_ref().expect("evidence");
+    assert_eq!(evidence.source, "routing");
+    assert!(
+        evidence
+            .figures
+            .iter()
+            .any(|f| f.name == "overdue" && f.value == 4.0)
+    );
+}
+
+backend_test!(
+    silence_on_a_hot_event_is_found_and_speaking_clears_it,
+    hot_events
+);
+
+async fn hot_events(backend: Backend) {
+    let suite = Suite::spawn(backend, NOW).await;
+    let mut supervisor = suite.supervisor().await;
+    let event = supervisor
+        .create_hot_event(pb::CreateHotEventRequest {
+            hot_event_id: "golmud-snow-2026".into(),
+            hot_event: Some(pb::HotEvent {
+                title: "格尔木市强降雪".into(),
+                keywords: vec!["降雪".into(), "暴雪".into()],
+                organization: "organizations/golmud".into(),
+                start_time: Some(govmedia_kit::clock::to_proto(at(
+                    "2026-11-27T06:00:00+08:00",
+                ))),
+                end_time: Some(govmedia_kit::clock::to_proto(at(
+                    "2026-12-05T00:00:00+08:00",
+                ))),
+                ..Default::default()
+            }),
+            request_id: "snow-1".into(),
+        })
+        .await
+        .expect("event")
+        .into_inner();
+    assert_eq!(event.name, "hotEvents/golmud-snow-2026");
+    let mut collector = suite.collector().await;
+    stream(
+        &mut collector,
+        vec![
+            post(
+                "golmud-wechat",
+                "wx-1",
+                "2026-11-28T09:00:00+08:00",
+                "关于暴 雪天气出行的提示",
+            ),
+            post(
+                "golmud-edu-wechat",
+                "edu-1",
+                "2026-11-28T09:00:00+08:00",
+                "期末考试安排",
+            ),
+        ],
+    )
+    .await;
+    let provincial = "schemes/provincial-example";
+    let spoke = check(&mut supervisor, "golmud-wechat", provincial).await;
+    assert_eq!(
+        item(&spoke, "hot-event-silence").status,
+        pb::ItemStatus::Clear as i32
+    );
+    let silent = check(&mut supervisor, "golmud-edu-wechat", provincial).await;
+    let silence = item(&silent, "hot-event-silence");
+    assert_eq!(
+        silence.status,
+        pb::ItemStatus::Triggered as i32,
+        "{silence:?}"
+    );
+    let finding = supervisor
+        .get_finding(pb::GetFindingRequest {
+            name: silence.findings[0].clone(),
+        })
+        .await
+        .expect("finding")
+        .into_inner();
+    assert_eq!(
+        finding.category,
+        ProblemCategory::LowInformationQuality as i32
+    );
+    assert_eq!(
+        finding.evidence.expect("evidence").reference,
+        "hotEvents/golmud-snow-2026"
+    );
+    // Xining's accounts were not expected to speak, and Xining's supervisor does not see it.
+    let mut xining = suite.xining_supervisor().await;
+    let listed = xining
+        .list_hot_events(pb::ListHotEventsRequest::default())
+        .await
+        .expect("list")
+        .into_inner();
+    assert!(listed.hot_events.is_empty());
+    // An event outside the caller's jurisdiction, or longer than 90 days, is refused.
+    let outside = xining
+        .create_hot_event(pb::CreateHotEventRequest {
+            hot_event_id: "other".into(),
+            hot_event: Some(pb::HotEvent {
+                title: "x".into(),
+                keywords: vec!["x".into()],
+                organization: "organizations/golmud".into(),
+                start_time: Some(govmedia_kit::clock::to_proto(at(NOW))),
+                end_time: Some(govmedia_kit::clock::to_proto(at(
+                    "2026-12-05T00:00:00+08:00",
+                ))),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await;
+    assert_eq!(
+        outside.expect_err("outside").code(),
+        tonic::Code::PermissionDenied
+    );
+    let long = supervisor
+        .create_hot_event(pb::CreateHotEventRequest {
+            hot_event_id: "long".into(),
+            hot_event: Some(pb::HotEvent {
+                title: "x".into(),
+                keywords: vec!["！！".into()],
+                organization: "organizations/golmud".into(),
+                start_time: Some(govmedia_kit::clock::to_proto(at(
+                    "2026-01-01T00:00:00+08:00",
+                ))),
+                end_time: Some(govmedia_kit::clock::to_proto(at(NOW))),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await;
+    let status = assert_invalid(long, "hot_event.end_time");
+    assert!(
+        status.message().contains("keywords[0]") || {
+            use tonic_types::StatusExt;
+            status.get_error_details().bad_request().is_some_and(|b| {
+                b.field_violations
+                    .iter()
+                    .any(|v| v.field == "hot_event.keywords[0]")
+            })
+        }
+    );
+}
