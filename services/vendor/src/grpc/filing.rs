@@ -8,8 +8,7 @@ use std::{sync::Arc, time::Duration};
 
 use govmedia_kit::{
     auth::Principal,
-    client::{self, Credentials},
-    error::ApiError,
+    client::{Credentials, Peer},
     identity::Identity,
 };
 use govmedia_proto::{
@@ -42,11 +41,7 @@ pub struct HandoverFiling {
 
 /// The vendor service's client of the filing service. Cheap to clone.
 #[derive(Clone, Debug)]
-pub struct Filings {
-    channel: Channel,
-    identity: Arc<Identity>,
-    root: String,
-}
+pub struct Filings(Peer);
 
 impl Filings {
     /// A client of the filing service at `config.filing_endpoint`, speaking as the service's
@@ -55,34 +50,24 @@ impl Filings {
         config: &VendorConfig,
         identity: Arc<Identity>,
     ) -> Result<Self, tonic::transport::Error> {
-        Ok(Self {
-            channel: client::lazy(
-                &config.filing_endpoint,
-                Duration::from_millis(config.filing_timeout_ms),
-            )?,
+        Ok(Self(Peer::new(
+            &config.filing_endpoint,
+            Duration::from_millis(config.filing_timeout_ms),
             identity,
-            root: config.system_organization.clone(),
-        })
+            &config.system_organization,
+            AUDIENCE,
+        )?))
     }
 
     /// The service's own principal, as the filing service sees it.
     pub fn own_principal(&self) -> Principal {
-        self.identity.own_principal(&self.root)
+        self.0.own_principal()
     }
 
     fn client(&self) -> Result<Client, Status> {
-        let token = self
-            .identity
-            .mint(&self.own_principal(), AUDIENCE)
-            .map_err(|error| {
-                Status::from(ApiError::internal(
-                    "minting an identity for the filing service",
-                    &error,
-                ))
-            })?;
         Ok(FilingServiceClient::with_interceptor(
-            self.channel.clone(),
-            Credentials::bearer(&token)?,
+            self.0.channel(),
+            self.0.credentials().map_err(Status::from)?,
         ))
     }
 
