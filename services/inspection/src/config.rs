@@ -49,6 +49,10 @@ pub struct InspectionConfig {
     /// How far back a check reads an account's posts, in days (the longest window a scheme
     /// item may ask for).
     pub lookback_days: u32,
+    /// Run the daily monitoring in this process (one replica at a time does, under a lease).
+    pub workers: bool,
+    /// The daily monitoring run, the `[inspection.monitoring]` table.
+    pub monitoring: MonitoringConfig,
     /// The share of each stratum a spot check draws when its request names none, 0-1 (a
     /// ministry samples at least 10 % of its accounts each quarter).
     pub spot_check_ratio: f64,
@@ -107,7 +111,44 @@ impl Default for InspectionConfig {
             .to_vec(),
             lookback_days: 400,
             spot_check_ratio: 0.1,
+            workers: true,
+            monitoring: MonitoringConfig::default(),
         }
+    }
+}
+
+/// When and how the daily monitoring run checks the accounts.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MonitoringConfig {
+    /// The time of day (Asia/Shanghai, `HH:MM`) the daily run starts.
+    pub daily_at: String,
+    /// The scheme the run checks under, e.g. `national`.
+    pub scheme: String,
+    /// An account not checked for this many days is checked again whatever changed.
+    pub refresh_days: u32,
+    /// Accounts checked at the same time.
+    pub concurrency: u32,
+    /// Longest wait before looking for a run asked for on another replica.
+    pub poll_ms: u64,
+}
+
+impl Default for MonitoringConfig {
+    fn default() -> Self {
+        Self {
+            daily_at: "02:00".to_owned(),
+            scheme: crate::domain::scheme::NATIONAL.to_owned(),
+            refresh_days: 7,
+            concurrency: 4,
+            poll_ms: 60_000,
+        }
+    }
+}
+
+impl MonitoringConfig {
+    /// `daily_at` as (hour, minute), when valid.
+    pub fn daily_time(&self) -> Option<chrono::NaiveTime> {
+        chrono::NaiveTime::parse_from_str(&self.daily_at, "%H:%M").ok()
     }
 }
 
@@ -180,6 +221,27 @@ impl InspectionConfig {
                 "inspection.registry_timeout_ms and inspection.peer_timeout_ms must be positive"
                     .to_owned(),
             );
+        }
+        let monitoring = &self.monitoring;
+        if monitoring.daily_time().is_none() {
+            problems.push(format!(
+                "inspection.monitoring.daily_at {:?} is not a time of day like 02:00",
+                monitoring.daily_at
+            ));
+        }
+        if !govmedia_kit::validate::is_id(&monitoring.scheme) {
+            problems
+                .push("inspection.monitoring.scheme must name a scheme, e.g. national".to_owned());
+        }
+        if !(1..=365).contains(&monitoring.refresh_days) {
+            problems
+                .push("inspection.monitoring.refresh_days must be between 1 and 365".to_owned());
+        }
+        if !(1..=64).contains(&monitoring.concurrency) {
+            problems.push("inspection.monitoring.concurrency must be between 1 and 64".to_owned());
+        }
+        if monitoring.poll_ms < 10 {
+            problems.push("inspection.monitoring.poll_ms must be at least 10".to_owned());
         }
         if !(self.spot_check_ratio > 0.0 && self.spot_check_ratio <= 1.0) {
             problems

@@ -98,6 +98,32 @@ impl InForce {
         Ok(scanner)
     }
 
+    /// SHA-256 (hex) of every lexicon in force: the starter lexicon's version, the files' and
+    /// the stored lexicons' names and texts. A different fingerprint means a post may hit
+    /// differently.
+    pub async fn fingerprint(&self, conn: &impl sea_orm::ConnectionTrait) -> Result<String, DbErr> {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(Lexicon::starter().version.as_bytes());
+        for file in &self.files {
+            hasher.update([0]);
+            hasher.update(file.name.as_bytes());
+            hasher.update([0]);
+            hasher.update(Sha256::digest(file.text.as_bytes()));
+        }
+        for record in store::lexicons::all(conn).await? {
+            hasher.update([1]);
+            hasher.update(record.name.as_bytes());
+            hasher.update([0]);
+            hasher.update(record.sha256.as_bytes());
+        }
+        Ok(hasher
+            .finalize()
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect())
+    }
+
     /// The lexicons of the settings' files.
     pub fn files(&self) -> &[FileLexicon] {
         &self.files

@@ -7,8 +7,8 @@
 //! Same rooms as every govmedia service: [`config`], [`error`], [`grpc`] (handlers and
 //! proto↔domain conversion), [`domain`] (rules, no I/O), [`store`] (entities, migrations,
 //! queries), [`events`] (what it publishes); plus [`lexicons`] (the scanner of the lexicons in
-//! force, kept alike on every replica) and [`sources`] (what the routing and vendor services
-//! know about an account).
+//! force, kept alike on every replica), [`sources`] (what the routing and vendor services
+//! know about an account) and [`monitor`] (the daily run).
 
 #![forbid(unsafe_code)]
 
@@ -18,6 +18,7 @@ pub mod error;
 pub mod events;
 pub mod grpc;
 pub mod lexicons;
+pub mod monitor;
 pub mod sources;
 pub mod store;
 
@@ -25,6 +26,7 @@ use std::sync::Arc;
 
 use govmedia_kit::{
     CancellationToken,
+    lease::Leases,
     server::{self, ServerError, ServiceContext},
 };
 use govmedia_proto::inspection::v1::inspection_service_server::InspectionServiceServer;
@@ -50,7 +52,7 @@ pub async fn serve(
     // Read before anything starts: a lexicon file with a bad line stops the service here.
     let files = lexicons::read_files(&config.lexicon_files)
         .map_err(|problem| ServerError::Config(vec![problem]))?;
-    let (writer, background) =
+    let (writer, mut background) =
         server::start(&context, NAME, events::STREAM, config.problems(), &shutdown)?;
     let registry = grpc::registry(&config, context.identity.clone())?;
     let sources = sources::Sources::new(&config, &context.identity)?;
@@ -61,6 +63,15 @@ pub async fn serve(
         Arc::new(lexicons::InForce::new(files)),
         &config,
     );
+    if config.workers {
+        let monitor =
+            monitor::Monitor::new(api.clone(), config.monitoring.clone(), api.monitor_wake());
+        background.spawn(monitor.run(
+            Leases::for_bus(&context.bus),
+            server::replica_id(NAME),
+            shutdown.clone(),
+        ));
+    }
     let routes = Routes::new(InspectionServiceServer::new(api));
     let result = server::serve(
         listener,

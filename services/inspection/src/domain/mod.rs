@@ -7,6 +7,7 @@ pub mod detect;
 pub mod finding;
 pub mod hot;
 pub mod post;
+pub mod run;
 pub mod sample;
 pub mod scheme;
 

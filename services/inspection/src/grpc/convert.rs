@@ -408,3 +408,36 @@ pub fn spot_check(spot: &SpotCheck) -> pb::SpotCheck {
         created: Some(stamp(&spot.created)),
     }
 }
+
+/// `monitoringRuns/{id}`.
+pub fn run_name(id: &str) -> String {
+    format!("monitoringRuns/{id}")
+}
+
+/// A monitoring run.
+pub fn run(run: &crate::domain::run::MonitoringRun) -> pb::MonitoringRun {
+    pb::MonitoringRun {
+        name: run_name(&run.id),
+        mode: run.mode as i32,
+        mode_reason: run.mode_reason.clone(),
+        state: run.state as i32,
+        as_of: time(run.as_of),
+        scheme: if run.scheme.0.is_empty() {
+            String::new()
+        } else {
+            scheme_name(&run.scheme.0)
+        },
+        scheme_version: run.scheme.1,
+        accounts_active: run.accounts_active,
+        accounts_checked: run.accounts_checked,
+        new_posts: run.new_posts,
+        passed: run.counts[0],
+        failed: run.counts[1],
+        incomplete: run.counts[2],
+        lexicon_fingerprint: run.lexicon_fingerprint.clone(),
+        started_time: time(run.started),
+        finished_time: time(run.finished),
+        error: run.error.clone(),
+        created: Some(stamp(&run.created)),
+    }
+}

@@ -11,6 +11,7 @@ mod findings;
 mod hot_events;
 mod lexicons;
 mod posts;
+mod runs;
 mod schemes;
 mod spot_checks;
 mod validation;
@@ -50,6 +51,8 @@ pub struct InspectionApi {
     lookback_days: u32,
     spot_check_per_mille: u32,
     accounts: PerCaller<Account>,
+    /// Wakes the monitor: a run was asked for.
+    monitor: Arc<tokio::sync::Notify>,
 }
 
 impl InspectionApi {
@@ -72,10 +75,127 @@ impl InspectionApi {
             lookback_days: config.lookback_days,
             spot_check_per_mille: config.spot_check_per_mille(),
             accounts: PerCaller::new(ACCOUNT_TTL, 100_000),
+            monitor: Arc::default(),
         }
     }
 
-    fn conn(&self) -> &sea_orm::DatabaseConnection {
+    /// What wakes the monitor when a run is asked for.
+    pub fn monitor_wake(&self) -> Arc<tokio::sync::Notify> {
+        self.monitor.clone()
+    }
+
+    /// The writer.
+    pub(crate) fn writer(&self) -> &Writer {
+        &self.writer
+    }
+
+    /// The service's own principal (SYSTEM at its root).
+    pub(crate) fn own_principal(&self) -> Principal {
+        self.registry.own_principal()
+    }
+
+    /// The fingerprint of the lexicons in force.
+    pub(crate) async fn lexicon_fingerprint(&self) -> Result<String, InspectionError> {
+        Ok(self.lexicons.fingerprint(self.conn()).await?)
+    }
+
+    /// The latest version of the scheme `id`.
+    pub(crate) async fn scheme(&self, id: &str) -> Result<crate::domain::Scheme, InspectionError> {
+        schemes::find(self, id, 0).await
+    }
+
+    /// A new PENDING run asked for by `principal` at `now`.
+    pub(crate) fn new_run(
+        &self,
+        mode: crate::domain::run::RunMode,
+        principal: &Principal,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> crate::domain::run::MonitoringRun {
+        crate::domain::run::MonitoringRun {
+            id: format!("r{}", uuid::Uuid::now_v7().simple()),
+            mode,
+            mode_reason: String::new(),
+            state: crate::domain::run::RunState::Pending,
+            as_of: None,
+            scheme: (String::new(), 0),
+            accounts_active: 0,
+            accounts_checked: 0,
+            new_posts: 0,
+            counts: [0; 3],
+            lexicon_fingerprint: String::new(),
+            post_mark: 0,
+            started: None,
+            finished: None,
+            error: String::new(),
+            created: Stamp {
+                time: now,
+                actor: principal.subject.clone(),
+                actor_organization: principal.organization.clone(),
+            },
+        }
+    }
+
+    /// Checks `account` under `scheme` for `principal`, as `method` (no idempotency key).
+    pub(crate) async fn check_account(
+        &self,
+        principal: &Principal,
+        account: &Account,
+        scheme: &crate::domain::Scheme,
+        method: &'static str,
+    ) -> Result<pb::Check, InspectionError> {
+        checks::perform(self, principal, account, scheme, (method, "", &())).await
+    }
+
+    /// The ACTIVE accounts of the whole tree the service serves.
+    pub(crate) async fn active_accounts(&self) -> Result<Vec<Account>, InspectionError> {
+        let root = self.registry.as_service().jurisdiction().await?;
+        self.active_accounts_under(&root).await
+    }
+
+    /// The ACTIVE accounts of the subtree of `root`, with their organizations' paths, as the
+    /// service sees them.
+    pub(crate) async fn active_accounts_under(
+        &self,
+        root: &OrgRef,
+    ) -> Result<Vec<Account>, InspectionError> {
+        let asker = self.registry.as_service();
+        let mut paths: std::collections::BTreeMap<String, String> = Default::default();
+        let mut accounts = Vec::new();
+        for entry in asker.accounts(&root.id).await? {
+            if AccountStatus::from_i32(entry.status) != Some(AccountStatus::Active) {
+                continue;
+            }
+            let organization = strip(&entry.organization, "organizations/")?.to_owned();
+            let path = match paths.get(&organization) {
+                Some(path) => path.clone(),
+                None => {
+                    let unit = asker.unit(&organization).await?;
+                    paths.insert(organization.clone(), unit.path.clone());
+                    unit.path
+                }
+            };
+            if !within(&root.path, &path) {
+                continue;
+            }
+            accounts.push(Account {
+                id: strip(&entry.name, "accounts/")?.to_owned(),
+                organization,
+                path,
+                display_name: entry.display_name,
+                platform: entry.platform,
+                kind: entry.kind,
+                level: entry.level,
+                status: Some(AccountStatus::Active),
+                opened: entry
+                    .open_time
+                    .as_ref()
+                    .and_then(govmedia_kit::clock::from_proto),
+            });
+        }
+        Ok(accounts)
+    }
+
+    pub(crate) fn conn(&self) -> &sea_orm::DatabaseConnection {
         self.writer.db().conn()
     }
 
@@ -311,6 +431,27 @@ impl InspectionService for InspectionApi {
         request: Request<pb::ListSpotChecksRequest>,
     ) -> Result<Response<pb::ListSpotChecksResponse>, Status> {
         handle!(self, request, spot_checks::list)
+    }
+
+    async fn start_monitoring_run(
+        &self,
+        request: Request<pb::StartMonitoringRunRequest>,
+    ) -> Result<Response<pb::MonitoringRun>, Status> {
+        handle!(self, request, runs::start)
+    }
+
+    async fn get_monitoring_run(
+        &self,
+        request: Request<pb::GetMonitoringRunRequest>,
+    ) -> Result<Response<pb::MonitoringRun>, Status> {
+        handle!(self, request, runs::get)
+    }
+
+    async fn list_monitoring_runs(
+        &self,
+        request: Request<pb::ListMonitoringRunsRequest>,
+    ) -> Result<Response<pb::ListMonitoringRunsResponse>, Status> {
+        handle!(self, request, runs::list)
     }
 
     async fn create_finding(

@@ -9,14 +9,13 @@ use govmedia_kit::{
     paging::{Page, fingerprint},
     validate,
 };
-use govmedia_proto::{common::v1::ErrorReason, inspection::v1 as pb, registry::v1 as rpb};
-use govmedia_registry_client::strip;
+use govmedia_proto::{common::v1::ErrorReason, inspection::v1 as pb};
 use serde_json::json;
 
 use super::{InspectionApi, checks, convert, schemes, stamp, unvalidated};
 use crate::{
     domain::{
-        Account, AccountStatus, SpotCheck,
+        Account, SpotCheck,
         sample::{self, Member},
         scheme::{NATIONAL, Verdict},
         within,
@@ -102,56 +101,22 @@ pub(super) async fn start(
         });
     }
 
-    // The population: the subtree's ACTIVE accounts, each with its region.
-    let asker = api.registry.as_service();
-    let ledger = asker.accounts(&root.id).await?;
-    let mut paths: BTreeMap<String, String> = BTreeMap::new();
+    // The population: the subtree's ACTIVE accounts, each with its region (the organization
+    // directly under the root on its path).
     let mut members = Vec::new();
     let mut accounts: BTreeMap<String, Account> = BTreeMap::new();
-    for entry in ledger {
-        if entry.status != rpb::AccountStatus::Active as i32 {
-            continue;
-        }
-        let account_id = strip(&entry.name, "accounts/")?.to_owned();
-        let org = strip(&entry.organization, "organizations/")?.to_owned();
-        let path = match paths.get(&org) {
-            Some(path) => path.clone(),
-            None => {
-                let unit = asker.unit(&org).await?;
-                paths.insert(org.clone(), unit.path.clone());
-                unit.path
-            }
-        };
-        if !within(&root.path, &path) {
-            continue;
-        }
-        let region = path[root.path.len()..]
+    for account in api.active_accounts_under(&root).await? {
+        let region = account.path[root.path.len()..]
             .split('/')
             .find(|segment| !segment.is_empty())
             .unwrap_or(&root.id)
             .to_owned();
         members.push(Member {
-            account: account_id.clone(),
+            account: account.id.clone(),
             region,
-            platform: entry.platform,
+            platform: account.platform,
         });
-        accounts.insert(
-            account_id.clone(),
-            Account {
-                id: account_id,
-                organization: org,
-                path,
-                display_name: entry.display_name,
-                platform: entry.platform,
-                kind: entry.kind,
-                level: entry.level,
-                status: AccountStatus::from_i32(entry.status),
-                opened: entry
-                    .open_time
-                    .as_ref()
-                    .and_then(govmedia_kit::clock::from_proto),
-            },
-        );
+        accounts.insert(account.id.clone(), account);
     }
     let seed = req.seed.unwrap_or_else(|| {
         let bytes = uuid::Uuid::new_v4().into_bytes();

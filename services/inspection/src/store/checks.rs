@@ -100,3 +100,17 @@ pub async fn list(
         })
         .collect()
 }
+
+/// Every account's latest check.
+pub async fn last_per_account(
+    conn: &impl ConnectionTrait,
+) -> Result<Vec<(String, chrono::DateTime<chrono::Utc>)>, DbErr> {
+    row::Entity::find()
+        .select_only()
+        .column(row::Column::AccountId)
+        .column_as(row::Column::CreatedAt.max(), "latest")
+        .group_by(row::Column::AccountId)
+        .into_tuple::<(String, chrono::DateTime<chrono::Utc>)>()
+        .all(conn)
+        .await
+}

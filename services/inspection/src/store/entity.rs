@@ -209,3 +209,41 @@ pub mod spot_check {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// `monitoring_runs`.
+pub mod monitoring_run {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "monitoring_runs")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        pub id: String,
+        pub mode: i32,
+        pub mode_reason: String,
+        pub state: i32,
+        pub as_of: Option<DateTimeUtc>,
+        pub scheme_id: String,
+        pub scheme_version: i32,
+        pub accounts_active: i32,
+        pub accounts_checked: i32,
+        pub new_posts: i32,
+        pub passed: i32,
+        pub failed: i32,
+        pub incomplete: i32,
+        pub lexicon_fingerprint: String,
+        pub post_mark: i64,
+        pub started_at: Option<DateTimeUtc>,
+        pub finished_at: Option<DateTimeUtc>,
+        pub error: String,
+        pub created_at: DateTimeUtc,
+        pub created_by: String,
+        pub created_by_org: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -182,7 +182,7 @@ struct HotEventAndSpotCheckTables;
 
 impl MigrationName for HotEventAndSpotCheckTables {
     fn name(&self) -> &str {
-        "m20261204_000003_hot_event_and_spot_check_tables"
+        "m20261204_000003_hot_event_spot_check_and_run_tables"
     }
 }
 
@@ -211,6 +211,30 @@ impl MigrationTrait for HotEventAndSpotCheckTables {
             .col(integer("incomplete"));
         stamp_columns(&mut spot_checks, "created");
         manager.create_table(spot_checks.to_owned()).await?;
+        let mut runs = Table::create();
+        runs.table("monitoring_runs")
+            .if_not_exists()
+            .col(big_pk_auto("seq"))
+            .col(string_len_uniq("id", 63))
+            .col(integer("mode"))
+            .col(text("mode_reason"))
+            .col(integer("state"))
+            .col(timestamp_with_time_zone_null("as_of"))
+            .col(string_len("scheme_id", 63))
+            .col(integer("scheme_version"))
+            .col(integer("accounts_active"))
+            .col(integer("accounts_checked"))
+            .col(integer("new_posts"))
+            .col(integer("passed"))
+            .col(integer("failed"))
+            .col(integer("incomplete"))
+            .col(string_len("lexicon_fingerprint", 64))
+            .col(big_integer("post_mark"))
+            .col(timestamp_with_time_zone_null("started_at"))
+            .col(timestamp_with_time_zone_null("finished_at"))
+            .col(text("error"));
+        stamp_columns(&mut runs, "created");
+        manager.create_table(runs.to_owned()).await?;
         let mut events = Table::create();
         events
             .table("hot_events")
@@ -236,6 +260,18 @@ impl MigrationTrait for HotEventAndSpotCheckTables {
                     false,
                 ),
                 ("hot_events_end", "hot_events", &["end_at"][..], false),
+                (
+                    "monitoring_runs_state",
+                    "monitoring_runs",
+                    &["state", "seq"][..],
+                    false,
+                ),
+                (
+                    "checks_created",
+                    "checks",
+                    &["account_id", "created_at"][..],
+                    false,
+                ),
                 (
                     "spot_checks_org_path",
                     "spot_checks",

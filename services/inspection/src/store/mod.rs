@@ -8,6 +8,7 @@ pub mod hot_events;
 pub mod lexicons;
 pub mod migration;
 pub mod posts;
+pub mod runs;
 pub mod schemes;
 pub mod spot_checks;
 

@@ -162,3 +162,47 @@ pub async fn latest(
         .await?
         .map(|model| (model.id, model.published_at)))
 }
+
+/// The highest post sequence taken so far (0 for none).
+pub async fn mark(conn: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    Ok(row::Entity::find()
+        .select_only()
+        .column_as(row::Column::Seq.max(), "mark")
+        .into_tuple::<Option<i64>>()
+        .one(conn)
+        .await?
+        .flatten()
+        .unwrap_or(0))
+}
+
+/// The accounts with posts taken after the sequence `after` up to `until`, and how many posts.
+pub async fn posted_between(
+    conn: &impl ConnectionTrait,
+    after: i64,
+    until: i64,
+) -> Result<Vec<(String, i64)>, DbErr> {
+    row::Entity::find()
+        .select_only()
+        .column(row::Column::AccountId)
+        .column_as(row::Column::Seq.count(), "posts")
+        .filter(row::Column::Seq.gt(after))
+        .filter(row::Column::Seq.lte(until))
+        .group_by(row::Column::AccountId)
+        .into_tuple::<(String, i64)>()
+        .all(conn)
+        .await
+}
+
+/// Every account's latest post, published.
+pub async fn latest_per_account(
+    conn: &impl ConnectionTrait,
+) -> Result<Vec<(String, DateTime<Utc>)>, DbErr> {
+    row::Entity::find()
+        .select_only()
+        .column(row::Column::AccountId)
+        .column_as(row::Column::PublishedAt.max(), "latest")
+        .group_by(row::Column::AccountId)
+        .into_tuple::<(String, DateTime<Utc>)>()
+        .all(conn)
+        .await
+}

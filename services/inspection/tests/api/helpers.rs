@@ -170,6 +170,13 @@ impl Suite {
                 .map(|addr| format!("http://{addr}"))
                 .unwrap_or_default(),
             vendor_endpoint: String::new(),
+            // The daily run is not due in a test (its clock stays before 23:59); runs asked
+            // for are taken at once.
+            monitoring: govmedia_inspection::config::MonitoringConfig {
+                daily_at: "23:59".into(),
+                poll_ms: 50,
+                ..Default::default()
+            },
             ..InspectionConfig::default()
         }
     }

@@ -7,4 +7,5 @@ mod checks;
 mod helpers;
 mod intake;
 mod interaction;
+mod monitoring;
 mod spot_checks;
