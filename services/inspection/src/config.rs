@@ -53,6 +53,8 @@ pub struct InspectionConfig {
     pub workers: bool,
     /// The daily monitoring run, the `[inspection.monitoring]` table.
     pub monitoring: MonitoringConfig,
+    /// The RSS/Atom collector, the `[inspection.feeds]` table.
+    pub feeds: FeedConfig,
     /// The share of each stratum a spot check draws when its request names none, 0-1 (a
     /// ministry samples at least 10 % of its accounts each quarter).
     pub spot_check_ratio: f64,
@@ -113,6 +115,39 @@ impl Default for InspectionConfig {
             spot_check_ratio: 0.1,
             workers: true,
             monitoring: MonitoringConfig::default(),
+            feeds: FeedConfig::default(),
+        }
+    }
+}
+
+/// How the RSS/Atom collector polls.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeedConfig {
+    /// The wait between two polls of a feed that answered.
+    pub interval_ms: u64,
+    /// The longest wait after failures (the wait doubles per failure).
+    pub max_backoff_ms: u64,
+    /// A poll (connection, answer and the whole document) gives up after this long: a feed
+    /// that never ends is a failure, not a stuck collector.
+    pub timeout_ms: u64,
+    /// The largest document taken; a larger one is a failure.
+    pub max_bytes: u64,
+    /// How often due feeds are looked for (a new feed also wakes the collector).
+    pub poll_ms: u64,
+    /// Feeds polled at the same time.
+    pub concurrency: u32,
+}
+
+impl Default for FeedConfig {
+    fn default() -> Self {
+        Self {
+            interval_ms: 15 * 60_000,
+            max_backoff_ms: 24 * 3_600_000,
+            timeout_ms: 10_000,
+            max_bytes: 5 * 1024 * 1024,
+            poll_ms: 5_000,
+            concurrency: 4,
         }
     }
 }
@@ -242,6 +277,19 @@ impl InspectionConfig {
         }
         if monitoring.poll_ms < 10 {
             problems.push("inspection.monitoring.poll_ms must be at least 10".to_owned());
+        }
+        let feeds = &self.feeds;
+        if feeds.interval_ms < 1_000 || feeds.max_backoff_ms < feeds.interval_ms {
+            problems.push("inspection.feeds.interval_ms must be at least 1000 and at most inspection.feeds.max_backoff_ms".to_owned());
+        }
+        if feeds.timeout_ms == 0 || feeds.poll_ms < 10 {
+            problems.push("inspection.feeds.timeout_ms must be positive and inspection.feeds.poll_ms at least 10".to_owned());
+        }
+        if !(1_024..=1_073_741_824).contains(&feeds.max_bytes) {
+            problems.push("inspection.feeds.max_bytes must be between 1 KiB and 1 GiB".to_owned());
+        }
+        if !(1..=64).contains(&feeds.concurrency) {
+            problems.push("inspection.feeds.concurrency must be between 1 and 64".to_owned());
         }
         if !(self.spot_check_ratio > 0.0 && self.spot_check_ratio <= 1.0) {
             problems

@@ -8,10 +8,11 @@
 //! proto↔domain conversion), [`domain`] (rules, no I/O), [`store`] (entities, migrations,
 //! queries), [`events`] (what it publishes); plus [`lexicons`] (the scanner of the lexicons in
 //! force, kept alike on every replica), [`sources`] (what the routing and vendor services
-//! know about an account) and [`monitor`] (the daily run).
+//! know about an account), [`monitor`] (the daily run) and [`collector`] (RSS/Atom feeds).
 
 #![forbid(unsafe_code)]
 
+pub mod collector;
 pub mod config;
 pub mod domain;
 pub mod error;
@@ -64,13 +65,17 @@ pub async fn serve(
         &config,
     );
     if config.workers {
+        let replica = server::replica_id(NAME);
         let monitor =
             monitor::Monitor::new(api.clone(), config.monitoring.clone(), api.monitor_wake());
         background.spawn(monitor.run(
             Leases::for_bus(&context.bus),
-            server::replica_id(NAME),
+            replica.clone(),
             shutdown.clone(),
         ));
+        let collector =
+            collector::Collector::new(api.clone(), config.feeds.clone(), api.collector_wake());
+        background.spawn(collector.run(Leases::for_bus(&context.bus), replica, shutdown.clone()));
     }
     let routes = Routes::new(InspectionServiceServer::new(api));
     let result = server::serve(

@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod detect;
+pub mod feed;
 pub mod finding;
 pub mod hot;
 pub mod post;

@@ -441,3 +441,25 @@ pub fn run(run: &crate::domain::run::MonitoringRun) -> pb::MonitoringRun {
         created: Some(stamp(&run.created)),
     }
 }
+
+/// `feeds/{id}`.
+pub fn feed_name(id: &str) -> String {
+    format!("feeds/{id}")
+}
+
+/// A feed.
+pub fn feed(feed: &crate::domain::feed::Feed) -> pb::Feed {
+    pb::Feed {
+        name: feed_name(&feed.id),
+        account: account_name(&feed.account),
+        url: feed.url.clone(),
+        etag: feed.etag.clone(),
+        last_modified: feed.last_modified.clone(),
+        last_polled_time: time(feed.last_polled),
+        next_poll_time: Some(to_proto(feed.next_poll)),
+        failures: feed.failures,
+        last_error: feed.last_error.clone(),
+        posts_taken: feed.posts_taken,
+        created: Some(stamp(&feed.created)),
+    }
+}

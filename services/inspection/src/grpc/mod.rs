@@ -7,6 +7,7 @@
 
 mod checks;
 pub mod convert;
+mod feeds;
 mod findings;
 mod hot_events;
 mod lexicons;
@@ -53,6 +54,8 @@ pub struct InspectionApi {
     accounts: PerCaller<Account>,
     /// Wakes the monitor: a run was asked for.
     monitor: Arc<tokio::sync::Notify>,
+    /// Wakes the collector: a feed was added.
+    collector: Arc<tokio::sync::Notify>,
 }
 
 impl InspectionApi {
@@ -76,7 +79,22 @@ impl InspectionApi {
             spot_check_per_mille: config.spot_check_per_mille(),
             accounts: PerCaller::new(ACCOUNT_TTL, 100_000),
             monitor: Arc::default(),
+            collector: Arc::default(),
         }
+    }
+
+    /// What wakes the collector when a feed is added.
+    pub fn collector_wake(&self) -> Arc<tokio::sync::Notify> {
+        self.collector.clone()
+    }
+
+    /// Takes `post` as SubmitPost does, for `principal`.
+    pub(crate) async fn take_post(
+        &self,
+        principal: &Principal,
+        post: pb::IncomingPost,
+    ) -> Result<pb::SubmitPostResponse, InspectionError> {
+        posts::take(self, principal, Some(&post)).await
     }
 
     /// What wakes the monitor when a run is asked for.
@@ -326,6 +344,27 @@ impl InspectionService for InspectionApi {
         request: Request<pb::ListPostsRequest>,
     ) -> Result<Response<pb::ListPostsResponse>, Status> {
         handle!(self, request, posts::list)
+    }
+
+    async fn add_feed(
+        &self,
+        request: Request<pb::AddFeedRequest>,
+    ) -> Result<Response<pb::Feed>, Status> {
+        handle!(self, request, feeds::add)
+    }
+
+    async fn list_feeds(
+        &self,
+        request: Request<pb::ListFeedsRequest>,
+    ) -> Result<Response<pb::ListFeedsResponse>, Status> {
+        handle!(self, request, feeds::list)
+    }
+
+    async fn delete_feed(
+        &self,
+        request: Request<pb::DeleteFeedRequest>,
+    ) -> Result<Response<pb::Feed>, Status> {
+        handle!(self, request, feeds::delete)
     }
 
     async fn put_lexicon(

@@ -146,7 +146,7 @@ fn replayed(
     })
 }
 
-async fn take(
+pub(super) async fn take(
     api: &InspectionApi,
     principal: &Principal,
     source: Option<&pb::IncomingPost>,

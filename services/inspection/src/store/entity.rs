@@ -247,3 +247,35 @@ pub mod monitoring_run {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// `feeds`.
+pub mod feed {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "feeds")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        pub id: String,
+        pub account_id: String,
+        pub organization_id: String,
+        pub org_path: String,
+        pub url: String,
+        pub etag: String,
+        pub last_modified: String,
+        pub last_polled_at: Option<DateTimeUtc>,
+        pub next_poll_at: DateTimeUtc,
+        pub failures: i32,
+        pub last_error: String,
+        pub posts_taken: i64,
+        pub created_at: DateTimeUtc,
+        pub created_by: String,
+        pub created_by_org: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

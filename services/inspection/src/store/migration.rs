@@ -182,7 +182,7 @@ struct HotEventAndSpotCheckTables;
 
 impl MigrationName for HotEventAndSpotCheckTables {
     fn name(&self) -> &str {
-        "m20261204_000003_hot_event_spot_check_and_run_tables"
+        "m20261204_000003_hot_event_spot_check_run_and_feed_tables"
     }
 }
 
@@ -235,6 +235,25 @@ impl MigrationTrait for HotEventAndSpotCheckTables {
             .col(text("error"));
         stamp_columns(&mut runs, "created");
         manager.create_table(runs.to_owned()).await?;
+        let mut feeds = Table::create();
+        feeds
+            .table("feeds")
+            .if_not_exists()
+            .col(big_pk_auto("seq"))
+            .col(string_len_uniq("id", 63))
+            .col(string_len("account_id", 63))
+            .col(string_len("organization_id", 63))
+            .col(string_len("org_path", 1000))
+            .col(string_len("url", 2048))
+            .col(string_len("etag", 400))
+            .col(string_len("last_modified", 100))
+            .col(timestamp_with_time_zone_null("last_polled_at"))
+            .col(timestamp_with_time_zone("next_poll_at"))
+            .col(integer("failures"))
+            .col(text("last_error"))
+            .col(big_integer("posts_taken"));
+        stamp_columns(&mut feeds, "created");
+        manager.create_table(feeds.to_owned()).await?;
         let mut events = Table::create();
         events
             .table("hot_events")

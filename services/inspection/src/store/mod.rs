@@ -3,6 +3,7 @@
 
 pub mod checks;
 pub mod entity;
+pub mod feeds;
 pub mod findings;
 pub mod hot_events;
 pub mod lexicons;

@@ -177,6 +177,13 @@ impl Suite {
                 poll_ms: 50,
                 ..Default::default()
             },
+            // Feeds are looked for often; a poll gives up fast, a document is small.
+            feeds: govmedia_inspection::config::FeedConfig {
+                poll_ms: 50,
+                timeout_ms: 1_000,
+                max_bytes: 64 * 1024,
+                ..Default::default()
+            },
             ..InspectionConfig::default()
         }
     }

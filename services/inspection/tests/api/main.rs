@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod checks;
+mod feeds;
 mod helpers;
 mod intake;
 mod interaction;
