@@ -17,10 +17,6 @@ use govmedia_kit::{
 use govmedia_proto::inspection::v1 as pb;
 use http::{HeaderValue, StatusCode, header};
 use http_body_util::{BodyExt as _, Empty, Limited};
-use hyper_util::{
-    client::legacy::{Client, connect::HttpConnector},
-    rt::TokioExecutor,
-};
 use tokio::sync::Notify;
 
 use crate::{
@@ -29,16 +25,15 @@ use crate::{
     error::InspectionError,
     grpc::{InspectionApi, convert},
     store,
+    web::{self, HttpClient},
 };
-
-type Https = hyper_rustls::HttpsConnector<HttpConnector>;
 
 /// The collector.
 #[derive(Clone, Debug)]
 pub struct Collector {
     api: InspectionApi,
     config: FeedConfig,
-    client: Client<Https, Empty<Bytes>>,
+    client: HttpClient,
     wake: Arc<Notify>,
 }
 
@@ -57,15 +52,10 @@ enum Fetched {
 impl Collector {
     /// A collector taking posts through `api`, woken by `wake` when a feed is added.
     pub fn new(api: InspectionApi, config: FeedConfig, wake: Arc<Notify>) -> Self {
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .build();
         Self {
             api,
             config,
-            client: Client::builder(TokioExecutor::new()).build(https),
+            client: web::client(),
             wake,
         }
     }
@@ -169,7 +159,7 @@ impl Collector {
         let mut url = feed.url.clone();
         for _ in 0..4 {
             let mut request = http::Request::get(&url)
-                .header(header::USER_AGENT, "govmedia-inspection/1 (feed collector)")
+                .header(header::USER_AGENT, web::USER_AGENT)
                 .header(header::ACCEPT, "application/rss+xml, application/atom+xml, application/xml, text/xml, application/feed+json;q=0.9, */*;q=0.1");
             if !feed.etag.is_empty() {
                 request = request.header(header::IF_NONE_MATCH, &feed.etag);
@@ -195,7 +185,7 @@ impl Collector {
                     .get(header::LOCATION)
                     .and_then(|value| value.to_str().ok())
                     .ok_or_else(|| format!("HTTP {status} without a Location"))?;
-                url = resolve(&url, location)?;
+                url = web::resolve(&url, location)?;
                 continue;
             }
             if !status.is_success() {
@@ -263,17 +253,5 @@ impl Collector {
             }
         }
         Ok(new)
-    }
-}
-
-/// `location` resolved against `base` (absolute, or a path on the same origin).
-fn resolve(base: &str, location: &str) -> Result<String, String> {
-    if location.starts_with("http://") || location.starts_with("https://") {
-        return Ok(location.to_owned());
-    }
-    let uri: http::Uri = base.parse().map_err(|_| "a bad redirect".to_owned())?;
-    match (uri.scheme_str(), uri.authority(), location.starts_with('/')) {
-        (Some(scheme), Some(authority), true) => Ok(format!("{scheme}://{authority}{location}")),
-        _ => Err(format!("a redirect to {location:?}, which is not absolute")),
     }
 }

@@ -35,6 +35,8 @@ pub struct InspectionConfig {
     pub vendor_endpoint: String,
     /// Each call to the routing or vendor service gives up after this long.
     pub peer_timeout_ms: u64,
+    /// A probe of an account's service link gives up after this long (a failure).
+    pub probe_timeout_ms: u64,
     /// Lexicon files loaded at start beside the shipped starter lexicon and those put through
     /// the API, each under its file name without extension. A file with a bad line stops the
     /// start, naming the file and the line.
@@ -70,6 +72,7 @@ impl Default for InspectionConfig {
             routing_endpoint: "http://127.0.0.1:50064".to_owned(),
             vendor_endpoint: "http://127.0.0.1:50063".to_owned(),
             peer_timeout_ms: 5_000,
+            probe_timeout_ms: 5_000,
             lexicon_files: Vec::new(),
             link_allow_domains: [
                 "gov.cn",
@@ -251,9 +254,10 @@ impl InspectionConfig {
                 )),
             }
         }
-        if self.registry_timeout_ms == 0 || self.peer_timeout_ms == 0 {
+        if self.registry_timeout_ms == 0 || self.peer_timeout_ms == 0 || self.probe_timeout_ms == 0
+        {
             problems.push(
-                "inspection.registry_timeout_ms and inspection.peer_timeout_ms must be positive"
+                "inspection.registry_timeout_ms, peer_timeout_ms and probe_timeout_ms must be positive"
                     .to_owned(),
             );
         }

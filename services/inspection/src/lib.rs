@@ -22,6 +22,7 @@ pub mod lexicons;
 pub mod monitor;
 pub mod sources;
 pub mod store;
+pub mod web;
 
 use std::sync::Arc;
 

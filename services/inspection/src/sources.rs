@@ -1,5 +1,6 @@
 //! What other services know about an account, asked before a check judges it: the routing
-//! service's case counts and review records, the vendor service's oversight signals. Only what
+//! service's case counts and review records, the vendor service's oversight signals, and
+//! whether the account's service link answers. Only what
 //! the scheme's applicable items need is asked. A service that is not configured, or does not
 //! answer, makes its items NOT_EVALUATED — never a pass — with the reason in the item's
 //! explanation.
@@ -37,6 +38,8 @@ const CONCURRENCY: usize = 8;
 pub struct Sources {
     routing: Option<Peer>,
     vendor: Option<Peer>,
+    web: crate::web::HttpClient,
+    probe_timeout: Duration,
 }
 
 fn peer(
@@ -79,6 +82,8 @@ impl Sources {
         Ok(Sources {
             routing: peer(&config.routing_endpoint, config, identity, "routing")?,
             vendor: peer(&config.vendor_endpoint, config, identity, "vendor")?,
+            web: crate::web::client(),
+            probe_timeout: Duration::from_millis(config.probe_timeout_ms),
         })
     }
 
@@ -95,6 +100,7 @@ impl Sources {
         let mut windows = BTreeSet::new();
         let mut approvals_window: Option<i64> = None;
         let mut signals = false;
+        let mut probe = false;
         for (item, applies) in scheme.items.iter().zip(applies) {
             let (Some(_), Some(spec)) = (applies, detect::spec(&item.detector)) else {
                 continue;
@@ -112,6 +118,7 @@ impl Sources {
                     approvals_window = Some(approvals_window.map_or(days, |d| d.max(days)));
                 }
                 Need::VendorSignals => signals = true,
+                Need::Probe => probe = true,
             }
         }
         let mut external = External::default();
@@ -131,6 +138,12 @@ impl Sources {
         }
         if signals {
             external.vendor = Some(self.signals(account).await);
+        }
+        if probe && !account.homepage.is_empty() {
+            let answer = crate::web::probe(&self.web, &account.homepage, self.probe_timeout)
+                .await
+                .map(|status| status.as_u16());
+            external.probe = Some((account.homepage.clone(), answer));
         }
         external
     }

@@ -84,6 +84,8 @@ pub enum Need {
     Approvals,
     /// The vendor service's oversight signals on the account.
     VendorSignals,
+    /// A probe of the account's service link (its homepage in the ledger).
+    Probe,
 }
 
 impl Need {
@@ -93,6 +95,7 @@ impl Need {
             Need::Posts => "inspection",
             Need::Cases | Need::Approvals => "routing",
             Need::VendorSignals => "vendor",
+            Need::Probe => "the web",
         }
     }
 }
@@ -137,6 +140,9 @@ pub struct External {
     pub approvals: Option<Result<BTreeMap<String, bool>, String>>,
     /// The vendor service's signals on the account.
     pub vendor: Option<Result<Vec<VendorSignal>, String>>,
+    /// The probe of the account's service link: (URL, its final HTTP status or why it did not
+    /// answer); absent when not probed.
+    pub probe: Option<(String, Result<u16, String>)>,
 }
 
 const fn window(default: i64) -> Param {
@@ -366,6 +372,14 @@ pub const DETECTORS: &[Spec] = &[
         needs: Need::Posts,
     },
     Spec {
+        id: "service-unavailable",
+        category: Category::PoorMaintenance,
+        description: "The account's service link (its homepage in the ledger: a mini-program's or app's page, a service portal) does not answer within the probe time or answers with an error status (服务功能无法使用).",
+        params: &[],
+        merit: false,
+        needs: Need::Probe,
+    },
+    Spec {
         id: "unreviewed-posts",
         category: Category::LaxReview,
         description: "Original posts of the window whose folded content matches no draft approved through a review chain of the routing service (先审后发): published without review.",
@@ -576,6 +590,7 @@ static NOTHING: External = External {
     cases: BTreeMap::new(),
     approvals: None,
     vendor: None,
+    probe: None,
 };
 
 /// What a detector made of its input.
@@ -612,6 +627,7 @@ pub fn run(spec: &Spec, params: &Params, input: &Input<'_>) -> Result<Outcome, S
         "commercial-content" => commercial_content(params, input),
         "hot-event-silence" => hot_event_silence(params, input),
         "interaction-overdue" => interaction_overdue(params, input)?,
+        "service-unavailable" => service_unavailable(input),
         "unreviewed-posts" => unreviewed_posts(params, input)?,
         "vendor-oversight" => vendor_oversight(input)?,
         "hijack-signs" => hijack_signs(params, input),
@@ -1262,6 +1278,42 @@ fn citizen_dissatisfaction(params: &Params, input: &Input<'_>) -> Result<Outcome
     Ok(outcome)
 }
 
+fn service_unavailable(input: &Input<'_>) -> Outcome {
+    let Some((url, answer)) = &input.external.probe else {
+        return Outcome {
+            explanation: "台账未登记服务链接".to_owned(),
+            ..Outcome::default()
+        };
+    };
+    match answer {
+        Ok(status) if (200..400).contains(status) => Outcome {
+            explanation: format!("服务链接 {url} 可以访问（HTTP {status}）"),
+            ..Outcome::default()
+        },
+        answer => {
+            let why = match answer {
+                Ok(status) => format!("HTTP {status}"),
+                Err(why) => why.clone(),
+            };
+            Outcome {
+                explanation: format!("服务链接 {url} 无法访问：{why}"),
+                drafts: vec![Draft {
+                    key: url.clone(),
+                    severity: Severity::Medium,
+                    summary: format!("服务链接无法访问（{why}）"),
+                    evidence: Evidence {
+                        link: Some(url.clone()),
+                        source: "probe".to_owned(),
+                        excerpt: why,
+                        ..Evidence::default()
+                    },
+                }],
+                credits: 0,
+            }
+        }
+    }
+}
+
 fn unreviewed_posts(params: &Params, input: &Input<'_>) -> Result<Outcome, String> {
     let days = params.get("window_days");
     let approvals = match &input.external.approvals {
@@ -1404,6 +1456,7 @@ mod tests {
             level: 4,
             status: Some(AccountStatus::Active),
             opened: Some(at(1)),
+            homepage: String::new(),
         }
     }
 

@@ -161,6 +161,8 @@ pub struct Account {
     pub status: Option<AccountStatus>,
     /// When it was opened, if it was.
     pub opened: Option<DateTime<Utc>>,
+    /// Its homepage or service link in the ledger (empty when none).
+    pub homepage: String,
 }
 
 /// `AccountKind::PUBLISHING`, the kind the update rules are about.

@@ -626,6 +626,7 @@ mod tests {
             level,
             status: Some(AccountStatus::Active),
             opened: None,
+            homepage: String::new(),
         }
     }
 
@@ -750,12 +751,14 @@ mod tests {
             .collect();
         runs[5] = found(2); // two wording errors: -10
         runs[6] = found(9); // commercial content, capped at 15
-        runs[16] = credited(2); // two relays: +6
+        runs[17] = credited(2); // two relays: +6
         let verdict = evaluate(&provincial, &subject, &runs);
-        assert_eq!(verdict.score, Some(81.0));
+        // The service-link item (5 points) does not apply to a publishing account: the 95
+        // points that do are rescaled to 100, so 25 written points deduct 26.32.
+        assert_eq!(verdict.score, Some(79.68));
         assert_eq!(verdict.outcome, Verdict::Pass);
-        assert_eq!(verdict.items[6].points, -15.0);
-        assert_eq!(verdict.items[16].points, 6.0);
+        assert_eq!(verdict.items[6].points, -15.79);
+        assert_eq!(verdict.items[17].points, 6.0);
         assert_eq!(verdict.items[2].status, ItemStatus::NotApplicable);
         runs[0] = found(1);
         let verdict = evaluate(&provincial, &subject, &runs);

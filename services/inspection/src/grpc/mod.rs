@@ -208,6 +208,7 @@ impl InspectionApi {
                     .open_time
                     .as_ref()
                     .and_then(govmedia_kit::clock::from_proto),
+                homepage: entry.homepage_url,
             });
         }
         Ok(accounts)
@@ -274,6 +275,7 @@ impl InspectionApi {
                 .open_time
                 .as_ref()
                 .and_then(govmedia_kit::clock::from_proto),
+            homepage: ledger.homepage_url,
         };
         Ok(account)
     }

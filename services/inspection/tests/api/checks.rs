@@ -148,7 +148,9 @@ async fn six_categories(backend: Backend) {
     .await;
     assert_eq!(provincial.outcome, pb::Outcome::Fail as i32);
     assert_eq!(provincial.score, Some(59.0));
-    assert_eq!(item(&provincial, "commercial-content").points, -10.0);
+    // Two findings of 5 points; the service-link item does not apply to a publishing account,
+    // so the 95 points that do are rescaled to 100.
+    assert_eq!(item(&provincial, "commercial-content").points, -10.53);
     assert_eq!(
         item(&provincial, "over-entertainment").status,
         pb::ItemStatus::Triggered as i32
@@ -210,6 +212,13 @@ async fn six_categories(backend: Backend) {
         item(&service, "update-frequency").status,
         pb::ItemStatus::NotApplicable as i32
     );
+    // Its service link in the ledger does not answer.
+    let link = item(&service, "service-unavailable");
+    assert_eq!(link.status, pb::ItemStatus::Triggered as i32, "{link:?}");
+    assert!(
+        link.explanation.contains("https://127.0.0.1:9/"),
+        "{link:?}"
+    );
     let original = item(&service, "original-share");
     assert_eq!(original.status, pb::ItemStatus::Triggered as i32);
     assert_eq!(original.weight_percent, 50);
@@ -240,7 +249,10 @@ async fn six_categories(backend: Backend) {
     }
     let link = findings
         .iter()
-        .find(|f| f.evidence.as_ref().is_some_and(|e| !e.link.is_empty()))
+        .find(|f| {
+            f.detector == "commercial-content"
+                && f.evidence.as_ref().is_some_and(|e| !e.link.is_empty())
+        })
         .expect("a commercial link finding");
     assert!(link.summary.contains("shop.example.com"), "{link:?}");
     let only_ads = supervisor

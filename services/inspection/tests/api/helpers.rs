@@ -406,6 +406,12 @@ impl Suite {
                             phone: "0979-8412345".into(),
                         }),
                         verified_subject: format!("{organization} 单位"),
+                        // A service link nothing answers on (the discard port).
+                        homepage_url: if kind == AccountKind::Service {
+                            "https://127.0.0.1:9/".into()
+                        } else {
+                            String::new()
+                        },
                         ..Default::default()
                     }),
                     filing: basis.into(),
