@@ -16,6 +16,7 @@
 //! | [`numbered!`] | the domain's enums of the contract, by proto number and name |
 //! | [`validate`], [`paging`] | request validation primitives and filter-bound page tokens |
 //! | [`jobs`], [`lease`] | durable jobs with leases and backoff; work one replica must do |
+//! | [`batch`] | client streams of items read in chunks, one result per item, a limit per stream |
 //! | [`table`] | reports as workbooks: Chinese and English headers, values as text |
 //! | [`server`] | health + reflection + one tower stack + graceful shutdown |
 //! | [`client`] | channels and the interceptor carrying bearer token and trace context |
@@ -24,6 +25,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod batch;
 pub mod client;
 pub mod clock;
 pub mod config;

@@ -9,8 +9,9 @@
 use futures::StreamExt as _;
 use govmedia_kit::{
     auth::Principal,
+    batch,
     db::is_unique_violation,
-    error::{ApiError, ErrorCode, Violations, reason_name},
+    error::{ApiError, ErrorCode, Violations},
     paging::{Page, fingerprint},
     validate,
 };
@@ -41,65 +42,47 @@ pub(super) async fn submit(
 pub(super) async fn submit_batch(
     api: &InspectionApi,
     principal: &Principal,
-    mut stream: Streaming<pb::SubmitPostsRequest>,
+    stream: Streaming<pb::SubmitPostsRequest>,
 ) -> Result<pb::SubmitPostsResponse, InspectionError> {
+    let results = batch::in_chunks(
+        stream,
+        "posts",
+        (STREAM_CONCURRENCY * 4, MAX_BATCH),
+        |chunk| async move {
+            take_chunk(api, principal, chunk)
+                .await
+                .into_iter()
+                .map(|result| result.map_err(ApiError::from))
+                .collect()
+        },
+    )
+    .await?;
     let mut response = pb::SubmitPostsResponse::default();
-    let mut chunk: Vec<pb::SubmitPostsRequest> = Vec::with_capacity(STREAM_CONCURRENCY * 4);
-    loop {
-        let next = stream
-            .message()
-            .await
-            .map_err(|status| ApiError::relay("the post stream", &status))?;
-        let ended = next.is_none();
-        if let Some(item) = next {
-            if response.results.len() + chunk.len() >= MAX_BATCH {
-                // The posts before are taken (those still in the chunk too); sending them again
-                // is harmless (idempotent).
-                take_chunk(api, principal, std::mem::take(&mut chunk)).await;
-                return Err(InspectionError::Api(
-                    ApiError::new(
-                        ErrorCode::ResourceExhausted,
-                        ErrorReason::MessageTooLarge,
-                        format!(
-                            "a stream carries at most {MAX_BATCH} posts; send the rest as another stream"
-                        ),
-                    )
-                    .with_metadata("limit_posts", MAX_BATCH.to_string()),
-                ));
+    for (index, result) in results.into_iter().enumerate() {
+        let index = i32::try_from(index).unwrap_or(i32::MAX);
+        response.results.push(match result {
+            Ok(taken) => {
+                response.accepted += 1;
+                pb::SubmitPostsResult {
+                    index,
+                    response: Some(taken),
+                    ..Default::default()
+                }
             }
-            chunk.push(item);
-        }
-        if chunk.len() == chunk.capacity() || (ended && !chunk.is_empty()) {
-            for result in take_chunk(api, principal, std::mem::take(&mut chunk)).await {
-                let index = i32::try_from(response.results.len()).unwrap_or(i32::MAX);
-                response.results.push(match result {
-                    Ok(taken) => {
-                        response.accepted += 1;
-                        pb::SubmitPostsResult {
-                            index,
-                            response: Some(taken),
-                            ..Default::default()
-                        }
-                    }
-                    Err(error) => {
-                        let error = ApiError::from(error);
-                        response.refused += 1;
-                        pb::SubmitPostsResult {
-                            index,
-                            response: None,
-                            error_code: error.code().grpc() as i32,
-                            error_reason: reason_name(error.reason()).to_owned(),
-                            error_message: error.message().to_owned(),
-                        }
-                    }
-                });
+            Err(error) => {
+                response.refused += 1;
+                let (error_code, error_reason, error_message) = batch::refusal(&error);
+                pb::SubmitPostsResult {
+                    index,
+                    response: None,
+                    error_code,
+                    error_reason,
+                    error_message,
+                }
             }
-            chunk = Vec::with_capacity(STREAM_CONCURRENCY * 4);
-        }
-        if ended {
-            return Ok(response);
-        }
+        });
     }
+    Ok(response)
 }
 
 /// Takes the posts of `chunk` several at a time, each in its own transaction, returning their

@@ -12,8 +12,9 @@ use futures::StreamExt as _;
 
 use govmedia_kit::{
     auth::Principal,
+    batch,
     db::is_unique_violation,
-    error::{ApiError, ErrorCode, Violations, reason_name},
+    error::{ApiError, ErrorCode, Violations},
 };
 use govmedia_proto::{common::v1::ErrorReason, registry::v1 as rpb, routing::v1 as pb};
 use govmedia_registry_client::{PerCaller, strip};
@@ -65,65 +66,47 @@ pub(super) async fn submit(
 pub(super) async fn submit_batch(
     api: &RoutingApi,
     principal: &Principal,
-    mut stream: Streaming<pb::SubmitMessagesRequest>,
+    stream: Streaming<pb::SubmitMessagesRequest>,
 ) -> Result<pb::SubmitMessagesResponse, RoutingError> {
+    let results = batch::in_chunks(
+        stream,
+        "messages",
+        (STREAM_CONCURRENCY * 4, MAX_BATCH),
+        |chunk| async move {
+            take_chunk(api, principal, chunk)
+                .await
+                .into_iter()
+                .map(|result| result.map_err(ApiError::from))
+                .collect()
+        },
+    )
+    .await?;
     let mut response = pb::SubmitMessagesResponse::default();
-    let mut chunk = Vec::with_capacity(STREAM_CONCURRENCY * 4);
-    loop {
-        let next = stream
-            .message()
-            .await
-            .map_err(|status| ApiError::relay("the message stream", &status))?;
-        let ended = next.is_none();
-        if let Some(item) = next {
-            if response.results.len() + chunk.len() >= MAX_BATCH {
-                // The messages before are taken (those still waiting in the chunk too); sending
-                // them again is harmless (idempotent).
-                take_chunk(api, principal, std::mem::take(&mut chunk)).await;
-                return Err(RoutingError::Api(
-                    ApiError::new(
-                        ErrorCode::ResourceExhausted,
-                        ErrorReason::MessageTooLarge,
-                        format!(
-                            "a stream carries at most {MAX_BATCH} messages; send the rest as another stream"
-                        ),
-                    )
-                    .with_metadata("limit_messages", MAX_BATCH.to_string()),
-                ));
+    for (index, result) in results.into_iter().enumerate() {
+        let index = i32::try_from(index).unwrap_or(i32::MAX);
+        response.results.push(match result {
+            Ok(taken) => {
+                response.accepted += 1;
+                pb::SubmitMessagesResult {
+                    index,
+                    response: Some(taken),
+                    ..Default::default()
+                }
             }
-            chunk.push(item);
-        }
-        if chunk.len() == chunk.capacity() || (ended && !chunk.is_empty()) {
-            for result in take_chunk(api, principal, std::mem::take(&mut chunk)).await {
-                let index = response.results.len() as i32;
-                response.results.push(match result {
-                    Ok(taken) => {
-                        response.accepted += 1;
-                        pb::SubmitMessagesResult {
-                            index,
-                            response: Some(taken),
-                            ..Default::default()
-                        }
-                    }
-                    Err(error) => {
-                        let error = ApiError::from(error);
-                        response.refused += 1;
-                        pb::SubmitMessagesResult {
-                            index,
-                            response: None,
-                            error_code: error.code().grpc() as i32,
-                            error_reason: reason_name(error.reason()).to_owned(),
-                            error_message: error.message().to_owned(),
-                        }
-                    }
-                });
+            Err(error) => {
+                response.refused += 1;
+                let (error_code, error_reason, error_message) = batch::refusal(&error);
+                pb::SubmitMessagesResult {
+                    index,
+                    response: None,
+                    error_code,
+                    error_reason,
+                    error_message,
+                }
             }
-            chunk = Vec::with_capacity(STREAM_CONCURRENCY * 4);
-        }
-        if ended {
-            return Ok(response);
-        }
+        });
     }
+    Ok(response)
 }
 
 /// Takes the messages of `chunk`, returning their results in order. Messages of one citizen on
