@@ -297,11 +297,16 @@ impl Loader {
         )
     }
 
-    /// Delivers `posts` to the inspection service as the province's collector, one stream.
+    /// Delivers `posts` to the inspection service as the collector of the province's management
+    /// department, one stream.
     async fn deliver(&self, posts: &[DemoPost]) -> anyhow::Result<()> {
         let mut client = ipb::inspection_service_client::InspectionServiceClient::with_interceptor(
             self.channel.clone(),
-            self.credentials("demo-collector", ROOT, govmedia_inspection::NAME)?,
+            self.credentials(
+                "demo-collector",
+                "qinghai-office",
+                govmedia_inspection::NAME,
+            )?,
         );
         let now = chrono::Utc::now();
         let mut requests = Vec::with_capacity(posts.len());

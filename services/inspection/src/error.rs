@@ -30,6 +30,13 @@ pub enum InspectionError {
         /// The root organization's id.
         root: String,
     },
+    /// PERMISSION_DENIED: only a management department's supervisors (or the suite's services)
+    /// deliver evidence and set indicators.
+    #[error("{what} is for a management department's supervisors")]
+    NotManagement {
+        /// What was asked, e.g. `delivering posts`.
+        what: String,
+    },
     /// INVALID_ARGUMENT: a lexicon file with a bad line; nothing changes.
     #[error("lexicon {name}: {error}")]
     Lexicon {
@@ -78,6 +85,14 @@ impl From<InspectionError> for ApiError {
             )
             .with_metadata("organization", format!("organizations/{root}"))
             .localized("词库适用于全部账号，只能由最上级管理部门的管理人员维护"),
+            InspectionError::NotManagement { what } => ApiError::new(
+                ErrorCode::PermissionDenied,
+                ErrorReason::RoleNotAllowed,
+                format!(
+                    "{what} is for the supervisors of a management department (政务新媒体管理部门) and the suite's own services: an inspected unit does not supply its own evidence or measure"
+                ),
+            )
+            .localized("只有政务新媒体管理部门的管理人员可以进行此操作，被检查单位不能自行提供检查依据"),
             InspectionError::Lexicon { name, error } => ApiError::invalid(vec![FieldViolation {
                 field: "text".to_owned(),
                 description: format!("line {}: {}", error.line, error.message),

@@ -499,6 +499,17 @@ impl Scanned {
     }
 }
 
+/// The hits of each of `texts` (title, text).
+pub fn scan_all(scanner: &Scanner, texts: &[(String, String)]) -> Vec<Scanned> {
+    texts
+        .iter()
+        .map(|(title, text)| Scanned {
+            title: scanner.scan(title),
+            text: scanner.scan(text),
+        })
+        .collect()
+}
+
 /// What detectors read: one account, its posts up to the check point, the lexicons in force.
 #[derive(Debug)]
 pub struct Input<'a> {
@@ -538,6 +549,28 @@ impl<'a> Input<'a> {
                 text: scanner.scan(&post.text),
             })
             .collect();
+        Input {
+            account,
+            posts,
+            scans,
+            latest,
+            as_of,
+            knowledge,
+            hot_events: &[],
+            external: &NOTHING,
+        }
+    }
+
+    /// The input of a check whose posts were scanned already (`scans`, in the order of
+    /// `posts`), e.g. on the blocking pool with [`scan_all`].
+    pub fn scanned(
+        account: &'a Account,
+        posts: &'a [Post],
+        scans: Vec<Scanned>,
+        latest: Option<(String, DateTime<Utc>)>,
+        as_of: DateTime<Utc>,
+        knowledge: &'a Knowledge,
+    ) -> Self {
         Input {
             account,
             posts,
@@ -617,9 +650,44 @@ pub struct Draft {
     pub evidence: Evidence,
 }
 
+/// The most findings one detector records for one account in one check; more are counted in
+/// the explanation.
+pub const MAX_DRAFTS: usize = 100;
+
 /// Runs the detector `spec` with `params` over `input`; `Err` says why it could not be
-/// evaluated (the service it reads is not configured or did not answer).
+/// evaluated (the service it reads is not configured or did not answer). Drafts with the same
+/// key are one (the first, with the count as the figure `occurrences`), and at most
+/// [`MAX_DRAFTS`] are kept.
 pub fn run(spec: &Spec, params: &Params, input: &Input<'_>) -> Result<Outcome, String> {
+    let mut outcome = detect(spec, params, input)?;
+    let mut kept: Vec<Draft> = Vec::with_capacity(outcome.drafts.len().min(MAX_DRAFTS));
+    let mut index: BTreeMap<String, usize> = BTreeMap::new();
+    let mut total = 0;
+    for draft in std::mem::take(&mut outcome.drafts) {
+        if let Some(&at) = index.get(&draft.key) {
+            let figures = &mut kept[at].evidence.figures;
+            match figures.iter_mut().find(|(name, _)| name == "occurrences") {
+                Some((_, count)) => *count += 1.0,
+                None => figures.push(("occurrences".to_owned(), 2.0)),
+            }
+            continue;
+        }
+        total += 1;
+        if kept.len() < MAX_DRAFTS {
+            index.insert(draft.key.clone(), kept.len());
+            kept.push(draft);
+        }
+    }
+    if total > MAX_DRAFTS {
+        outcome
+            .explanation
+            .push_str(&format!("（共 {total} 项，记录前 {MAX_DRAFTS} 项）"));
+    }
+    outcome.drafts = kept;
+    Ok(outcome)
+}
+
+fn detect(spec: &Spec, params: &Params, input: &Input<'_>) -> Result<Outcome, String> {
     Ok(match spec.id {
         "authoritative-relay" => authoritative_relay(params, input),
         "cancelled-still-publishing" => cancelled_still_publishing(params, input),
@@ -668,8 +736,37 @@ fn hit_evidence(post: &Post, field: &str, hit: &Hit) -> Evidence {
     }
 }
 
-fn hit_key(post: &Post, field: &str, hit: &Hit) -> String {
-    format!("{}:{field}:{}:{}", post.id, hit.byte_start, hit.pattern)
+/// One finding per wording per post: the same wrong wording written fifty times in one post is
+/// one problem (with its count), not fifty.
+fn hit_key(post: &Post, _field: &str, hit: &Hit) -> String {
+    format!("{}:{}", post.id, hit.pattern)
+}
+
+/// The draft of a hit; a repeat of a key already drafted (the same wording again in the same
+/// post) is only its key, which [`run`] counts, so that a post repeating one wording a thousand
+/// times costs one excerpt, not a thousand.
+fn hit_draft(
+    seen: &mut std::collections::HashSet<String>,
+    post: &Post,
+    field: &str,
+    hit: &Hit,
+    summary: impl FnOnce() -> String,
+) -> Draft {
+    let key = hit_key(post, field, hit);
+    if !seen.insert(key.clone()) {
+        return Draft {
+            key,
+            severity: hit.severity.into(),
+            summary: String::new(),
+            evidence: Evidence::default(),
+        };
+    }
+    Draft {
+        key,
+        severity: hit.severity.into(),
+        summary: summary(),
+        evidence: hit_evidence(post, field, hit),
+    }
 }
 
 fn date(time: DateTime<Utc>) -> String {
@@ -688,6 +785,7 @@ fn percent(part: usize, whole: usize) -> f64 {
 
 fn commercial_content(params: &Params, input: &Input<'_>) -> Outcome {
     let days = params.get("window_days");
+    let mut seen = std::collections::HashSet::new();
     let mut drafts = Vec::new();
     let (mut posts, mut words, mut links) = (0, 0, 0);
     for (post, scanned) in input.window(days) {
@@ -697,12 +795,9 @@ fn commercial_content(params: &Params, input: &Input<'_>) -> Outcome {
                 continue;
             }
             words += 1;
-            drafts.push(Draft {
-                key: hit_key(post, field, hit),
-                severity: hit.severity.into(),
-                summary: format!("商业广告用语「{}」", hit.matched),
-                evidence: hit_evidence(post, field, hit),
-            });
+            drafts.push(hit_draft(&mut seen, post, field, hit, || {
+                format!("商业广告用语「{}」", hit.matched)
+            }));
         }
         for (link, host) in input.commercial_links(post) {
             links += 1;
@@ -778,6 +873,7 @@ fn off_topic_share(params: &Params, input: &Input<'_>) -> Outcome {
 fn wording_errors(params: &Params, input: &Input<'_>) -> Outcome {
     let days = params.get("window_days");
     let least = params.get("min_severity");
+    let mut seen = std::collections::HashSet::new();
     let mut drafts = Vec::new();
     let mut posts = 0;
     for (post, scanned) in input.window(days) {
@@ -795,17 +891,12 @@ fn wording_errors(params: &Params, input: &Input<'_>) -> Outcome {
                 None if hit.category == Wording::Banned => format!("违禁用语「{}」", hit.matched),
                 None => format!("不当表述「{}」", hit.matched),
             };
-            drafts.push(Draft {
-                key: hit_key(post, field, hit),
-                severity: hit.severity.into(),
-                summary,
-                evidence: hit_evidence(post, field, hit),
-            });
+            drafts.push(hit_draft(&mut seen, post, field, hit, || summary));
         }
     }
     Outcome {
         explanation: format!(
-            "近 {days} 天 {posts} 条发布中，严重程度不低于 {} 的错误表述 {} 处",
+            "近 {days} 天 {posts} 条发布中，严重程度为「{}」及以上的错误表述 {} 处",
             Severity::from_i32(least as i32).map_or("?", Severity::zh),
             drafts.len()
         ),
@@ -960,6 +1051,7 @@ fn original_share(params: &Params, input: &Input<'_>) -> Outcome {
 fn over_entertainment(params: &Params, input: &Input<'_>) -> Outcome {
     let days = params.get("window_days");
     let emoji_min = params.get("emoji_min");
+    let mut seen = std::collections::HashSet::new();
     let mut drafts = Vec::new();
     let (mut words, mut crowded) = (0, 0);
     for (post, scanned) in input.window(days) {
@@ -968,12 +1060,9 @@ fn over_entertainment(params: &Params, input: &Input<'_>) -> Outcome {
                 continue;
             }
             words += 1;
-            drafts.push(Draft {
-                key: hit_key(post, field, hit),
-                severity: hit.severity.into(),
-                summary: format!("娱乐化、低俗用语「{}」", hit.matched),
-                evidence: hit_evidence(post, field, hit),
-            });
+            drafts.push(hit_draft(&mut seen, post, field, hit, || {
+                format!("娱乐化、低俗用语「{}」", hit.matched)
+            }));
         }
         let emoji = post
             .title

@@ -551,8 +551,8 @@ pub fn evaluate(scheme: &Scheme, subject: &Subject<'_>, runs: &[Option<Run>]) ->
                     result.status = ItemStatus::Clear;
                 } else {
                     result.status = ItemStatus::Triggered;
-                    let written = (i64::from(item.points) * count as i64)
-                        .min(i64::from(item.max_points)) as f64;
+                    let uncapped = i64::from(item.points) * count as i64;
+                    let written = uncapped.min(i64::from(item.max_points)) as f64;
                     let weighted = written * f64::from(*percent) / 100.0;
                     match item.kind {
                         ItemKind::Veto => vetoed = true,
@@ -565,6 +565,26 @@ pub fn evaluate(scheme: &Scheme, subject: &Subject<'_>, runs: &[Option<Run>]) ->
                             bonus += weighted;
                         }
                     }
+                    // The arithmetic, so that a reader can check the points.
+                    let mut how = match item.kind {
+                        ItemKind::Veto => "；单项否决".to_owned(),
+                        ItemKind::Deduction | ItemKind::Bonus => {
+                            format!("；{count} 项 × {} 分", item.points)
+                        }
+                    };
+                    if item.kind != ItemKind::Veto {
+                        if uncapped > i64::from(item.max_points) {
+                            how.push_str(&format!("，以 {} 分为限", item.max_points));
+                        }
+                        if *percent != 100 {
+                            how.push_str(&format!("，权重 {percent}%"));
+                        }
+                        if item.kind == ItemKind::Deduction && (scale - 1.0).abs() > 1e-9 {
+                            how.push_str(&format!("，按适用于该账号的扣分项折算 × {:.4}", scale));
+                        }
+                        how.push_str(&format!("，计 {} 分", result.points));
+                    }
+                    result.explanation.push_str(&how);
                 }
             }
         }

@@ -101,7 +101,16 @@ pub(super) async fn perform(
         .sources
         .gather(account, scheme, &applies, &posts, as_of)
         .await;
-    let input = Input::new(account, &posts, latest, as_of, &scanner, &api.knowledge)
+    // Scanning is CPU work: on the blocking pool, so that other calls keep being served.
+    let texts: Vec<(String, String)> = posts
+        .iter()
+        .map(|post| (post.title.clone(), post.text.clone()))
+        .collect();
+    let scans = govmedia_kit::worker::blocking("scanning posts", move || {
+        detect::scan_all(&scanner, &texts)
+    })
+    .await?;
+    let input = Input::scanned(account, &posts, scans, latest, as_of, &api.knowledge)
         .with(&hot_events, &external);
     let runs: Vec<Option<Run>> = applies
         .iter()

@@ -36,6 +36,7 @@ pub(super) async fn add(
     let (Some(id), Some(account)) = (id, account_owned.as_deref()) else {
         return Err(unvalidated("feed"));
     };
+    api.management_only(principal, "adding feeds").await?;
     // The registry refuses an account outside the caller's jurisdiction.
     let account = api.ledger_account(principal, account).await?;
     let mut unit = api
@@ -131,6 +132,7 @@ pub(super) async fn delete(
     if !within(&root.path, &feed.path) {
         return Err(InspectionError::OutsideJurisdiction(convert::feed_name(id)));
     }
+    api.management_only(principal, "deleting feeds").await?;
     let mut unit = api.writer.begin("DeleteFeed", principal, "", &req).await?;
     store::feeds::delete(unit.txn(), id).await?;
     let response = convert::feed(&feed);

@@ -13,8 +13,11 @@ use crate::{
     store::{self, lexicons::Record},
 };
 
-/// Largest lexicon file, in bytes.
-pub const MAX_LEXICON_BYTES: usize = 8 * 1024 * 1024;
+/// Largest lexicon file, in bytes: what fits in one call under the 4 MiB message limit.
+pub const MAX_LEXICON_BYTES: usize = 4_000_000;
+
+/// Most hits ScanText returns (`total_hits` counts them all).
+pub const MAX_SCAN_HITS: usize = 1_000;
 
 /// Longest text ScanText takes, in characters.
 pub const MAX_SCAN_CHARS: usize = validation::MAX_TEXT;
@@ -141,12 +144,17 @@ pub(super) async fn scan(
     }
     v.finish()?;
     let scanner = api.lexicons.scanner(api.conn()).await?;
+    let versions = scanner.versions().to_vec();
+    let text = req.text;
+    let hits =
+        govmedia_kit::worker::blocking("scanning a text", move || scanner.scan(&text)).await?;
     Ok(pb::ScanTextResponse {
-        hits: scanner
-            .scan(&req.text)
+        total_hits: i32::try_from(hits.len()).unwrap_or(i32::MAX),
+        hits: hits
             .iter()
+            .take(MAX_SCAN_HITS)
             .map(|hit| convert::hit(&WordingHit::from(hit)))
             .collect(),
-        lexicon_versions: scanner.versions().to_vec(),
+        lexicon_versions: versions,
     })
 }

@@ -52,6 +52,8 @@ pub struct InspectionApi {
     lookback_days: u32,
     spot_check_per_mille: u32,
     accounts: PerCaller<Account>,
+    /// Whether a caller's organization is a management department, remembered briefly.
+    management: PerCaller<bool>,
     /// Wakes the monitor: a run was asked for.
     monitor: Arc<tokio::sync::Notify>,
     /// Wakes the collector: a feed was added.
@@ -78,8 +80,43 @@ impl InspectionApi {
             lookback_days: config.lookback_days,
             spot_check_per_mille: config.spot_check_per_mille(),
             accounts: PerCaller::new(ACCOUNT_TTL, 100_000),
+            management: PerCaller::new(ACCOUNT_TTL, 10_000),
             monitor: Arc::default(),
             collector: Arc::default(),
+        }
+    }
+
+    /// Refuses a caller that is neither one of the suite's services nor a SUPERVISOR of a
+    /// management department: posts and feeds are evidence, and schemes are the measure; the
+    /// inspected unit supplies neither.
+    pub(crate) async fn management_only(
+        &self,
+        principal: &Principal,
+        what: &str,
+    ) -> Result<(), InspectionError> {
+        if principal.has(auth::Role::System) {
+            return Ok(());
+        }
+        let management = match self.management.get(principal, "").await {
+            Some(known) => known,
+            None => {
+                let organization = self
+                    .registry
+                    .as_caller(principal)
+                    .organization(&principal.organization)
+                    .await?;
+                self.management
+                    .insert(principal, "", organization.management_department)
+                    .await;
+                organization.management_department
+            }
+        };
+        if management && principal.has(auth::Role::Supervisor) {
+            Ok(())
+        } else {
+            Err(InspectionError::NotManagement {
+                what: what.to_owned(),
+            })
         }
     }
 

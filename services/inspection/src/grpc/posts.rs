@@ -142,6 +142,7 @@ pub(super) async fn take(
     };
     // Who may deliver comes before whether it was delivered: a replay never shows a post to a
     // caller who could not have submitted it.
+    api.management_only(principal, "delivering posts").await?;
     let account = api.account(principal, &new.account).await?;
     if let Some(stored) =
         store::posts::by_platform_id(api.conn(), &account.id, &new.platform_post_id).await?

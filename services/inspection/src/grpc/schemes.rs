@@ -72,8 +72,10 @@ pub(super) async fn put(
     if !problems.is_empty() {
         return Err(InspectionError::Scheme(problems));
     }
-    // A scheme is put for an organization of the caller's jurisdiction; a new version only by
-    // whoever's jurisdiction holds the organization that owns the scheme.
+    // A scheme is put by a management department for an organization of its jurisdiction; a
+    // new version only by whoever's jurisdiction holds the organization that owns the scheme.
+    api.management_only(principal, "setting indicator schemes")
+        .await?;
     let owner = api.scope(principal, Some(organization)).await?;
     let previous = store::schemes::get(api.conn(), id, 0).await?;
     if let Some(previous) = &previous {

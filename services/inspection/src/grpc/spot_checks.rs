@@ -31,7 +31,9 @@ pub const MAX_DRAWN: usize = 500;
 fn is_period(value: &str) -> bool {
     let bytes = value.as_bytes();
     bytes.len() == 7
-        && bytes[..4].iter().all(u8::is_ascii_digit)
+        && value[..4]
+            .parse::<u16>()
+            .is_ok_and(|year| (2000..=2100).contains(&year))
         && &bytes[4..6] == b"-Q"
         && (b'1'..=b'4').contains(&bytes[6])
 }
@@ -51,7 +53,10 @@ pub(super) async fn start(
         true,
     );
     if !is_period(&req.period) {
-        v.add("period", "must be a quarter like 2026-Q4");
+        v.add(
+            "period",
+            "must be a quarter like 2026-Q4 (a year from 2000 to 2100)",
+        );
     }
     let scheme_owned = if req.scheme.is_empty() {
         Some(NATIONAL.to_owned())

@@ -76,7 +76,9 @@ pub fn post(
     {
         v.add(
             "post.platform_post_id",
-            format!("must be at most {MAX_PLATFORM_ID} visible ASCII characters"),
+            format!(
+                "must be 1 to {MAX_PLATFORM_ID} visible ASCII characters (letters, digits, punctuation; no spaces or Chinese characters)"
+            ),
         );
     }
     let published = match &source.published_time {

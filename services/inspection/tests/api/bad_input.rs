@@ -52,6 +52,55 @@ async fn bad_input(backend: Backend) {
     assert_invalid(collector.submit_post(submit(huge)).await, "post.text");
     assert_eq!(suite.post_count().await, 0);
 
+    // The inspected unit does not deliver its own evidence, as an operator or as a supervisor of
+    // a unit that is not a management department; nor does such a supervisor set a scheme.
+    let fine = post(
+        "golmud-edu-wechat",
+        "self-1",
+        "2026-11-20T09:00:00+08:00",
+        "本单位自报",
+    );
+    let mut operator = suite
+        .client(
+            "wang.op",
+            "golmud-edu",
+            &[govmedia_kit::auth::Role::Operator],
+        )
+        .await;
+    let refused = operator.submit_post(submit(fine.clone())).await;
+    assert_error(refused, Code::PermissionDenied, "ROLE_NOT_ALLOWED");
+    let mut unit_supervisor = suite
+        .client(
+            "wu.sup",
+            "golmud-edu",
+            &[govmedia_kit::auth::Role::Supervisor],
+        )
+        .await;
+    let refused = unit_supervisor.submit_post(submit(fine)).await;
+    assert_error(refused, Code::PermissionDenied, "ROLE_NOT_ALLOWED");
+    let lenient = pb::Scheme {
+        name: "schemes/edu-lenient".into(),
+        title: "宽松".into(),
+        organization: "organizations/golmud-edu".into(),
+        mode: pb::SchemeMode::PassFail as i32,
+        items: vec![pb::SchemeItem {
+            id: "zombie".into(),
+            title: "僵尸号".into(),
+            kind: pb::ItemKind::Veto as i32,
+            detector: "cancelled-still-publishing".into(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let refused = unit_supervisor
+        .put_scheme(pb::PutSchemeRequest {
+            scheme: Some(lenient),
+            request_id: String::new(),
+        })
+        .await;
+    assert_error(refused, Code::PermissionDenied, "ROLE_NOT_ALLOWED");
+    assert_eq!(suite.post_count().await, 0);
+
     // Lexicons: a bad line is refused with its number; only the root changes them.
     let mut root = suite.root_supervisor().await;
     let bad = root
@@ -198,8 +247,8 @@ async fn bad_input(backend: Backend) {
     assert_invalid(foreign_post, "post");
     assert_eq!(suite.finding_count().await, 0);
 
-    // A collector cannot run checks; a check of an unknown scheme is NOT_FOUND.
-    let refused = collector
+    // A unit's operator cannot run checks; a check of an unknown scheme is NOT_FOUND.
+    let refused = operator
         .run_check(pb::RunCheckRequest {
             account: "accounts/golmud-wechat".into(),
             ..Default::default()

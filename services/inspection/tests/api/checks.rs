@@ -452,3 +452,50 @@ async fn lexicons_and_schemes(backend: Backend) {
     assert_eq!(manual.detector, "manual");
     assert_eq!(manual.evidence.expect("evidence").source, "supervisor");
 }
+
+backend_test!(
+    a_post_full_of_one_error_is_one_finding_with_its_count,
+    error_bomb
+);
+
+async fn error_bomb(backend: Backend) {
+    let suite = Suite::spawn(backend, NOW).await;
+    let mut collector = suite.collector().await;
+    stream(
+        &mut collector,
+        vec![post(
+            "golmud-wechat",
+            "wx-bomb",
+            "2026-11-29T09:00:00+08:00",
+            &"台湾总统".repeat(20_000),
+        )],
+    )
+    .await;
+    let mut supervisor = suite.supervisor().await;
+    let national = check(&mut supervisor, "golmud-wechat", "").await;
+    let wording = item(&national, "serious-wording-error");
+    assert_eq!(wording.findings.len(), 1);
+    let finding = supervisor
+        .get_finding(pb::GetFindingRequest {
+            name: wording.findings[0].clone(),
+        })
+        .await
+        .expect("finding")
+        .into_inner();
+    let figures = finding.evidence.expect("evidence").figures;
+    assert!(
+        figures
+            .iter()
+            .any(|f| f.name == "occurrences" && f.value == 20_000.0),
+        "{figures:?}"
+    );
+    // ScanText answers with the first 1,000 and the count.
+    let scanned = supervisor
+        .scan_text(pb::ScanTextRequest {
+            text: "台湾总统".repeat(5_000),
+        })
+        .await
+        .expect("scan")
+        .into_inner();
+    assert_eq!((scanned.hits.len(), scanned.total_hits), (1_000, 5_000));
+}

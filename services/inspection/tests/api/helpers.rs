@@ -250,9 +250,12 @@ impl Suite {
         )
     }
 
-    /// The collector of Golmud's accounts (an outside system with the OPERATOR role).
+    /// The collector of Golmud's accounts: the monitoring platform of Golmud's management
+    /// department, holding its supervisor role (posts are evidence; units do not deliver their
+    /// own).
     pub async fn collector(&self) -> Inspection {
-        self.client("collector", "golmud", &[Role::Operator]).await
+        self.client("collector", "golmud-office", &[Role::Supervisor])
+            .await
     }
 
     /// A supervisor of Golmud's new-media management department.
