@@ -633,6 +633,8 @@ pub struct Outcome {
     pub drafts: Vec<Draft>,
     /// What a merit detector credits (each counts the item's points once).
     pub credits: u32,
+    /// The posts a merit detector credited (ids).
+    pub credited: Vec<String>,
     /// Why, in words.
     pub explanation: String,
 }
@@ -819,6 +821,7 @@ fn commercial_content(params: &Params, input: &Input<'_>) -> Outcome {
         ),
         drafts,
         credits: 0,
+        credited: Vec::new(),
     }
 }
 
@@ -902,6 +905,7 @@ fn wording_errors(params: &Params, input: &Input<'_>) -> Outcome {
         ),
         drafts,
         credits: 0,
+        credited: Vec::new(),
     }
 }
 
@@ -1001,6 +1005,7 @@ fn no_update(params: &Params, input: &Input<'_>) -> Outcome {
                     },
                 }],
                 credits: 0,
+                credited: Vec::new(),
             }
         }
     }
@@ -1090,6 +1095,7 @@ fn over_entertainment(params: &Params, input: &Input<'_>) -> Outcome {
         ),
         drafts,
         credits: 0,
+        credited: Vec::new(),
     }
 }
 
@@ -1150,12 +1156,14 @@ fn hijack_signs(params: &Params, input: &Input<'_>) -> Outcome {
         },
         drafts,
         credits: 0,
+        credited: Vec::new(),
     }
 }
 
 fn authoritative_relay(params: &Params, input: &Input<'_>) -> Outcome {
     let days = params.get("window_days");
     let mut sources: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut credited = Vec::new();
     for (post, _) in input.window(days) {
         if post.original {
             continue;
@@ -1167,6 +1175,7 @@ fn authoritative_relay(params: &Params, input: &Input<'_>) -> Outcome {
             .find(|source| post.relayed_from.contains(source.as_str()))
         {
             *sources.entry(source.as_str()).or_default() += 1;
+            credited.push(post.id.clone());
         }
     }
     let credits: u32 = sources.values().sum();
@@ -1179,12 +1188,13 @@ fn authoritative_relay(params: &Params, input: &Input<'_>) -> Outcome {
         },
         drafts: Vec::new(),
         credits,
+        credited,
     }
 }
 
 fn media_variety(params: &Params, input: &Input<'_>) -> Outcome {
     let days = params.get("window_days");
-    let credits = input
+    let credited: Vec<String> = input
         .window(days)
         .filter(|(post, _)| {
             matches!(
@@ -1192,11 +1202,14 @@ fn media_variety(params: &Params, input: &Input<'_>) -> Outcome {
                 MediaKind::Image | MediaKind::Video | MediaKind::Audio | MediaKind::Live
             )
         })
-        .count() as u32;
+        .map(|(post, _)| post.id.clone())
+        .collect();
+    let credits = credited.len() as u32;
     Outcome {
         explanation: format!("近 {days} 天图表、音视频等形式的发布 {credits} 条"),
         drafts: Vec::new(),
         credits,
+        credited,
     }
 }
 
@@ -1274,6 +1287,7 @@ fn hot_event_silence(params: &Params, input: &Input<'_>) -> Outcome {
         ),
         drafts,
         credits: 0,
+        credited: Vec::new(),
     }
 }
 
@@ -1398,6 +1412,7 @@ fn service_unavailable(input: &Input<'_>) -> Outcome {
                     },
                 }],
                 credits: 0,
+                credited: Vec::new(),
             }
         }
     }
@@ -1451,6 +1466,7 @@ fn unreviewed_posts(params: &Params, input: &Input<'_>) -> Result<Outcome, Strin
         ),
         drafts,
         credits: 0,
+        credited: Vec::new(),
     })
 }
 
@@ -1491,6 +1507,7 @@ fn vendor_oversight(input: &Input<'_>) -> Result<Outcome, String> {
         },
         drafts,
         credits: 0,
+        credited: Vec::new(),
     })
 }
 

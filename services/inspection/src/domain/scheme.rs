@@ -469,6 +469,9 @@ pub struct ItemResult {
     pub explanation: String,
     /// The findings behind it (ids), filled in when they are stored.
     pub findings: Vec<String>,
+    /// For a bonus item, the posts it credited (ids, at most 100).
+    #[serde(default)]
+    pub credited_posts: Vec<String>,
 }
 
 /// A scheme's verdict on one account.
@@ -531,6 +534,7 @@ pub fn evaluate(scheme: &Scheme, subject: &Subject<'_>, runs: &[Option<Run>]) ->
             weight_percent: weight.unwrap_or(0),
             explanation: String::new(),
             findings: Vec::new(),
+            credited_posts: Vec::new(),
         };
         match (weight, run) {
             (None, _) | (_, None) => {
@@ -547,6 +551,9 @@ pub fn evaluate(scheme: &Scheme, subject: &Subject<'_>, runs: &[Option<Run>]) ->
                     ItemKind::Veto | ItemKind::Deduction => outcome.drafts.len(),
                 };
                 result.explanation = outcome.explanation.clone();
+                if item.kind == ItemKind::Bonus {
+                    result.credited_posts = outcome.credited.iter().take(100).cloned().collect();
+                }
                 if count == 0 {
                     result.status = ItemStatus::Clear;
                 } else {

@@ -201,6 +201,7 @@ fn item_result(item: &ItemResult) -> pb::CheckItem {
         weight_percent: item.weight_percent,
         explanation: item.explanation.clone(),
         findings: item.findings.iter().map(|id| finding_name(id)).collect(),
+        credited_posts: item.credited_posts.iter().map(|id| post_name(id)).collect(),
     }
 }
 

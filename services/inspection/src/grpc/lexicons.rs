@@ -96,6 +96,55 @@ pub(super) async fn put(
     Ok(unit.commit(response).await?)
 }
 
+pub(super) async fn delete(
+    api: &InspectionApi,
+    principal: &Principal,
+    req: pb::DeleteLexiconRequest,
+) -> Result<pb::Lexicon, InspectionError> {
+    let mut v = Violations::new();
+    let name_owned = validate::resource_id(&mut v, "name", &req.name, "lexicons", true);
+    let name = name_owned.as_deref();
+    if name == Some(STARTER) {
+        v.add("name", "lexicons/starter is shipped and cannot be deleted");
+    }
+    if api
+        .lexicons
+        .files()
+        .iter()
+        .any(|file| Some(file.name.as_str()) == name)
+    {
+        v.add(
+            "name",
+            "is a lexicon the settings load from a file; remove it from inspection.lexicon_files",
+        );
+    }
+    v.finish()?;
+    let Some(name) = name else {
+        return Err(unvalidated("name"));
+    };
+    let root = api.registry.as_caller(principal).jurisdiction().await?;
+    if root.id != api.root {
+        return Err(InspectionError::NotRoot {
+            root: api.root.clone(),
+        });
+    }
+    let mut unit = api
+        .writer
+        .begin("DeleteLexicon", principal, "", &req)
+        .await?;
+    let record = store::lexicons::get(unit.txn(), name)
+        .await?
+        .ok_or_else(|| InspectionError::NotFound(convert::lexicon_name(name)))?;
+    store::lexicons::delete(unit.txn(), name).await?;
+    let response = convert::lexicon(&record);
+    unit.audit(
+        &response.name,
+        &convert::organization_name(&api.root),
+        json!({ "version": record.version, "sha256": record.sha256 }),
+    );
+    Ok(unit.commit(response).await?)
+}
+
 pub(super) async fn list(
     api: &InspectionApi,
     _principal: &Principal,

@@ -413,6 +413,13 @@ impl InspectionService for InspectionApi {
         handle!(self, request, lexicons::put)
     }
 
+    async fn delete_lexicon(
+        &self,
+        request: Request<pb::DeleteLexiconRequest>,
+    ) -> Result<Response<pb::Lexicon>, Status> {
+        handle!(self, request, lexicons::delete)
+    }
+
     async fn list_lexicons(
         &self,
         request: Request<pb::ListLexiconsRequest>,

@@ -80,3 +80,20 @@ pub async fn all(conn: &impl ConnectionTrait) -> Result<Vec<Record>, DbErr> {
         .map(record_of)
         .collect())
 }
+
+/// Deletes the lexicon `name`; false when there was none.
+pub async fn delete(conn: &impl ConnectionTrait, name: &str) -> Result<bool, DbErr> {
+    Ok(row::Entity::delete_by_id(name.to_owned())
+        .exec(conn)
+        .await?
+        .rows_affected
+        > 0)
+}
+
+/// The lexicon `name`.
+pub async fn get(conn: &impl ConnectionTrait, name: &str) -> Result<Option<Record>, DbErr> {
+    Ok(row::Entity::find_by_id(name.to_owned())
+        .one(conn)
+        .await?
+        .map(record_of))
+}

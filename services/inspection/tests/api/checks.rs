@@ -156,7 +156,14 @@ async fn six_categories(backend: Backend) {
         pb::ItemStatus::Triggered as i32
     );
     assert_eq!(item(&provincial, "authoritative-relay").points, 3.0);
+    assert_eq!(
+        item(&provincial, "authoritative-relay")
+            .credited_posts
+            .len(),
+        1
+    );
     assert_eq!(item(&provincial, "media-variety").points, 4.0);
+    assert_eq!(item(&provincial, "media-variety").credited_posts.len(), 2);
     assert_eq!(
         item(&provincial, "no-update").status,
         pb::ItemStatus::NotApplicable as i32,

@@ -108,17 +108,51 @@ async fn monitoring(backend: Backend) {
     let quiet = run(&mut province, false, "run-4").await;
     assert_eq!(quiet.accounts_checked, 0);
 
+    // The lexicon is taken out of force: the next run is full again. The starter lexicon and
+    // other people's requests are refused.
+    let deleted = province
+        .delete_lexicon(pb::DeleteLexiconRequest {
+            name: "lexicons/qinghai".into(),
+        })
+        .await
+        .expect("deleted")
+        .into_inner();
+    assert_eq!(deleted.version, "q-1");
+    assert_invalid(
+        province
+            .delete_lexicon(pb::DeleteLexiconRequest {
+                name: "lexicons/starter".into(),
+            })
+            .await,
+        "name",
+    );
+    let gone = province
+        .delete_lexicon(pb::DeleteLexiconRequest {
+            name: "lexicons/qinghai".into(),
+        })
+        .await;
+    assert_error(gone, Code::NotFound, "NOT_FOUND");
+    suite.time.advance(chrono::Duration::hours(1));
+    let after_delete = run(&mut province, false, "run-5").await;
+    assert_eq!(after_delete.mode, pb::RunMode::Full as i32);
+
     let listed = province
         .list_monitoring_runs(pb::ListMonitoringRunsRequest::default())
         .await
         .expect("runs")
         .into_inner()
         .monitoring_runs;
-    assert_eq!(listed.len(), 4);
-    assert_eq!(listed[0].name, quiet.name);
+    assert_eq!(listed.len(), 5);
+    assert_eq!(listed[0].name, after_delete.name);
 
-    // A city's supervisor neither starts nor reads runs.
+    // A city's supervisor neither starts nor reads runs, nor deletes lexicons.
     let mut golmud = suite.supervisor().await;
+    let refused = golmud
+        .delete_lexicon(pb::DeleteLexiconRequest {
+            name: "lexicons/other".into(),
+        })
+        .await;
+    assert_error(refused, Code::PermissionDenied, "OUTSIDE_JURISDICTION");
     let refused = golmud
         .start_monitoring_run(pb::StartMonitoringRunRequest::default())
         .await;
