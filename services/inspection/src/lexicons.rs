@@ -73,15 +73,17 @@ impl InForce {
         &self,
         conn: &impl sea_orm::ConnectionTrait,
     ) -> Result<Arc<Scanner>, DbErr> {
+        // Every check and scan asks: the names and hashes only, the files when they changed.
+        let seen = store::lexicons::hashes(conn).await?;
+        let mut built_from = self.built_from.lock().await;
+        if built_from.as_ref() == Some(&seen) {
+            return Ok(self.cell.current());
+        }
         let stored = store::lexicons::all(conn).await?;
         let seen: Vec<(String, String)> = stored
             .iter()
             .map(|record| (record.name.clone(), record.sha256.clone()))
             .collect();
-        let mut built_from = self.built_from.lock().await;
-        if built_from.as_ref() == Some(&seen) {
-            return Ok(self.cell.current());
-        }
         // The starter lexicon comes first of itself.
         let mut texts: Vec<(String, String)> = Vec::new();
         texts.extend(self.files.iter().map(|f| (f.name.clone(), f.text.clone())));
@@ -111,11 +113,11 @@ impl InForce {
             hasher.update([0]);
             hasher.update(Sha256::digest(file.text.as_bytes()));
         }
-        for record in store::lexicons::all(conn).await? {
+        for (name, sha256) in store::lexicons::hashes(conn).await? {
             hasher.update([1]);
-            hasher.update(record.name.as_bytes());
+            hasher.update(name.as_bytes());
             hasher.update([0]);
-            hasher.update(record.sha256.as_bytes());
+            hasher.update(sha256.as_bytes());
         }
         Ok(hasher
             .finalize()

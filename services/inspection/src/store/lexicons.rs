@@ -1,7 +1,8 @@
 //! The lexicon files put through the API: the version in force of each name.
 
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, QueryOrder, sea_query::OnConflict,
+    ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, QueryOrder, QuerySelect,
+    sea_query::OnConflict,
 };
 
 use super::{entity::lexicon as row, stamp};
@@ -68,6 +69,19 @@ pub async fn put(conn: &impl ConnectionTrait, record: &Record) -> Result<(), DbE
     .exec_without_returning(conn)
     .await?;
     Ok(())
+}
+
+/// The name and SHA-256 of every lexicon put, by name: what a replica compares before it scans,
+/// without reading the files themselves.
+pub async fn hashes(conn: &impl ConnectionTrait) -> Result<Vec<(String, String)>, DbErr> {
+    row::Entity::find()
+        .select_only()
+        .column(row::Column::Name)
+        .column(row::Column::Sha256)
+        .order_by_asc(row::Column::Name)
+        .into_tuple::<(String, String)>()
+        .all(conn)
+        .await
 }
 
 /// Every lexicon put, by name.
