@@ -178,6 +178,7 @@ pub async fn append(
     // Stable: the entries of one chain keep the order the change wrote them in.
     entries.sort_by_key(|(chain, _)| *chain);
     let postgres = txn.get_database_backend() == DbBackend::Postgres;
+    let mut seqs = next_seqs(txn, entries.len()).await?.into_iter();
     let mut locked = None;
     let mut last: Option<(i64, String)> = None;
     let mut records = Vec::with_capacity(entries.len());
@@ -200,8 +201,11 @@ pub async fn append(
             locked = Some(chain);
         }
         let (previous_seq, previous_hash) = last.take().unwrap_or_default();
+        let seq = seqs
+            .next()
+            .ok_or_else(|| DbErr::RecordNotFound("an audit sequence number".to_owned()))?;
         let mut record = AuditRecord {
-            seq: next_seq(txn).await?,
+            seq,
             chain,
             chain_seq: previous_seq + 1,
             recorded_at: now,
@@ -216,7 +220,12 @@ pub async fn append(
             hash: String::new(),
         };
         record.hash = chain_hash(&record);
-        entity::Entity::insert(entity::ActiveModel {
+        last = Some((record.chain_seq, record.hash.clone()));
+        records.push(record);
+    }
+    // Every chain is locked by now: the rows go in a few hundred to a statement.
+    for rows in records.chunks(ROWS_PER_INSERT) {
+        entity::Entity::insert_many(rows.iter().map(|record| entity::ActiveModel {
             seq: Set(record.seq),
             chain: Set(record.chain),
             chain_seq: Set(record.chain_seq),
@@ -230,28 +239,51 @@ pub async fn append(
             details: Set(record.details.clone()),
             previous_hash: Set(record.previous_hash.clone()),
             hash: Set(record.hash.clone()),
-        })
+        }))
         .exec_without_returning(txn)
         .await?;
-        last = Some((record.chain_seq, record.hash.clone()));
-        records.push(record);
     }
     Ok(records)
 }
 
-/// The next `seq`: from the trail's sequence on PostgreSQL (appends to different chains run
-/// concurrently), one past the largest on SQLite (its writers take turns).
-async fn next_seq(txn: &impl ConnectionTrait) -> Result<i64, DbErr> {
+/// Rows written by one statement: well inside the bind-parameter limits of both backends.
+const ROWS_PER_INSERT: usize = 500;
+
+/// The next `n` values of `seq`, ascending: from the trail's sequence on PostgreSQL (appends to
+/// different chains run concurrently), past the largest on SQLite (its writers take turns).
+async fn next_seqs(txn: &impl ConnectionTrait, n: usize) -> Result<Vec<i64>, DbErr> {
     let backend = txn.get_database_backend();
-    let sql = match backend {
-        DbBackend::Postgres => "SELECT nextval('audit_log_seq') AS seq",
-        _ => "SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM audit_log",
-    };
-    let row = txn
-        .query_one_raw(Statement::from_string(backend, sql))
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("the next audit sequence number".to_owned()))?;
-    row.try_get("", "seq")
+    let count = i64::try_from(n).unwrap_or(i64::MAX);
+    match backend {
+        DbBackend::Postgres => {
+            let rows = txn
+                .query_all_raw(Statement::from_sql_and_values(
+                    backend,
+                    "SELECT nextval('audit_log_seq') AS seq FROM generate_series(1, $1)",
+                    [count.into()],
+                ))
+                .await?;
+            let mut seqs = rows
+                .iter()
+                .map(|row| row.try_get::<i64>("", "seq"))
+                .collect::<Result<Vec<_>, _>>()?;
+            seqs.sort_unstable();
+            Ok(seqs)
+        }
+        _ => {
+            let row = txn
+                .query_one_raw(Statement::from_string(
+                    backend,
+                    "SELECT COALESCE(MAX(seq), 0) AS seq FROM audit_log",
+                ))
+                .await?
+                .ok_or_else(|| {
+                    DbErr::RecordNotFound("the largest audit sequence number".to_owned())
+                })?;
+            let largest: i64 = row.try_get("", "seq")?;
+            Ok((1..=count).map(|k| largest + k).collect())
+        }
+    }
 }
 
 /// Entries whose scope starts with `scope_prefix`, optionally about one resource, newest first,

@@ -266,6 +266,33 @@ impl Asker<'_> {
         .await
     }
 
+    /// Every organization of the subtree of `organization` (itself included) the asker may see,
+    /// page by page: one listing instead of a look-up per organization.
+    pub async fn units(&self, organization: &str) -> Result<Vec<OrgRef>, ApiError> {
+        let mut client = self.raw()?;
+        let mut units = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = client
+                .list_organizations(pb::ListOrganizationsRequest {
+                    ancestor: format!("organizations/{organization}"),
+                    page_size: ACCOUNT_PAGE,
+                    page_token,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|status| relay(&status))?
+                .into_inner();
+            for unit in &page.organizations {
+                units.push(OrgRef::from_proto(unit)?);
+            }
+            if page.next_page_token.is_empty() {
+                return Ok(units);
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
     /// Every account of the subtree of `organization` whose ledger operator is the vendor
     /// `vendor` (its id), as the asker may see them.
     pub async fn accounts_operated_by(
@@ -286,25 +313,37 @@ impl Asker<'_> {
         &self,
         filter: pb::ListAccountsRequest,
     ) -> Result<Vec<pb::Account>, ApiError> {
-        let mut client = self.raw()?;
         let mut accounts = Vec::new();
         let mut page_token = String::new();
         loop {
-            let page = client
-                .list_accounts(pb::ListAccountsRequest {
-                    page_size: ACCOUNT_PAGE,
-                    page_token,
-                    ..filter.clone()
-                })
-                .await
-                .map_err(|status| relay(&status))?
-                .into_inner();
-            accounts.extend(page.accounts);
-            if page.next_page_token.is_empty() {
+            let (page, next) = self.account_page(&filter, page_token).await?;
+            accounts.extend(page);
+            if next.is_empty() {
                 return Ok(accounts);
             }
-            page_token = page.next_page_token;
+            page_token = next;
         }
+    }
+
+    /// One page of the accounts `filter` selects, from `page_token` (empty for the first), and
+    /// the token of the next page (empty after the last): for a caller that works through a
+    /// long listing as it arrives.
+    pub async fn account_page(
+        &self,
+        filter: &pb::ListAccountsRequest,
+        page_token: String,
+    ) -> Result<(Vec<pb::Account>, String), ApiError> {
+        let page = self
+            .raw()?
+            .list_accounts(pb::ListAccountsRequest {
+                page_size: ACCOUNT_PAGE,
+                page_token,
+                ..filter.clone()
+            })
+            .await
+            .map_err(|status| relay(&status))?
+            .into_inner();
+        Ok((page.accounts, page.next_page_token))
     }
 
     /// The management department of `unit`'s own government, if it has one: the

@@ -18,6 +18,12 @@ use govmedia_kit::auth::{Role, TokenKeys};
 
 use crate::settings::Settings;
 
+/// mimalloc instead of the system allocator: rows, messages and scans allocate many small
+/// values per call, and glibc's malloc was about a third of the inspection service's time in
+/// its daily-run benchmark (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// govmedia: supervision of government new-media accounts (政务新媒体监管).
 #[derive(Debug, Parser)]
 #[command(name = "govmedia", version, about, long_about = None)]

@@ -5,11 +5,16 @@
 
 use std::{path::PathBuf, sync::Arc};
 
+use chrono::{DateTime, Utc};
+
 use govmedia_scanner::{Lexicon, Scanner, ScannerCell};
 use sea_orm::DbErr;
 use tokio::sync::Mutex;
 
-use crate::store;
+use crate::{
+    domain::{Post, detect::Scanned},
+    store,
+};
 
 /// The lexicons of the settings' files, read at start.
 #[derive(Clone, Debug)]
@@ -129,5 +134,200 @@ impl InForce {
     /// The lexicons of the settings' files.
     pub fn files(&self) -> &[FileLexicon] {
         &self.files
+    }
+}
+
+/// What the scanner in force found in posts it scanned before, per account, so that a check
+/// scans only the posts taken since (a daily run would otherwise scan every post of the lookback
+/// of every account it checks). Posts never change once taken, so a post scanned by the scanner
+/// in force needs no second scan; a new scanner (the lexicons changed) empties it.
+///
+/// Per account it keeps the check point of the last check and the highest sequence number of the
+/// posts it read: every post of the account up to that number published by that check point was
+/// read and scanned then, or was already older than the window, which only moves forward. And
+/// it keeps the hits of those posts that had any (most have none).
+#[derive(Debug, Default)]
+pub struct Scans {
+    inner: std::sync::Mutex<ScansOf>,
+}
+
+#[derive(Debug, Default)]
+struct ScansOf {
+    scanner: Option<Arc<Scanner>>,
+    accounts: std::collections::HashMap<String, Seen>,
+}
+
+#[derive(Debug, Default)]
+struct Seen {
+    as_of: DateTime<Utc>,
+    upto: i64,
+    hits: std::collections::HashMap<i64, Scanned>,
+}
+
+impl ScansOf {
+    /// The accounts seen by `scanner`: emptied when it is not the one they were seen by.
+    fn by(&mut self, scanner: &Arc<Scanner>) -> &mut std::collections::HashMap<String, Seen> {
+        if !self
+            .scanner
+            .as_ref()
+            .is_some_and(|seen_by| Arc::ptr_eq(seen_by, scanner))
+        {
+            self.scanner = Some(scanner.clone());
+            self.accounts.clear();
+        }
+        &mut self.accounts
+    }
+}
+
+impl Scans {
+    /// The hits `scanner` found before in each of `posts` (with their sequence numbers `seqs`)
+    /// of `account`; `None` for a post it has not scanned.
+    pub fn known(
+        &self,
+        scanner: &Arc<Scanner>,
+        account: &str,
+        posts: &[Post],
+        seqs: &[i64],
+    ) -> Vec<Option<Scanned>> {
+        let mut inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let seen = inner.by(scanner).get(account);
+        posts
+            .iter()
+            .zip(seqs)
+            .map(|(post, seq)| {
+                let seen = seen.filter(|seen| *seq <= seen.upto && post.published <= seen.as_of)?;
+                Some(seen.hits.get(seq).cloned().unwrap_or_default())
+            })
+            .collect()
+    }
+
+    /// Remembers that `scanner` found `scans` in the posts of `account` numbered `seqs` (in
+    /// order): every post a check at `as_of` read, so that the hits of posts that left the
+    /// window are forgotten.
+    pub fn remember(
+        &self,
+        scanner: &Arc<Scanner>,
+        account: &str,
+        as_of: DateTime<Utc>,
+        seqs: &[i64],
+        scans: &[Scanned],
+    ) {
+        let Some(upto) = seqs.iter().copied().max() else {
+            return;
+        };
+        let hits = seqs
+            .iter()
+            .zip(scans)
+            .filter(|(_, scan)| !scan.title.is_empty() || !scan.text.is_empty())
+            .map(|(seq, scan)| (*seq, scan.clone()))
+            .collect();
+        let mut inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        inner
+            .by(scanner)
+            .insert(account.to_owned(), Seen { as_of, upto, hits });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::domain::{MediaKind, Stamp, detect::scan_all};
+
+    fn at(day: i64) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+            .expect("time")
+            .with_timezone(&Utc)
+            + Duration::days(day)
+    }
+
+    fn post(id: &str, day: i64, text: &str) -> Post {
+        Post {
+            id: id.into(),
+            account: "a".into(),
+            organization: "o".into(),
+            path: "/o/".into(),
+            platform_post_id: id.into(),
+            published: at(day),
+            title: String::new(),
+            text: text.into(),
+            links: Vec::new(),
+            media: MediaKind::Text,
+            reads: 0,
+            likes: 0,
+            comments: 0,
+            shares: 0,
+            original: true,
+            relayed_from: String::new(),
+            content_hash: String::new(),
+            received: Stamp {
+                time: at(day),
+                actor: "c".into(),
+                actor_organization: "o".into(),
+            },
+        }
+    }
+
+    fn scan(scanner: &Scanner, posts: &[Post]) -> Vec<Scanned> {
+        let texts: Vec<(String, String)> = posts
+            .iter()
+            .map(|p| (p.title.clone(), p.text.clone()))
+            .collect();
+        scan_all(scanner, &texts)
+    }
+
+    #[test]
+    fn posts_seen_by_the_scanner_in_force_are_not_scanned_again() {
+        let scanner = Arc::new(Scanner::starter());
+        let scans = Scans::default();
+        let first = vec![post("p2", 2, "会见南朝鲜代表团"), post("p1", 1, "召开会议")];
+        let seqs = [2, 1];
+        assert!(
+            scans
+                .known(&scanner, "a", &first, &seqs)
+                .iter()
+                .all(Option::is_none)
+        );
+        scans.remember(&scanner, "a", at(3), &seqs, &scan(&scanner, &first));
+
+        // A new post (seq 3), one delivered late but published before the last check point
+        // (seq 4: outside the window then, so never read), and one published after it that
+        // was delivered before the last check (seq 0 < 2, published on day 5).
+        let later = vec![
+            post("p5", 5, "部署工作"),
+            post("p3", 4, "南朝鲜"),
+            post("p2", 2, "会见南朝鲜代表团"),
+            post("p1", 1, "召开会议"),
+        ];
+        let known = scans.known(&scanner, "a", &later, &[0, 3, 2, 1]);
+        assert!(known[0].is_none(), "published after the last check point");
+        assert!(known[1].is_none(), "taken after the last check");
+        let p2 = known[2].as_ref().expect("p2 was scanned");
+        assert_eq!(p2.text.len(), 1, "its hit is kept");
+        let p1 = known[3].as_ref().expect("p1 was scanned");
+        assert!(p1.text.is_empty() && p1.title.is_empty());
+
+        // Another scanner (the lexicons changed): nothing is known.
+        let other = Arc::new(Scanner::starter());
+        assert!(
+            scans
+                .known(&other, "a", &first, &seqs)
+                .iter()
+                .all(Option::is_none)
+        );
+        assert!(
+            scans
+                .known(&scanner, "a", &first, &seqs)
+                .iter()
+                .all(Option::is_none),
+            "a new scanner empties what the old one saw"
+        );
     }
 }

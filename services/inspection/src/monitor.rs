@@ -32,6 +32,41 @@ use crate::{
     store,
 };
 
+/// Accounts checked together: their posts read in one query, their checks recorded in one
+/// unit of work.
+const CHUNK: usize = 100;
+
+/// What a run counted as it went.
+#[derive(Debug, Default)]
+struct Tally {
+    active: usize,
+    new_posts: i64,
+    checked: usize,
+    /// Passed, failed, incomplete.
+    counts: [i32; 3],
+    errors: Vec<String>,
+    /// How long the ledger's listing took.
+    listed: std::time::Duration,
+}
+
+impl Tally {
+    fn add(&mut self, result: Result<Vec<pb::Check>, String>) {
+        match result {
+            Ok(checks) => {
+                for check in checks {
+                    self.checked += 1;
+                    match Verdict::from_i32(check.outcome) {
+                        Some(Verdict::Pass) => self.counts[0] += 1,
+                        Some(Verdict::Fail) => self.counts[1] += 1,
+                        Some(Verdict::Incomplete) | None => self.counts[2] += 1,
+                    }
+                }
+            }
+            Err(error) => self.errors.push(error),
+        }
+    }
+}
+
 /// The worker of the monitoring runs.
 #[derive(Clone, Debug)]
 pub struct Monitor {
@@ -163,111 +198,153 @@ impl Monitor {
         run.scheme = (scheme.id.clone(), scheme.version);
         store::runs::update(conn, &run).await?;
 
-        let active = match self.api.active_accounts().await {
-            Ok(active) => active,
-            Err(error) => return self.fail(run, &error.to_string()).await,
-        };
-        run.accounts_active = i32::try_from(active.len()).unwrap_or(i32::MAX);
+        let started = std::time::Instant::now();
         let since = last.as_ref().map_or(0, |last| last.post_mark);
-        let posted = store::posts::posted_between(conn, since, mark).await?;
-        run.new_posts =
-            i32::try_from(posted.iter().map(|(_, n)| n).sum::<i64>()).unwrap_or(i32::MAX);
-        let selected: Vec<Account> = match (&last, run.mode) {
-            (Some(last), RunMode::Incremental) => {
-                let ids: Vec<String> = active.iter().map(|a| a.id.clone()).collect();
-                let posted: BTreeSet<String> = posted.into_iter().map(|(a, _)| a).collect();
-                let latest: BTreeMap<String, DateTime<Utc>> =
-                    store::posts::latest_per_account(conn)
-                        .await?
-                        .into_iter()
-                        .collect();
-                let last_checked: BTreeMap<String, DateTime<Utc>> =
-                    store::checks::last_per_account(conn)
-                        .await?
-                        .into_iter()
-                        .collect();
-                let windows: BTreeSet<i64> = scheme
-                    .items
-                    .iter()
-                    .flat_map(|item| {
-                        ["window_days", "idle_days"]
-                            .into_iter()
-                            .filter_map(|name| item.parameters.get(name))
-                            .filter_map(|value| value.parse::<i64>().ok())
-                            .collect::<Vec<_>>()
-                    })
-                    .chain([14, 180])
-                    .collect();
-                let chosen: BTreeSet<String> = run::select(
-                    &ids,
-                    &Changes {
-                        last_as_of: last.as_of.unwrap_or(as_of),
-                        as_of,
-                        posted: &posted,
-                        latest: &latest,
-                        last_checked: &last_checked,
-                        windows: &windows,
-                        refresh_days: i64::from(self.config.refresh_days),
-                    },
-                )
+        let incremental = last.is_some() && run.mode == RunMode::Incremental;
+        let windows: BTreeSet<i64> = scheme
+            .items
+            .iter()
+            .flat_map(|item| {
+                ["window_days", "idle_days"]
+                    .into_iter()
+                    .filter_map(|name| item.parameters.get(name))
+                    .filter_map(|value| value.parse::<i64>().ok())
+                    .collect::<Vec<_>>()
+            })
+            .chain([14, 180])
+            .collect();
+        // The ledger is listed page by page while the rest is read and the first accounts are
+        // checked: a province's listing takes seconds.
+        let (pages_in, mut pages) = tokio::sync::mpsc::channel(8);
+        let listing = self.api.active_account_pages(pages_in);
+        let checking = async {
+            // What changed, and what checks read once (the scanner, the hot events, other
+            // services' facts about every account), side by side.
+            let (posted, latest, last_checked, shared) = tokio::join!(
+                store::posts::posted_between(conn, since, mark),
+                async {
+                    match incremental {
+                        true => store::posts::latest_per_account(conn).await,
+                        false => Ok(Vec::new()),
+                    }
+                },
+                async {
+                    match incremental {
+                        true => store::checks::last_per_account(conn).await,
+                        false => Ok(Vec::new()),
+                    }
+                },
+                self.api.shared_reads(&scheme),
+            );
+            let shared = shared.map_err(|error| error.to_string())?;
+            let posted = posted.map_err(|error| error.to_string())?;
+            let latest: BTreeMap<String, DateTime<Utc>> = latest
+                .map_err(|error| error.to_string())?
                 .into_iter()
                 .collect();
-                active
-                    .into_iter()
-                    .filter(|account| chosen.contains(&account.id))
-                    .collect()
-            }
-            _ => active,
-        };
-
-        let system = self.api.own_principal();
-        let checks: Vec<_> = selected
-            .into_iter()
-            .map(|account| {
-                let (api, system, scheme, lost) = (
-                    self.api.clone(),
-                    system.clone(),
-                    scheme.clone(),
-                    lost.clone(),
-                );
+            let last_checked: BTreeMap<String, DateTime<Utc>> = last_checked
+                .map_err(|error| error.to_string())?
+                .into_iter()
+                .collect();
+            let mut tally = Tally {
+                new_posts: posted.iter().map(|(_, n)| n).sum(),
+                ..Tally::default()
+            };
+            let posted: BTreeSet<String> = posted.into_iter().map(|(a, _)| a).collect();
+            let changes = last.as_ref().map(|last| Changes {
+                last_as_of: last.as_of.unwrap_or(as_of),
+                as_of,
+                posted: &posted,
+                latest: &latest,
+                last_checked: &last_checked,
+                windows: &windows,
+                refresh_days: i64::from(self.config.refresh_days),
+            });
+            let system = self.api.own_principal();
+            let check = |accounts: Vec<Account>| {
+                let (api, system, scheme, shared, lost) =
+                    (&self.api, &system, &scheme, &shared, lost.clone());
                 async move {
                     if lost.is_cancelled() {
                         return Err("the lease was lost".to_owned());
                     }
-                    api.check_account(&system, &account, &scheme, "MonitoringRun")
+                    api.check_accounts(system, &accounts, scheme, shared, "MonitoringRun")
                         .await
-                        .map_err(|error| format!("accounts/{}: {error}", account.id))
+                        .map_err(|error| {
+                            let first = accounts.first().map_or("", |a| a.id.as_str());
+                            format!(
+                                "the {} accounts from accounts/{first}: {error}",
+                                accounts.len()
+                            )
+                        })
                 }
-            })
-            .collect();
-        let results: Vec<Result<pb::Check, String>> = futures::stream::iter(checks)
-            .buffer_unordered(self.config.concurrency as usize)
-            .collect()
-            .await;
-        let mut errors = Vec::new();
-        for result in results {
-            match result {
-                Ok(check) => {
-                    run.accounts_checked += 1;
-                    match Verdict::from_i32(check.outcome) {
-                        Some(Verdict::Pass) => run.counts[0] += 1,
-                        Some(Verdict::Fail) => run.counts[1] += 1,
-                        Some(Verdict::Incomplete) | None => run.counts[2] += 1,
+            };
+            let concurrency = self.config.concurrency.max(1) as usize;
+            let mut in_flight = futures::stream::FuturesUnordered::new();
+            let mut waiting: Vec<Account> = Vec::new();
+            let mut listed = false;
+            loop {
+                while in_flight.len() < concurrency
+                    && (waiting.len() >= CHUNK || (listed && !waiting.is_empty()))
+                {
+                    let group: Vec<Account> = waiting.drain(..CHUNK.min(waiting.len())).collect();
+                    in_flight.push(check(group));
+                }
+                if listed && waiting.is_empty() && in_flight.is_empty() {
+                    break;
+                }
+                tokio::select! {
+                    page = pages.recv(), if !listed && waiting.len() < CHUNK * concurrency * 2 => {
+                        let Some(page) = page else {
+                            listed = true;
+                            tally.listed = started.elapsed();
+                            continue;
+                        };
+                        tally.active += page.len();
+                        match (&changes, incremental) {
+                            (Some(changes), true) => {
+                                let ids: Vec<String> = page.iter().map(|a| a.id.clone()).collect();
+                                let chosen: BTreeSet<String> =
+                                    run::select(&ids, changes).into_iter().collect();
+                                waiting.extend(
+                                    page.into_iter().filter(|a| chosen.contains(&a.id)),
+                                );
+                            }
+                            _ => waiting.extend(page),
+                        }
                     }
+                    Some(result) = in_flight.next(), if !in_flight.is_empty() => tally.add(result),
                 }
-                Err(error) => errors.push(error),
             }
-        }
+            Ok::<Tally, String>(tally)
+        };
+        let (listing, checking) = tokio::join!(listing, checking);
+        let tally = match (listing, checking) {
+            (Ok(()), Ok(tally)) => tally,
+            (Err(error), _) => return self.fail(run, &error.to_string()).await,
+            (_, Err(error)) => return self.fail(run, &error).await,
+        };
+        run.accounts_active = i32::try_from(tally.active).unwrap_or(i32::MAX);
+        run.new_posts = i32::try_from(tally.new_posts).unwrap_or(i32::MAX);
+        run.accounts_checked = i32::try_from(tally.checked).unwrap_or(i32::MAX);
+        run.counts = tally.counts;
+        let errors = tally.errors;
+        let listed = tally.listed;
         run.finished = Some(self.api.writer().clock().now());
         if let Some(first) = errors.first() {
             run.state = RunState::Failed;
-            run.error = format!("{} checks failed; the first: {first}", errors.len());
+            run.error = format!(
+                "{} groups of checks failed; the first: {first}",
+                errors.len()
+            );
         } else {
             run.state = RunState::Done;
         }
         store::runs::update(conn, &run).await?;
         tracing::info!(
             run = %run.id,
+            listed_ms = listed.as_millis(),
+            checked_ms = started.elapsed().as_millis(),
             mode = %run.mode,
             checked = run.accounts_checked,
             active = run.accounts_active,

@@ -33,6 +33,18 @@ pub const MAX_APPROVAL_LOOKUPS: usize = 300;
 /// Look-ups made at the same time.
 const CONCURRENCY: usize = 8;
 
+/// Most bytes of one answer of another service: the case counts of a whole province, grouped
+/// by account, are one answer (about 40 bytes an account).
+const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+
+/// What other services said about every account of a tree at once, asked before checks of
+/// many accounts: the routing service's case counts per window (days), by account id. A window
+/// not here is asked per account.
+#[derive(Clone, Debug, Default)]
+pub struct Prefetched {
+    cases: BTreeMap<i64, Result<BTreeMap<String, CaseCounts>, String>>,
+}
+
 /// The services inspection reads, as configured.
 #[derive(Clone, Debug)]
 pub struct Sources {
@@ -87,8 +99,36 @@ impl Sources {
         })
     }
 
+    /// Asks once, for every account of the subtree of the organization `root`, what the items
+    /// of `scheme` need to know at `as_of` and can be asked for a whole tree: the case counts of
+    /// each window.
+    pub async fn prefetch(&self, root: &str, scheme: &Scheme, as_of: DateTime<Utc>) -> Prefetched {
+        let windows: BTreeSet<i64> = scheme
+            .items
+            .iter()
+            .filter_map(|item| {
+                let spec = detect::spec(&item.detector)?;
+                let params = detect::resolve(spec, &item.parameters).ok()?;
+                (spec.needs == Need::Cases).then(|| params.get("window_days"))
+            })
+            .collect();
+        let mut prefetched = Prefetched::default();
+        for days in windows {
+            let counts = self.case_statistics(root, as_of, days).await.map(|rows| {
+                rows.into_iter()
+                    .filter_map(|(key, counts)| {
+                        Some((key.strip_prefix("accounts/")?.to_owned(), counts))
+                    })
+                    .collect()
+            });
+            prefetched.cases.insert(days, counts);
+        }
+        prefetched
+    }
+
     /// Asks what the applicable items of `scheme` (`applies`, in item order) need to know
-    /// about `account` at `as_of`; `posts` are its posts of the lookback, newest first.
+    /// about `account` at `as_of`, unless `prefetched` holds it; `posts` are its posts of the
+    /// lookback, newest first.
     pub async fn gather(
         &self,
         account: &Account,
@@ -96,6 +136,7 @@ impl Sources {
         applies: &[Option<i32>],
         posts: &[Post],
         as_of: DateTime<Utc>,
+        prefetched: &Prefetched,
     ) -> External {
         let mut windows = BTreeSet::new();
         let mut approvals_window: Option<i64> = None;
@@ -123,9 +164,19 @@ impl Sources {
         }
         let mut external = External::default();
         for days in windows {
-            external
-                .cases
-                .insert(days, self.cases(account, as_of, days).await);
+            let counts = match prefetched.cases.get(&days) {
+                Some(Ok(all)) => Ok(all.get(&account.id).cloned().unwrap_or_default()),
+                Some(Err(why)) => Err(why.clone()),
+                None => self
+                    .case_statistics(&account.organization, as_of, days)
+                    .await
+                    .map(|rows| {
+                        rows.get(&format!("accounts/{}", account.id))
+                            .cloned()
+                            .unwrap_or_default()
+                    }),
+            };
+            external.cases.insert(days, counts);
         }
         if let Some(days) = approvals_window {
             let since = as_of - chrono::Duration::days(days);
@@ -148,21 +199,24 @@ impl Sources {
         external
     }
 
-    async fn cases(
+    /// The case counts of the accounts of the subtree of `organization` over the `days` before
+    /// `as_of`, by account name.
+    async fn case_statistics(
         &self,
-        account: &Account,
+        organization: &str,
         as_of: DateTime<Utc>,
         days: i64,
-    ) -> Result<CaseCounts, String> {
+    ) -> Result<BTreeMap<String, CaseCounts>, String> {
         const WHAT: &str = "留言办理服务";
         let Some(peer) = &self.routing else {
             return Err(not_configured(WHAT, "routing_endpoint"));
         };
         let credentials = peer.credentials().map_err(|error| error.to_string())?;
-        let mut client = RoutingServiceClient::with_interceptor(peer.channel(), credentials);
+        let mut client = RoutingServiceClient::with_interceptor(peer.channel(), credentials)
+            .max_decoding_message_size(MAX_ANSWER_BYTES);
         let statistics = client
             .get_case_statistics(rpb::GetCaseStatisticsRequest {
-                organization: format!("organizations/{}", account.organization),
+                organization: format!("organizations/{organization}"),
                 period_start: Some(govmedia_kit::clock::to_proto(
                     as_of - chrono::Duration::days(days),
                 )),
@@ -172,19 +226,22 @@ impl Sources {
             .await
             .map_err(|status| unanswered(WHAT, &status))?
             .into_inner();
-        let key = format!("accounts/{}", account.id);
         Ok(statistics
             .rows
-            .iter()
-            .find(|row| row.key == key)
-            .map(|row| CaseCounts {
-                received: i64::from(row.received),
-                answered: i64::from(row.answered),
-                overdue: i64::from(row.overdue),
-                rated: i64::from(row.rated),
-                satisfied: i64::from(row.satisfied),
+            .into_iter()
+            .map(|row| {
+                (
+                    row.key,
+                    CaseCounts {
+                        received: i64::from(row.received),
+                        answered: i64::from(row.answered),
+                        overdue: i64::from(row.overdue),
+                        rated: i64::from(row.rated),
+                        satisfied: i64::from(row.satisfied),
+                    },
+                )
             })
-            .unwrap_or_default())
+            .collect())
     }
 
     async fn approvals(

@@ -67,21 +67,61 @@ pub async fn enqueue<M: Message + Name>(
     payload: &M,
     now: DateTime<Utc>,
 ) -> Result<String, DbErr> {
-    let event_id = uuid::Uuid::now_v7().to_string();
-    entity::Entity::insert(entity::ActiveModel {
-        seq: sea_orm::NotSet,
-        event_id: Set(event_id.clone()),
-        stream: Set(stream.to_owned()),
-        event_type: Set(M::full_name()),
-        subject: Set(subject.to_owned()),
-        payload: Set(payload.encode_to_vec()),
-        traceparent: Set(telemetry::current_traceparent().unwrap_or_default()),
-        created_at: Set(now),
-        published_at: Set(None),
-    })
-    .exec_without_returning(txn)
-    .await?;
+    let event = Pending::new(stream, subject, payload, now);
+    let event_id = event.id().to_owned();
+    insert(txn, vec![event]).await?;
     Ok(event_id)
+}
+
+/// An event not yet written: what [`enqueue`] writes, for a change that writes its events
+/// together with [`insert`] (the unit of work, at commit).
+#[derive(Debug)]
+pub struct Pending(entity::ActiveModel);
+
+impl Pending {
+    /// The event about `subject` that happened at `now`, for `stream`.
+    pub fn new<M: Message + Name>(
+        stream: &str,
+        subject: &str,
+        payload: &M,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Pending(entity::ActiveModel {
+            seq: sea_orm::NotSet,
+            event_id: Set(uuid::Uuid::now_v7().to_string()),
+            stream: Set(stream.to_owned()),
+            event_type: Set(M::full_name()),
+            subject: Set(subject.to_owned()),
+            payload: Set(payload.encode_to_vec()),
+            traceparent: Set(telemetry::current_traceparent().unwrap_or_default()),
+            created_at: Set(now),
+            published_at: Set(None),
+        })
+    }
+
+    /// Its id.
+    pub fn id(&self) -> &str {
+        match &self.0.event_id {
+            sea_orm::ActiveValue::Set(id) | sea_orm::ActiveValue::Unchanged(id) => id,
+            sea_orm::ActiveValue::NotSet => "",
+        }
+    }
+}
+
+/// Rows written by one statement: well inside the bind-parameter limits of both backends.
+const ROWS_PER_INSERT: usize = 500;
+
+/// Writes `events` into the outbox inside the caller's transaction, in order, a few hundred to
+/// a statement (a change that publishes many events pays a few round trips, not one each).
+pub async fn insert(txn: &impl ConnectionTrait, events: Vec<Pending>) -> Result<(), DbErr> {
+    let mut events = events.into_iter().map(|event| event.0).peekable();
+    while events.peek().is_some() {
+        let rows: Vec<entity::ActiveModel> = events.by_ref().take(ROWS_PER_INSERT).collect();
+        entity::Entity::insert_many(rows)
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
 }
 
 fn envelope(row: &entity::Model) -> EventEnvelope {

@@ -85,51 +85,11 @@ pub(super) async fn perform(
     scheme: &Scheme,
     (method, request_id, source): (&'static str, &str, &impl prost::Message),
 ) -> Result<pb::Check, InspectionError> {
-    let as_of = api.writer.clock().now();
-    let since = as_of - Duration::days(i64::from(api.lookback_days));
-    let posts =
-        store::posts::published_between(api.conn(), &account.id, since, as_of, MAX_POSTS).await?;
-    let latest = store::posts::latest(api.conn(), &account.id, as_of).await?;
-    let scanner = api.lexicons.scanner(api.conn()).await?;
-    let hot_events = store::hot_events::concerning(api.conn(), &account.path, since).await?;
-    let subject = Subject {
-        account,
-        field: scheme.field_of(&account.path),
+    let shared = Shared::read(api, scheme, None).await?;
+    let mut judged = judge_many(api, std::slice::from_ref(account), scheme, &shared).await?;
+    let Some(judged) = judged.pop() else {
+        return Err(unvalidated("account"));
     };
-    let applies = scheme::applicability(scheme, &subject);
-    let external = api
-        .sources
-        .gather(account, scheme, &applies, &posts, as_of)
-        .await;
-    // Scanning is CPU work: on the blocking pool, so that other calls keep being served.
-    let texts: Vec<(String, String)> = posts
-        .iter()
-        .map(|post| (post.title.clone(), post.text.clone()))
-        .collect();
-    let scans = govmedia_kit::worker::blocking("scanning posts", move || {
-        detect::scan_all(&scanner, &texts)
-    })
-    .await?;
-    let input = Input::scanned(account, &posts, scans, latest, as_of, &api.knowledge)
-        .with(&hot_events, &external);
-    let runs: Vec<Option<Run>> = applies
-        .iter()
-        .zip(&scheme.items)
-        .map(|(weight, item)| {
-            weight.map(|_| match detect::spec(&item.detector) {
-                Some(spec) => match detect::resolve(spec, &item.parameters) {
-                    Ok(params) => match detect::run(spec, &params, &input) {
-                        Ok(outcome) => Run::Ran(outcome),
-                        Err(why) => Run::NotEvaluated(why),
-                    },
-                    Err(_) => Run::NotEvaluated(format!("检测项 {} 的参数无效，未能评估", item.id)),
-                },
-                None => Run::NotEvaluated(format!("检测器 {} 不存在，未能评估", item.detector)),
-            })
-        })
-        .collect();
-    let mut evaluation = scheme::evaluate(scheme, &subject, &runs);
-
     let mut unit = api
         .writer
         .begin(method, principal, request_id, source)
@@ -137,7 +97,199 @@ pub(super) async fn perform(
     if let Some(done) = unit.replay().await? {
         return Ok(done);
     }
-    let now = stamp(&unit);
+    let (check, response) = record(&mut unit, account, scheme, &shared, judged).await?;
+    store::checks::insert(unit.txn(), &check).await?;
+    Ok(unit.commit(response).await?)
+}
+
+/// Checks each of `accounts` under `scheme` with what `shared` read for all of them, and records
+/// the checks in one unit of work for `method` (no idempotency key): the way a monitoring run or
+/// a spot check checks many accounts, reading their posts together and committing once.
+pub(crate) async fn perform_many(
+    api: &InspectionApi,
+    principal: &Principal,
+    accounts: &[Account],
+    scheme: &Scheme,
+    shared: &Shared,
+    method: &'static str,
+) -> Result<Vec<pb::Check>, InspectionError> {
+    let judged = judge_many(api, accounts, scheme, shared).await?;
+    let mut unit = api.writer.begin(method, principal, "", &()).await?;
+    let mut checks = Vec::with_capacity(accounts.len());
+    let mut responses = Vec::with_capacity(accounts.len());
+    for (account, judged) in accounts.iter().zip(judged) {
+        let (check, response) = record(&mut unit, account, scheme, shared, judged).await?;
+        checks.push(check);
+        responses.push(response);
+    }
+    store::checks::insert_many(unit.txn(), &checks).await?;
+    unit.commit(()).await?;
+    Ok(responses)
+}
+
+/// What checks read once however many accounts they judge: the check point, the scanner in
+/// force, the hot events and, for a run over the whole tree, other services' facts about every
+/// account at once.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    as_of: chrono::DateTime<chrono::Utc>,
+    since: chrono::DateTime<chrono::Utc>,
+    scanner: std::sync::Arc<govmedia_scanner::Scanner>,
+    hot_events: Vec<crate::domain::hot::HotEvent>,
+    facts: crate::sources::Prefetched,
+}
+
+impl Shared {
+    /// Reads them now for checks under `scheme`; with `tree` (an organization's id), asks
+    /// other services once for the facts of every account of its subtree.
+    pub(crate) async fn read(
+        api: &InspectionApi,
+        scheme: &Scheme,
+        tree: Option<&str>,
+    ) -> Result<Self, InspectionError> {
+        let as_of = api.writer.clock().now();
+        let since = as_of - Duration::days(i64::from(api.lookback_days));
+        let scanner = api.lexicons.scanner(api.conn()).await?;
+        let hot_events = store::hot_events::ending_after(api.conn(), since).await?;
+        let facts = match tree {
+            Some(root) => api.sources.prefetch(root, scheme, as_of).await,
+            None => crate::sources::Prefetched::default(),
+        };
+        Ok(Shared {
+            as_of,
+            since,
+            scanner,
+            hot_events,
+            facts,
+        })
+    }
+}
+
+/// An account judged, not yet recorded.
+struct Judged {
+    runs: Vec<Option<Run>>,
+    evaluation: scheme::Evaluation,
+}
+
+/// Judges `accounts` under `scheme`: their posts read together, scanned (posts the scanner in
+/// force saw before are not scanned again), other services asked, then the detectors and the
+/// scheme, without I/O. One result per account, in order.
+async fn judge_many(
+    api: &InspectionApi,
+    accounts: &[Account],
+    scheme: &Scheme,
+    shared: &Shared,
+) -> Result<Vec<Judged>, InspectionError> {
+    let ids: Vec<String> = accounts.iter().map(|a| a.id.clone()).collect();
+    let mut posts = store::posts::published_between_many(
+        api.conn(),
+        &ids,
+        shared.since,
+        shared.as_of,
+        MAX_POSTS,
+    )
+    .await?;
+    let mut gathered = Vec::with_capacity(accounts.len());
+    let mut unscanned: Vec<(String, String)> = Vec::new();
+    for account in accounts {
+        let store::posts::Sequenced { posts, seqs } = posts.remove(&account.id).unwrap_or_default();
+        let known = api.scans.known(&shared.scanner, &account.id, &posts, &seqs);
+        for (post, known) in posts.iter().zip(&known) {
+            if known.is_none() {
+                unscanned.push((post.title.clone(), post.text.clone()));
+            }
+        }
+        let latest = match posts.first() {
+            Some(post) => Some((post.id.clone(), post.published)),
+            // Silent for the whole lookback: the latest post is older, if there is one.
+            None => store::posts::latest(api.conn(), &account.id, shared.as_of).await?,
+        };
+        let subject = Subject {
+            account,
+            field: scheme.field_of(&account.path),
+        };
+        let applies = scheme::applicability(scheme, &subject);
+        let external = api
+            .sources
+            .gather(
+                account,
+                scheme,
+                &applies,
+                &posts,
+                shared.as_of,
+                &shared.facts,
+            )
+            .await;
+        gathered.push((posts, seqs, known, latest, applies, external));
+    }
+    // Scanning is CPU work: on the blocking pool, so that other calls keep being served.
+    let scanner = shared.scanner.clone();
+    let mut fresh = govmedia_kit::worker::blocking("scanning posts", move || {
+        detect::scan_all(&scanner, &unscanned)
+    })
+    .await?
+    .into_iter();
+    let mut judged = Vec::with_capacity(accounts.len());
+    for (account, (posts, seqs, known, latest, applies, external)) in accounts.iter().zip(gathered)
+    {
+        let scans: Vec<detect::Scanned> = known
+            .into_iter()
+            .map(|known| known.or_else(|| fresh.next()).unwrap_or_default())
+            .collect();
+        api.scans
+            .remember(&shared.scanner, &account.id, shared.as_of, &seqs, &scans);
+        let hot_events: Vec<_> = shared
+            .hot_events
+            .iter()
+            .filter(|event| within(&event.path, &account.path))
+            .cloned()
+            .collect();
+        let subject = Subject {
+            account,
+            field: scheme.field_of(&account.path),
+        };
+        let input = Input::scanned(account, &posts, scans, latest, shared.as_of, &api.knowledge)
+            .with(&hot_events, &external);
+        let runs: Vec<Option<Run>> = applies
+            .iter()
+            .zip(&scheme.items)
+            .map(|(weight, item)| {
+                weight.map(|_| match detect::spec(&item.detector) {
+                    Some(spec) => match detect::resolve(spec, &item.parameters) {
+                        Ok(params) => match detect::run(spec, &params, &input) {
+                            Ok(outcome) => Run::Ran(outcome),
+                            Err(why) => Run::NotEvaluated(why),
+                        },
+                        Err(_) => {
+                            Run::NotEvaluated(format!("检测项 {} 的参数无效，未能评估", item.id))
+                        }
+                    },
+                    None => Run::NotEvaluated(format!("检测器 {} 不存在，未能评估", item.detector)),
+                })
+            })
+            .collect();
+        let evaluation = scheme::evaluate(scheme, &subject, &runs);
+        judged.push(Judged { runs, evaluation });
+    }
+    Ok(judged)
+}
+
+/// Records the check of `account` judged as `judged` in `unit`: its findings (new ones raise
+/// `FindingRaised`, known ones are refreshed) and `CheckCompleted`; returns the check with every
+/// item explained, for the caller to store (checks of many accounts go in together), and its
+/// answer.
+async fn record(
+    unit: &mut govmedia_kit::unit::Unit,
+    account: &Account,
+    scheme: &Scheme,
+    shared: &Shared,
+    judged: Judged,
+) -> Result<(Check, pb::Check), InspectionError> {
+    let Judged {
+        runs,
+        mut evaluation,
+    } = judged;
+    let now = stamp(unit);
     let check_id = format!("k{}", uuid::Uuid::now_v7().simple());
     let mut raised = Vec::new();
     for ((item, run), result) in scheme.items.iter().zip(&runs).zip(&mut evaluation.items) {
@@ -196,19 +348,18 @@ pub(super) async fn perform(
         path: account.path.clone(),
         scheme: scheme.id.clone(),
         scheme_version: scheme.version,
-        as_of,
+        as_of: shared.as_of,
         outcome: evaluation.outcome,
         score: evaluation.score,
         items: evaluation.items,
         not_evaluated: evaluation.not_evaluated,
         created: now,
     };
-    store::checks::insert(unit.txn(), &check).await?;
     for finding in &raised {
-        events::finding_raised(&mut unit, finding).await?;
+        events::finding_raised(unit, finding).await?;
     }
     let response = convert::check(&check);
-    events::check_completed(&mut unit, &response).await?;
+    events::check_completed(unit, &response).await?;
     unit.audit(
         &response.name,
         &convert::organization_name(&check.organization),
@@ -220,7 +371,7 @@ pub(super) async fn perform(
             "findings_raised": raised.len(),
         }),
     );
-    Ok(unit.commit(response).await?)
+    Ok((check, response))
 }
 
 /// ABORTED: another check of the account recorded the same finding at the same moment.

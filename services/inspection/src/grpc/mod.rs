@@ -47,6 +47,8 @@ pub struct InspectionApi {
     registry: RegistryClient,
     sources: Sources,
     lexicons: Arc<InForce>,
+    /// What the scanner in force found in posts checked before.
+    scans: Arc<crate::lexicons::Scans>,
     knowledge: Arc<Knowledge>,
     root: String,
     lookback_days: u32,
@@ -75,6 +77,7 @@ impl InspectionApi {
             registry,
             sources,
             lexicons,
+            scans: Arc::default(),
             knowledge: Arc::new(config.knowledge()),
             root: config.system_organization.clone(),
             lookback_days: config.lookback_days,
@@ -190,21 +193,36 @@ impl InspectionApi {
         }
     }
 
-    /// Checks `account` under `scheme` for `principal`, as `method` (no idempotency key).
-    pub(crate) async fn check_account(
+    /// What checks of many accounts of the whole tree under `scheme` read once (see
+    /// [`InspectionApi::check_accounts`]).
+    pub(crate) async fn shared_reads(
         &self,
-        principal: &Principal,
-        account: &Account,
         scheme: &crate::domain::Scheme,
-        method: &'static str,
-    ) -> Result<pb::Check, InspectionError> {
-        checks::perform(self, principal, account, scheme, (method, "", &())).await
+    ) -> Result<checks::Shared, InspectionError> {
+        checks::Shared::read(self, scheme, Some(&self.root)).await
     }
 
-    /// The ACTIVE accounts of the whole tree the service serves.
-    pub(crate) async fn active_accounts(&self) -> Result<Vec<Account>, InspectionError> {
+    /// Checks `accounts` under `scheme` for `principal`, as `method` (no idempotency key), with
+    /// what `shared` read for them, recording the checks in one unit of work.
+    pub(crate) async fn check_accounts(
+        &self,
+        principal: &Principal,
+        accounts: &[Account],
+        scheme: &crate::domain::Scheme,
+        shared: &checks::Shared,
+        method: &'static str,
+    ) -> Result<Vec<pb::Check>, InspectionError> {
+        checks::perform_many(self, principal, accounts, scheme, shared, method).await
+    }
+
+    /// The ACTIVE accounts of the whole tree the service serves, sent to `pages` page by page
+    /// as the registry lists them; stops early when `pages` is dropped.
+    pub(crate) async fn active_account_pages(
+        &self,
+        pages: tokio::sync::mpsc::Sender<Vec<Account>>,
+    ) -> Result<(), InspectionError> {
         let root = self.registry.as_service().jurisdiction().await?;
-        self.active_accounts_under(&root).await
+        self.active_accounts_of(&root, pages).await
     }
 
     /// The ACTIVE accounts of the subtree of `root`, with their organizations' paths, as the
@@ -213,42 +231,75 @@ impl InspectionApi {
         &self,
         root: &OrgRef,
     ) -> Result<Vec<Account>, InspectionError> {
+        let (pages_in, mut pages) = tokio::sync::mpsc::channel(8);
+        let collect = async {
+            let mut accounts = Vec::new();
+            while let Some(page) = pages.recv().await {
+                accounts.extend(page);
+            }
+            accounts
+        };
+        let (listed, accounts) = tokio::join!(self.active_accounts_of(root, pages_in), collect);
+        listed.map(|()| accounts)
+    }
+
+    /// [`InspectionApi::active_accounts_under`] page by page into `pages`.
+    async fn active_accounts_of(
+        &self,
+        root: &OrgRef,
+        pages: tokio::sync::mpsc::Sender<Vec<Account>>,
+    ) -> Result<(), InspectionError> {
         let asker = self.registry.as_service();
-        let mut paths: std::collections::BTreeMap<String, String> = Default::default();
-        let mut accounts = Vec::new();
-        for entry in asker.accounts(&root.id).await? {
-            if AccountStatus::from_i32(entry.status) != Some(AccountStatus::Active) {
-                continue;
-            }
-            let organization = strip(&entry.organization, "organizations/")?.to_owned();
-            let path = match paths.get(&organization) {
-                Some(path) => path.clone(),
-                None => {
-                    let unit = asker.unit(&organization).await?;
-                    paths.insert(organization.clone(), unit.path.clone());
-                    unit.path
+        // One listing of the subtree's organizations for their paths.
+        let paths: std::collections::BTreeMap<String, String> = asker
+            .units(&root.id)
+            .await?
+            .into_iter()
+            .map(|unit| (unit.id, unit.path))
+            .collect();
+        let filter = govmedia_proto::registry::v1::ListAccountsRequest {
+            organization: convert::organization_name(&root.id),
+            status: AccountStatus::Active as i32,
+            ..Default::default()
+        };
+        let mut page_token = String::new();
+        loop {
+            let (entries, next) = asker.account_page(&filter, page_token).await?;
+            let mut page = Vec::with_capacity(entries.len());
+            for entry in entries {
+                if AccountStatus::from_i32(entry.status) != Some(AccountStatus::Active) {
+                    continue;
                 }
-            };
-            if !within(&root.path, &path) {
-                continue;
+                let organization = strip(&entry.organization, "organizations/")?.to_owned();
+                let path = match paths.get(&organization) {
+                    Some(path) => path.clone(),
+                    // Created between the two listings.
+                    None => asker.unit(&organization).await?.path,
+                };
+                if !within(&root.path, &path) {
+                    continue;
+                }
+                page.push(Account {
+                    id: strip(&entry.name, "accounts/")?.to_owned(),
+                    organization,
+                    path,
+                    display_name: entry.display_name,
+                    platform: entry.platform,
+                    kind: entry.kind,
+                    level: entry.level,
+                    status: Some(AccountStatus::Active),
+                    opened: entry
+                        .open_time
+                        .as_ref()
+                        .and_then(govmedia_kit::clock::from_proto),
+                    homepage: entry.homepage_url,
+                });
             }
-            accounts.push(Account {
-                id: strip(&entry.name, "accounts/")?.to_owned(),
-                organization,
-                path,
-                display_name: entry.display_name,
-                platform: entry.platform,
-                kind: entry.kind,
-                level: entry.level,
-                status: Some(AccountStatus::Active),
-                opened: entry
-                    .open_time
-                    .as_ref()
-                    .and_then(govmedia_kit::clock::from_proto),
-                homepage: entry.homepage_url,
-            });
+            if pages.send(page).await.is_err() || next.is_empty() {
+                return Ok(());
+            }
+            page_token = next;
         }
-        Ok(accounts)
     }
 
     pub(crate) fn conn(&self) -> &sea_orm::DatabaseConnection {

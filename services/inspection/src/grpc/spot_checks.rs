@@ -27,6 +27,10 @@ use crate::{
 /// Most accounts one spot check draws: a larger draw is split by region.
 pub const MAX_DRAWN: usize = 500;
 
+/// Accounts of a draw checked together (their posts read at once, their checks recorded in one
+/// unit of work).
+const CHECKED_TOGETHER: usize = 100;
+
 /// A `YYYY-Qn` period.
 fn is_period(value: &str) -> bool {
     let bytes = value.as_bytes();
@@ -145,27 +149,26 @@ pub(super) async fn start(
         ));
     }
 
-    // One check per account drawn, each in its own unit of work.
+    // The accounts drawn, checked in groups (each group's checks in one unit of work), with
+    // what checks read once read once.
+    let drawn: Vec<Account> = drawn
+        .into_iter()
+        .filter_map(|account| accounts.get(account).cloned())
+        .collect();
+    let shared = checks::Shared::read(api, &scheme, Some(&root.id)).await?;
     let mut checks = Vec::with_capacity(drawn.len());
     let mut counts = [0; 3];
-    for account in drawn {
-        let Some(account) = accounts.get(account) else {
-            continue;
-        };
-        let check = checks::perform(
-            api,
-            principal,
-            account,
-            &scheme,
-            ("StartSpotCheck", "", &req),
-        )
-        .await?;
-        match Verdict::from_i32(check.outcome) {
-            Some(Verdict::Pass) => counts[0] += 1,
-            Some(Verdict::Fail) => counts[1] += 1,
-            Some(Verdict::Incomplete) | None => counts[2] += 1,
+    for group in drawn.chunks(CHECKED_TOGETHER) {
+        for check in
+            checks::perform_many(api, principal, group, &scheme, &shared, "StartSpotCheck").await?
+        {
+            match Verdict::from_i32(check.outcome) {
+                Some(Verdict::Pass) => counts[0] += 1,
+                Some(Verdict::Fail) => counts[1] += 1,
+                Some(Verdict::Incomplete) | None => counts[2] += 1,
+            }
+            checks.push(check.name.trim_start_matches("checks/").to_owned());
         }
-        checks.push(check.name.trim_start_matches("checks/").to_owned());
     }
 
     let mut unit = api

@@ -28,25 +28,41 @@ fn check_of(model: row::Model) -> Result<Check, DbErr> {
 
 /// Stores a check.
 pub async fn insert(conn: &impl ConnectionTrait, check: &Check) -> Result<(), DbErr> {
-    row::Entity::insert(row::ActiveModel {
-        seq: NotSet,
-        id: Set(check.id.clone()),
-        account_id: Set(check.account.clone()),
-        organization_id: Set(check.organization.clone()),
-        org_path: Set(check.path.clone()),
-        scheme_id: Set(check.scheme.clone()),
-        scheme_version: Set(check.scheme_version),
-        as_of: Set(check.as_of),
-        outcome: Set(check.outcome as i32),
-        score: Set(check.score),
-        items: Set(json(&check.items)?),
-        not_evaluated: Set(check.not_evaluated),
-        created_at: Set(check.created.time),
-        created_by: Set(check.created.actor.clone()),
-        created_by_org: Set(check.created.actor_organization.clone()),
-    })
-    .exec_without_returning(conn)
-    .await?;
+    insert_many(conn, std::slice::from_ref(check)).await
+}
+
+/// Rows written by one statement: well inside the bind-parameter limits of both backends.
+const ROWS_PER_INSERT: usize = 500;
+
+/// Stores the new `checks`, a few hundred to a statement.
+pub async fn insert_many(conn: &impl ConnectionTrait, checks: &[Check]) -> Result<(), DbErr> {
+    for checks in checks.chunks(ROWS_PER_INSERT) {
+        let rows = checks
+            .iter()
+            .map(|check| {
+                Ok(row::ActiveModel {
+                    seq: NotSet,
+                    id: Set(check.id.clone()),
+                    account_id: Set(check.account.clone()),
+                    organization_id: Set(check.organization.clone()),
+                    org_path: Set(check.path.clone()),
+                    scheme_id: Set(check.scheme.clone()),
+                    scheme_version: Set(check.scheme_version),
+                    as_of: Set(check.as_of),
+                    outcome: Set(check.outcome as i32),
+                    score: Set(check.score),
+                    items: Set(json(&check.items)?),
+                    not_evaluated: Set(check.not_evaluated),
+                    created_at: Set(check.created.time),
+                    created_by: Set(check.created.actor.clone()),
+                    created_by_org: Set(check.created.actor_organization.clone()),
+                })
+            })
+            .collect::<Result<Vec<_>, DbErr>>()?;
+        row::Entity::insert_many(rows)
+            .exec_without_returning(conn)
+            .await?;
+    }
     Ok(())
 }
 

@@ -82,18 +82,19 @@ pub async fn list(
         .collect()
 }
 
-/// The events concerning accounts at `path` (registered for it or an ancestor) still running
-/// at `since` or later, at most 1,000, newest first.
-pub async fn concerning(
+/// Most hot events checks read: far more than supervisors register in a lookback.
+pub const MAX_READ: u64 = 10_000;
+
+/// The hot events of every region ending at or after `since`, newest first (at most
+/// [`MAX_READ`]): checks keep those of each account's region and the levels above.
+pub async fn ending_after(
     conn: &impl ConnectionTrait,
-    path: &str,
     since: DateTime<Utc>,
 ) -> Result<Vec<HotEvent>, DbErr> {
     row::Entity::find()
-        .filter(row::Column::OrgPath.is_in(lineage(path)))
         .filter(row::Column::EndAt.gte(since))
         .order_by_desc(row::Column::Seq)
-        .limit(1_000)
+        .limit(MAX_READ)
         .all(conn)
         .await?
         .into_iter()

@@ -1,5 +1,7 @@
 //! Posts: taken idempotently, listed per account, read for checks.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
@@ -145,6 +147,84 @@ pub async fn published_between(
         .into_iter()
         .map(post_of)
         .collect()
+}
+
+/// Posts with their sequence numbers (the order they were taken in), side by side.
+#[derive(Debug, Default)]
+pub struct Sequenced {
+    /// The posts.
+    pub posts: Vec<Post>,
+    /// Their sequence numbers, in the same order.
+    pub seqs: Vec<i64>,
+}
+
+/// The posts of each of `accounts` published in `(since, until]`, newest first, at most `limit`
+/// of each, with their sequence numbers: [`published_between`] for many accounts, in one read
+/// (an account with more than `limit` in the window is read on its own, with the limit).
+pub async fn published_between_many(
+    conn: &impl ConnectionTrait,
+    accounts: &[String],
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    limit: u64,
+) -> Result<BTreeMap<String, Sequenced>, DbErr> {
+    let window = || {
+        Condition::all()
+            .add(row::Column::PublishedAt.gt(since))
+            .add(row::Column::PublishedAt.lte(until))
+    };
+    let counts: Vec<(String, i64)> = row::Entity::find()
+        .select_only()
+        .column(row::Column::AccountId)
+        .column_as(row::Column::Seq.count(), "posts")
+        .filter(row::Column::AccountId.is_in(accounts.iter().cloned()))
+        .filter(window())
+        .group_by(row::Column::AccountId)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let (many, few): (Vec<_>, Vec<_>) = counts
+        .into_iter()
+        .partition(|(_, n)| u64::try_from(*n).unwrap_or(u64::MAX) > limit);
+    let mut posts: BTreeMap<String, Sequenced> = BTreeMap::new();
+    let mut read = |models: Vec<row::Model>| -> Result<(), DbErr> {
+        for model in models {
+            let seq = model.seq;
+            let post = post_of(model)?;
+            let of = match posts.get_mut(&post.account) {
+                Some(of) => of,
+                None => posts.entry(post.account.clone()).or_default(),
+            };
+            of.posts.push(post);
+            of.seqs.push(seq);
+        }
+        Ok(())
+    };
+    if !few.is_empty() {
+        read(
+            row::Entity::find()
+                .filter(row::Column::AccountId.is_in(few.into_iter().map(|(account, _)| account)))
+                .filter(window())
+                .order_by_asc(row::Column::AccountId)
+                .order_by_desc(row::Column::PublishedAt)
+                .order_by_desc(row::Column::Seq)
+                .all(conn)
+                .await?,
+        )?;
+    }
+    for (account, _) in many {
+        read(
+            row::Entity::find()
+                .filter(row::Column::AccountId.eq(account))
+                .filter(window())
+                .order_by_desc(row::Column::PublishedAt)
+                .order_by_desc(row::Column::Seq)
+                .limit(limit)
+                .all(conn)
+                .await?,
+        )?;
+    }
+    Ok(posts)
 }
 
 /// The latest post of `account` published at or before `until`: (id, published).
