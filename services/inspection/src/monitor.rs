@@ -268,15 +268,27 @@ impl Monitor {
                     if lost.is_cancelled() {
                         return Err("the lease was lost".to_owned());
                     }
-                    api.check_accounts(system, &accounts, scheme, shared, "MonitoringRun")
-                        .await
-                        .map_err(|error| {
-                            let first = accounts.first().map_or("", |a| a.id.as_str());
-                            format!(
-                                "the {} accounts from accounts/{first}: {error}",
-                                accounts.len()
-                            )
-                        })
+                    let once = api
+                        .check_accounts(system, &accounts, scheme, shared, "MonitoringRun")
+                        .await;
+                    let result = match once {
+                        Ok(checks) => Ok(checks),
+                        // A check of one of them recorded the same finding at the same moment
+                        // (ABORTED), or the database failed a moment: once more, since a group
+                        // commits whole or not at all.
+                        Err(error) => {
+                            tracing::warn!(%error, "a group of checks failed; checking it again");
+                            api.check_accounts(system, &accounts, scheme, shared, "MonitoringRun")
+                                .await
+                        }
+                    };
+                    result.map_err(|error| {
+                        let first = accounts.first().map_or("", |a| a.id.as_str());
+                        format!(
+                            "the {} accounts from accounts/{first}: {error}",
+                            accounts.len()
+                        )
+                    })
                 }
             };
             let concurrency = self.config.concurrency.max(1) as usize;
