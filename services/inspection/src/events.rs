@@ -4,7 +4,7 @@
 //!
 //! | event | published by |
 //! |---|---|
-//! | `CheckCompleted` | RunCheck |
+//! | `CheckCompleted` | RunCheck, monitoring runs, StartSpotCheck (one per account checked) |
 //! | `FindingRaised` | RunCheck (a finding found for the first time), CreateFinding |
 
 use govmedia_kit::{error::ApiError, unit::Unit};

@@ -9,6 +9,7 @@ use govmedia_kit::{
 };
 use govmedia_proto::common::v1::{AuditStamp, ErrorReason};
 use govmedia_test_support::{Backend, TestBackends, backend_test};
+use sea_orm::ConnectionTrait as _;
 
 fn principal(subject: &str) -> Principal {
     Principal {
@@ -194,3 +195,61 @@ async fn a_concurrent_twin_gets_the_first_response() {
     );
     assert_eq!(outbox::backlog(&db).await.expect("backlog"), 1);
 }
+
+/// A unit that records many things (a monitoring run's group of checks) writes its events and
+/// audit entries a few hundred rows to a statement: every one is kept, the events in the order
+/// they were published, and the audit trail verifies.
+async fn a_unit_of_many_writes_keeps_every_event_in_order_and_every_entry(backend: Backend) {
+    let backends = TestBackends::new(backend).await;
+    let db = crate::open(&backends).await;
+    let writer = Writer::new(
+        db.clone(),
+        OutboxSignal::default(),
+        "kit-test",
+        govmedia_kit::clock::Clock::system(),
+    );
+    let request = AuditStamp::default();
+    // More than two statements' worth, so that the last one is partial.
+    const MANY: usize = 1_201;
+    let mut unit = writer
+        .begin("DoThings", &principal("alice"), "", &request)
+        .await
+        .expect("begin");
+    for i in 0..MANY {
+        unit.publish(&format!("things/{i}"), &request)
+            .await
+            .expect("publish");
+        unit.audit(
+            &format!("things/{i}"),
+            "/golmud/",
+            serde_json::json!({ "n": i }),
+        );
+    }
+    unit.commit(()).await.expect("commit");
+
+    assert_eq!(outbox::backlog(&db).await.expect("backlog"), MANY as u64);
+    let backend_kind = db.conn().get_database_backend();
+    let subjects: Vec<String> = db
+        .conn()
+        .query_all_raw(sea_orm::Statement::from_string(
+            backend_kind,
+            "SELECT subject FROM outbox_events ORDER BY seq",
+        ))
+        .await
+        .expect("outbox")
+        .iter()
+        .map(|row| row.try_get::<String>("", "subject").expect("subject"))
+        .collect();
+    let published: Vec<String> = (0..MANY).map(|i| format!("things/{i}")).collect();
+    assert_eq!(subjects, published);
+    assert_eq!(audit::verify(db.conn()).await, Ok(MANY as u64));
+    let seventh = audit::list(db.conn(), "/golmud/", Some("things/7"), None, 10)
+        .await
+        .expect("list");
+    assert_eq!(seventh.len(), 1);
+    assert_eq!(seventh[0].details, r#"{"n":7}"#);
+}
+backend_test!(
+    a_unit_of_many_writes_keeps_every_event_in_order_and_every_entry_on,
+    a_unit_of_many_writes_keeps_every_event_in_order_and_every_entry
+);

@@ -85,7 +85,7 @@ pub(super) async fn perform(
     scheme: &Scheme,
     (method, request_id, source): (&'static str, &str, &impl prost::Message),
 ) -> Result<pb::Check, InspectionError> {
-    let shared = Shared::read(api, scheme, None).await?;
+    let shared = Shared::read(api, scheme, Reach::Account(&account.path)).await?;
     let mut judged = judge_many(api, std::slice::from_ref(account), scheme, &shared).await?;
     let Some(judged) = judged.pop() else {
         return Err(unvalidated("account"));
@@ -139,21 +139,36 @@ pub(crate) struct Shared {
     facts: crate::sources::Prefetched,
 }
 
+/// Which accounts checks that share their reads are of.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Reach<'a> {
+    /// The one account at this path (RunCheck).
+    Account(&'a str),
+    /// Accounts of the subtree of this organization (its id): runs and spot checks.
+    Tree(&'a str),
+}
+
 impl Shared {
-    /// Reads them now for checks under `scheme`; with `tree` (an organization's id), asks
-    /// other services once for the facts of every account of its subtree.
+    /// Reads them now for checks of `reach` under `scheme`. For a tree, other services are
+    /// asked once for the facts of every account of it, and the hot events of every region are
+    /// read; for one account, only those of its region and the levels above.
     pub(crate) async fn read(
         api: &InspectionApi,
         scheme: &Scheme,
-        tree: Option<&str>,
+        reach: Reach<'_>,
     ) -> Result<Self, InspectionError> {
         let as_of = api.writer.clock().now();
         let since = as_of - Duration::days(i64::from(api.lookback_days));
         let scanner = api.lexicons.scanner(api.conn()).await?;
-        let hot_events = store::hot_events::ending_after(api.conn(), since).await?;
-        let facts = match tree {
-            Some(root) => api.sources.prefetch(root, scheme, as_of).await,
-            None => crate::sources::Prefetched::default(),
+        let (hot_events, facts) = match reach {
+            Reach::Account(path) => (
+                store::hot_events::concerning(api.conn(), path, since).await?,
+                crate::sources::Prefetched::default(),
+            ),
+            Reach::Tree(root) => (
+                store::hot_events::ending_after(api.conn(), since).await?,
+                api.sources.prefetch(root, scheme, as_of).await,
+            ),
         };
         Ok(Shared {
             as_of,

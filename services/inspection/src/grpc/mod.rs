@@ -199,7 +199,7 @@ impl InspectionApi {
         &self,
         scheme: &crate::domain::Scheme,
     ) -> Result<checks::Shared, InspectionError> {
-        checks::Shared::read(self, scheme, Some(&self.root)).await
+        checks::Shared::read(self, scheme, checks::Reach::Tree(&self.root)).await
     }
 
     /// Checks `accounts` under `scheme` for `principal`, as `method` (no idempotency key), with

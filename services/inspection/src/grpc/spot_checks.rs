@@ -155,7 +155,7 @@ pub(super) async fn start(
         .into_iter()
         .filter_map(|account| accounts.get(account).cloned())
         .collect();
-    let shared = checks::Shared::read(api, &scheme, Some(&root.id)).await?;
+    let shared = checks::Shared::read(api, &scheme, checks::Reach::Tree(&root.id)).await?;
     let mut checks = Vec::with_capacity(drawn.len());
     let mut counts = [0; 3];
     for group in drawn.chunks(CHECKED_TOGETHER) {

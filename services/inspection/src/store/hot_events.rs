@@ -82,11 +82,32 @@ pub async fn list(
         .collect()
 }
 
-/// Most hot events checks read: far more than supervisors register in a lookback.
+/// The events concerning accounts at `path` (registered for it or an ancestor) still running
+/// at `since` or later, at most 1,000, newest first: what a check of one account reads.
+pub async fn concerning(
+    conn: &impl ConnectionTrait,
+    path: &str,
+    since: DateTime<Utc>,
+) -> Result<Vec<HotEvent>, DbErr> {
+    row::Entity::find()
+        .filter(row::Column::OrgPath.is_in(lineage(path)))
+        .filter(row::Column::EndAt.gte(since))
+        .order_by_desc(row::Column::Seq)
+        .limit(1_000)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(event_of)
+        .collect()
+}
+
+/// Most hot events checks of many accounts read: far more than supervisors register in a
+/// lookback.
 pub const MAX_READ: u64 = 10_000;
 
 /// The hot events of every region ending at or after `since`, newest first (at most
-/// [`MAX_READ`]): checks keep those of each account's region and the levels above.
+/// [`MAX_READ`]): checks of many accounts keep those of each account's region and the levels
+/// above.
 pub async fn ending_after(
     conn: &impl ConnectionTrait,
     since: DateTime<Utc>,
