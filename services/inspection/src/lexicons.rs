@@ -142,10 +142,11 @@ impl InForce {
 /// of every account it checks). Posts never change once taken, so a post scanned by the scanner
 /// in force needs no second scan; a new scanner (the lexicons changed) empties it.
 ///
-/// Per account it keeps the check point of the last check and the highest sequence number of the
-/// posts it read: every post of the account up to that number published by that check point was
-/// read and scanned then, or was already older than the window, which only moves forward. And
-/// it keeps the hits of those posts that had any (most have none).
+/// Per account it keeps the period the last check read (from its scheme's horizon to its check
+/// point) and the highest sequence number of the posts it read: every post of the account up to
+/// that number published in that period was read and scanned then; a post published before the
+/// period (a scheme that reaches further back) was not. And it keeps the hits of those posts
+/// that had any (most have none).
 #[derive(Debug, Default)]
 pub struct Scans {
     inner: std::sync::Mutex<ScansOf>,
@@ -159,6 +160,7 @@ struct ScansOf {
 
 #[derive(Debug, Default)]
 struct Seen {
+    since: DateTime<Utc>,
     as_of: DateTime<Utc>,
     upto: i64,
     hits: std::collections::HashMap<i64, Scanned>,
@@ -198,20 +200,22 @@ impl Scans {
             .iter()
             .zip(seqs)
             .map(|(post, seq)| {
-                let seen = seen.filter(|seen| *seq <= seen.upto && post.published <= seen.as_of)?;
+                let seen = seen.filter(|seen| {
+                    *seq <= seen.upto && post.published > seen.since && post.published <= seen.as_of
+                })?;
                 Some(seen.hits.get(seq).cloned().unwrap_or_default())
             })
             .collect()
     }
 
     /// Remembers that `scanner` found `scans` in the posts of `account` numbered `seqs` (in
-    /// order): every post a check at `as_of` read, so that the hits of posts that left the
-    /// window are forgotten.
+    /// order): every post a check read of those published in `period` (after its start, up to
+    /// its end), so that the hits of posts that left the window are forgotten.
     pub fn remember(
         &self,
         scanner: &Arc<Scanner>,
         account: &str,
-        as_of: DateTime<Utc>,
+        (since, as_of): (DateTime<Utc>, DateTime<Utc>),
         seqs: &[i64],
         scans: &[Scanned],
     ) {
@@ -228,9 +232,15 @@ impl Scans {
             .inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        inner
-            .by(scanner)
-            .insert(account.to_owned(), Seen { as_of, upto, hits });
+        inner.by(scanner).insert(
+            account.to_owned(),
+            Seen {
+                since,
+                as_of,
+                upto,
+                hits,
+            },
+        );
     }
 }
 
@@ -295,7 +305,13 @@ mod tests {
                 .iter()
                 .all(Option::is_none)
         );
-        scans.remember(&scanner, "a", at(3), &seqs, &scan(&scanner, &first));
+        scans.remember(
+            &scanner,
+            "a",
+            (at(0), at(3)),
+            &seqs,
+            &scan(&scanner, &first),
+        );
 
         // A new post (seq 3), one delivered late but published before the last check point
         // (seq 4: outside the window then, so never read), and one published after it that
@@ -313,6 +329,11 @@ mod tests {
         assert_eq!(p2.text.len(), 1, "its hit is kept");
         let p1 = known[3].as_ref().expect("p1 was scanned");
         assert!(p1.text.is_empty() && p1.title.is_empty());
+
+        // A post older than what the last check read (a scheme that reaches further back
+        // reads it now) was never scanned, however low its number.
+        let older = vec![post("p0", -5, "会见南朝鲜代表团")];
+        assert!(scans.known(&scanner, "a", &older, &[1])[0].is_none());
 
         // Another scanner (the lexicons changed): nothing is known.
         let other = Arc::new(Scanner::starter());

@@ -249,8 +249,9 @@ pub const DETECTORS: &[Spec] = &[
     Spec {
         id: "hijack-signs",
         category: Category::UnknownHeadcount,
-        description: "Signs of a hijacked account (盗用): after a silence of at least silence_days, at least burst_posts off-topic posts (advertising, vulgar or banned wording, commercial links) within burst_days.",
+        description: "Signs of a hijacked account (盗用): a burst beginning in the window of at least burst_posts off-topic posts (advertising, vulgar or banned wording, commercial links) within burst_days, after a silence of at least silence_days.",
         params: &[
+            window(90),
             Param {
                 name: "silence_days",
                 description: "the least silence before the burst, in days",
@@ -413,6 +414,17 @@ pub const DETECTORS: &[Spec] = &[
         needs: Need::Posts,
     },
 ];
+
+impl Spec {
+    /// How many days before the check point this detector reads posts, with `params`: its
+    /// window and, for one that looks for a silence before something in its window, that
+    /// silence. A check reads no further back than its scheme's items reach (and the latest post
+    /// however old, which `idle-account` needs), so that a daily run reads what its scheme looks
+    /// at, not years of posts.
+    pub fn horizon(&self, params: &Params) -> i64 {
+        params.get("window_days") + params.get("silence_days")
+    }
+}
 
 /// The detector `id`.
 pub fn spec(id: &str) -> Option<&'static Spec> {
@@ -1108,47 +1120,63 @@ fn hijack_signs(params: &Params, input: &Input<'_>) -> Outcome {
     let silence = Duration::days(params.get("silence_days"));
     let burst = Duration::days(params.get("burst_days"));
     let least = params.get("burst_posts") as usize;
+    let window_start = input.as_of - Duration::days(params.get("window_days"));
+    // The check read every post back to here (its scheme's horizon is at least this item's):
+    // before a post with none read before it, the account was silent at least since then, or
+    // since it opened.
+    let read_from = window_start - silence;
+    let quiet_since = input
+        .account
+        .opened
+        .map_or(read_from, |opened| opened.max(read_from));
     // Oldest first.
     let posts: Vec<(&Post, &Scanned)> = input.posts.iter().zip(&input.scans).rev().collect();
     let mut drafts = Vec::new();
-    let mut index = 1;
-    while index < posts.len() {
-        let (previous, (first, _)) = (posts[index - 1].0, posts[index]);
-        let gap = first.published - previous.published;
-        if gap >= silence {
-            let off: Vec<&Post> = posts[index..]
-                .iter()
-                .take_while(|(post, _)| post.published - first.published <= burst)
-                .filter(|(post, scanned)| input.off_topic(post, scanned))
-                .map(|(post, _)| *post)
-                .collect();
-            if off.len() >= least {
-                drafts.push(Draft {
-                    key: first.id.clone(),
-                    severity: Severity::High,
-                    summary: format!(
-                        "沉寂 {} 天后 {} 天内连发 {} 条与政务无关的内容，疑似被盗用",
-                        gap.num_days(),
-                        params.get("burst_days"),
-                        off.len()
-                    ),
-                    evidence: Evidence {
-                        figures: vec![
-                            ("silence_days".to_owned(), gap.num_days() as f64),
-                            ("off_topic_posts".to_owned(), off.len() as f64),
-                        ],
-                        excerpt: excerpt(&off[0].text, 0, 0, 200),
-                        ..post_evidence(off[0])
-                    },
-                });
-            }
+    for index in 0..posts.len() {
+        let first = posts[index].0;
+        if first.published <= window_start || first.published > input.as_of {
+            continue;
         }
-        index += 1;
+        let (gap, known) = match index.checked_sub(1).map(|before| posts[before].0) {
+            Some(previous) => (first.published - previous.published, true),
+            None => (first.published - quiet_since, false),
+        };
+        if gap < silence {
+            continue;
+        }
+        let off: Vec<&Post> = posts[index..]
+            .iter()
+            .take_while(|(post, _)| post.published - first.published <= burst)
+            .filter(|(post, scanned)| input.off_topic(post, scanned))
+            .map(|(post, _)| *post)
+            .collect();
+        if off.len() >= least {
+            drafts.push(Draft {
+                key: first.id.clone(),
+                severity: Severity::High,
+                summary: format!(
+                    "沉寂 {} 天{}后 {} 天内连发 {} 条与政务无关的内容，疑似被盗用",
+                    gap.num_days(),
+                    if known { "" } else { "以上" },
+                    params.get("burst_days"),
+                    off.len()
+                ),
+                evidence: Evidence {
+                    figures: vec![
+                        ("silence_days".to_owned(), gap.num_days() as f64),
+                        ("off_topic_posts".to_owned(), off.len() as f64),
+                    ],
+                    excerpt: excerpt(&off[0].text, 0, 0, 200),
+                    ..post_evidence(off[0])
+                },
+            });
+        }
     }
     Outcome {
         explanation: if drafts.is_empty() {
             format!(
-                "未见沉寂 {} 天以上后集中发布无关内容的情形",
+                "近 {} 天未见沉寂 {} 天以上后集中发布无关内容的情形",
+                params.get("window_days"),
                 params.get("silence_days")
             )
         } else {
@@ -1606,6 +1634,48 @@ mod tests {
         // Two off-topic posts are no burst of three.
         let quiet = outcome("hijack-signs", &posts[1..], 41);
         assert!(quiet.drafts.is_empty(), "{quiet:?}");
+        // A burst that began before the window (90 days) was a sign then, not now.
+        let old = outcome("hijack-signs", &posts, 131);
+        assert!(old.drafts.is_empty(), "{old:?}");
+    }
+
+    #[test]
+    fn a_burst_with_no_post_read_before_it_is_measured_from_the_horizon_or_the_opening() {
+        // The account opened on day 1; nothing read before the burst of days 200-201: the
+        // check read 90 + 30 days back (to day 81), so the account was silent at least 119 days.
+        let posts = vec![
+            post("p3", 201, "稳赚不赔，快来", &[]),
+            post("p2", 201, "点击领取", &["https://casino.example.com/"]),
+            post("p1", 200, "全网最低价", &[]),
+        ];
+        let found = outcome("hijack-signs", &posts, 201);
+        assert_eq!(found.drafts.len(), 1, "{found:?}");
+        assert!(
+            found.drafts[0].summary.contains("沉寂 119 天以上"),
+            "{found:?}"
+        );
+        // Opened on day 1, a burst on day 20 follows 19 quiet days: no silence of 30.
+        let posts: Vec<Post> = posts
+            .iter()
+            .map(|p| Post {
+                published: p.published - Duration::days(180),
+                ..p.clone()
+            })
+            .collect();
+        let young = outcome("hijack-signs", &posts, 21);
+        assert!(young.drafts.is_empty(), "{young:?}");
+    }
+
+    #[test]
+    fn a_detector_reads_back_its_window_and_the_silence_before_it() {
+        let horizon = |id: &str| {
+            let spec = spec(id).expect("detector");
+            spec.horizon(&resolve(spec, &BTreeMap::new()).expect("defaults"))
+        };
+        assert_eq!(horizon("no-update"), 14);
+        assert_eq!(horizon("hijack-signs"), 120);
+        assert_eq!(horizon("idle-account"), 0);
+        assert_eq!(horizon("vendor-oversight"), 0);
     }
 
     #[test]

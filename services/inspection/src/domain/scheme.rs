@@ -431,6 +431,20 @@ impl Scheme {
             .find_map(|id| self.fields.get(id).map(String::as_str))
     }
 
+    /// How many days before the check point its items read posts: the furthest any item's
+    /// detector reaches with its parameters (see [`detect::Spec::horizon`]).
+    pub fn horizon(&self) -> i64 {
+        self.items
+            .iter()
+            .filter_map(|item| {
+                let spec = detect::spec(&item.detector)?;
+                let params = detect::resolve(spec, &item.parameters).ok()?;
+                Some(spec.horizon(&params))
+            })
+            .max()
+            .unwrap_or_default()
+    }
+
     /// True when accounts at `path` may be checked under this scheme.
     pub fn serves(&self, path: &str) -> bool {
         self.path

@@ -158,7 +158,9 @@ impl Shared {
         reach: Reach<'_>,
     ) -> Result<Self, InspectionError> {
         let as_of = api.writer.clock().now();
-        let since = as_of - Duration::days(i64::from(api.lookback_days));
+        // Only as far back as the scheme's items look (the lookback caps it), however many
+        // years of posts are stored: the national scheme reads 120 days.
+        let since = as_of - Duration::days(scheme.horizon().min(i64::from(api.lookback_days)));
         let scanner = api.lexicons.scanner(api.conn()).await?;
         let (hot_events, facts) = match reach {
             Reach::Account(path) => (
@@ -251,8 +253,13 @@ async fn judge_many(
             .into_iter()
             .map(|known| known.or_else(|| fresh.next()).unwrap_or_default())
             .collect();
-        api.scans
-            .remember(&shared.scanner, &account.id, shared.as_of, &seqs, &scans);
+        api.scans.remember(
+            &shared.scanner,
+            &account.id,
+            (shared.since, shared.as_of),
+            &seqs,
+            &scans,
+        );
         let hot_events: Vec<_> = shared
             .hot_events
             .iter()
