@@ -13,7 +13,7 @@
 //! Categories: `leader` (leaders' names and titles written wrongly), `formulation` (political
 //! formulations against their standard wording), `banned`, `advertising` (words the Advertising
 //! Law forbids, out of place in a government account), `vulgar` (vulgar and over-entertaining
-//! words). Severities: `low`, `medium`, `high`. A correct wording is offered as the suggestion
+//! words), `rude` (rude or brush-off phrases, out of place in an answer to a citizen). Severities: `low`, `medium`, `high`. A correct wording is offered as the suggestion
 //! of every hit, and is itself allowed: a correct phrase that contains the wrong one is no hit.
 //!
 //! A file is taken whole or not at all: the first bad line refuses it, with its number.
@@ -38,16 +38,19 @@ pub enum Category {
     Advertising,
     /// A vulgar or over-entertaining word.
     Vulgar,
+    /// A rude or brush-off phrase (生硬、推诿用语), out of place in an answer to a citizen.
+    Rude,
 }
 
 impl Category {
     /// Every category, in the order of the lexicon documentation.
-    pub const ALL: [Category; 5] = [
+    pub const ALL: [Category; 6] = [
         Category::Leader,
         Category::Formulation,
         Category::Banned,
         Category::Advertising,
         Category::Vulgar,
+        Category::Rude,
     ];
 
     /// The name a lexicon file uses.
@@ -58,6 +61,7 @@ impl Category {
             Category::Banned => "banned",
             Category::Advertising => "advertising",
             Category::Vulgar => "vulgar",
+            Category::Rude => "rude",
         }
     }
 
@@ -200,7 +204,7 @@ impl Lexicon {
                 refuse(
                     line,
                     format!(
-                        "unknown category {category:?}: use one of leader, formulation, banned, advertising, vulgar"
+                        "unknown category {category:?}: use one of leader, formulation, banned, advertising, vulgar, rude"
                     ),
                 )
             })?;

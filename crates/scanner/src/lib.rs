@@ -1,7 +1,7 @@
 //! The 错敏词 scanner: finds wrong and sensitive wording in a text — leaders' names and titles
 //! written wrongly, political formulations against their standard wording, banned words,
-//! advertising absolutes, vulgar words — however the writer disguised it, and says where it is
-//! in the text as written.
+//! advertising absolutes, vulgar words, rude phrases — however the writer disguised it, and
+//! says where it is in the text as written.
 //!
 //! ```
 //! use govmedia_scanner::{Category, Scanner};

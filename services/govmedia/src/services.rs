@@ -204,6 +204,9 @@ pub const SERVICES: &[Service] = &[
             if let Some(vendor) = started.get(govmedia_vendor::NAME) {
                 inspection.vendor_endpoint = vendor.clone();
             }
+            if let Some(filing) = started.get(govmedia_filing::NAME) {
+                inspection.filing_endpoint = filing.clone();
+            }
             if settings.inspection.system_organization.is_empty() {
                 settings.inspection.system_organization = crate::demo::ROOT.to_owned();
             }

@@ -33,7 +33,11 @@ pub struct InspectionConfig {
     /// The vendor service, e.g. `http://127.0.0.1:50063`: oversight signals (outsourcing
     /// without oversight). Empty: that detector reports NOT_EVALUATED.
     pub vendor_endpoint: String,
-    /// Each call to the routing or vendor service gives up after this long.
+    /// The filing service, e.g. `http://127.0.0.1:50062`: the platforms' rosters (a cancelled
+    /// account a platform still lists, 僵尸号). Empty: that detector reports NOT_EVALUATED for
+    /// cancelled accounts.
+    pub filing_endpoint: String,
+    /// Each call to the routing, vendor or filing service gives up after this long.
     pub peer_timeout_ms: u64,
     /// A probe of an account's service link gives up after this long (a failure).
     pub probe_timeout_ms: u64,
@@ -71,6 +75,7 @@ impl Default for InspectionConfig {
             registry_timeout_ms: 5_000,
             routing_endpoint: "http://127.0.0.1:50064".to_owned(),
             vendor_endpoint: "http://127.0.0.1:50063".to_owned(),
+            filing_endpoint: "http://127.0.0.1:50062".to_owned(),
             peer_timeout_ms: 5_000,
             probe_timeout_ms: 5_000,
             lexicon_files: Vec::new(),
@@ -240,6 +245,12 @@ impl InspectionConfig {
                 "vendor_endpoint",
                 &self.vendor_endpoint,
                 "http://127.0.0.1:50063",
+                true,
+            ),
+            (
+                "filing_endpoint",
+                &self.filing_endpoint,
+                "http://127.0.0.1:50062",
                 true,
             ),
         ] {

@@ -1,5 +1,6 @@
 //! What other services know about an account, asked before a check judges it: the routing
-//! service's case counts and review records, the vendor service's oversight signals, and
+//! service's case counts, review records and published replies, the vendor service's oversight
+//! signals, and
 //! whether the account's service link answers. Only what
 //! the scheme's applicable items need is asked. A service that is not configured, or does not
 //! answer, makes its items NOT_EVALUATED — never a pass — with the reason in the item's
@@ -15,6 +16,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
 use govmedia_kit::{client::Peer, identity::Identity};
 use govmedia_proto::{
+    filing::v1::{self as fpb, filing_service_client::FilingServiceClient},
     routing::v1::{self as rpb, routing_service_client::RoutingServiceClient},
     vendor::v1::{self as vpb, vendor_service_client::VendorServiceClient},
 };
@@ -22,8 +24,8 @@ use govmedia_proto::{
 use crate::{
     config::InspectionConfig,
     domain::{
-        Account, Post, Scheme,
-        detect::{self, CaseCounts, External, Need, VendorSignal},
+        Account, AccountStatus, Post, Scheme,
+        detect::{self, Answer, CaseCounts, External, Listing, Need, VendorSignal},
     },
 };
 
@@ -38,18 +40,40 @@ const CONCURRENCY: usize = 8;
 const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
 /// What other services said about every account of a tree at once, asked before checks of
-/// many accounts: the routing service's case counts per window (days), by account id. A window
-/// not here is asked per account.
+/// many accounts: the routing service's case counts per window (days), and the replies
+/// published over the longest window that reads them (days), by account id. A window not here
+/// is asked per account.
 #[derive(Clone, Debug, Default)]
 pub struct Prefetched {
     cases: BTreeMap<i64, Result<BTreeMap<String, CaseCounts>, String>>,
+    replies: Option<(i64, Result<ByAccount<Answer>, String>)>,
 }
+
+/// What another service said of each account, by account id.
+type ByAccount<T> = BTreeMap<String, Vec<T>>;
+
+/// The longest window of the items of `scheme` whose detectors need `need`, if any.
+fn longest_window(scheme: &Scheme, need: Need) -> Option<i64> {
+    scheme
+        .items
+        .iter()
+        .filter_map(|item| {
+            let spec = detect::spec(&item.detector)?;
+            let params = detect::resolve(spec, &item.parameters).ok()?;
+            (spec.needs == need).then(|| params.get("window_days"))
+        })
+        .max()
+}
+
+/// Replies read per page of the routing service (its largest page).
+const REPLY_PAGE: i32 = 500;
 
 /// The services inspection reads, as configured.
 #[derive(Clone, Debug)]
 pub struct Sources {
     routing: Option<Peer>,
     vendor: Option<Peer>,
+    filing: Option<Peer>,
     web: crate::web::HttpClient,
     probe_timeout: Duration,
 }
@@ -94,6 +118,7 @@ impl Sources {
         Ok(Sources {
             routing: peer(&config.routing_endpoint, config, identity, "routing")?,
             vendor: peer(&config.vendor_endpoint, config, identity, "vendor")?,
+            filing: peer(&config.filing_endpoint, config, identity, "filing")?,
             web: crate::web::client(),
             probe_timeout: Duration::from_millis(config.probe_timeout_ms),
         })
@@ -101,7 +126,7 @@ impl Sources {
 
     /// Asks once, for every account of the subtree of the organization `root`, what the items
     /// of `scheme` need to know at `as_of` and can be asked for a whole tree: the case counts of
-    /// each window.
+    /// each window and the replies published over the longest window that reads them.
     pub async fn prefetch(&self, root: &str, scheme: &Scheme, as_of: DateTime<Utc>) -> Prefetched {
         let windows: BTreeSet<i64> = scheme
             .items
@@ -123,6 +148,16 @@ impl Sources {
             });
             prefetched.cases.insert(days, counts);
         }
+        if let Some(days) = longest_window(scheme, Need::Replies) {
+            let replies = self.replies(root, None, as_of, days).await.map(|answers| {
+                let mut by_account: ByAccount<Answer> = BTreeMap::new();
+                for (account, answer) in answers {
+                    by_account.entry(account).or_default().push(answer);
+                }
+                by_account
+            });
+            prefetched.replies = Some((days, replies));
+        }
         prefetched
     }
 
@@ -140,8 +175,10 @@ impl Sources {
     ) -> External {
         let mut windows = BTreeSet::new();
         let mut approvals_window: Option<i64> = None;
+        let mut replies_window: Option<i64> = None;
         let mut signals = false;
         let mut probe = false;
+        let mut roster = false;
         for (item, applies) in scheme.items.iter().zip(applies) {
             let (Some(_), Some(spec)) = (applies, detect::spec(&item.detector)) else {
                 continue;
@@ -158,8 +195,13 @@ impl Sources {
                     let days = params.get("window_days");
                     approvals_window = Some(approvals_window.map_or(days, |d| d.max(days)));
                 }
+                Need::Replies => {
+                    let days = params.get("window_days");
+                    replies_window = Some(replies_window.map_or(days, |d| d.max(days)));
+                }
                 Need::VendorSignals => signals = true,
                 Need::Probe => probe = true,
+                Need::Roster => roster = true,
             }
         }
         let mut external = External::default();
@@ -187,8 +229,29 @@ impl Sources {
                 .collect();
             external.approvals = Some(self.approvals(account, &recent).await);
         }
+        if let Some(days) = replies_window {
+            external.replies = Some(match &prefetched.replies {
+                Some((read, Ok(all))) if *read >= days => {
+                    Ok(all.get(&account.id).cloned().unwrap_or_default())
+                }
+                Some((read, Err(why))) if *read >= days => Err(why.clone()),
+                _ => self
+                    .replies(
+                        &account.organization,
+                        Some(account.id.as_str()),
+                        as_of,
+                        days,
+                    )
+                    .await
+                    .map(|answers| answers.into_iter().map(|(_, answer)| answer).collect()),
+            });
+        }
         if signals {
             external.vendor = Some(self.signals(account).await);
+        }
+        // Only a cancelled account can be a zombie: the others are not asked about.
+        if roster && account.status == Some(AccountStatus::Cancelled) {
+            external.roster = Some(self.listings(account).await);
         }
         if probe && !account.homepage.is_empty() {
             let answer = crate::web::probe(&self.web, &account.homepage, self.probe_timeout)
@@ -244,6 +307,70 @@ impl Sources {
             .collect())
     }
 
+    /// The replies published through the accounts of the subtree of `organization` (of
+    /// `account` alone when given) over the `days` before `as_of`, with their account ids,
+    /// unscanned.
+    async fn replies(
+        &self,
+        organization: &str,
+        account: Option<&str>,
+        as_of: DateTime<Utc>,
+        days: i64,
+    ) -> Result<Vec<(String, Answer)>, String> {
+        const WHAT: &str = "留言办理服务";
+        let Some(peer) = &self.routing else {
+            return Err(not_configured(WHAT, "routing_endpoint"));
+        };
+        let credentials = peer.credentials().map_err(|error| error.to_string())?;
+        let mut client = RoutingServiceClient::with_interceptor(peer.channel(), credentials)
+            .max_decoding_message_size(MAX_ANSWER_BYTES);
+        let mut answers = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = client
+                .list_published_replies(rpb::ListPublishedRepliesRequest {
+                    organization: format!("organizations/{organization}"),
+                    account: account
+                        .map(|id| format!("accounts/{id}"))
+                        .unwrap_or_default(),
+                    period_start: Some(govmedia_kit::clock::to_proto(
+                        as_of - chrono::Duration::days(days),
+                    )),
+                    period_end: Some(govmedia_kit::clock::to_proto(as_of)),
+                    page_size: REPLY_PAGE,
+                    page_token,
+                })
+                .await
+                .map_err(|status| unanswered(WHAT, &status))?
+                .into_inner();
+            for reply in page.replies {
+                let Some(account) = reply.account.strip_prefix("accounts/") else {
+                    continue;
+                };
+                answers.push((
+                    account.to_owned(),
+                    Answer {
+                        case: reply.r#case,
+                        round: reply.round,
+                        text: reply.text,
+                        published: reply
+                            .published_time
+                            .as_ref()
+                            .and_then(govmedia_kit::clock::from_proto)
+                            .unwrap_or(as_of),
+                        department: reply.department,
+                        hits: Vec::new(),
+                    },
+                ));
+            }
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            page_token = page.next_page_token;
+        }
+        Ok(answers)
+    }
+
     async fn approvals(
         &self,
         account: &Account,
@@ -281,6 +408,48 @@ impl Sources {
             .collect()
             .await;
         answers.into_iter().collect()
+    }
+
+    /// The rows of the rosters of the account's unit and below that still list it, cancelled
+    /// (the filing service's reconciliation: ZOMBIE).
+    async fn listings(&self, account: &Account) -> Result<Vec<Listing>, String> {
+        const WHAT: &str = "备案服务";
+        let Some(peer) = &self.filing else {
+            return Err(not_configured(WHAT, "filing_endpoint"));
+        };
+        let credentials = peer.credentials().map_err(|error| error.to_string())?;
+        let mut client = FilingServiceClient::with_interceptor(peer.channel(), credentials);
+        let name = format!("accounts/{}", account.id);
+        let mut listings = Vec::new();
+        let mut page_token = String::new();
+        loop {
+            let page = client
+                .reconcile(fpb::ReconcileRequest {
+                    organization: format!("organizations/{}", account.organization),
+                    r#type: fpb::DiscrepancyType::Zombie as i32,
+                    page_size: 500,
+                    page_token,
+                })
+                .await
+                .map_err(|status| unanswered(WHAT, &status))?
+                .into_inner();
+            listings.extend(
+                page.discrepancies
+                    .into_iter()
+                    .filter(|discrepancy| discrepancy.account == name)
+                    .map(|discrepancy| Listing {
+                        roster: discrepancy.roster_organization,
+                        line: discrepancy.roster_line,
+                        platform_account_id: discrepancy.platform_account_id,
+                        detail: discrepancy.detail,
+                    }),
+            );
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            page_token = page.next_page_token;
+        }
+        Ok(listings)
     }
 
     async fn signals(&self, account: &Account) -> Result<Vec<VendorSignal>, String> {

@@ -27,7 +27,7 @@ fn a_wrong_formulation_is_found_with_its_correct_form_and_place() {
             .collect::<String>(),
         "一带一路战略"
     );
-    assert_eq!(hit.lexicon_version, "starter-2026.12");
+    assert_eq!(hit.lexicon_version, "starter-2026.12b");
 }
 
 #[test]

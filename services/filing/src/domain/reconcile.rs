@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use govmedia_accounts::status::AccountStatus;
 use govmedia_kit::numbered;
 
 numbered! {
@@ -15,6 +16,8 @@ numbered! {
         Missing = 2 => "MISSING",
         /// 瞒报: on a platform roster, but in no account of the ledger.
         Concealed = 3 => "CONCEALED",
+        /// 僵尸号: cancelled in the ledger, but a platform roster still lists it.
+        Zombie = 4 => "ZOMBIE",
     }
 }
 
@@ -89,7 +92,7 @@ pub struct Discrepancy {
     pub unsent: Option<String>,
     /// What to look at.
     pub detail: String,
-    /// CONCEALED: the roster's organization and the CSV line.
+    /// CONCEALED and ZOMBIE: the roster's organization and the CSV line.
     pub roster: Option<(String, i32)>,
 }
 
@@ -174,7 +177,16 @@ pub fn compare(inputs: Inputs<'_>) -> Vec<Discrepancy> {
                     .push(account);
             }
         } else {
-            by_platform_id.insert((account.platform, &account.platform_account_id), account);
+            // A platform id held by a cancelled account and by a live one (the platform gave
+            // it out again) is the live one's.
+            by_platform_id
+                .entry((account.platform, &account.platform_account_id))
+                .and_modify(|held| {
+                    if !held.live {
+                        *held = account;
+                    }
+                })
+                .or_insert(account);
         }
         let unsent = inputs.unsent.get(&account.account);
         match inputs.reported.get(&account.account) {
@@ -236,7 +248,24 @@ pub fn compare(inputs: Inputs<'_>) -> Vec<Discrepancy> {
         }
     }
     for row in inputs.roster {
-        if by_platform_id.contains_key(&(row.platform, row.platform_account_id.as_str())) {
+        if let Some(account) = by_platform_id.get(&(row.platform, row.platform_account_id.as_str()))
+        {
+            if AccountStatus::from_i32(account.status) == Some(AccountStatus::Cancelled) {
+                found.push(Discrepancy {
+                    kind: DiscrepancyType::Zombie,
+                    account: Some(account.account.clone()),
+                    platform: row.platform,
+                    platform_account_id: row.platform_account_id.clone(),
+                    display_name: account.display_name.clone(),
+                    report: None,
+                    differences: Vec::new(),
+                    unsent: None,
+                    detail: "cancelled in the ledger, but the platform still lists it: never \
+                             closed on the platform (僵尸号)"
+                        .to_owned(),
+                    roster: Some((row.organization.clone(), row.line)),
+                });
+            }
             continue;
         }
         let candidates = unbound
@@ -381,8 +410,10 @@ mod tests {
                 (DiscrepancyType::Missing, Some("silent"), "1003"),
                 (DiscrepancyType::Concealed, None, "2001"),
                 (DiscrepancyType::Concealed, None, "2002"),
+                (DiscrepancyType::Zombie, Some("gone"), "1004"),
             ]
         );
+        assert_eq!(found[6].roster, Some(("unit".to_owned(), 3)));
         assert_eq!(found[0].differences, ["display_name"]);
         assert_eq!(found[0].unsent.as_deref(), Some("r-4"));
         assert!(
@@ -401,6 +432,7 @@ mod tests {
         assert_eq!(counts.get(&1), Some(&2));
         assert_eq!(counts.get(&2), Some(&2));
         assert_eq!(counts.get(&3), Some(&2));
+        assert_eq!(counts.get(&4), Some(&1));
     }
 
     #[test]

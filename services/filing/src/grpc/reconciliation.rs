@@ -206,5 +206,6 @@ pub(super) async fn reconcile(
         wrong: count(DiscrepancyType::Wrong),
         missing: count(DiscrepancyType::Missing),
         concealed: count(DiscrepancyType::Concealed),
+        zombie: count(DiscrepancyType::Zombie),
     })
 }

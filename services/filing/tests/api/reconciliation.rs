@@ -1,5 +1,5 @@
 //! Reconciliation: the ledger, the national reports and a platform roster imported as
-//! CSV, compared; 误报, 漏报 and 瞒报 listed by type. A bad roster is refused by line and
+//! CSV, compared; 误报, 漏报, 瞒报 and 僵尸号 listed by type. A bad roster is refused by line and
 //! changes nothing.
 
 use govmedia_kit::auth::Role;
@@ -203,6 +203,26 @@ async fn discrepancies_are_listed_by_type(backend: Backend) {
         ),
         (2, 2, 1)
     );
+
+    // Cancelled in the ledger, the Weibo account is still on the platform's roster: 僵尸号,
+    // with the roster row that lists it.
+    file_and_accept(
+        &suite,
+        "edu-weibo-cancel",
+        filing_about(FilingKind::Cancel, "edu-weibo"),
+    )
+    .await;
+    applied(&suite, "edu-weibo-cancel").await;
+    let zombies = reconcile(&mut supervisor, DiscrepancyType::Zombie).await;
+    assert_eq!(zombies.zombie, 1, "{zombies:#?}");
+    let [zombie] = &zombies.discrepancies[..] else {
+        panic!("one zombie: {zombies:#?}");
+    };
+    assert_eq!(zombie.account, "accounts/edu-weibo");
+    assert_eq!(zombie.platform_account_id, "7781234567");
+    assert_eq!(zombie.roster_organization, "organizations/golmud-edu");
+    assert_eq!(zombie.roster_line, 2);
+    assert!(zombie.detail.contains("僵尸号"), "{}", zombie.detail);
 }
 backend_test!(
     discrepancies_are_listed_by_type_on,

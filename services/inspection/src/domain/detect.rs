@@ -84,8 +84,14 @@ pub enum Need {
     Approvals,
     /// The vendor service's oversight signals on the account.
     VendorSignals,
+    /// The replies published to citizens through the account in the item's window (the
+    /// routing service), scanned.
+    Replies,
     /// A probe of the account's service link (its homepage in the ledger).
     Probe,
+    /// The rows of the platforms' rosters that list the account although the ledger says it
+    /// is cancelled (the filing service); asked only for a cancelled account.
+    Roster,
 }
 
 impl Need {
@@ -93,9 +99,10 @@ impl Need {
     pub fn source(self) -> &'static str {
         match self {
             Need::Posts => "inspection",
-            Need::Cases | Need::Approvals => "routing",
+            Need::Cases | Need::Approvals | Need::Replies => "routing",
             Need::VendorSignals => "vendor",
             Need::Probe => "the web",
+            Need::Roster => "filing",
         }
     }
 }
@@ -130,6 +137,38 @@ pub struct VendorSignal {
     pub facts: Vec<(String, String)>,
 }
 
+/// A reply published to a citizen through the account (the routing service), with what the
+/// scanner in force found in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answer {
+    /// The case, `cases/{id}`.
+    pub case: String,
+    /// Which reply of the case, from 1.
+    pub round: i32,
+    /// The text as published.
+    pub text: String,
+    /// When it was published.
+    pub published: DateTime<Utc>,
+    /// The department that answered, `organizations/{id}`; empty when none.
+    pub department: String,
+    /// What the scanner found in the text.
+    pub hits: Vec<Hit>,
+}
+
+/// A row of a platform's roster that lists the account although the ledger says it is
+/// cancelled (the filing service's reconciliation, 僵尸号).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Listing {
+    /// The organization whose roster it is, `organizations/{id}`.
+    pub roster: String,
+    /// The line of the imported CSV.
+    pub line: i32,
+    /// The platform account id listed.
+    pub platform_account_id: String,
+    /// What the filing service says of it.
+    pub detail: String,
+}
+
 /// What other services said for one check; each part is absent when no item needs it, and an
 /// error (why) when its service is not configured or did not answer.
 #[derive(Clone, Debug, Default)]
@@ -140,6 +179,10 @@ pub struct External {
     pub approvals: Option<Result<BTreeMap<String, bool>, String>>,
     /// The vendor service's signals on the account.
     pub vendor: Option<Result<Vec<VendorSignal>, String>>,
+    /// The replies published through the account over the longest window asked, oldest first.
+    pub replies: Option<Result<Vec<Answer>, String>>,
+    /// The platforms' roster rows that still list the cancelled account.
+    pub roster: Option<Result<Vec<Listing>, String>>,
     /// The probe of the account's service link: (URL, its final HTTP status or why it did not
     /// answer); absent when not probed.
     pub probe: Option<(String, Result<u16, String>)>,
@@ -172,6 +215,14 @@ pub const DETECTORS: &[Spec] = &[
         params: &[window(30)],
         merit: false,
         needs: Need::Posts,
+    },
+    Spec {
+        id: "cancelled-on-roster",
+        category: Category::UnknownHeadcount,
+        description: "The ledger says CANCELLED but a platform's roster imported into the filing service still lists the account's platform id (僵尸号): the account was never closed on the platform. An account not cancelled is not concerned.",
+        params: &[],
+        merit: false,
+        needs: Need::Roster,
     },
     Spec {
         id: "citizen-dissatisfaction",
@@ -371,6 +422,14 @@ pub const DETECTORS: &[Spec] = &[
         ],
         merit: false,
         needs: Need::Posts,
+    },
+    Spec {
+        id: "rude-replies",
+        category: Category::HollowInteraction,
+        description: "Replies published to citizens in the window (the routing service) with rude, brush-off or vulgar wording (the lexicons' rude and vulgar categories: 爱找谁找谁, 不归我们管 …): one finding per hit, with the case as the reference (生硬推诿).",
+        params: &[window(90)],
+        merit: false,
+        needs: Need::Replies,
     },
     Spec {
         id: "service-unavailable",
@@ -635,6 +694,8 @@ static NOTHING: External = External {
     cases: BTreeMap::new(),
     approvals: None,
     vendor: None,
+    replies: None,
+    roster: None,
     probe: None,
 };
 
@@ -705,6 +766,7 @@ fn detect(spec: &Spec, params: &Params, input: &Input<'_>) -> Result<Outcome, St
     Ok(match spec.id {
         "authoritative-relay" => authoritative_relay(params, input),
         "cancelled-still-publishing" => cancelled_still_publishing(params, input),
+        "cancelled-on-roster" => cancelled_on_roster(input)?,
         "citizen-dissatisfaction" => citizen_dissatisfaction(params, input)?,
         "commercial-content" => commercial_content(params, input),
         "hot-event-silence" => hot_event_silence(params, input),
@@ -713,6 +775,7 @@ fn detect(spec: &Spec, params: &Params, input: &Input<'_>) -> Result<Outcome, St
         "unreviewed-posts" => unreviewed_posts(params, input)?,
         "vendor-oversight" => vendor_oversight(input)?,
         "hijack-signs" => hijack_signs(params, input),
+        "rude-replies" => rude_replies(params, input)?,
         "idle-account" => idle_account(params, input),
         "media-variety" => media_variety(params, input),
         "no-update" => no_update(params, input),
@@ -1369,6 +1432,96 @@ fn interaction_overdue(params: &Params, input: &Input<'_>) -> Result<Outcome, St
     Ok(outcome)
 }
 
+fn cancelled_on_roster(input: &Input<'_>) -> Result<Outcome, String> {
+    if input.account.status != Some(AccountStatus::Cancelled) {
+        return Ok(Outcome {
+            explanation: "账号未注销，不涉及".to_owned(),
+            ..Outcome::default()
+        });
+    }
+    let listings = match &input.external.roster {
+        Some(Ok(listings)) => listings,
+        Some(Err(why)) => return Err(why.clone()),
+        None => return Err("未读取平台名录，未能评估".to_owned()),
+    };
+    let drafts: Vec<Draft> = listings
+        .iter()
+        .map(|listing| Draft {
+            key: format!("{}#{}", listing.roster, listing.platform_account_id),
+            severity: Severity::High,
+            summary: format!(
+                "台账记载已注销，平台名录（{} 第 {} 行）仍列有该账号，疑为僵尸号",
+                listing.roster, listing.line
+            ),
+            evidence: Evidence {
+                reference: Some(listing.roster.clone()),
+                figures: vec![("roster_line".to_owned(), f64::from(listing.line))],
+                excerpt: listing.detail.clone(),
+                source: "filing".to_owned(),
+                ..Evidence::default()
+            },
+        })
+        .collect();
+    Ok(Outcome {
+        explanation: if drafts.is_empty() {
+            "账号已注销，已导入的平台名录均未再列出".to_owned()
+        } else {
+            format!("账号已注销，仍列于 {} 份平台名录", drafts.len())
+        },
+        drafts,
+        credits: 0,
+        credited: Vec::new(),
+    })
+}
+
+fn rude_replies(params: &Params, input: &Input<'_>) -> Result<Outcome, String> {
+    let days = params.get("window_days");
+    let answers = match &input.external.replies {
+        Some(Ok(answers)) => answers,
+        Some(Err(why)) => return Err(why.clone()),
+        None => return Err("未读取群众留言的答复，未能评估".to_owned()),
+    };
+    let since = input.as_of - Duration::days(days);
+    let mut drafts = Vec::new();
+    let mut read = 0;
+    for answer in answers
+        .iter()
+        .filter(|answer| answer.published > since && answer.published <= input.as_of)
+    {
+        read += 1;
+        for hit in answer
+            .hits
+            .iter()
+            .filter(|hit| matches!(hit.category, Wording::Rude | Wording::Vulgar))
+        {
+            drafts.push(Draft {
+                key: format!("{}#{}@{}", answer.case, answer.round, hit.char_start),
+                severity: hit.severity.into(),
+                summary: format!("答复群众使用生硬、推诿或低俗用语「{}」", hit.matched),
+                evidence: Evidence {
+                    published: Some(answer.published),
+                    hit: Some(hit.into()),
+                    field: Some("reply".to_owned()),
+                    source: "routing".to_owned(),
+                    excerpt: excerpt(&answer.text, hit.char_start, hit.char_end, 200),
+                    reference: Some(answer.case.clone()),
+                    figures: vec![("round".to_owned(), f64::from(answer.round))],
+                    ..Evidence::default()
+                },
+            });
+        }
+    }
+    Ok(Outcome {
+        explanation: format!(
+            "近 {days} 天发布的 {read} 条答复中，生硬、推诿或低俗用语 {} 处",
+            drafts.len()
+        ),
+        drafts,
+        credits: 0,
+        credited: Vec::new(),
+    })
+}
+
 fn citizen_dissatisfaction(params: &Params, input: &Input<'_>) -> Result<Outcome, String> {
     let days = params.get("window_days");
     let (least, min_rated) = (params.get("min_percent"), params.get("min_rated"));
@@ -1664,6 +1817,104 @@ mod tests {
             .collect();
         let young = outcome("hijack-signs", &posts, 21);
         assert!(young.drafts.is_empty(), "{young:?}");
+    }
+
+    /// The outcome of detector `id` with its defaults for `account`, what other services said
+    /// being `external`.
+    fn with_external(id: &str, account: &Account, external: &External, as_of: u32) -> Outcome {
+        let knowledge = Knowledge::default();
+        let input = Input::new(
+            account,
+            &[],
+            None,
+            at(as_of),
+            &Scanner::starter(),
+            &knowledge,
+        )
+        .with(&[], external);
+        let spec = spec(id).expect("detector");
+        run(
+            spec,
+            &resolve(spec, &BTreeMap::new()).expect("defaults"),
+            &input,
+        )
+        .expect("evaluated")
+    }
+
+    #[test]
+    fn rude_and_vulgar_wording_in_published_replies_is_found_with_its_case() {
+        let scanner = Scanner::starter();
+        let answer = |case: &str, day: u32, text: &str| Answer {
+            case: case.into(),
+            round: 1,
+            text: text.into(),
+            published: at(day),
+            department: "organizations/edu".into(),
+            hits: scanner.scan(text),
+        };
+        let external = External {
+            replies: Some(Ok(vec![
+                answer("cases/c1", 2, "这个问题不归 我们管，你爱找谁找谁。"),
+                answer("cases/c2", 3, "您好，供暖将于11月1日开始，感谢关注。"),
+                // Outside the 90-day window.
+                answer("cases/c0", 1, "少管闲事"),
+            ])),
+            ..External::default()
+        };
+        let found = with_external("rude-replies", &account(), &external, 91);
+        let summaries: Vec<&str> = found.drafts.iter().map(|d| d.summary.as_str()).collect();
+        assert_eq!(found.drafts.len(), 2, "{summaries:?}");
+        assert!(summaries[0].contains("不归 我们管"), "{summaries:?}");
+        let evidence = &found.drafts[1].evidence;
+        assert_eq!(evidence.reference.as_deref(), Some("cases/c1"));
+        assert_eq!(evidence.source, "routing");
+        assert!(evidence.excerpt.contains("爱找谁找谁"));
+        assert!(
+            found.explanation.contains("2 条答复"),
+            "{}",
+            found.explanation
+        );
+        // Without the routing service's answer the item is not evaluated.
+        let spec = spec("rude-replies").expect("detector");
+        let knowledge = Knowledge::default();
+        let absent = External {
+            replies: Some(Err("未配置".into())),
+            ..External::default()
+        };
+        let account = account();
+        let input =
+            Input::new(&account, &[], None, at(91), &scanner, &knowledge).with(&[], &absent);
+        assert!(
+            run(
+                spec,
+                &resolve(spec, &BTreeMap::new()).expect("defaults"),
+                &input
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn a_cancelled_account_a_roster_still_lists_is_a_zombie_and_others_are_not_concerned() {
+        let listing = Listing {
+            roster: "organizations/golmud".into(),
+            line: 7,
+            platform_account_id: "wx-9".into(),
+            detail: "cancelled in the ledger, but the platform still lists it".into(),
+        };
+        let external = External {
+            roster: Some(Ok(vec![listing])),
+            ..External::default()
+        };
+        let mut cancelled = account();
+        cancelled.status = Some(AccountStatus::Cancelled);
+        let found = with_external("cancelled-on-roster", &cancelled, &external, 30);
+        assert_eq!(found.drafts.len(), 1, "{found:?}");
+        assert_eq!(found.drafts[0].evidence.source, "filing");
+        assert!(found.drafts[0].summary.contains("第 7 行"));
+        // An active account is not asked about and not concerned.
+        let active = with_external("cancelled-on-roster", &account(), &External::default(), 30);
+        assert!(active.drafts.is_empty() && active.explanation.contains("未注销"));
     }
 
     #[test]

@@ -126,19 +126,8 @@ govmedia_kit::numbered! {
     }
 }
 
-govmedia_kit::numbered! {
-    /// The ledger status of an account as inspection needs it (`AccountStatus` of the registry).
-    AccountStatus {
-        /// Filed, not yet opened.
-        Filed = 1 => "FILED",
-        /// In use.
-        Active = 2 => "ACTIVE",
-        /// Suspended.
-        Suspended = 3 => "SUSPENDED",
-        /// Cancelled.
-        Cancelled = 4 => "CANCELLED",
-    }
-}
+/// The ledger status of an account: the rule's one home is the accounts crate.
+pub use govmedia_accounts::status::AccountStatus;
 
 /// An account as the ledger describes it, what detectors and selectors read.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -704,10 +704,20 @@ mod tests {
         assert!(is_shipped(NATIONAL));
     }
 
+    /// Where the item `id` is in `scheme`.
+    fn index(scheme: &Scheme, id: &str) -> usize {
+        scheme
+            .items
+            .iter()
+            .position(|item| item.id == id)
+            .unwrap_or_else(|| panic!("no item {id}"))
+    }
+
     #[test]
     fn a_scheme_whose_points_do_not_add_up_is_refused_with_every_reason() {
         let mut bad = scheme("provincial-example");
-        bad.items[5].max_points = 10; // deductions now add up to 95
+        let wording = index(&bad, "wording-errors");
+        bad.items[wording].max_points = 10; // deductions now add up to 95
         bad.items[0].detector = "mind-reading".into();
         bad.items[1]
             .parameters
@@ -790,16 +800,21 @@ mod tests {
                 })
             })
             .collect();
-        runs[5] = found(2); // two wording errors: -10
-        runs[6] = found(9); // commercial content, capped at 15
-        runs[17] = credited(2); // two relays: +6
+        let (wording, commercial, relay) = (
+            index(&provincial, "wording-errors"),
+            index(&provincial, "commercial-content"),
+            index(&provincial, "authoritative-relay"),
+        );
+        runs[wording] = found(2); // two wording errors: -10
+        runs[commercial] = found(9); // commercial content, capped at 15
+        runs[relay] = credited(2); // two relays: +6
         let verdict = evaluate(&provincial, &subject, &runs);
         // The service-link item (5 points) does not apply to a publishing account: the 95
         // points that do are rescaled to 100, so 25 written points deduct 26.32.
         assert_eq!(verdict.score, Some(79.68));
         assert_eq!(verdict.outcome, Verdict::Pass);
-        assert_eq!(verdict.items[6].points, -15.79);
-        assert_eq!(verdict.items[17].points, 6.0);
+        assert_eq!(verdict.items[commercial].points, -15.79);
+        assert_eq!(verdict.items[relay].points, 6.0);
         assert_eq!(verdict.items[2].status, ItemStatus::NotApplicable);
         runs[0] = found(1);
         let verdict = evaluate(&provincial, &subject, &runs);
@@ -819,8 +834,8 @@ mod tests {
             field: None,
         };
         let applies = applicability(&provincial, &subject);
-        assert_eq!(applies[9], Some(50));
-        assert_eq!(applies[10], None);
+        assert_eq!(applies[index(&provincial, "original-share")], Some(50));
+        assert_eq!(applies[index(&provincial, "update-frequency")], None);
         let mut runs: Vec<Option<Run>> = applies
             .iter()
             .zip(&provincial.items)

@@ -226,7 +226,7 @@ async fn judge_many(
             field: scheme.field_of(&account.path),
         };
         let applies = scheme::applicability(scheme, &subject);
-        let external = api
+        let mut external = api
             .sources
             .gather(
                 account,
@@ -237,6 +237,12 @@ async fn judge_many(
                 &shared.facts,
             )
             .await;
+        if let Some(Ok(answers)) = &mut external.replies {
+            // Replies are few and short: scanned here rather than on the blocking pool.
+            for answer in answers {
+                answer.hits = shared.scanner.scan(&answer.text);
+            }
+        }
         gathered.push((posts, seqs, known, latest, applies, external));
     }
     // Scanning is CPU work: on the blocking pool, so that other calls keep being served.

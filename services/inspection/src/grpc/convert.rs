@@ -108,6 +108,7 @@ fn wording_category(category: &str) -> i32 {
         "banned" => pb::WordingCategory::Banned as i32,
         "advertising" => pb::WordingCategory::Advertising as i32,
         "vulgar" => pb::WordingCategory::Vulgar as i32,
+        "rude" => pb::WordingCategory::Rude as i32,
         _ => pb::WordingCategory::Unspecified as i32,
     }
 }

@@ -289,7 +289,7 @@ async fn six_categories(backend: Backend) {
         .into_inner()
         .checks;
     assert_eq!(failed.len(), 3);
-    assert!(failed.iter().all(|c| c.scheme_version == 1));
+    assert!(failed.iter().all(|c| c.scheme_version == 2));
 
     // Another city's supervisor sees none of it.
     let mut xining = suite.xining_supervisor().await;

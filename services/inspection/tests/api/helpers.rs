@@ -170,6 +170,7 @@ impl Suite {
                 .map(|addr| format!("http://{addr}"))
                 .unwrap_or_default(),
             vendor_endpoint: String::new(),
+            filing_endpoint: String::new(),
             // The daily run is not due in a test (its clock stays before 23:59); runs asked
             // for are taken at once.
             monitoring: govmedia_inspection::config::MonitoringConfig {
@@ -282,14 +283,22 @@ impl Suite {
     ) -> govmedia_proto::routing::v1::routing_service_client::RoutingServiceClient<
         InterceptedService<Channel, Credentials>,
     > {
+        self.routing_as("collector", "golmud", &[Role::Operator])
+            .await
+    }
+
+    /// A routing client for `subject` of `organization` with `roles`, through the gateway.
+    pub async fn routing_as(
+        &self,
+        subject: &str,
+        organization: &str,
+        roles: &[Role],
+    ) -> govmedia_proto::routing::v1::routing_service_client::RoutingServiceClient<
+        InterceptedService<Channel, Credentials>,
+    > {
         let token = self
             .keys
-            .issue(
-                "collector",
-                "golmud",
-                &[Role::Operator],
-                Duration::from_secs(600),
-            )
+            .issue(subject, organization, roles, Duration::from_secs(600))
             .expect("token");
         govmedia_proto::routing::v1::routing_service_client::RoutingServiceClient::with_interceptor(
             self.channel().await,

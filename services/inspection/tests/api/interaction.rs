@@ -1,6 +1,7 @@
 //! Detectors that read the routing service: citizens' messages left overdue, posts published
 //! without an approved draft; and what a check says when the vendor service is absent.
 
+use govmedia_kit::auth::Role;
 use govmedia_proto::{common::v1::ProblemCategory, inspection::v1 as pb, routing::v1 as rpb};
 use govmedia_test_support::{Backend, backend_test};
 
@@ -95,6 +96,143 @@ async fn from_routing(backend: Backend) {
             .figures
             .iter()
             .any(|f| f.name == "overdue" && f.value == 4.0)
+    );
+}
+
+backend_test!(
+    a_rude_reply_published_to_a_citizen_is_found_with_its_case,
+    rude_reply
+);
+
+async fn rude_reply(backend: Backend) {
+    let suite = Suite::spawn_with(backend, NOW, true).await;
+    let mut dispatcher = suite.routing_collector().await;
+    let taken = dispatcher
+        .submit_message(rpb::SubmitMessageRequest {
+            message: Some(rpb::IncomingMessage {
+                account: "accounts/golmud-wechat".into(),
+                platform_message_id: "msg-rude".into(),
+                citizen_handle: "市民甲".into(),
+                text: "学校门口的路灯坏了一个月，谁来修？".into(),
+                category: rpb::MessageCategory::Complaint as i32,
+                received_time: Some(govmedia_kit::clock::to_proto(at(NOW))),
+                ..Default::default()
+            }),
+        })
+        .await
+        .expect("message taken")
+        .into_inner();
+    let name = taken.r#case.expect("case").name;
+    dispatcher
+        .dispatch_case(rpb::DispatchCaseRequest {
+            name: name.clone(),
+            department: "organizations/golmud-edu".into(),
+            request_id: "dispatch-rude".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("dispatched");
+    let mut handler = suite
+        .routing_as("chen.handler", "golmud-edu", &[Role::Handler])
+        .await;
+    handler
+        .sign_for_case(rpb::SignForCaseRequest {
+            name: name.clone(),
+            request_id: "sign-rude".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("signed");
+    handler
+        .draft_reply(rpb::DraftReplyRequest {
+            name: name.clone(),
+            text: "路灯的事不归 我们管，你爱找谁找谁。".into(),
+            request_id: "draft-rude".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("drafted");
+    suite
+        .routing_as("li.leader", "golmud-edu", &[Role::Leader])
+        .await
+        .review_reply(rpb::ReviewReplyRequest {
+            name: name.clone(),
+            approve: true,
+            request_id: "review-rude".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("approved");
+    govmedia_test_support::eventually(
+        "the reply to be published",
+        std::time::Duration::from_secs(10),
+        || {
+            let mut dispatcher = dispatcher.clone();
+            let name = name.clone();
+            async move {
+                let case = dispatcher
+                    .get_case(rpb::GetCaseRequest { name })
+                    .await
+                    .ok()?
+                    .into_inner();
+                case.replies
+                    .iter()
+                    .any(|reply| reply.state == rpb::ReplyState::Published as i32)
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+    suite.time.advance(chrono::Duration::hours(1));
+
+    let mut supervisor = suite.supervisor().await;
+    let provincial = check(
+        &mut supervisor,
+        "golmud-wechat",
+        "schemes/provincial-example",
+    )
+    .await;
+    let rude = item(&provincial, "rude-replies");
+    assert_eq!(rude.status, pb::ItemStatus::Triggered as i32, "{rude:?}");
+    assert!(rude.explanation.contains("1 条答复"), "{rude:?}");
+    assert_eq!(rude.findings.len(), 2, "{rude:?}");
+    let findings = supervisor
+        .list_findings(pb::ListFindingsRequest {
+            account: "accounts/golmud-wechat".into(),
+            category: ProblemCategory::HollowInteraction as i32,
+            ..Default::default()
+        })
+        .await
+        .expect("findings")
+        .into_inner()
+        .findings;
+    let rude: Vec<_> = findings
+        .iter()
+        .filter(|f| f.detector == "rude-replies")
+        .collect();
+    assert_eq!(rude.len(), 2, "{findings:?}");
+    let evidence = rude[0].evidence.as_ref().expect("evidence");
+    assert_eq!(evidence.source, "routing");
+    assert_eq!(evidence.reference, name);
+    let hit = evidence.hit.as_ref().expect("the wording hit");
+    assert_eq!(hit.category, pb::WordingCategory::Rude as i32);
+    // The national scheme has no such item; a cancelled account is not asked about rosters,
+    // and one the filing service (not configured here) would be asked about is not evaluated.
+    let national = check(&mut supervisor, "golmud-wechat", "").await;
+    assert_eq!(
+        item(&national, "zombie-listed").status,
+        pb::ItemStatus::Clear as i32
+    );
+    let douyin = check(&mut supervisor, "golmud-douyin", "").await;
+    let listed = item(&douyin, "zombie-listed");
+    assert_eq!(
+        listed.status,
+        pb::ItemStatus::NotEvaluated as i32,
+        "{listed:?}"
+    );
+    assert!(
+        listed.explanation.contains("inspection.filing_endpoint"),
+        "{listed:?}"
     );
 }
 

@@ -9,6 +9,7 @@ pub mod convert;
 mod intake;
 mod knowledge;
 mod relays;
+mod replies;
 mod reviews;
 mod rules;
 mod statistics;
@@ -450,5 +451,12 @@ impl RoutingService for RoutingApi {
         request: Request<pb::GetCaseStatisticsRequest>,
     ) -> Result<Response<pb::CaseStatistics>, Status> {
         handle!(self, request, statistics::get)
+    }
+
+    async fn list_published_replies(
+        &self,
+        request: Request<pb::ListPublishedRepliesRequest>,
+    ) -> Result<Response<pb::ListPublishedRepliesResponse>, Status> {
+        handle!(self, request, replies::list)
     }
 }

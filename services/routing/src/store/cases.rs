@@ -403,3 +403,76 @@ pub async fn counted(
         .all(conn)
         .await
 }
+
+/// A case's published replies, as [`published_replies`] reads them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Answered {
+    /// The case id (paging key).
+    pub id: String,
+    /// The account the replies went out through.
+    pub account_id: String,
+    /// The department, once dispatched.
+    pub department_id: Option<String>,
+    /// Its replies published in the period, oldest first.
+    pub replies: Vec<Reply>,
+}
+
+/// One page (by id, `limit` cases) of the cases of accounts in the subtree at `path` (of
+/// `account` alone when given) that may hold a reply published in `[start, end)`, with those
+/// replies (a case may have none: the page is read by case, and only a case's replies tell).
+pub async fn published_replies(
+    conn: &impl ConnectionTrait,
+    path: &str,
+    account: Option<&str>,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<Answered>, DbErr> {
+    // Publishing a reply updates its case, and a reply comes after the message: a case last
+    // updated before the period, or received after it, holds none.
+    let mut query = row::Entity::find()
+        .select_only()
+        .columns([
+            row::Column::Id,
+            row::Column::AccountId,
+            row::Column::DepartmentId,
+            row::Column::Replies,
+        ])
+        .filter(govmedia_kit::store::starts_with(
+            row::Column::AccountPath,
+            path,
+        ))
+        .filter(row::Column::UpdatedAt.gte(start))
+        .filter(row::Column::ReceivedTime.lt(end));
+    if let Some(account) = account {
+        query = query.filter(row::Column::AccountId.eq(account));
+    }
+    if let Some(after) = after {
+        query = query.filter(row::Column::Id.gt(after));
+    }
+    let rows: Vec<(String, String, Option<String>, String)> = query
+        .order_by_asc(row::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    rows.into_iter()
+        .map(|(id, account_id, department_id, replies)| {
+            let replies: Vec<Reply> = from_json("case replies", &replies)?;
+            Ok(Answered {
+                id,
+                account_id,
+                department_id,
+                replies: replies
+                    .into_iter()
+                    .filter(|reply| {
+                        reply.state() == crate::domain::ReplyState::Published
+                            && reply
+                                .published_time
+                                .is_some_and(|time| time >= start && time < end)
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
+}

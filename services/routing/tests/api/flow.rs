@@ -3,8 +3,10 @@
 //! extension → reply → leader rejection → new reply → approval → publication → dissatisfied →
 //! reopening → reply → publication → closing, every deadline on its working day.
 
+use govmedia_kit::auth::Role;
 use govmedia_proto::routing::v1 as pb;
-use govmedia_test_support::{Backend, backend_test};
+use govmedia_test_support::{Backend, assert_error, assert_invalid, backend_test};
+use tonic::Code;
 
 use crate::helpers::*;
 
@@ -336,6 +338,91 @@ async fn work_order(backend: Backend) {
         "{total:?}"
     );
     assert_eq!((total.satisfaction_rate, total.reopen_rate), (0.0, 1.0));
+
+    // What inspection reads: the two replies published, as published (the rejected draft is
+    // not one), with the department that answered and nothing of the citizen.
+    let mut supervisor = suite
+        .client("ma.supervisor", "golmud", &[Role::Supervisor])
+        .await;
+    let october = |account: &str| pb::ListPublishedRepliesRequest {
+        account: account.to_owned(),
+        period_start: Some(timestamp("2026-10-01T00:00:00+08:00")),
+        period_end: Some(timestamp("2026-11-01T00:00:00+08:00")),
+        page_size: 1,
+        ..Default::default()
+    };
+    let mut replies = Vec::new();
+    let mut request = october("accounts/golmud-wechat");
+    loop {
+        let page = supervisor
+            .list_published_replies(request.clone())
+            .await
+            .expect("replies")
+            .into_inner();
+        replies.extend(page.replies);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        request.page_token = page.next_page_token;
+    }
+    let rounds: Vec<(i32, &str, &str)> = replies
+        .iter()
+        .map(|r| (r.round, r.r#case.as_str(), r.department.as_str()))
+        .collect();
+    assert_eq!(
+        rounds,
+        [
+            (2, name.as_str(), "organizations/golmud-edu"),
+            (3, name.as_str(), "organizations/golmud-edu")
+        ]
+    );
+    assert!(replies[1].text.contains("补种"), "{replies:?}");
+    assert!(!format!("{replies:?}").contains("13611112222"));
+    // Another account's, or a period before any publication: none.
+    let none = supervisor
+        .list_published_replies(pb::ListPublishedRepliesRequest {
+            period_end: Some(timestamp("2026-10-12T00:00:00+08:00")),
+            ..october("")
+        })
+        .await
+        .expect("replies")
+        .into_inner();
+    assert!(none.replies.is_empty(), "{none:?}");
+    let other = supervisor
+        .list_published_replies(october("accounts/golmud-douyin"))
+        .await
+        .expect("replies")
+        .into_inner();
+    assert!(other.replies.is_empty(), "{other:?}");
+    // A dispatcher is no reader of everyone's replies; a department's supervisor reads only
+    // its own subtree; a period must be one.
+    assert_error(
+        dispatcher.list_published_replies(october("")).await,
+        Code::PermissionDenied,
+        "ROLE_NOT_ALLOWED",
+    );
+    assert_error(
+        suite
+            .client("he.supervisor", "golmud-health", &[Role::Supervisor])
+            .await
+            .list_published_replies(pb::ListPublishedRepliesRequest {
+                organization: "organizations/golmud".into(),
+                ..october("")
+            })
+            .await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
+    assert_invalid(
+        supervisor
+            .list_published_replies(pb::ListPublishedRepliesRequest {
+                period_end: Some(timestamp("2026-09-01T00:00:00+08:00")),
+                ..october("")
+            })
+            .await,
+        "period_end",
+    );
+
     // Per department: the case under the bureau that answered it, the return under the
     // commission that returned it.
     let stats = dispatcher
