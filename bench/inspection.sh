@@ -9,9 +9,9 @@
 # The load (services/inspection/benches/daily.rs) seeds the accounts through the registry as the
 # filing service (nine platforms to a unit), then asks the inspection service for the runs as a
 # SYSTEM caller and reads their start and end as the service recorded them. Posts are written
-# straight into the inspection schema, as years of collection would leave them: realistic
-# government-post sentences, one post in 400 with a serious wording error, every 50th account
-# silent for over 200 days; the new posts are published within the last day.
+# straight into the inspection schema, as a year of collection would leave them: realistic
+# government-post sentences, one post in 400 with a serious wording error; the new posts are
+# published within the last day, except every 50th account's, dated 200 days back.
 #
 #   bash bench/inspection.sh                       # SIZES="10000 30000 100000" POSTS_PER=100 NEW_PER=3
 #   SIZES=2000 bash bench/inspection.sh            # a quick look
