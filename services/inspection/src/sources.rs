@@ -74,6 +74,9 @@ pub struct Sources {
     routing: Option<Peer>,
     vendor: Option<Peer>,
     filing: Option<Peer>,
+    /// The organization the service answers for (its system organization): rosters imported
+    /// anywhere in its tree are searched.
+    root: String,
     web: crate::web::HttpClient,
     probe_timeout: Duration,
 }
@@ -119,6 +122,7 @@ impl Sources {
             routing: peer(&config.routing_endpoint, config, identity, "routing")?,
             vendor: peer(&config.vendor_endpoint, config, identity, "vendor")?,
             filing: peer(&config.filing_endpoint, config, identity, "filing")?,
+            root: config.system_organization.clone(),
             web: crate::web::client(),
             probe_timeout: Duration::from_millis(config.probe_timeout_ms),
         })
@@ -410,8 +414,10 @@ impl Sources {
         answers.into_iter().collect()
     }
 
-    /// The rows of the rosters of the account's unit and below that still list it, cancelled
-    /// (the filing service's reconciliation: ZOMBIE).
+    /// The rows of the rosters imported anywhere in the service's tree (a city may import one
+    /// for all its units) that still list the cancelled account (the filing service's
+    /// reconciliation: ZOMBIE). Only a check of a cancelled account asks, and runs and spot
+    /// checks take active accounts, so the reconciliation of the whole tree is asked rarely.
     async fn listings(&self, account: &Account) -> Result<Vec<Listing>, String> {
         const WHAT: &str = "备案服务";
         let Some(peer) = &self.filing else {
@@ -425,7 +431,7 @@ impl Sources {
         loop {
             let page = client
                 .reconcile(fpb::ReconcileRequest {
-                    organization: format!("organizations/{}", account.organization),
+                    organization: format!("organizations/{}", self.root),
                     r#type: fpb::DiscrepancyType::Zombie as i32,
                     page_size: 500,
                     page_token,

@@ -16,7 +16,7 @@ numbered! {
         Missing = 2 => "MISSING",
         /// 瞒报: on a platform roster, but in no account of the ledger.
         Concealed = 3 => "CONCEALED",
-        /// 僵尸号: cancelled in the ledger, but a platform roster still lists it.
+        /// 僵尸号: cancelled in the ledger, but a platform roster imported since still lists it.
         Zombie = 4 => "ZOMBIE",
     }
 }
@@ -43,6 +43,9 @@ pub struct Snapshot {
     pub verified_subject: String,
     /// FILED, ACTIVE or SUSPENDED: an account the national system must know.
     pub live: bool,
+    /// When the ledger last changed it (for a cancelled account, its cancellation or later);
+    /// `None` when unknown.
+    pub changed: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The latest record the national system holds of an account.
@@ -69,6 +72,8 @@ pub struct RosterEntry {
     pub verified_subject: String,
     /// Line in the imported CSV.
     pub line: i32,
+    /// When its roster was imported; `None` before it is.
+    pub imported: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// One discrepancy.
@@ -250,7 +255,14 @@ pub fn compare(inputs: Inputs<'_>) -> Vec<Discrepancy> {
     for row in inputs.roster {
         if let Some(account) = by_platform_id.get(&(row.platform, row.platform_account_id.as_str()))
         {
-            if AccountStatus::from_i32(account.status) == Some(AccountStatus::Cancelled) {
+            // Only a roster imported after the ledger's last change of the cancelled account
+            // says the platform still lists it; one imported before says nothing of now.
+            let listed_since = row
+                .imported
+                .is_some_and(|imported| account.changed.is_none_or(|changed| imported > changed));
+            if listed_since
+                && AccountStatus::from_i32(account.status) == Some(AccountStatus::Cancelled)
+            {
                 found.push(Discrepancy {
                     kind: DiscrepancyType::Zombie,
                     account: Some(account.account.clone()),
@@ -319,6 +331,13 @@ mod tests {
     use super::*;
 
     const WEIBO: i32 = 3;
+
+    /// Day `day` of December 2026.
+    fn at(day: u32) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::parse_from_rfc3339(&format!("2026-12-{day:02}T00:00:00Z"))
+            .expect("time")
+            .with_timezone(&chrono::Utc)
+    }
     const FILED: i32 = 1;
     const ACTIVE: i32 = 2;
     const CANCELLED: i32 = 4;
@@ -334,6 +353,7 @@ mod tests {
             status,
             verified_subject: "格尔木市教育局".into(),
             live: status != CANCELLED,
+            changed: Some(at(1)),
         }
     }
 
@@ -345,6 +365,7 @@ mod tests {
             display_name: name.into(),
             verified_subject: String::new(),
             line,
+            imported: Some(at(2)),
         }
     }
 
@@ -436,6 +457,25 @@ mod tests {
     }
 
     #[test]
+    fn a_roster_imported_before_the_cancellation_makes_no_zombie() {
+        let gone = account("gone", "1004", "已注销", CANCELLED);
+        let mut old = row("1004", "已注销", 3);
+        old.imported = Some(at(1));
+        let compare_with = |roster: &[RosterEntry]| {
+            compare(Inputs {
+                ledger: std::slice::from_ref(&gone),
+                reported: &HashMap::new(),
+                unsent: &HashMap::new(),
+                roster,
+            })
+        };
+        assert!(compare_with(std::slice::from_ref(&old)).is_empty());
+        let found = compare_with(&[row("1004", "已注销", 3)]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].kind, DiscrepancyType::Zombie);
+    }
+
+    #[test]
     fn every_compared_field_is_named() {
         let ledger = account("a", "1", "名称", ACTIVE);
         let reported = Snapshot {
@@ -448,6 +488,7 @@ mod tests {
             status: 3,
             verified_subject: "某公司".into(),
             live: true,
+            changed: None,
         };
         assert_eq!(
             differences(&reported, &ledger),

@@ -225,6 +225,11 @@ pub fn snapshot(account: &registry::Account) -> Snapshot {
         verified_subject: account.verified_subject.clone(),
         live: govmedia_accounts::status::AccountStatus::from_i32(account.status)
             .is_some_and(|status| status.is_live()),
+        changed: account
+            .updated
+            .as_ref()
+            .and_then(|stamp| stamp.time.as_ref())
+            .and_then(govmedia_kit::clock::from_proto),
     }
 }
 

@@ -302,6 +302,7 @@ pub(super) fn parse(
                 display_name,
                 verified_subject,
                 line: i32::try_from(line).unwrap_or(i32::MAX),
+                imported: None,
             });
         }
     }

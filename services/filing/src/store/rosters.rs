@@ -75,6 +75,14 @@ pub async fn entries_under(
     conn: &impl ConnectionTrait,
     path: &str,
 ) -> Result<Vec<RosterEntry>, DbErr> {
+    let imported: std::collections::HashMap<(String, i32), chrono::DateTime<chrono::Utc>> =
+        roster::Entity::find()
+            .filter(starts_with(roster::Column::OrgPath, path))
+            .all(conn)
+            .await?
+            .into_iter()
+            .map(|model| ((model.organization_id, model.platform), model.imported_at))
+            .collect();
     Ok(entry::Entity::find()
         .filter(starts_with(entry::Column::OrgPath, path))
         .order_by_asc(entry::Column::Seq)
@@ -82,6 +90,9 @@ pub async fn entries_under(
         .await?
         .into_iter()
         .map(|model| RosterEntry {
+            imported: imported
+                .get(&(model.organization_id.clone(), model.platform))
+                .copied(),
             organization: model.organization_id,
             platform: model.platform,
             platform_account_id: model.platform_account_id,

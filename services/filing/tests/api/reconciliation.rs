@@ -204,8 +204,8 @@ async fn discrepancies_are_listed_by_type(backend: Backend) {
         (2, 2, 1)
     );
 
-    // Cancelled in the ledger, the Weibo account is still on the platform's roster: 僵尸号,
-    // with the roster row that lists it.
+    // Cancelled in the ledger: the roster imported before says nothing of whether the platform
+    // still lists it; one imported since that still does makes it a 僵尸号, with the row.
     file_and_accept(
         &suite,
         "edu-weibo-cancel",
@@ -213,6 +213,15 @@ async fn discrepancies_are_listed_by_type(backend: Backend) {
     )
     .await;
     applied(&suite, "edu-weibo-cancel").await;
+    let before = reconcile(&mut supervisor, DiscrepancyType::Zombie).await;
+    assert_eq!(before.zombie, 0, "{before:#?}");
+    supervisor
+        .import_roster(roster(
+            "platform_account_id,display_name\n7781234567,格尔木市教育局\n",
+            "roster-3",
+        ))
+        .await
+        .expect("a roster of today");
     let zombies = reconcile(&mut supervisor, DiscrepancyType::Zombie).await;
     assert_eq!(zombies.zombie, 1, "{zombies:#?}");
     let [zombie] = &zombies.discrepancies[..] else {

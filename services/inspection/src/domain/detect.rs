@@ -70,6 +70,9 @@ pub struct Spec {
     pub merit: bool,
     /// What it reads besides the account's posts and ledger record.
     pub needs: Need,
+    /// Days before its window (and silence) whose posts it may still need: a hot event that
+    /// ends in the window may have begun up to [`super::hot::MAX_DAYS`] before.
+    pub reads_before: i64,
 }
 
 /// What a detector reads besides the account's posts, its ledger record and the hot events.
@@ -179,7 +182,8 @@ pub struct External {
     pub approvals: Option<Result<BTreeMap<String, bool>, String>>,
     /// The vendor service's signals on the account.
     pub vendor: Option<Result<Vec<VendorSignal>, String>>,
-    /// The replies published through the account over the longest window asked, oldest first.
+    /// The replies published through the account over the longest window asked, by case, then
+    /// round.
     pub replies: Option<Result<Vec<Answer>, String>>,
     /// The platforms' roster rows that still list the cancelled account.
     pub roster: Option<Result<Vec<Listing>, String>>,
@@ -207,6 +211,7 @@ pub const DETECTORS: &[Spec] = &[
         params: &[window(90)],
         merit: true,
         needs: Need::Posts,
+        reads_before: 0,
     },
     Spec {
         id: "cancelled-still-publishing",
@@ -215,14 +220,16 @@ pub const DETECTORS: &[Spec] = &[
         params: &[window(30)],
         merit: false,
         needs: Need::Posts,
+        reads_before: 0,
     },
     Spec {
         id: "cancelled-on-roster",
         category: Category::UnknownHeadcount,
-        description: "The ledger says CANCELLED but a platform's roster imported into the filing service still lists the account's platform id (僵尸号): the account was never closed on the platform. An account not cancelled is not concerned.",
+        description: "The ledger says CANCELLED but a platform's roster imported into the filing service since (anywhere in the service's tree) still lists the account's platform id (僵尸号): the account was never closed on the platform. An account not cancelled is not concerned.",
         params: &[],
         merit: false,
         needs: Need::Roster,
+        reads_before: 0,
     },
     Spec {
         id: "citizen-dissatisfaction",
@@ -247,6 +254,7 @@ pub const DETECTORS: &[Spec] = &[
         ],
         merit: false,
         needs: Need::Cases,
+        reads_before: 0,
     },
     Spec {
         id: "hot-event-silence",
@@ -264,6 +272,7 @@ pub const DETECTORS: &[Spec] = &[
         ],
         merit: false,
         needs: Need::Posts,
+        reads_before: super::hot::MAX_DAYS,
     },
     Spec {
         id: "interaction-overdue",
@@ -288,6 +297,7 @@ pub const DETECTORS: &[Spec] = &[
         ],
         merit: false,
         needs: Need::Cases,
+        reads_before: 0,
     },
     Spec {
         id: "commercial-content",
@@ -296,6 +306,7 @@ pub const DETECTORS: &[Spec] = &[
         params: &[window(90)],
         merit: false,
         needs: Need::Posts,
+        reads_before: 0,
     },
     Spec {
         id: "hijack-signs",
@@ -327,6 +338,7 @@ pub const DETECTORS: &[Spec] = &[
         ],
         merit: false,
         needs: Need::Posts,
+        reads_before: 0,
     },
     Spec {
         id: "idle-account",
@@ -341,6 +353,7 @@ pub const DETECTORS: &[Spec] = &[
         }],
         merit: false,
         needs: Need::Posts,
+        reads_before: 0,
     },
     Spec {
         id: "media-variety",
@@ -349,6 +362,7 @@ pub const DETECTORS: &[Spec] = &[
         params: &[window(90)],
         merit: true,
         needs: Need::Posts,
+        reads_before: 0,
     },
     Spec {
         id: "no-update",
@@ -357,6 +371,7 @@ pub const DETECTORS: &[Spec] = &[
         params: &[window(14)],
         merit: false,
         needs: Need::Posts,
+        reads_before: 0,
     },
     Spec {
         id: "off-topic-share",
@@ -381,6 +396,7 @@ pub const DETECTORS: &[Spec] = &[
         ],
         merit: false,
         needs: Need::Posts,
+        reads_before: 0,
     },
     Spec {
         id: "original-share",
@@ -405,6 +421,7 @@ pub const DETECTORS: &[Spec] = &[
         ],
         merit: false,
         needs: Need::Posts,
+        reads_before: 0,
     },
     Spec {
         id: "over-entertainment",
@@ -422,6 +439,7 @@ pub const DETECTORS: &[Spec] = &[
         ],
         merit: false,
         needs: Need::Posts,
+        reads_before: 0,
     },
     Spec {
         id: "rude-replies",
@@ -430,6 +448,7 @@ pub const DETECTORS: &[Spec] = &[
         params: &[window(90)],
         merit: false,
         needs: Need::Replies,
+        reads_before: 0,
     },
     Spec {
         id: "service-unavailable",
@@ -438,6 +457,7 @@ pub const DETECTORS: &[Spec] = &[
         params: &[],
         merit: false,
         needs: Need::Probe,
+        reads_before: 0,
     },
     Spec {
         id: "unreviewed-posts",
@@ -446,6 +466,7 @@ pub const DETECTORS: &[Spec] = &[
         params: &[window(30)],
         merit: false,
         needs: Need::Approvals,
+        reads_before: 0,
     },
     Spec {
         id: "vendor-oversight",
@@ -454,6 +475,7 @@ pub const DETECTORS: &[Spec] = &[
         params: &[],
         merit: false,
         needs: Need::VendorSignals,
+        reads_before: 0,
     },
     Spec {
         id: "wording-errors",
@@ -471,17 +493,25 @@ pub const DETECTORS: &[Spec] = &[
         ],
         merit: false,
         needs: Need::Posts,
+        reads_before: 0,
     },
 ];
 
 impl Spec {
     /// How many days before the check point this detector reads posts, with `params`: its
-    /// window and, for one that looks for a silence before something in its window, that
-    /// silence. A check reads no further back than its scheme's items reach (and the latest post
-    /// however old, which `idle-account` needs), so that a daily run reads what its scheme looks
-    /// at, not years of posts.
+    /// window; for one that looks for a silence before something in its window, that silence;
+    /// and what it reads before the window (a hot event's whole span). A check reads no further
+    /// back than its scheme's items reach (and the latest post however old, which
+    /// `idle-account` needs), so that a daily run reads what its scheme looks at, not years of
+    /// posts.
     pub fn horizon(&self, params: &Params) -> i64 {
-        params.get("window_days") + params.get("silence_days")
+        match self.needs {
+            Need::Posts | Need::Approvals => {
+                params.get("window_days") + params.get("silence_days") + self.reads_before
+            }
+            // Their windows are other services' records, not posts.
+            Need::Cases | Need::Replies | Need::VendorSignals | Need::Probe | Need::Roster => 0,
+        }
     }
 }
 
@@ -586,8 +616,12 @@ pub fn scan_all(scanner: &Scanner, texts: &[(String, String)]) -> Vec<Scanned> {
 pub struct Input<'a> {
     /// The account.
     pub account: &'a Account,
-    /// Its posts published in the lookback before the check point, newest first.
+    /// Its posts published back to the scheme's horizon before the check point, newest first.
     pub posts: &'a [Post],
+    /// Where the read of `posts` began: every post of the account published after it (up to
+    /// the check point) is in `posts`. `None` when unknown: nothing is assumed about the time
+    /// before the oldest post.
+    pub read_from: Option<DateTime<Utc>>,
     /// Each post's hits, in the order of `posts`.
     pub scans: Vec<Scanned>,
     /// Its latest post at or before the check point, however old: (id, published).
@@ -625,6 +659,7 @@ impl<'a> Input<'a> {
             posts,
             scans,
             latest,
+            read_from: None,
             as_of,
             knowledge,
             hot_events: &[],
@@ -647,11 +682,18 @@ impl<'a> Input<'a> {
             posts,
             scans,
             latest,
+            read_from: None,
             as_of,
             knowledge,
             hot_events: &[],
             external: &NOTHING,
         }
+    }
+
+    /// This input, knowing that the read of its posts began at `read_from`.
+    pub fn reading_from(mut self, read_from: DateTime<Utc>) -> Self {
+        self.read_from = Some(read_from);
+        self
     }
 
     /// This input with the hot events of the account's region and what other services said.
@@ -1184,14 +1226,12 @@ fn hijack_signs(params: &Params, input: &Input<'_>) -> Outcome {
     let burst = Duration::days(params.get("burst_days"));
     let least = params.get("burst_posts") as usize;
     let window_start = input.as_of - Duration::days(params.get("window_days"));
-    // The check read every post back to here (its scheme's horizon is at least this item's):
-    // before a post with none read before it, the account was silent at least since then, or
-    // since it opened.
-    let read_from = window_start - silence;
+    // Before a post with none read before it, the account was silent at least since the read
+    // began, if it existed then; an account opened since, or a read of unknown start, tells of
+    // no silence.
     let quiet_since = input
-        .account
-        .opened
-        .map_or(read_from, |opened| opened.max(read_from));
+        .read_from
+        .filter(|from| input.account.opened.is_none_or(|opened| opened <= *from));
     // Oldest first.
     let posts: Vec<(&Post, &Scanned)> = input.posts.iter().zip(&input.scans).rev().collect();
     let mut drafts = Vec::new();
@@ -1200,9 +1240,13 @@ fn hijack_signs(params: &Params, input: &Input<'_>) -> Outcome {
         if first.published <= window_start || first.published > input.as_of {
             continue;
         }
-        let (gap, known) = match index.checked_sub(1).map(|before| posts[before].0) {
-            Some(previous) => (first.published - previous.published, true),
-            None => (first.published - quiet_since, false),
+        let (gap, known) = match (
+            index.checked_sub(1).map(|before| posts[before].0),
+            quiet_since,
+        ) {
+            (Some(previous), _) => (first.published - previous.published, true),
+            (None, Some(since)) => (first.published - since, false),
+            (None, None) => continue,
         };
         if gap < silence {
             continue;
@@ -1464,7 +1508,7 @@ fn cancelled_on_roster(input: &Input<'_>) -> Result<Outcome, String> {
         .collect();
     Ok(Outcome {
         explanation: if drafts.is_empty() {
-            "账号已注销，已导入的平台名录均未再列出".to_owned()
+            "账号已注销，注销后导入的平台名录均未再列出".to_owned()
         } else {
             format!("账号已注销，仍列于 {} 份平台名录", drafts.len())
         },
@@ -1495,7 +1539,7 @@ fn rude_replies(params: &Params, input: &Input<'_>) -> Result<Outcome, String> {
             .filter(|hit| matches!(hit.category, Wording::Rude | Wording::Vulgar))
         {
             drafts.push(Draft {
-                key: format!("{}#{}@{}", answer.case, answer.round, hit.char_start),
+                key: format!("{}#{}:{}", answer.case, answer.round, hit.pattern),
                 severity: hit.severity.into(),
                 summary: format!("答复群众使用生硬、推诿或低俗用语「{}」", hit.matched),
                 evidence: Evidence {
@@ -1754,6 +1798,9 @@ mod tests {
             authoritative_sources: vec!["新华社".into()],
         };
         let latest = posts.first().map(|p| (p.id.clone(), p.published));
+        let spec = spec(id).expect("detector");
+        let params = resolve(spec, &BTreeMap::new()).expect("defaults");
+        // As a check reads: back to the detector's horizon.
         let input = Input::new(
             &account,
             posts,
@@ -1761,14 +1808,9 @@ mod tests {
             at(as_of),
             &Scanner::starter(),
             &knowledge,
-        );
-        let spec = spec(id).expect("detector");
-        run(
-            spec,
-            &resolve(spec, &BTreeMap::new()).expect("defaults"),
-            &input,
         )
-        .expect("evaluated")
+        .reading_from(at(as_of) - Duration::days(spec.horizon(&params)));
+        run(spec, &params, &input).expect("evaluated")
     }
 
     #[test]
@@ -1793,7 +1835,8 @@ mod tests {
     }
 
     #[test]
-    fn a_burst_with_no_post_read_before_it_is_measured_from_the_horizon_or_the_opening() {
+    fn a_burst_with_no_post_read_before_it_is_a_silence_only_if_the_account_existed_when_the_read_began()
+     {
         // The account opened on day 1; nothing read before the burst of days 200-201: the
         // check read 90 + 30 days back (to day 81), so the account was silent at least 119 days.
         let posts = vec![
@@ -1807,7 +1850,8 @@ mod tests {
             found.drafts[0].summary.contains("沉寂 119 天以上"),
             "{found:?}"
         );
-        // Opened on day 1, a burst on day 20 follows 19 quiet days: no silence of 30.
+        // Opened on day 1, after the read began (day -99): a new account's first posts follow
+        // no silence.
         let posts: Vec<Post> = posts
             .iter()
             .map(|p| Post {
@@ -1817,6 +1861,27 @@ mod tests {
             .collect();
         let young = outcome("hijack-signs", &posts, 21);
         assert!(young.drafts.is_empty(), "{young:?}");
+        // A read of unknown start (cut at the most posts a check reads) tells of no silence.
+        let posts: Vec<Post> = posts
+            .iter()
+            .map(|p| Post {
+                published: p.published + Duration::days(180),
+                ..p.clone()
+            })
+            .collect();
+        let (account, knowledge) = (account(), Knowledge::default());
+        let input = Input::new(
+            &account,
+            &posts,
+            None,
+            at(201),
+            &Scanner::starter(),
+            &knowledge,
+        );
+        let spec = spec("hijack-signs").expect("detector");
+        let params = resolve(spec, &BTreeMap::new()).expect("defaults");
+        let unknown = run(spec, &params, &input).expect("evaluated");
+        assert!(unknown.drafts.is_empty(), "{unknown:?}");
     }
 
     /// The outcome of detector `id` with its defaults for `account`, what other services said
@@ -1926,7 +1991,11 @@ mod tests {
         assert_eq!(horizon("no-update"), 14);
         assert_eq!(horizon("hijack-signs"), 120);
         assert_eq!(horizon("idle-account"), 0);
+        // A hot event ending in the 30 days may have begun 90 days before them.
+        assert_eq!(horizon("hot-event-silence"), 120);
         assert_eq!(horizon("vendor-oversight"), 0);
+        // Case counts over 90 days are routing's records: no post is read for them.
+        assert_eq!(horizon("interaction-overdue"), 0);
     }
 
     #[test]

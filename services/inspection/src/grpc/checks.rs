@@ -276,7 +276,14 @@ async fn judge_many(
             account,
             field: scheme.field_of(&account.path),
         };
+        // A read cut at MAX_POSTS began at its oldest post, not at the horizon.
+        let read_from = if posts.len() >= MAX_POSTS as usize {
+            posts.last().map_or(shared.since, |oldest| oldest.published)
+        } else {
+            shared.since
+        };
         let input = Input::scanned(account, &posts, scans, latest, shared.as_of, &api.knowledge)
+            .reading_from(read_from)
             .with(&hot_events, &external);
         let runs: Vec<Option<Run>> = applies
             .iter()

@@ -74,11 +74,8 @@ pub(super) async fn list(
                     text: reply.text.clone(),
                     published_time: reply.published_time.map(govmedia_kit::clock::to_proto),
                     platform_reply_id: reply.platform_reply_id.clone(),
-                    department: case
-                        .department_id
-                        .as_deref()
-                        .map(convert::organization_name)
-                        .unwrap_or_default(),
+                    // Who drafted it answered: the case may have moved on since.
+                    department: convert::organization_name(&reply.drafted.actor_organization),
                 })
             })
             .collect(),

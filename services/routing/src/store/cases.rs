@@ -411,8 +411,6 @@ pub struct Answered {
     pub id: String,
     /// The account the replies went out through.
     pub account_id: String,
-    /// The department, once dispatched.
-    pub department_id: Option<String>,
     /// Its replies published in the period, oldest first.
     pub replies: Vec<Reply>,
 }
@@ -435,7 +433,6 @@ pub async fn published_replies(
         .columns([
             row::Column::Id,
             row::Column::AccountId,
-            row::Column::DepartmentId,
             row::Column::Replies,
         ])
         .filter(govmedia_kit::store::starts_with(
@@ -450,19 +447,18 @@ pub async fn published_replies(
     if let Some(after) = after {
         query = query.filter(row::Column::Id.gt(after));
     }
-    let rows: Vec<(String, String, Option<String>, String)> = query
+    let rows: Vec<(String, String, String)> = query
         .order_by_asc(row::Column::Id)
         .limit(limit)
         .into_tuple()
         .all(conn)
         .await?;
     rows.into_iter()
-        .map(|(id, account_id, department_id, replies)| {
+        .map(|(id, account_id, replies)| {
             let replies: Vec<Reply> = from_json("case replies", &replies)?;
             Ok(Answered {
                 id,
                 account_id,
-                department_id,
                 replies: replies
                     .into_iter()
                     .filter(|reply| {
