@@ -100,6 +100,20 @@ fn peer(
     .map(Some)
 }
 
+/// The channel to `peer` and the credentials to call it with on the service's own account, or
+/// why it cannot be asked (`what` names it, `setting` is where it would be configured).
+fn reach(
+    peer: Option<&Peer>,
+    what: &str,
+    setting: &str,
+) -> Result<(tonic::transport::Channel, govmedia_kit::client::Credentials), String> {
+    let Some(peer) = peer else {
+        return Err(not_configured(what, setting));
+    };
+    let credentials = peer.credentials().map_err(|error| error.to_string())?;
+    Ok((peer.channel(), credentials))
+}
+
 fn not_configured(what: &str, setting: &str) -> String {
     format!("未配置{what}（inspection.{setting}），未能评估")
 }
@@ -275,11 +289,8 @@ impl Sources {
         days: i64,
     ) -> Result<BTreeMap<String, CaseCounts>, String> {
         const WHAT: &str = "留言办理服务";
-        let Some(peer) = &self.routing else {
-            return Err(not_configured(WHAT, "routing_endpoint"));
-        };
-        let credentials = peer.credentials().map_err(|error| error.to_string())?;
-        let mut client = RoutingServiceClient::with_interceptor(peer.channel(), credentials)
+        let (channel, credentials) = reach(self.routing.as_ref(), WHAT, "routing_endpoint")?;
+        let mut client = RoutingServiceClient::with_interceptor(channel, credentials)
             .max_decoding_message_size(MAX_ANSWER_BYTES);
         let statistics = client
             .get_case_statistics(rpb::GetCaseStatisticsRequest {
@@ -322,11 +333,8 @@ impl Sources {
         days: i64,
     ) -> Result<Vec<(String, Answer)>, String> {
         const WHAT: &str = "留言办理服务";
-        let Some(peer) = &self.routing else {
-            return Err(not_configured(WHAT, "routing_endpoint"));
-        };
-        let credentials = peer.credentials().map_err(|error| error.to_string())?;
-        let mut client = RoutingServiceClient::with_interceptor(peer.channel(), credentials)
+        let (channel, credentials) = reach(self.routing.as_ref(), WHAT, "routing_endpoint")?;
+        let mut client = RoutingServiceClient::with_interceptor(channel, credentials)
             .max_decoding_message_size(MAX_ANSWER_BYTES);
         let mut answers = Vec::new();
         let mut page_token = String::new();
@@ -381,11 +389,8 @@ impl Sources {
         posts: &[&Post],
     ) -> Result<BTreeMap<String, bool>, String> {
         const WHAT: &str = "先审后发服务";
-        let Some(peer) = &self.routing else {
-            return Err(not_configured(WHAT, "routing_endpoint"));
-        };
-        let credentials = peer.credentials().map_err(|error| error.to_string())?;
-        let client = RoutingServiceClient::with_interceptor(peer.channel(), credentials);
+        let (channel, credentials) = reach(self.routing.as_ref(), WHAT, "routing_endpoint")?;
+        let client = RoutingServiceClient::with_interceptor(channel, credentials);
         let name = format!("accounts/{}", account.id);
         // Owned futures: each asks with its own clone of the client.
         let lookups: Vec<_> = posts
@@ -420,11 +425,8 @@ impl Sources {
     /// checks take active accounts, so the reconciliation of the whole tree is asked rarely.
     async fn listings(&self, account: &Account) -> Result<Vec<Listing>, String> {
         const WHAT: &str = "备案服务";
-        let Some(peer) = &self.filing else {
-            return Err(not_configured(WHAT, "filing_endpoint"));
-        };
-        let credentials = peer.credentials().map_err(|error| error.to_string())?;
-        let mut client = FilingServiceClient::with_interceptor(peer.channel(), credentials);
+        let (channel, credentials) = reach(self.filing.as_ref(), WHAT, "filing_endpoint")?;
+        let mut client = FilingServiceClient::with_interceptor(channel, credentials);
         let name = format!("accounts/{}", account.id);
         let mut listings = Vec::new();
         let mut page_token = String::new();
@@ -460,11 +462,8 @@ impl Sources {
 
     async fn signals(&self, account: &Account) -> Result<Vec<VendorSignal>, String> {
         const WHAT: &str = "代运营机构服务";
-        let Some(peer) = &self.vendor else {
-            return Err(not_configured(WHAT, "vendor_endpoint"));
-        };
-        let credentials = peer.credentials().map_err(|error| error.to_string())?;
-        let mut client = VendorServiceClient::with_interceptor(peer.channel(), credentials);
+        let (channel, credentials) = reach(self.vendor.as_ref(), WHAT, "vendor_endpoint")?;
+        let mut client = VendorServiceClient::with_interceptor(channel, credentials);
         let response = client
             .list_oversight_signals(vpb::ListOversightSignalsRequest {
                 organization: format!("organizations/{}", account.organization),
