@@ -259,7 +259,7 @@ pub const DETECTORS: &[Spec] = &[
     Spec {
         id: "hot-event-silence",
         category: Category::LowInformationQuality,
-        description: "A hot event registered for the account's region (CreateHotEvent), begun at least grace_hours before the check point and not over before the window, on which the account published nothing containing its keywords (躲着走).",
+        description: "A hot event registered for the account's region (CreateHotEvent), begun at least grace_hours before the check point and not over before the window, on which an ACTIVE account published nothing containing its keywords (躲着走).",
         params: &[
             window(30),
             Param {
@@ -367,7 +367,7 @@ pub const DETECTORS: &[Spec] = &[
     Spec {
         id: "no-update",
         category: Category::PoorMaintenance,
-        description: "No post in the window before the check point (national rule: 2 weeks; some regions 10 days).",
+        description: "An ACTIVE account with no post in the window before the check point (national rule: 2 weeks; some regions 10 days).",
         params: &[window(14)],
         merit: false,
         needs: Need::Posts,
@@ -444,7 +444,7 @@ pub const DETECTORS: &[Spec] = &[
     Spec {
         id: "rude-replies",
         category: Category::HollowInteraction,
-        description: "Replies published to citizens in the window (the routing service) with rude, brush-off or vulgar wording (the lexicons' rude and vulgar categories: 爱找谁找谁, 不归我们管 …): one finding per hit, with the case as the reference (生硬推诿).",
+        description: "Replies published to citizens in the window (the routing service) with rude, brush-off or vulgar wording (the lexicons' rude and vulgar categories: 爱找谁找谁, 不归我们管 …): one finding per wording of each reply (a wording written again in it is counted as occurrences), with the case as the reference (生硬推诿).",
         params: &[window(90)],
         merit: false,
         needs: Need::Replies,
@@ -1033,11 +1033,8 @@ fn days_between(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
 
 fn idle_account(params: &Params, input: &Input<'_>) -> Outcome {
     let idle = params.get("idle_days");
-    if input.account.status != Some(AccountStatus::Active) {
-        return Outcome {
-            explanation: "账号不在正常运行状态，不计闲置".to_owned(),
-            ..Outcome::default()
-        };
+    if let Some(outcome) = not_operating(input, "闲置") {
+        return outcome;
     }
     let (since, what, key) = match (&input.latest, input.account.opened) {
         (Some((id, at)), _) => (*at, format!("最近一次更新为 {}", date(*at)), id.clone()),
@@ -1089,7 +1086,19 @@ fn latest_evidence(input: &Input<'_>) -> Evidence {
     })
 }
 
+/// Why an account that is not ACTIVE owes nothing to a detector of what an operating account
+/// must do (`what`): none when it is ACTIVE.
+fn not_operating(input: &Input<'_>, what: &str) -> Option<Outcome> {
+    (input.account.status != Some(AccountStatus::Active)).then(|| Outcome {
+        explanation: format!("账号不在正常运行状态，不计{what}"),
+        ..Outcome::default()
+    })
+}
+
 fn no_update(params: &Params, input: &Input<'_>) -> Outcome {
+    if let Some(outcome) = not_operating(input, "更新") {
+        return outcome;
+    }
     let days = params.get("window_days");
     let since = input.as_of - Duration::days(days);
     match &input.latest {
@@ -1383,6 +1392,9 @@ fn cancelled_still_publishing(params: &Params, input: &Input<'_>) -> Outcome {
 }
 
 fn hot_event_silence(params: &Params, input: &Input<'_>) -> Outcome {
+    if let Some(outcome) = not_operating(input, "热点发声") {
+        return outcome;
+    }
     let days = params.get("window_days");
     let grace = Duration::hours(params.get("grace_hours"));
     let since = input.as_of - Duration::days(days);
@@ -1980,6 +1992,23 @@ mod tests {
         // An active account is not asked about and not concerned.
         let active = with_external("cancelled-on-roster", &account(), &External::default(), 30);
         assert!(active.drafts.is_empty() && active.explanation.contains("未注销"));
+    }
+
+    #[test]
+    fn a_cancelled_account_owes_no_updates_and_no_word_on_hot_events() {
+        let mut cancelled = account();
+        cancelled.status = Some(AccountStatus::Cancelled);
+        for id in ["no-update", "hot-event-silence", "idle-account"] {
+            let outcome = with_external(id, &cancelled, &External::default(), 60);
+            assert!(outcome.drafts.is_empty(), "{id}: {outcome:?}");
+            assert!(
+                outcome.explanation.starts_with("账号不在正常运行状态"),
+                "{id}"
+            );
+        }
+        // An ACTIVE account with nothing for 60 days has not updated.
+        let active = with_external("no-update", &account(), &External::default(), 60);
+        assert_eq!(active.drafts.len(), 1, "{active:?}");
     }
 
     #[test]

@@ -24,10 +24,11 @@ use crate::{
 /// Most ratings of one assessment.
 const MAX_RATINGS: usize = 20;
 
-/// Why the inputs of other services are missing: the inspection service is not part of the suite
-/// yet, and the vendor service does not read the routing service's statistics yet; a missing
-/// input is reported as missing, never guessed.
-const NO_INSPECTION: &str = "no inspection service answers in this deployment: not evaluated";
+/// Why the inputs of other services are missing: the vendor service does not read the
+/// inspection service's checks nor the routing service's statistics yet; a missing input is
+/// reported as missing, never guessed.
+const NO_INSPECTION: &str =
+    "the vendor service does not read the inspection service's checks yet: not evaluated";
 const NO_ROUTING: &str =
     "the vendor service does not read the message-routing statistics yet: not evaluated";
 
