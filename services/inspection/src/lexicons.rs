@@ -5,16 +5,11 @@
 
 use std::{path::PathBuf, sync::Arc};
 
-use chrono::{DateTime, Utc};
-
 use govmedia_scanner::{Lexicon, Scanner, ScannerCell};
 use sea_orm::DbErr;
 use tokio::sync::Mutex;
 
-use crate::{
-    domain::{Post, detect::Scanned},
-    store,
-};
+use crate::{domain::detect::Scanned, store};
 
 /// The lexicons of the settings' files, read at start.
 #[derive(Clone, Debug)]
@@ -142,11 +137,10 @@ impl InForce {
 /// of every account it checks). Posts never change once taken, so a post scanned by the scanner
 /// in force needs no second scan; a new scanner (the lexicons changed) empties it.
 ///
-/// Per account it keeps the period the last check read (from its scheme's horizon to its check
-/// point) and the highest sequence number of the posts it read: every post of the account up to
-/// that number published in that period was read and scanned then; a post published before the
-/// period (a scheme that reaches further back) was not. And it keeps the hits of those posts
-/// that had any (most have none).
+/// Per account it keeps the sequence numbers of the posts the last check read, and the hits of
+/// those that had any (most have none): a post is known exactly when it was read, not by a
+/// range. (A highest number read would not do: a post whose transaction commits after a check
+/// read a higher-numbered one would be taken as scanned, its wording errors missed.)
 #[derive(Debug, Default)]
 pub struct Scans {
     inner: std::sync::Mutex<ScansOf>,
@@ -160,9 +154,8 @@ struct ScansOf {
 
 #[derive(Debug, Default)]
 struct Seen {
-    since: DateTime<Utc>,
-    as_of: DateTime<Utc>,
-    upto: i64,
+    /// The sequence numbers read, ascending.
+    read: Vec<i64>,
     hits: std::collections::HashMap<i64, Scanned>,
 }
 
@@ -182,13 +175,12 @@ impl ScansOf {
 }
 
 impl Scans {
-    /// The hits `scanner` found before in each of `posts` (with their sequence numbers `seqs`)
-    /// of `account`; `None` for a post it has not scanned.
+    /// The hits `scanner` found before in each of the posts of `account` numbered `seqs`;
+    /// `None` for a post it has not scanned.
     pub fn known(
         &self,
         scanner: &Arc<Scanner>,
         account: &str,
-        posts: &[Post],
         seqs: &[i64],
     ) -> Vec<Option<Scanned>> {
         let mut inner = self
@@ -196,32 +188,20 @@ impl Scans {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let seen = inner.by(scanner).get(account);
-        posts
-            .iter()
-            .zip(seqs)
-            .map(|(post, seq)| {
-                let seen = seen.filter(|seen| {
-                    *seq <= seen.upto && post.published > seen.since && post.published <= seen.as_of
-                })?;
+        seqs.iter()
+            .map(|seq| {
+                let seen = seen.filter(|seen| seen.read.binary_search(seq).is_ok())?;
                 Some(seen.hits.get(seq).cloned().unwrap_or_default())
             })
             .collect()
     }
 
     /// Remembers that `scanner` found `scans` in the posts of `account` numbered `seqs` (in
-    /// order): every post a check read of those published in `period` (after its start, up to
-    /// its end), so that the hits of posts that left the window are forgotten.
-    pub fn remember(
-        &self,
-        scanner: &Arc<Scanner>,
-        account: &str,
-        (since, as_of): (DateTime<Utc>, DateTime<Utc>),
-        seqs: &[i64],
-        scans: &[Scanned],
-    ) {
-        let Some(upto) = seqs.iter().copied().max() else {
-            return;
-        };
+    /// order): every post a check read, so that the hits of posts that left the window are
+    /// forgotten.
+    pub fn remember(&self, scanner: &Arc<Scanner>, account: &str, seqs: &[i64], scans: &[Scanned]) {
+        let mut read = seqs.to_vec();
+        read.sort_unstable();
         let hits = seqs
             .iter()
             .zip(scans)
@@ -232,24 +212,18 @@ impl Scans {
             .inner
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        inner.by(scanner).insert(
-            account.to_owned(),
-            Seen {
-                since,
-                as_of,
-                upto,
-                hits,
-            },
-        );
+        inner
+            .by(scanner)
+            .insert(account.to_owned(), Seen { read, hits });
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use chrono::Duration;
+    use chrono::{DateTime, Duration, Utc};
 
     use super::*;
-    use crate::domain::{MediaKind, Stamp, detect::scan_all};
+    use crate::domain::{MediaKind, Post, Stamp, detect::scan_all};
 
     fn at(day: i64) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
@@ -298,54 +272,38 @@ mod tests {
         let scanner = Arc::new(Scanner::starter());
         let scans = Scans::default();
         let first = vec![post("p2", 2, "会见南朝鲜代表团"), post("p1", 1, "召开会议")];
-        let seqs = [2, 1];
+        let seqs = [5, 3];
         assert!(
             scans
-                .known(&scanner, "a", &first, &seqs)
+                .known(&scanner, "a", &seqs)
                 .iter()
                 .all(Option::is_none)
         );
-        scans.remember(
-            &scanner,
-            "a",
-            (at(0), at(3)),
-            &seqs,
-            &scan(&scanner, &first),
-        );
+        scans.remember(&scanner, "a", &seqs, &scan(&scanner, &first));
 
-        // A new post (seq 3), one delivered late but published before the last check point
-        // (seq 4: outside the window then, so never read), and one published after it that
-        // was delivered before the last check (seq 0 < 2, published on day 5).
-        let later = vec![
-            post("p5", 5, "部署工作"),
-            post("p3", 4, "南朝鲜"),
-            post("p2", 2, "会见南朝鲜代表团"),
-            post("p1", 1, "召开会议"),
-        ];
-        let known = scans.known(&scanner, "a", &later, &[0, 3, 2, 1]);
-        assert!(known[0].is_none(), "published after the last check point");
-        assert!(known[1].is_none(), "taken after the last check");
+        // In order: a new post (seq 6); one numbered between those read whose transaction
+        // committed after the check read them (seq 4); p2 and p1 again (5, 3); one numbered below
+        // everything read, never read (seq 1); one older than what the last check read, which a
+        // scheme reaching further back reads now (seq 2).
+        let known = scans.known(&scanner, "a", &[6, 4, 5, 3, 1, 2]);
+        assert!(known[0].is_none(), "taken after the last check");
+        assert!(
+            known[1].is_none(),
+            "committed after the last check read around it"
+        );
         let p2 = known[2].as_ref().expect("p2 was scanned");
         assert_eq!(p2.text.len(), 1, "its hit is kept");
         let p1 = known[3].as_ref().expect("p1 was scanned");
         assert!(p1.text.is_empty() && p1.title.is_empty());
-
-        // A post older than what the last check read (a scheme that reaches further back
-        // reads it now) was never scanned, however low its number.
-        let older = vec![post("p0", -5, "会见南朝鲜代表团")];
-        assert!(scans.known(&scanner, "a", &older, &[1])[0].is_none());
+        assert!(known[4].is_none(), "never read, however low its number");
+        assert!(known[5].is_none(), "older than what was read");
 
         // Another scanner (the lexicons changed): nothing is known.
         let other = Arc::new(Scanner::starter());
+        assert!(scans.known(&other, "a", &seqs).iter().all(Option::is_none));
         assert!(
             scans
-                .known(&other, "a", &first, &seqs)
-                .iter()
-                .all(Option::is_none)
-        );
-        assert!(
-            scans
-                .known(&scanner, "a", &first, &seqs)
+                .known(&scanner, "a", &seqs)
                 .iter()
                 .all(Option::is_none),
             "a new scanner empties what the old one saw"

@@ -210,7 +210,7 @@ async fn judge_many(
     let mut unscanned: Vec<(String, String)> = Vec::new();
     for account in accounts {
         let store::posts::Sequenced { posts, seqs } = posts.remove(&account.id).unwrap_or_default();
-        let known = api.scans.known(&shared.scanner, &account.id, &posts, &seqs);
+        let known = api.scans.known(&shared.scanner, &account.id, &seqs);
         for (post, known) in posts.iter().zip(&known) {
             if known.is_none() {
                 unscanned.push((post.title.clone(), post.text.clone()));
@@ -259,13 +259,8 @@ async fn judge_many(
             .into_iter()
             .map(|known| known.or_else(|| fresh.next()).unwrap_or_default())
             .collect();
-        api.scans.remember(
-            &shared.scanner,
-            &account.id,
-            (shared.since, shared.as_of),
-            &seqs,
-            &scans,
-        );
+        api.scans
+            .remember(&shared.scanner, &account.id, &seqs, &scans);
         let hot_events: Vec<_> = shared
             .hot_events
             .iter()
