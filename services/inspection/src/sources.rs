@@ -52,8 +52,8 @@ pub struct Prefetched {
 /// What another service said of each account, by account id.
 type ByAccount<T> = BTreeMap<String, Vec<T>>;
 
-/// The longest window of the items of `scheme` whose detectors need `need`, if any.
-fn longest_window(scheme: &Scheme, need: Need) -> Option<i64> {
+/// The windows (days) of the items of `scheme` whose detectors need `need`.
+fn windows(scheme: &Scheme, need: Need) -> BTreeSet<i64> {
     scheme
         .items
         .iter()
@@ -62,7 +62,7 @@ fn longest_window(scheme: &Scheme, need: Need) -> Option<i64> {
             let params = detect::resolve(spec, &item.parameters).ok()?;
             (spec.needs == need).then(|| params.get("window_days"))
         })
-        .max()
+        .collect()
 }
 
 /// Replies read per page of the routing service (its largest page).
@@ -146,17 +146,8 @@ impl Sources {
     /// of `scheme` need to know at `as_of` and can be asked for a whole tree: the case counts of
     /// each window and the replies published over the longest window that reads them.
     pub async fn prefetch(&self, root: &str, scheme: &Scheme, as_of: DateTime<Utc>) -> Prefetched {
-        let windows: BTreeSet<i64> = scheme
-            .items
-            .iter()
-            .filter_map(|item| {
-                let spec = detect::spec(&item.detector)?;
-                let params = detect::resolve(spec, &item.parameters).ok()?;
-                (spec.needs == Need::Cases).then(|| params.get("window_days"))
-            })
-            .collect();
         let mut prefetched = Prefetched::default();
-        for days in windows {
+        for days in windows(scheme, Need::Cases) {
             let counts = self.case_statistics(root, as_of, days).await.map(|rows| {
                 rows.into_iter()
                     .filter_map(|(key, counts)| {
@@ -166,7 +157,7 @@ impl Sources {
             });
             prefetched.cases.insert(days, counts);
         }
-        if let Some(days) = longest_window(scheme, Need::Replies) {
+        if let Some(&days) = windows(scheme, Need::Replies).last() {
             let replies = self.replies(root, None, as_of, days).await.map(|answers| {
                 let mut by_account: ByAccount<Answer> = BTreeMap::new();
                 for (account, answer) in answers {
@@ -209,13 +200,12 @@ impl Sources {
                 Need::Cases => {
                     windows.insert(params.get("window_days"));
                 }
+                // The longest window of each: `None` is less than any `Some`.
                 Need::Approvals => {
-                    let days = params.get("window_days");
-                    approvals_window = Some(approvals_window.map_or(days, |d| d.max(days)));
+                    approvals_window = approvals_window.max(Some(params.get("window_days")))
                 }
                 Need::Replies => {
-                    let days = params.get("window_days");
-                    replies_window = Some(replies_window.map_or(days, |d| d.max(days)));
+                    replies_window = replies_window.max(Some(params.get("window_days")))
                 }
                 Need::VendorSignals => signals = true,
                 Need::Probe => probe = true,

@@ -1488,6 +1488,16 @@ fn interaction_overdue(params: &Params, input: &Input<'_>) -> Result<Outcome, St
     Ok(outcome)
 }
 
+/// What another service answered for a detector, or why the detector cannot be evaluated: the
+/// service's failure, or `unasked` when nobody asked it.
+fn answered<'a, T>(part: &'a Option<Result<T, String>>, unasked: &str) -> Result<&'a T, String> {
+    match part {
+        Some(Ok(answer)) => Ok(answer),
+        Some(Err(why)) => Err(why.clone()),
+        None => Err(unasked.to_owned()),
+    }
+}
+
 fn cancelled_on_roster(input: &Input<'_>) -> Result<Outcome, String> {
     if input.account.status != Some(AccountStatus::Cancelled) {
         return Ok(Outcome {
@@ -1495,11 +1505,7 @@ fn cancelled_on_roster(input: &Input<'_>) -> Result<Outcome, String> {
             ..Outcome::default()
         });
     }
-    let listings = match &input.external.roster {
-        Some(Ok(listings)) => listings,
-        Some(Err(why)) => return Err(why.clone()),
-        None => return Err("未读取平台名录，未能评估".to_owned()),
-    };
+    let listings = answered(&input.external.roster, "未读取平台名录，未能评估")?;
     let drafts: Vec<Draft> = listings
         .iter()
         .map(|listing| Draft {
@@ -1532,11 +1538,7 @@ fn cancelled_on_roster(input: &Input<'_>) -> Result<Outcome, String> {
 
 fn rude_replies(params: &Params, input: &Input<'_>) -> Result<Outcome, String> {
     let days = params.get("window_days");
-    let answers = match &input.external.replies {
-        Some(Ok(answers)) => answers,
-        Some(Err(why)) => return Err(why.clone()),
-        None => return Err("未读取群众留言的答复，未能评估".to_owned()),
-    };
+    let answers = answered(&input.external.replies, "未读取群众留言的答复，未能评估")?;
     let since = input.as_of - Duration::days(days);
     let mut drafts = Vec::new();
     let mut read = 0;
@@ -1553,7 +1555,14 @@ fn rude_replies(params: &Params, input: &Input<'_>) -> Result<Outcome, String> {
             drafts.push(Draft {
                 key: format!("{}#{}:{}", answer.case, answer.round, hit.pattern),
                 severity: hit.severity.into(),
-                summary: format!("答复群众使用生硬、推诿或低俗用语「{}」", hit.matched),
+                summary: if answer.department.is_empty() {
+                    format!("答复群众使用生硬、推诿或低俗用语「{}」", hit.matched)
+                } else {
+                    format!(
+                        "{} 答复群众使用生硬、推诿或低俗用语「{}」",
+                        answer.department, hit.matched
+                    )
+                },
                 evidence: Evidence {
                     published: Some(answer.published),
                     hit: Some(hit.into()),
@@ -1657,11 +1666,7 @@ fn service_unavailable(input: &Input<'_>) -> Outcome {
 
 fn unreviewed_posts(params: &Params, input: &Input<'_>) -> Result<Outcome, String> {
     let days = params.get("window_days");
-    let approvals = match &input.external.approvals {
-        Some(Ok(approvals)) => approvals,
-        Some(Err(why)) => return Err(why.clone()),
-        None => return Err("未取得审核记录".to_owned()),
-    };
+    let approvals = answered(&input.external.approvals, "未取得审核记录")?;
     let mut drafts = Vec::new();
     let (mut original, mut checked) = (0, 0);
     for (post, _) in input.window(days) {
@@ -1708,11 +1713,7 @@ fn unreviewed_posts(params: &Params, input: &Input<'_>) -> Result<Outcome, Strin
 }
 
 fn vendor_oversight(input: &Input<'_>) -> Result<Outcome, String> {
-    let signals = match &input.external.vendor {
-        Some(Ok(signals)) => signals,
-        Some(Err(why)) => return Err(why.clone()),
-        None => return Err("未取得代运营监管信号".to_owned()),
-    };
+    let signals = answered(&input.external.vendor, "未取得代运营监管信号")?;
     let drafts: Vec<Draft> = signals
         .iter()
         .map(|signal| Draft {

@@ -216,8 +216,45 @@ async fn rude_reply(backend: Backend) {
     assert_eq!(evidence.reference, name);
     let hit = evidence.hit.as_ref().expect("the wording hit");
     assert_eq!(hit.category, pb::WordingCategory::Rude as i32);
-    // The national scheme has no such item; a cancelled account is not asked about rosters,
-    // and one the filing service (not configured here) would be asked about is not evaluated.
+    assert!(
+        rude[0].summary.contains("organizations/golmud-edu"),
+        "{rude:?}"
+    );
+
+    // A spot check of the city checks many accounts at once, routing asked once for the
+    // replies of the whole tree: the same reply is found on the same account.
+    let spot = supervisor
+        .start_spot_check(pb::StartSpotCheckRequest {
+            spot_check_id: "golmud-rude".into(),
+            organization: "organizations/golmud".into(),
+            period: "2026-Q4".into(),
+            scheme: "schemes/provincial-example".into(),
+            full_coverage: true,
+            request_id: "spot-rude".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("spot check")
+        .into_inner();
+    let mut drawn = None;
+    for name in &spot.checks {
+        let check = supervisor
+            .get_check(pb::GetCheckRequest { name: name.clone() })
+            .await
+            .expect("check")
+            .into_inner();
+        if check.account == "accounts/golmud-wechat" {
+            drawn = Some(check);
+        }
+    }
+    let drawn = drawn.expect("golmud-wechat is in the city's population");
+    let rude = item(&drawn, "rude-replies");
+    assert_eq!(rude.status, pb::ItemStatus::Triggered as i32, "{rude:?}");
+    assert!(rude.explanation.contains("1 条答复"), "{rude:?}");
+
+    // The national scheme has no such item; an active account is not asked about rosters, and
+    // a cancelled one, which the filing service (not configured here) would be asked about, is
+    // not evaluated.
     let national = check(&mut supervisor, "golmud-wechat", "").await;
     assert_eq!(
         item(&national, "zombie-listed").status,

@@ -41,7 +41,7 @@ pub(super) async fn list(
             &principal.organization,
             &req.organization,
             &req.account,
-            &format!("{:?} {:?}", req.period_start, req.period_end),
+            &period.map_or_else(String::new, |(start, end)| format!("{start}..{end}")),
         ]),
     );
     v.finish()?;
