@@ -311,6 +311,20 @@ pub fn https_url(violations: &mut Violations, field: &str, value: &str) {
     }
 }
 
+/// Checks the SHA-256 of a document given by hash: 64 lower-case hex digits.
+pub fn sha256_hex(violations: &mut Violations, field: &str, value: &str) {
+    if value.len() != 64
+        || !value
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        violations.add(
+            field,
+            "must be the SHA-256 of the file as 64 lower-case hex digits",
+        );
+    }
+}
+
 /// A required period of the request, `[start, end)`: both instants valid timestamps not before
 /// 2000, the end after the start. `prefix` is the message (`delegation`; empty for fields of the
 /// request itself), the pairs name each field and give its value. `None` (with the violations) unless all holds.

@@ -64,6 +64,42 @@ pub struct InspectionConfig {
     /// The share of each stratum a spot check draws when its request names none, 0-1 (a
     /// ministry samples at least 10 % of its accounts each quarter).
     pub spot_check_ratio: f64,
+    /// Rectification orders, the `[inspection.rectification]` table.
+    pub rectification: RectificationConfig,
+}
+
+/// Deadlines of rectification orders and the worker that warns, escalates and re-checks.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RectificationConfig {
+    /// A round's deadline in working days when the request names none (1-60).
+    pub deadline_days: u32,
+    /// The warning fires when this many working days of a round's deadline are left without
+    /// an answer (0: no warning).
+    pub warning_days: u32,
+    /// How often due warnings, escalations and re-checks are looked for (a change of this
+    /// replica also wakes the worker).
+    pub poll_ms: u64,
+    /// First wait before a re-check that failed (the registry or a peer did not answer) is
+    /// tried again; it doubles up to `retry_max_ms`.
+    pub retry_initial_ms: u64,
+    /// Longest wait between two tries.
+    pub retry_max_ms: u64,
+    /// Tries before a re-check is given up (DEAD, for `govmedia jobs`).
+    pub max_attempts: u32,
+}
+
+impl Default for RectificationConfig {
+    fn default() -> Self {
+        Self {
+            deadline_days: 10,
+            warning_days: 2,
+            poll_ms: 5_000,
+            retry_initial_ms: 1_000,
+            retry_max_ms: 600_000,
+            max_attempts: 50,
+        }
+    }
 }
 
 impl Default for InspectionConfig {
@@ -124,6 +160,7 @@ impl Default for InspectionConfig {
             workers: true,
             monitoring: MonitoringConfig::default(),
             feeds: FeedConfig::default(),
+            rectification: RectificationConfig::default(),
         }
     }
 }
@@ -292,6 +329,28 @@ impl InspectionConfig {
         }
         if monitoring.poll_ms < 10 {
             problems.push("inspection.monitoring.poll_ms must be at least 10".to_owned());
+        }
+        let rectification = &self.rectification;
+        if !(1..=crate::domain::rectification::MAX_DEADLINE_DAYS)
+            .contains(&rectification.deadline_days)
+        {
+            problems.push(format!(
+                "inspection.rectification.deadline_days must be between 1 and {}",
+                crate::domain::rectification::MAX_DEADLINE_DAYS
+            ));
+        }
+        if rectification.warning_days >= crate::domain::rectification::MAX_DEADLINE_DAYS {
+            problems.push(format!(
+                "inspection.rectification.warning_days must be below {}",
+                crate::domain::rectification::MAX_DEADLINE_DAYS
+            ));
+        }
+        if rectification.poll_ms < 10
+            || rectification.retry_initial_ms == 0
+            || rectification.retry_max_ms < rectification.retry_initial_ms
+            || rectification.max_attempts == 0
+        {
+            problems.push("inspection.rectification.poll_ms must be at least 10, retry_initial_ms positive and at most retry_max_ms, max_attempts positive".to_owned());
         }
         let feeds = &self.feeds;
         if feeds.interval_ms < 1_000 || feeds.max_backoff_ms < feeds.interval_ms {

@@ -7,6 +7,8 @@ use govmedia_proto::common::v1::ErrorReason;
 use govmedia_scanner::LexiconError;
 use sea_orm::DbErr;
 
+use crate::domain::rectification::OrderError;
+
 /// An inspection-service failure.
 #[derive(Debug, thiserror::Error)]
 pub enum InspectionError {
@@ -55,6 +57,31 @@ pub enum InspectionError {
         scheme: String,
         /// `accounts/{id}`.
         account: String,
+    },
+    /// A step a rectification order refuses.
+    #[error("{order}: {error}")]
+    Order {
+        /// `rectificationOrders/{id}`.
+        order: String,
+        /// Why.
+        error: OrderError,
+    },
+    /// ALREADY_EXISTS: a finding is cited by an order that is not verified yet.
+    #[error("{finding} is already cited by {order}")]
+    FindingCited {
+        /// `findings/{id}`.
+        finding: String,
+        /// `rectificationOrders/{id}`.
+        order: String,
+    },
+    /// ABORTED: the etag sent is not the current one, or someone changed the resource between
+    /// reading and writing.
+    #[error("{resource} was changed meanwhile (etag {current})")]
+    EtagMismatch {
+        /// The resource.
+        resource: String,
+        /// Its current etag.
+        current: String,
     },
     /// INTERNAL or UNAVAILABLE: the database failed.
     #[error("database: {0}")]
@@ -118,10 +145,64 @@ impl From<InspectionError> for ApiError {
             .with_metadata("scheme", scheme)
             .with_metadata("account", account)
             .localized("该指标体系不适用于此账号"),
+            InspectionError::Order { order, error } => order_error(order, error),
+            InspectionError::FindingCited { finding, order } => ApiError::new(
+                ErrorCode::AlreadyExists,
+                ErrorReason::AlreadyExists,
+                format!("{finding} is already cited by {order}, which is not verified yet: answer or decide that order instead of opening another"),
+            )
+            .with_metadata("finding", finding)
+            .with_metadata("order", order)
+            .localized("该问题已在未办结的整改通知中，不能重复下发"),
+            InspectionError::EtagMismatch { resource, current } => ApiError::new(
+                ErrorCode::Aborted,
+                ErrorReason::EtagMismatch,
+                format!("{resource} was changed by someone else; read it again (etag {current}) and retry"),
+            )
+            .with_metadata("resource", resource)
+            .with_metadata("etag", current)
+            .localized("记录已被他人修改，请重新读取后再试"),
             InspectionError::Store(error) => {
                 govmedia_kit::db::api_error("the inspection database", &error)
             }
         }
+    }
+}
+
+/// What a caller sees when an order refuses a step.
+fn order_error(order: String, error: OrderError) -> ApiError {
+    let message = format!("{order}: {error}");
+    match error {
+        OrderError::InvalidTransition { state, .. } => ApiError::new(
+            ErrorCode::FailedPrecondition,
+            ErrorReason::InvalidTransition,
+            message,
+        )
+        .with_metadata("order", order)
+        .with_metadata("state", state.as_str())
+        .localized("整改通知当前状态不允许此操作，未作任何更改"),
+        OrderError::RecheckPending { round } => ApiError::new(
+            ErrorCode::FailedPrecondition,
+            ErrorReason::RecheckPending,
+            message,
+        )
+        .with_metadata("order", order)
+        .with_metadata("round", round.to_string())
+        .retry_after(std::time::Duration::from_secs(2))
+        .localized("整改回复正在复查，复查完成后再审核"),
+        OrderError::CommentRequired { .. } => ApiError::invalid(vec![FieldViolation {
+            field: "comment".to_owned(),
+            description: error.to_string(),
+        }])
+        .with_metadata("order", order)
+        .localized("复查仍发现原有问题，认定整改到位须说明理由"),
+        OrderError::OwnAnswer => ApiError::new(
+            ErrorCode::PermissionDenied,
+            ErrorReason::StepNotAllowed,
+            message,
+        )
+        .with_metadata("order", order)
+        .localized("整改单位不能审核本单位的整改"),
     }
 }
 

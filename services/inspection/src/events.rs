@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `CheckCompleted` | RunCheck, monitoring runs, StartSpotCheck (one per account checked) |
 //! | `FindingRaised` | RunCheck (a finding found for the first time), CreateFinding |
+//! | `RectificationOrderChanged` | every change of a rectification order: opened, answered, re-checked, rejected, verified, warned, overdue, due time set |
 
 use govmedia_kit::{error::ApiError, unit::Unit};
 use govmedia_proto::inspection::v1 as pb;
@@ -30,6 +31,22 @@ pub async fn finding_raised(unit: &mut Unit, finding: &pb::Finding) -> Result<()
         &finding.name,
         &pb::FindingRaised {
             finding: Some(finding.clone()),
+        },
+    )
+    .await
+}
+
+/// Publishes `RectificationOrderChanged`.
+pub async fn rectification_changed(
+    unit: &mut Unit,
+    order: &pb::RectificationOrder,
+    change: crate::domain::rectification::Change,
+) -> Result<(), ApiError> {
+    unit.publish(
+        &order.name,
+        &pb::RectificationOrderChanged {
+            order: Some(order.clone()),
+            change: change as i32,
         },
     )
     .await

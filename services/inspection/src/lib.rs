@@ -8,7 +8,8 @@
 //! proto↔domain conversion), [`domain`] (rules, no I/O), [`store`] (entities, migrations,
 //! queries), [`events`] (what it publishes); plus [`lexicons`] (the scanner of the lexicons in
 //! force, kept alike on every replica), [`sources`] (what the routing and vendor services
-//! know about an account), [`monitor`] (the daily run) and [`collector`] (RSS/Atom feeds).
+//! know about an account), [`monitor`] (the daily run), [`collector`] (RSS/Atom feeds) and
+//! [`rectification`] (the timers and re-checks of rectification orders).
 
 #![forbid(unsafe_code)]
 
@@ -20,6 +21,7 @@ pub mod events;
 pub mod grpc;
 pub mod lexicons;
 pub mod monitor;
+pub mod rectification;
 pub mod sources;
 pub mod store;
 pub mod web;
@@ -63,6 +65,7 @@ pub async fn serve(
         registry,
         sources,
         Arc::new(lexicons::InForce::new(files)),
+        context.calendar.clone(),
         &config,
     );
     if config.workers {
@@ -76,7 +79,13 @@ pub async fn serve(
         ));
         let collector =
             collector::Collector::new(api.clone(), config.feeds.clone(), api.collector_wake());
-        background.spawn(collector.run(Leases::for_bus(&context.bus), replica, shutdown.clone()));
+        background.spawn(collector.run(
+            Leases::for_bus(&context.bus),
+            replica.clone(),
+            shutdown.clone(),
+        ));
+        let rectifier = rectification::Rectifier::new(api.clone(), &config.rectification, &replica);
+        background.spawn(rectifier.run(api.rectifier_wake(), shutdown.clone()));
     }
     let routes = Routes::new(InspectionServiceServer::new(api));
     let result = server::serve(

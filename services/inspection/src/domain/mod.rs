@@ -1,6 +1,7 @@
 //! The rules of inspection, without I/O: what a post is ([`post`]), what each detector finds
 //! ([`detect`]), what a scheme is and how it turns detector outcomes into a verdict
-//! ([`scheme`]), and what a finding rests on ([`finding`]).
+//! ([`scheme`]), what a finding rests on ([`finding`]) and how a rectification order runs
+//! ([`rectification`]).
 
 pub mod check;
 pub mod detect;
@@ -8,6 +9,7 @@ pub mod feed;
 pub mod finding;
 pub mod hot;
 pub mod post;
+pub mod rectification;
 pub mod run;
 pub mod sample;
 pub mod scheme;

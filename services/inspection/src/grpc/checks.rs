@@ -85,11 +85,7 @@ pub(super) async fn perform(
     scheme: &Scheme,
     (method, request_id, source): (&'static str, &str, &impl prost::Message),
 ) -> Result<pb::Check, InspectionError> {
-    let shared = Shared::read(api, scheme, Reach::Account(&account.path)).await?;
-    let mut judged = judge_many(api, std::slice::from_ref(account), scheme, &shared).await?;
-    let Some(judged) = judged.pop() else {
-        return Err(unvalidated("account"));
-    };
+    let (shared, judged) = judge_one(api, account, scheme).await?;
     let mut unit = api
         .writer
         .begin(method, principal, request_id, source)
@@ -97,9 +93,35 @@ pub(super) async fn perform(
     if let Some(done) = unit.replay().await? {
         return Ok(done);
     }
-    let (check, response) = record(&mut unit, account, scheme, &shared, judged).await?;
-    store::checks::insert(unit.txn(), &check).await?;
+    let (_, response) = record_one(&mut unit, account, scheme, &shared, judged).await?;
     Ok(unit.commit(response).await?)
+}
+
+/// Judges `account` under `scheme` now, reading what a check of one account reads; nothing is
+/// recorded yet (see [`record_one`]).
+pub(crate) async fn judge_one(
+    api: &InspectionApi,
+    account: &Account,
+    scheme: &Scheme,
+) -> Result<(Shared, Judged), InspectionError> {
+    let shared = Shared::read(api, scheme, Reach::Account(&account.path)).await?;
+    let mut judged = judge_many(api, std::slice::from_ref(account), scheme, &shared).await?;
+    let judged = judged.pop().ok_or_else(|| unvalidated("account"))?;
+    Ok((shared, judged))
+}
+
+/// Records and stores in `unit` the check of `account` that [`judge_one`] judged: its findings,
+/// events and audit entry; returns the check and its answer.
+pub(crate) async fn record_one(
+    unit: &mut govmedia_kit::unit::Unit,
+    account: &Account,
+    scheme: &Scheme,
+    shared: &Shared,
+    judged: Judged,
+) -> Result<(Check, pb::Check), InspectionError> {
+    let (check, response) = record(unit, account, scheme, shared, judged).await?;
+    store::checks::insert(unit.txn(), &check).await?;
+    Ok((check, response))
 }
 
 /// Checks each of `accounts` under `scheme` with what `shared` read for all of them, and records
@@ -183,7 +205,8 @@ impl Shared {
 }
 
 /// An account judged, not yet recorded.
-struct Judged {
+#[derive(Debug)]
+pub(crate) struct Judged {
     runs: Vec<Option<Run>>,
     evaluation: scheme::Evaluation,
 }

@@ -9,6 +9,7 @@ use crate::{
         Check, Evidence, Finding, HotEvent, Post, Scheme, SpotCheck, Stamp,
         detect::Spec,
         finding::WordingHit,
+        rectification::{Order, Round},
         scheme::{Item, ItemKind, ItemResult, Mode, Selector, Weight},
     },
     store::lexicons::Record,
@@ -463,5 +464,76 @@ pub fn feed(feed: &crate::domain::feed::Feed) -> pb::Feed {
         last_error: feed.last_error.clone(),
         posts_taken: feed.posts_taken,
         created: Some(stamp(&feed.created)),
+    }
+}
+
+/// `rectificationOrders/{id}`.
+pub fn order_name(id: &str) -> String {
+    format!("rectificationOrders/{id}")
+}
+
+/// The etag of a version.
+pub fn etag(version: i32) -> String {
+    version.to_string()
+}
+
+/// A rectification order as a caller reads it at `now` (which says whether it is overdue).
+pub fn order(order: &Order, now: DateTime<Utc>) -> pb::RectificationOrder {
+    pb::RectificationOrder {
+        name: order_name(&order.id),
+        account: account_name(&order.account),
+        organization: organization_name(&order.organization),
+        findings: order.findings.iter().map(|id| finding_name(id)).collect(),
+        requirement: order.requirement.clone(),
+        scheme: scheme_name(&order.scheme),
+        scheme_version: order.scheme_version,
+        state: order.state as i32,
+        rounds: order.rounds.iter().map(round).collect(),
+        due_time: time(order.due()),
+        overdue: order.overdue(now),
+        created: Some(stamp(&order.created)),
+        closed: order.closed().map(stamp),
+        etag: etag(order.version),
+    }
+}
+
+fn round(round: &Round) -> pb::RectificationRound {
+    pb::RectificationRound {
+        round: i32::try_from(round.round).unwrap_or(i32::MAX),
+        deadline_working_days: i32::try_from(round.days).unwrap_or(i32::MAX),
+        start_time: Some(to_proto(round.start)),
+        due_time: time(round.schedule.due),
+        warning_time: time(round.schedule.warning),
+        warned_time: time(round.warned),
+        overdue_time: time(round.overdue),
+        answer: round.answer.as_ref().map(|answer| pb::RectificationAnswer {
+            text: answer.text.clone(),
+            links: answer.links.clone(),
+            attachments: answer
+                .attachments
+                .iter()
+                .map(|file| pb::Attachment {
+                    name: file.name.clone(),
+                    sha256: file.sha256.clone(),
+                    size_bytes: file.size_bytes,
+                    uri: file.uri.clone().unwrap_or_default(),
+                })
+                .collect(),
+            answered: Some(stamp(&answer.answered)),
+            late: answer.late,
+        }),
+        recheck: round.recheck.as_ref().map(|recheck| pb::Recheck {
+            check: check_name(&recheck.check),
+            outcome: recheck.outcome as i32,
+            still_found: recheck
+                .still_found
+                .iter()
+                .map(|id| finding_name(id))
+                .collect(),
+            time: Some(to_proto(recheck.time)),
+        }),
+        decision: round.decision.map_or(0, |decision| decision as i32),
+        comment: round.comment.clone(),
+        decided: round.decided.as_ref().map(stamp),
     }
 }

@@ -12,6 +12,7 @@ mod findings;
 mod hot_events;
 mod lexicons;
 mod posts;
+mod rectification;
 mod runs;
 mod schemes;
 mod spot_checks;
@@ -21,8 +22,10 @@ use std::{sync::Arc, time::Duration};
 
 use govmedia_kit::{
     auth::{self, Principal},
+    calendar::Calendar,
     error::ApiError,
     identity::Identity,
+    regional::Regional,
     unit::{Unit, Writer},
 };
 use govmedia_proto::inspection::v1::{self as pb, inspection_service_server::InspectionService};
@@ -30,7 +33,7 @@ use govmedia_registry_client::{OrgRef, PerCaller, RegistryClient, strip};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::{
-    config::InspectionConfig,
+    config::{InspectionConfig, RectificationConfig},
     domain::{Account, AccountStatus, Stamp, detect::Knowledge, within},
     error::InspectionError,
     lexicons::InForce,
@@ -60,16 +63,24 @@ pub struct InspectionApi {
     monitor: Arc<tokio::sync::Notify>,
     /// Wakes the collector: a feed was added.
     collector: Arc<tokio::sync::Notify>,
+    /// Wakes the rectification worker: an order was opened, answered or rejected.
+    rectifier: Arc<tokio::sync::Notify>,
+    /// The working-day calendars deadlines count in, by region.
+    calendars: Arc<Regional<Calendar>>,
+    /// Deadlines of rectification orders.
+    rectification: RectificationConfig,
 }
 
 impl InspectionApi {
     /// A service writing through `writer`, asking `registry` where callers stand and `sources`
-    /// what other services know, scanning with the `lexicons` in force.
+    /// what other services know, scanning with the `lexicons` in force, counting deadlines in
+    /// `calendars`.
     pub fn new(
         writer: Writer,
         registry: RegistryClient,
         sources: Sources,
         lexicons: Arc<InForce>,
+        calendars: Arc<Regional<Calendar>>,
         config: &InspectionConfig,
     ) -> Self {
         Self {
@@ -86,7 +97,59 @@ impl InspectionApi {
             management: PerCaller::new(ACCOUNT_TTL, 10_000),
             monitor: Arc::default(),
             collector: Arc::default(),
+            rectifier: Arc::default(),
+            calendars,
+            rectification: config.rectification.clone(),
         }
+    }
+
+    /// What wakes the rectification worker when an order changes.
+    pub fn rectifier_wake(&self) -> Arc<tokio::sync::Notify> {
+        self.rectifier.clone()
+    }
+
+    /// The schedule of a deadline of `days` working days from `start` for a unit at `path`, in
+    /// its region's calendar. A calendar without data for the year it reaches gives an unknown
+    /// schedule, loudly: an operator must load that year's holiday notice, and the order's
+    /// timer fills the due time in once it is there.
+    pub(crate) fn schedule(
+        &self,
+        path: &str,
+        start: chrono::DateTime<chrono::Utc>,
+        days: u32,
+    ) -> crate::domain::rectification::Schedule {
+        match crate::domain::rectification::Schedule::of(
+            self.calendars.for_path(path),
+            start,
+            days,
+            self.rectification.warning_days,
+        ) {
+            Ok(schedule) => schedule,
+            Err(error) => {
+                tracing::error!(%path, %error, "no due time for a rectification round: the working-day calendar cannot count it");
+                crate::domain::rectification::Schedule::default()
+            }
+        }
+    }
+
+    /// Fires a timer of a rectification order (see [`crate::rectification`]).
+    pub(crate) async fn fire_order_timer(
+        &self,
+        order: &str,
+        round: u32,
+        rung: crate::rectification::Rung,
+    ) -> Result<govmedia_kit::jobs::Outcome, InspectionError> {
+        rectification::fire(self, order, round, rung).await
+    }
+
+    /// Re-checks the account of a rectification order after an answer (see
+    /// [`crate::rectification`]).
+    pub(crate) async fn recheck_order(
+        &self,
+        order: &str,
+        round: u32,
+    ) -> Result<govmedia_kit::jobs::Outcome, InspectionError> {
+        rectification::recheck(self, order, round).await
     }
 
     /// Refuses a caller that is neither one of the suite's services nor a SUPERVISOR of a
@@ -609,5 +672,47 @@ impl InspectionService for InspectionApi {
         request: Request<pb::ListFindingsRequest>,
     ) -> Result<Response<pb::ListFindingsResponse>, Status> {
         handle!(self, request, findings::list)
+    }
+
+    async fn open_rectification_order(
+        &self,
+        request: Request<pb::OpenRectificationOrderRequest>,
+    ) -> Result<Response<pb::RectificationOrder>, Status> {
+        handle!(self, request, rectification::open)
+    }
+
+    async fn answer_rectification_order(
+        &self,
+        request: Request<pb::AnswerRectificationOrderRequest>,
+    ) -> Result<Response<pb::RectificationOrder>, Status> {
+        handle!(self, request, rectification::answer)
+    }
+
+    async fn verify_rectification_order(
+        &self,
+        request: Request<pb::VerifyRectificationOrderRequest>,
+    ) -> Result<Response<pb::RectificationOrder>, Status> {
+        handle!(self, request, rectification::verify)
+    }
+
+    async fn reject_rectification_order(
+        &self,
+        request: Request<pb::RejectRectificationOrderRequest>,
+    ) -> Result<Response<pb::RectificationOrder>, Status> {
+        handle!(self, request, rectification::reject)
+    }
+
+    async fn get_rectification_order(
+        &self,
+        request: Request<pb::GetRectificationOrderRequest>,
+    ) -> Result<Response<pb::RectificationOrder>, Status> {
+        handle!(self, request, rectification::get)
+    }
+
+    async fn list_rectification_orders(
+        &self,
+        request: Request<pb::ListRectificationOrdersRequest>,
+    ) -> Result<Response<pb::ListRectificationOrdersResponse>, Status> {
+        handle!(self, request, rectification::list)
     }
 }

@@ -279,3 +279,55 @@ pub mod feed {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// `rectification_orders`.
+pub mod rectification_order {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "rectification_orders")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        pub id: String,
+        pub account_id: String,
+        pub organization_id: String,
+        pub org_path: String,
+        pub findings: String,
+        pub requirement: String,
+        pub scheme_id: String,
+        pub scheme_version: i32,
+        pub scheme_body: String,
+        pub state: i32,
+        pub round: i32,
+        pub due_at: Option<DateTimeUtc>,
+        pub rounds: String,
+        pub version: i32,
+        pub created_at: DateTimeUtc,
+        pub created_by: String,
+        pub created_by_org: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `rectification_citations`: which order not yet verified cites a finding.
+pub mod rectification_citation {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "rectification_citations")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub finding_id: String,
+        pub order_id: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -12,6 +12,7 @@ impl MigratorTrait for Migrator {
         let mut migrations = govmedia_kit::schema::migrations();
         migrations.push(Box::new(InspectionTables));
         migrations.push(Box::new(HotEventAndSpotCheckTables));
+        migrations.push(Box::new(RectificationTables));
         migrations
     }
 }
@@ -295,6 +296,89 @@ impl MigrationTrait for HotEventAndSpotCheckTables {
                     "spot_checks_org_path",
                     "spot_checks",
                     &["org_path"][..],
+                    false,
+                ),
+            ],
+        )
+        .await
+    }
+}
+
+struct RectificationTables;
+
+impl MigrationName for RectificationTables {
+    fn name(&self) -> &str {
+        "m20261206_000004_rectification_tables"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for RectificationTables {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let mut orders = Table::create();
+        orders
+            .table("rectification_orders")
+            .if_not_exists()
+            .col(big_pk_auto("seq"))
+            .col(string_len_uniq("id", 63))
+            .col(string_len("account_id", 63))
+            .col(string_len("organization_id", 63))
+            .col(string_len("org_path", 1000))
+            // JSON: the finding ids, read and written whole.
+            .col(text("findings"))
+            .col(text("requirement"))
+            .col(string_len("scheme_id", 63))
+            .col(integer("scheme_version"))
+            // JSON: that scheme version whole, as it was when the order was opened, so every
+            // re-check judges by the same items whatever becomes of the scheme.
+            .col(text("scheme_body"))
+            .col(integer("state"))
+            .col(integer("round"))
+            // The current round's due time while the order waits (the overdue list reads it).
+            .col(timestamp_with_time_zone_null("due_at"))
+            // JSON: the rounds, read and written whole.
+            .col(text("rounds"))
+            .col(integer("version"));
+        stamp_columns(&mut orders, "created");
+        manager.create_table(orders.to_owned()).await?;
+        // A finding is cited by at most one order that is not verified: its row here, removed
+        // when the order is verified. The primary key makes two orders opened at once on the
+        // same finding one success and one refusal.
+        manager
+            .create_table(
+                Table::create()
+                    .table("rectification_citations")
+                    .if_not_exists()
+                    .col(string_len("finding_id", 63).primary_key())
+                    .col(string_len("order_id", 63))
+                    .to_owned(),
+            )
+            .await?;
+        govmedia_kit::schema::create_indexes(
+            manager,
+            &[
+                (
+                    "rectification_orders_org_path",
+                    "rectification_orders",
+                    &["org_path"][..],
+                    false,
+                ),
+                (
+                    "rectification_orders_account",
+                    "rectification_orders",
+                    &["account_id", "seq"][..],
+                    false,
+                ),
+                (
+                    "rectification_orders_due",
+                    "rectification_orders",
+                    &["state", "due_at"][..],
+                    false,
+                ),
+                (
+                    "rectification_citations_order",
+                    "rectification_citations",
+                    &["order_id"][..],
                     false,
                 ),
             ],

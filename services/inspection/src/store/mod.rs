@@ -9,6 +9,7 @@ pub mod hot_events;
 pub mod lexicons;
 pub mod migration;
 pub mod posts;
+pub mod rectification;
 pub mod runs;
 pub mod schemes;
 pub mod spot_checks;

@@ -185,6 +185,11 @@ impl Suite {
                 max_bytes: 64 * 1024,
                 ..Default::default()
             },
+            // Order timers and re-checks are looked for often (a change also wakes the worker).
+            rectification: govmedia_inspection::config::RectificationConfig {
+                poll_ms: 50,
+                ..Default::default()
+            },
             ..InspectionConfig::default()
         }
     }

@@ -9,4 +9,5 @@ mod helpers;
 mod intake;
 mod interaction;
 mod monitoring;
+mod rectification;
 mod spot_checks;

@@ -120,17 +120,7 @@ pub fn qualification(
         None => v.add("qualification.file", "is required"),
         Some(file) => {
             validate::text(v, "qualification.file.uri", &file.uri, 2048, true);
-            if file.sha256.len() != 64
-                || !file
-                    .sha256
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-            {
-                v.add(
-                    "qualification.file.sha256",
-                    "must be the SHA-256 of the file as 64 lower-case hex digits",
-                );
-            }
+            validate::sha256_hex(v, "qualification.file.sha256", &file.sha256);
         }
     }
     let file = source.file.as_ref()?;

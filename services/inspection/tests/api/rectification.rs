@@ -1,0 +1,474 @@
+//! Rectification orders through the gateway: opened from a finding on a working-day deadline,
+//! warned, answered, re-checked under the order's scheme version, rejected, overdue, answered
+//! late and verified; and every refusal on the way changes nothing.
+
+use govmedia_kit::auth::Role;
+use govmedia_proto::inspection::v1 as pb;
+use govmedia_test_support::{Backend, backend_test, next_event};
+use prost::{Message, Name};
+use tonic::Code;
+
+use crate::helpers::*;
+
+/// The serious wording error of the national scheme, once on Golmud's account and once on its
+/// education bureau's.
+const WRONG: &str = "我市召开专题会议，深入学习贯彻以习近平总书记为核心的党中央决策部署。";
+
+/// Publishes the wrong wording on both accounts and checks them; returns the two findings.
+async fn findings(suite: &Suite) -> (String, String, pb::Check) {
+    let mut collector = suite.collector().await;
+    let response = stream(
+        &mut collector,
+        vec![
+            post("golmud-wechat", "wx-1", "2026-11-28T18:00:00+08:00", WRONG),
+            post(
+                "golmud-edu-wechat",
+                "edu-1",
+                "2026-11-27T18:00:00+08:00",
+                WRONG,
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(response.refused, 0, "{response:?}");
+    let mut supervisor = suite.supervisor().await;
+    let golmud = check(&mut supervisor, "golmud-wechat", "").await;
+    let edu = check(&mut supervisor, "golmud-edu-wechat", "").await;
+    let first = |check: &pb::Check| {
+        item(check, "serious-wording-error")
+            .findings
+            .first()
+            .cloned()
+            .unwrap_or_else(|| panic!("a wording finding in {check:?}"))
+    };
+    (first(&golmud), first(&edu), golmud)
+}
+
+fn opening(findings: &[&str], days: i32, request_id: &str) -> pb::OpenRectificationOrderRequest {
+    pb::OpenRectificationOrderRequest {
+        findings: findings.iter().map(|f| (*f).to_owned()).collect(),
+        requirement: "删除错误表述，公开更正，并说明审核把关整改措施".into(),
+        deadline_working_days: days,
+        request_id: request_id.into(),
+    }
+}
+
+fn answer(name: &str, text: &str) -> pb::AnswerRectificationOrderRequest {
+    pb::AnswerRectificationOrderRequest {
+        name: name.into(),
+        text: text.into(),
+        links: vec!["https://mp.weixin.qq.com/s/correction-1".into()],
+        attachments: vec![pb::Attachment {
+            name: "整改报告.pdf".into(),
+            sha256: "9f86d081884c7d659a2feb2a0c55ae15a0d4f0e5e0c3a1b7e4b5c6d7e8f90a1b".into(),
+            size_bytes: 48_213,
+            uri: String::new(),
+        }],
+        etag: String::new(),
+        request_id: String::new(),
+    }
+}
+
+/// The next `RectificationOrderChanged` of `order` with `change` on the bus (events before it
+/// are passed over, so the test asks for them in the order they happen).
+async fn changed(
+    suite: &Suite,
+    order: &str,
+    change: pb::RectificationChange,
+) -> pb::RectificationOrder {
+    let event = next_event(&suite.bus, "inspection", "rectification-test", |envelope| {
+        envelope.subject == order
+            && envelope.r#type == pb::RectificationOrderChanged::full_name()
+            && pb::RectificationOrderChanged::decode(envelope.payload.as_slice())
+                .is_ok_and(|changed| changed.change == change as i32)
+    })
+    .await;
+    pb::RectificationOrderChanged::decode(event.payload.as_slice())
+        .expect("payload")
+        .order
+        .expect("order")
+}
+
+async fn get(client: &mut Inspection, name: &str) -> pb::RectificationOrder {
+    client
+        .get_rectification_order(pb::GetRectificationOrderRequest { name: name.into() })
+        .await
+        .expect("get order")
+        .into_inner()
+}
+
+async fn list(client: &mut Inspection, overdue_only: bool) -> Vec<String> {
+    client
+        .list_rectification_orders(pb::ListRectificationOrdersRequest {
+            overdue_only,
+            ..Default::default()
+        })
+        .await
+        .expect("list orders")
+        .into_inner()
+        .orders
+        .into_iter()
+        .map(|order| order.name)
+        .collect()
+}
+
+backend_test!(
+    an_order_is_warned_answered_rejected_overdue_and_verified,
+    order_lifecycle
+);
+
+async fn order_lifecycle(backend: Backend) {
+    let suite = Suite::spawn(backend, NOW).await;
+    let (finding, edu_finding, golmud_check) = findings(&suite).await;
+    let mut supervisor = suite.supervisor().await;
+    let mut operator = suite
+        .client("li.operator", "golmud", &[Role::Operator])
+        .await;
+    let mut xining = suite.xining_supervisor().await;
+
+    // Refusals first: none of them leaves an order behind.
+    assert_error(
+        operator
+            .open_rectification_order(opening(&[&finding], 3, ""))
+            .await,
+        Code::PermissionDenied,
+        "ROLE_NOT_ALLOWED",
+    );
+    assert_error(
+        xining
+            .open_rectification_order(opening(&[&finding], 3, ""))
+            .await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
+    assert_invalid(
+        supervisor
+            .open_rectification_order(opening(&[&finding, &edu_finding], 3, ""))
+            .await,
+        "findings[1]",
+    );
+    assert_invalid(
+        supervisor
+            .open_rectification_order(opening(&[&finding], 61, ""))
+            .await,
+        "deadline_working_days",
+    );
+    assert_invalid(
+        supervisor
+            .open_rectification_order(opening(&[&finding, &finding], 3, ""))
+            .await,
+        "findings[1]",
+    );
+    assert_invalid(
+        supervisor
+            .open_rectification_order(opening(&[], 3, ""))
+            .await,
+        "findings",
+    );
+    assert_error(
+        supervisor
+            .open_rectification_order(opening(&["findings/f0000"], 3, ""))
+            .await,
+        Code::NotFound,
+        "NOT_FOUND",
+    );
+    assert!(list(&mut supervisor, false).await.is_empty());
+
+    // Opened on Monday 30 November 2026 at 10:00 with 3 working days: due at the end of
+    // Thursday 3 December (Asia/Shanghai); the warning when the last 2 days begin.
+    let order = supervisor
+        .open_rectification_order(opening(&[&finding], 3, "open-golmud-1"))
+        .await
+        .expect("open")
+        .into_inner();
+    assert_eq!(order.state, pb::RectificationState::Open as i32);
+    assert_eq!(order.account, "accounts/golmud-wechat");
+    assert_eq!(order.organization, "organizations/golmud");
+    assert_eq!(order.findings, std::slice::from_ref(&finding));
+    assert_eq!(order.scheme, "schemes/national");
+    assert_eq!(order.scheme_version, golmud_check.scheme_version);
+    let due = govmedia_kit::clock::from_proto(order.due_time.as_ref().expect("due"));
+    assert_eq!(due, Some(at("2026-12-04T00:00:00+08:00")));
+    let first = &order.rounds[0];
+    assert_eq!(first.deadline_working_days, 3);
+    assert_eq!(
+        govmedia_kit::clock::from_proto(first.warning_time.as_ref().expect("warning")),
+        Some(at("2026-12-02T00:00:00+08:00"))
+    );
+    assert!(!order.overdue);
+    // The same request again is the same order; another supervisor replaying its id is judged
+    // on its own and gets nothing of it.
+    let again = supervisor
+        .open_rectification_order(opening(&[&finding], 3, "open-golmud-1"))
+        .await
+        .expect("replay")
+        .into_inner();
+    assert_eq!(again.name, order.name);
+    assert_error(
+        xining
+            .open_rectification_order(opening(&[&finding], 3, "open-golmud-1"))
+            .await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
+    // A finding is in one open order at a time.
+    let twice = assert_error(
+        supervisor
+            .open_rectification_order(opening(&[&finding], 5, ""))
+            .await,
+        Code::AlreadyExists,
+        "ALREADY_EXISTS",
+    );
+    assert!(twice.message().contains(&order.name), "{twice:?}");
+
+    // Wednesday just after midnight: the warning fires, once.
+    suite.time.set(at("2026-12-02T00:30:00+08:00"));
+    let warned = changed(&suite, &order.name, pb::RectificationChange::Warned).await;
+    assert!(warned.rounds[0].warned_time.is_some());
+
+    // The unit answers; the service re-checks the account under the order's scheme version.
+    let mut operator = suite
+        .client("li.operator", "golmud", &[Role::Operator])
+        .await;
+    let mut supervisor = suite.supervisor().await;
+    let answered = operator
+        .answer_rectification_order(answer(&order.name, "已删除原文并发布更正说明"))
+        .await
+        .expect("answer")
+        .into_inner();
+    assert_eq!(answered.state, pb::RectificationState::Answered as i32);
+    let reply = answered.rounds[0].answer.as_ref().expect("answer");
+    assert!(!reply.late);
+    assert_eq!(reply.attachments[0].size_bytes, 48_213);
+    let rechecked = changed(&suite, &order.name, pb::RectificationChange::Rechecked).await;
+    let recheck = rechecked.rounds[0].recheck.as_ref().expect("recheck");
+    // The post is still stored as published: the finding is found again, and the check says so.
+    assert_eq!(recheck.still_found, std::slice::from_ref(&finding));
+    assert_eq!(recheck.outcome, pb::Outcome::Fail as i32);
+    let recheck_check = supervisor
+        .get_check(pb::GetCheckRequest {
+            name: recheck.check.clone(),
+        })
+        .await
+        .expect("the re-check is a check")
+        .into_inner();
+    assert_eq!(recheck_check.scheme_version, order.scheme_version);
+    assert_eq!(recheck_check.account, order.account);
+
+    // Verification: not by the unit, not from outside, not on a stale etag, not without saying
+    // why while the problem is still found.
+    assert_error(
+        operator
+            .verify_rectification_order(pb::VerifyRectificationOrderRequest {
+                name: order.name.clone(),
+                ..Default::default()
+            })
+            .await,
+        Code::PermissionDenied,
+        "ROLE_NOT_ALLOWED",
+    );
+    let mut xining = suite.xining_supervisor().await;
+    assert_error(
+        xining
+            .verify_rectification_order(pb::VerifyRectificationOrderRequest {
+                name: order.name.clone(),
+                comment: "看过了".into(),
+                ..Default::default()
+            })
+            .await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
+    assert_error(
+        supervisor
+            .verify_rectification_order(pb::VerifyRectificationOrderRequest {
+                name: order.name.clone(),
+                comment: "看过了".into(),
+                etag: order.etag.clone(),
+                ..Default::default()
+            })
+            .await,
+        Code::Aborted,
+        "ETAG_MISMATCH",
+    );
+    assert_invalid(
+        supervisor
+            .verify_rectification_order(pb::VerifyRectificationOrderRequest {
+                name: order.name.clone(),
+                ..Default::default()
+            })
+            .await,
+        "comment",
+    );
+    let current = get(&mut supervisor, &order.name).await;
+    assert_eq!(current.etag, rechecked.etag, "refusals change nothing");
+
+    // Rejected: a second round of 2 working days from Wednesday, due at the end of Friday.
+    let rejected = supervisor
+        .reject_rectification_order(pb::RejectRectificationOrderRequest {
+            name: order.name.clone(),
+            comment: "原文仍可在平台检索到，请彻底删除".into(),
+            deadline_working_days: 2,
+            etag: current.etag.clone(),
+            request_id: String::new(),
+        })
+        .await
+        .expect("reject")
+        .into_inner();
+    assert_eq!(rejected.state, pb::RectificationState::Open as i32);
+    assert_eq!(rejected.rounds.len(), 2);
+    assert_eq!(
+        rejected.rounds[0].decision,
+        pb::RectificationChange::Rejected as i32
+    );
+    assert_eq!(
+        govmedia_kit::clock::from_proto(rejected.due_time.as_ref().expect("due")),
+        Some(at("2026-12-05T00:00:00+08:00"))
+    );
+    assert!(
+        rejected.rounds[1].warning_time.is_none(),
+        "too short to warn"
+    );
+
+    // Saturday morning: overdue, escalated, on the overdue list.
+    suite.time.set(at("2026-12-05T09:00:00+08:00"));
+    let overdue = changed(&suite, &order.name, pb::RectificationChange::Overdue).await;
+    assert!(overdue.rounds[1].overdue_time.is_some());
+    let mut supervisor = suite.supervisor().await;
+    assert_eq!(list(&mut supervisor, true).await, std::slice::from_ref(&order.name));
+    assert!(get(&mut supervisor, &order.name).await.overdue);
+
+    // A late answer is taken and marked late; verified with a comment, the order closes.
+    let mut operator = suite
+        .client("li.operator", "golmud", &[Role::Operator])
+        .await;
+    let late = operator
+        .answer_rectification_order(answer(&order.name, "已向平台申请彻底删除，附平台回执"))
+        .await
+        .expect("late answer")
+        .into_inner();
+    assert!(late.rounds[1].answer.as_ref().expect("answer").late);
+    assert!(!late.overdue, "answered: no longer waiting");
+    changed(&suite, &order.name, pb::RectificationChange::Rechecked).await;
+    let verified = supervisor
+        .verify_rectification_order(pb::VerifyRectificationOrderRequest {
+            name: order.name.clone(),
+            comment: "平台回执显示原文已删除，采集库保留原文作为证据".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("verify")
+        .into_inner();
+    assert_eq!(verified.state, pb::RectificationState::Verified as i32);
+    assert_eq!(
+        verified.closed.as_ref().map(|s| s.actor.as_str()),
+        Some("ma.supervisor")
+    );
+    assert!(verified.due_time.is_none());
+    assert!(list(&mut supervisor, true).await.is_empty());
+
+    // Nothing more on a verified order.
+    assert_error(
+        operator
+            .answer_rectification_order(answer(&order.name, "再补充一点"))
+            .await,
+        Code::FailedPrecondition,
+        "INVALID_TRANSITION",
+    );
+    assert_eq!(get(&mut supervisor, &order.name).await.etag, verified.etag);
+    // Its finding is free for a new order should the problem come back.
+    supervisor
+        .open_rectification_order(opening(&[&finding], 5, ""))
+        .await
+        .expect("a new order on the same finding");
+
+    // Who sees what.
+    assert_error(
+        xining
+            .get_rectification_order(pb::GetRectificationOrderRequest {
+                name: order.name.clone(),
+            })
+            .await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
+    let mut xining = suite.xining_supervisor().await;
+    assert!(list(&mut xining, false).await.is_empty());
+    assert_eq!(list(&mut operator, false).await.len(), 2);
+}
+
+backend_test!(answers_with_bad_evidence_are_refused_whole, bad_answers);
+
+async fn bad_answers(backend: Backend) {
+    let suite = Suite::spawn(backend, NOW).await;
+    let (finding, _, _) = findings(&suite).await;
+    let mut supervisor = suite.supervisor().await;
+    let order = supervisor
+        .open_rectification_order(opening(&[&finding], 3, ""))
+        .await
+        .expect("open")
+        .into_inner();
+    let mut operator = suite
+        .client("li.operator", "golmud", &[Role::Operator])
+        .await;
+    let mut bad = answer(&order.name, "已整改");
+    bad.attachments[0].sha256 = "ABC".into();
+    assert_invalid(
+        operator.answer_rectification_order(bad).await,
+        "attachments[0].sha256",
+    );
+    let mut bad = answer(&order.name, "已整改");
+    bad.links = vec!["javascript:alert(1)".into()];
+    assert_invalid(operator.answer_rectification_order(bad).await, "links[0]");
+    let mut bad = answer(&order.name, "已整改");
+    bad.attachments.push(bad.attachments[0].clone());
+    assert_invalid(
+        operator.answer_rectification_order(bad).await,
+        "attachments[1].name",
+    );
+    assert_invalid(
+        operator
+            .answer_rectification_order(answer(&order.name, "  "))
+            .await,
+        "text",
+    );
+    assert_invalid(
+        operator
+            .answer_rectification_order(answer("rectificationOrders/", "已整改"))
+            .await,
+        "name",
+    );
+    assert_error(
+        operator
+            .answer_rectification_order(answer("rectificationOrders/o404", "已整改"))
+            .await,
+        Code::NotFound,
+        "NOT_FOUND",
+    );
+    // An operator of another region cannot answer for Golmud.
+    let mut stranger = suite
+        .client("wu.operator", "xining-edu", &[Role::Operator])
+        .await;
+    assert_error(
+        stranger
+            .answer_rectification_order(answer(&order.name, "已整改"))
+            .await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
+    // Deciding before any answer is a wrong step.
+    assert_error(
+        supervisor
+            .reject_rectification_order(pb::RejectRectificationOrderRequest {
+                name: order.name.clone(),
+                comment: "未回复".into(),
+                ..Default::default()
+            })
+            .await,
+        Code::FailedPrecondition,
+        "INVALID_TRANSITION",
+    );
+    let unchanged = get(&mut supervisor, &order.name).await;
+    assert_eq!(unchanged.etag, order.etag);
+    assert_eq!(unchanged.state, pb::RectificationState::Open as i32);
+}
