@@ -22,8 +22,8 @@ use tokio::sync::Notify;
 use crate::{
     config::FilingConfig,
     domain::{
-        Application, ApplicationState, ApplyOutcome, FilingAction, FilingKind, Stamp,
-        TimelineEntry, report::ReportCause,
+        Application, ApplicationState, ApplyOutcome, ClosureReport, Filing, FilingAction,
+        FilingKind, Stamp, TimelineEntry, report::ReportCause,
     },
     error::FilingError,
     grpc::{self, Registry, convert},
@@ -192,6 +192,13 @@ impl Applier {
             Err(FilingError::EtagMismatch { .. }) => return Ok(Outcome::Done),
             Err(error) => return Err(error),
         }
+        // A suspension or cancellation is reported to the unit's government office.
+        if let Some((account, ledger, unit)) = &report
+            && matches!(filing.kind, FilingKind::Suspend | FilingKind::Cancel)
+        {
+            let closure = closure_report(&filing, account, ledger, unit, now);
+            store::closures::insert(work.txn(), &closure).await?;
+        }
         // The ledger changed: the national system must learn it.
         if let Some((account, ledger, unit)) = report {
             let registered = grpc::reports::Registered { ledger, unit };
@@ -209,5 +216,43 @@ impl Applier {
             reporter.notify_one();
         }
         Ok(Outcome::Done)
+    }
+}
+
+/// The closure report of applied `filing` (SUSPEND or CANCEL) of `account`, from the ledger's
+/// and the unit's answers as the registry gave them (encoded); a unit without a government
+/// (the suite's root) reports to itself.
+fn closure_report(
+    filing: &Filing,
+    account: &str,
+    ledger: &[u8],
+    unit: &[u8],
+    applied: chrono::DateTime<chrono::Utc>,
+) -> ClosureReport {
+    use prost::Message;
+    let display_name = govmedia_proto::registry::v1::Account::decode(ledger)
+        .map(|account| account.display_name)
+        .unwrap_or_default();
+    let government = govmedia_proto::registry::v1::Organization::decode(unit)
+        .ok()
+        .and_then(|unit| {
+            unit.government
+                .strip_prefix("organizations/")
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| filing.organization.clone());
+    ClosureReport {
+        id: format!("c-{}", filing.id),
+        filing: filing.id.clone(),
+        kind: filing.kind,
+        account: account.to_owned(),
+        account_display_name: display_name,
+        organization: filing.organization.clone(),
+        organization_path: filing.organization_path.clone(),
+        government,
+        enforced: filing.enforced,
+        grounds: filing.grounds.clone(),
+        reason: filing.reason.clone(),
+        applied,
     }
 }

@@ -55,6 +55,13 @@ pub struct FilingConfig {
     pub apply_max_attempts: u32,
     /// How changes reach the national reporting system, the `[filing.national]` table.
     pub national: NationalConfig,
+    /// The inspection service, e.g. `http://127.0.0.1:50065`: the rectification orders an
+    /// enforced closure rests on, and whether the order of an enforced suspension is verified
+    /// before a RESUME. Empty: enforced closures are refused, and so is the RESUME of an account
+    /// an enforced closure suspended.
+    pub inspection_endpoint: String,
+    /// Each call to the inspection service gives up after this long.
+    pub inspection_timeout_ms: u64,
 }
 
 /// A region's own waiting limits; what it leaves out is the national setting.
@@ -165,6 +172,8 @@ impl Default for FilingConfig {
             apply_retry_max_ms: 300_000,
             apply_max_attempts: 1000,
             national: NationalConfig::default(),
+            inspection_endpoint: "http://127.0.0.1:50065".to_owned(),
+            inspection_timeout_ms: 5_000,
         }
     }
 }
@@ -211,8 +220,18 @@ impl FilingConfig {
         {
             problems.push("filing.registry_endpoint must be an http:// or https:// URL".to_owned());
         }
+        if !(self.inspection_endpoint.is_empty()
+            || self.inspection_endpoint.starts_with("http://")
+            || self.inspection_endpoint.starts_with("https://"))
+        {
+            problems.push(
+                "filing.inspection_endpoint must be an http:// or https:// URL (or empty)"
+                    .to_owned(),
+            );
+        }
         for (name, value) in [
             ("registry_timeout_ms", self.registry_timeout_ms),
+            ("inspection_timeout_ms", self.inspection_timeout_ms),
             ("reminder_interval_ms", self.reminder_interval_ms),
             ("apply_interval_ms", self.apply_interval_ms),
             ("apply_retry_initial_ms", self.apply_retry_initial_ms),

@@ -135,6 +135,50 @@ pub enum FilingError {
     /// INTERNAL: an export could not be written.
     #[error("writing the export: {0}")]
     Export(String),
+    /// PERMISSION_DENIED: only the management department of the unit's own level enforces a
+    /// closure of its accounts.
+    #[error(
+        "only a supervisor of {department}, the management department of {unit}'s level, enforces the closure of its accounts"
+    )]
+    NotDecidingDepartment {
+        /// `organizations/{id}` of the account's unit.
+        unit: String,
+        /// `organizations/{id}` of its management department.
+        department: String,
+    },
+    /// FAILED_PRECONDITION: the inspection service does not recommend closing the account on
+    /// the grounds named.
+    #[error(
+        "{grounds} is not grounds for closing {account}: the inspection service recommends no closure of it on that order ({why})"
+    )]
+    ClosureNotRecommended {
+        /// `accounts/{id}`.
+        account: String,
+        /// `rectificationOrders/{id}`.
+        grounds: String,
+        /// What the inspection service said.
+        why: String,
+    },
+    /// FAILED_PRECONDITION: a RESUME of an account suspended by an enforced closure waits for
+    /// its rectification order to be verified.
+    #[error(
+        "{account} was suspended by the enforced closure {filing} on the grounds of {grounds}, which is {state}: it resumes only once that order is VERIFIED"
+    )]
+    RectificationNotVerified {
+        /// `accounts/{id}`.
+        account: String,
+        /// `filings/{id}` of the enforced suspension.
+        filing: String,
+        /// `rectificationOrders/{id}`.
+        grounds: String,
+        /// The order's state now.
+        state: String,
+    },
+    /// FAILED_PRECONDITION: enforcement needs the inspection service, which is not configured.
+    #[error(
+        "the inspection service is not configured (filing.inspection_endpoint): rectification orders cannot be consulted"
+    )]
+    NoInspection,
     /// INTERNAL or UNAVAILABLE: the database failed.
     #[error("database: {0}")]
     Store(#[from] DbErr),
@@ -192,6 +236,48 @@ impl From<FilingError> for ApiError {
                     "备案须经本单位主要负责人同意,由同级政务新媒体管理部门受理;撤回由提交人或本单位负责人办理",
                 )
             }
+            FilingError::NotDecidingDepartment { unit, department } => ApiError::new(
+                ErrorCode::PermissionDenied,
+                ErrorReason::StepNotAllowed,
+                message,
+            )
+            .with_metadata("organization", unit)
+            .with_metadata("department", department)
+            .localized("只有本级政务新媒体管理部门可以对账号强制关停注销"),
+            FilingError::ClosureNotRecommended {
+                account,
+                grounds,
+                ..
+            } => ApiError::new(
+                ErrorCode::FailedPrecondition,
+                ErrorReason::ClosureNotRecommended,
+                message,
+            )
+            .with_field_violation("grounds", "is no order the inspection service recommends closing this account for")
+            .with_metadata("account", account)
+            .with_metadata("grounds", grounds)
+            .localized("该整改通知不构成关停注销的依据（监测检查服务未建议关停该账号）"),
+            FilingError::RectificationNotVerified {
+                account,
+                filing,
+                grounds,
+                state,
+            } => ApiError::new(
+                ErrorCode::FailedPrecondition,
+                ErrorReason::RectificationNotVerified,
+                message,
+            )
+            .with_metadata("account", account)
+            .with_metadata("filing", filing)
+            .with_metadata("grounds", grounds)
+            .with_metadata("state", state)
+            .localized("该账号因整改不到位被强制关停，整改通知经核验办结后方可恢复"),
+            FilingError::NoInspection => ApiError::new(
+                ErrorCode::FailedPrecondition,
+                ErrorReason::Unavailable,
+                message,
+            )
+            .localized("未配置监测检查服务，无法核对整改通知"),
             FilingError::DelegationRequired { vendor } => ApiError::new(
                 ErrorCode::FailedPrecondition,
                 ErrorReason::DelegationRequired,

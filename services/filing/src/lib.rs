@@ -90,7 +90,18 @@ pub async fn serve(
         }
     }
 
-    let api = grpc::FilingApi::new(writer, registry, deadlines, wake);
+    let inspection = if config.inspection_endpoint.is_empty() {
+        None
+    } else {
+        Some(govmedia_kit::client::Peer::new(
+            &config.inspection_endpoint,
+            Duration::from_millis(config.inspection_timeout_ms),
+            context.identity.clone(),
+            &config.system_organization,
+            "inspection",
+        )?)
+    };
+    let api = grpc::FilingApi::new(writer, registry, inspection, deadlines, wake);
     let routes = Routes::new(FilingServiceServer::new(api));
     let result = server::serve(
         listener,

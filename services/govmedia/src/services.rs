@@ -117,6 +117,10 @@ pub const SERVICES: &[Service] = &[
             if settings.filing.system_organization.is_empty() {
                 settings.filing.system_organization = crate::demo::ROOT.to_owned();
             }
+            // Inspection starts later (it asks filing for rosters); filing asks it about
+            // rectification orders only when a closure is enforced or resumed, at the address
+            // dev binds it to (loopback, checked when it starts).
+            settings.filing.inspection_endpoint = format!("http://{}", settings.inspection.listen);
             Ok(())
         },
     },

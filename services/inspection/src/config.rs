@@ -66,6 +66,41 @@ pub struct InspectionConfig {
     pub spot_check_ratio: f64,
     /// Rectification orders, the `[inspection.rectification]` table.
     pub rectification: RectificationConfig,
+    /// When an account is recommended for closure, the `[inspection.closure]` table.
+    pub closure: ClosureConfig,
+}
+
+/// The thresholds of closure recommendations.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClosureConfig {
+    /// Still failing after rectification: an order rejected this many times and not verified.
+    pub rejected_rounds: u32,
+    /// Failing repeatedly: this many findings first found within `repeat_quarters`.
+    pub repeat_findings: u32,
+    /// The period of `repeat_findings`, in calendar quarters, the current one included.
+    pub repeat_quarters: u32,
+}
+
+impl Default for ClosureConfig {
+    fn default() -> Self {
+        Self {
+            rejected_rounds: 2,
+            repeat_findings: 5,
+            repeat_quarters: 4,
+        }
+    }
+}
+
+impl ClosureConfig {
+    /// The thresholds of the rules.
+    pub fn thresholds(&self) -> crate::domain::closure::Thresholds {
+        crate::domain::closure::Thresholds {
+            rejected_rounds: self.rejected_rounds,
+            repeat_findings: self.repeat_findings,
+            repeat_quarters: self.repeat_quarters,
+        }
+    }
 }
 
 /// Deadlines of rectification orders and the worker that warns, escalates and re-checks.
@@ -161,6 +196,7 @@ impl Default for InspectionConfig {
             monitoring: MonitoringConfig::default(),
             feeds: FeedConfig::default(),
             rectification: RectificationConfig::default(),
+            closure: ClosureConfig::default(),
         }
     }
 }
@@ -351,6 +387,13 @@ impl InspectionConfig {
             || rectification.max_attempts == 0
         {
             problems.push("inspection.rectification.poll_ms must be at least 10, retry_initial_ms positive and at most retry_max_ms, max_attempts positive".to_owned());
+        }
+        let closure = &self.closure;
+        if !(1..=20).contains(&closure.rejected_rounds)
+            || !(1..=10_000).contains(&closure.repeat_findings)
+            || !(1..=20).contains(&closure.repeat_quarters)
+        {
+            problems.push("inspection.closure.rejected_rounds must be 1-20, repeat_findings 1-10000, repeat_quarters 1-20".to_owned());
         }
         let feeds = &self.feeds;
         if feeds.interval_ms < 1_000 || feeds.max_backoff_ms < feeds.interval_ms {

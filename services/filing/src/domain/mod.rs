@@ -88,6 +88,8 @@ numbered! {
         PlatformAccountBound = 11 => "PLATFORM_ACCOUNT_BOUND",
         /// Waited too long.
         Overdue = 12 => "OVERDUE",
+        /// Started and accepted at once as an enforced closure.
+        Enforced = 13 => "ENFORCED",
     }
 }
 
@@ -192,6 +194,10 @@ pub struct Filing {
     pub updated: Stamp,
     /// Optimistic-concurrency version.
     pub version: i64,
+    /// An enforced closure: started by the management department, without the unit.
+    pub enforced: bool,
+    /// Enforced: the id of the inspection service's rectification order it rests on.
+    pub grounds: Option<String>,
 }
 
 impl Filing {
@@ -220,6 +226,35 @@ impl Filing {
     pub fn account_to_register(&self) -> String {
         self.id.clone()
     }
+}
+
+/// A suspension or cancellation reported to the same-level government office (报备, R-13).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClosureReport {
+    /// Its id.
+    pub id: String,
+    /// The filing applied.
+    pub filing: String,
+    /// SUSPEND or CANCEL.
+    pub kind: FilingKind,
+    /// The account.
+    pub account: String,
+    /// Its display name when the filing was applied.
+    pub account_display_name: String,
+    /// The unit owning it.
+    pub organization: String,
+    /// The unit's path (who may list the report).
+    pub organization_path: String,
+    /// The unit's own government, whose office the report is for.
+    pub government: String,
+    /// Enforced by the management department.
+    pub enforced: bool,
+    /// Enforced: the rectification order.
+    pub grounds: Option<String>,
+    /// The filing's reason.
+    pub reason: String,
+    /// When the ledger changed.
+    pub applied: DateTime<Utc>,
 }
 
 /// One step of a filing's history.

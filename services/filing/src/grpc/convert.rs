@@ -8,7 +8,7 @@ use prost::Message;
 
 use crate::{
     domain::{
-        Filing, Stamp, TimelineEntry,
+        ClosureReport, Filing, Stamp, TimelineEntry,
         reconcile::{Discrepancy, Snapshot},
         report::Report,
     },
@@ -106,6 +106,12 @@ pub fn filing(filing: &Filing, timeline: &[TimelineEntry], now: DateTime<Utc>) -
         etag: etag(filing.version),
         bound_platform_account_id: filing.bound_platform_account_id.clone().unwrap_or_default(),
         filed_after_opening: filing.filed_after_opening(),
+        enforced: filing.enforced,
+        grounds: filing
+            .grounds
+            .as_deref()
+            .map(|order| format!("rectificationOrders/{order}"))
+            .unwrap_or_default(),
     }
 }
 
@@ -260,5 +266,26 @@ pub fn discrepancy(found: &Discrepancy) -> pb::Discrepancy {
         detail: found.detail.clone(),
         roster_organization,
         roster_line,
+    }
+}
+
+/// A closure report.
+pub fn closure_report(report: &ClosureReport) -> pb::ClosureReport {
+    pb::ClosureReport {
+        name: format!("closureReports/{}", report.id),
+        filing: filing_name(&report.filing),
+        kind: report.kind as i32,
+        account: account_name(&report.account),
+        account_display_name: report.account_display_name.clone(),
+        organization: organization_name(&report.organization),
+        government: organization_name(&report.government),
+        enforced: report.enforced,
+        grounds: report
+            .grounds
+            .as_deref()
+            .map(|order| format!("rectificationOrders/{order}"))
+            .unwrap_or_default(),
+        reason: report.reason.clone(),
+        applied_time: Some(to_proto(report.applied)),
     }
 }

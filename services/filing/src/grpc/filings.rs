@@ -150,6 +150,8 @@ pub(super) async fn create(
         created: created.clone(),
         updated: created.clone(),
         version: 1,
+        enforced: false,
+        grounds: None,
     };
     draft.apply_to(&mut filing);
     let entry = TimelineEntry {

@@ -6,6 +6,7 @@
 //! transaction is never held across a network call), then re-read the filing inside the unit
 //! and refuse with ABORTED if it changed in between.
 
+mod closures;
 pub mod convert;
 mod filings;
 mod reconciliation;
@@ -50,6 +51,8 @@ pub struct FilingApi {
     deadlines: Deadlines,
     applier: Arc<Notify>,
     reporter: Arc<Notify>,
+    /// The inspection service, when configured: rectification orders behind enforced closures.
+    inspection: Option<govmedia_kit::client::Peer>,
 }
 
 /// What wakes the background workers.
@@ -62,15 +65,22 @@ pub struct Wake {
 }
 
 impl FilingApi {
-    /// A service writing through `writer`, asking `registry`, timing waits by `deadlines`,
-    /// waking the workers in `wake`.
-    pub fn new(writer: Writer, registry: Registry, deadlines: Deadlines, wake: Wake) -> Self {
+    /// A service writing through `writer`, asking `registry` (and `inspection` about
+    /// rectification orders), timing waits by `deadlines`, waking the workers in `wake`.
+    pub fn new(
+        writer: Writer,
+        registry: Registry,
+        inspection: Option<govmedia_kit::client::Peer>,
+        deadlines: Deadlines,
+        wake: Wake,
+    ) -> Self {
         Self {
             writer,
             registry,
             deadlines,
             applier: wake.applier,
             reporter: wake.reporter,
+            inspection,
         }
     }
 
@@ -454,5 +464,19 @@ impl FilingService for FilingApi {
         request: Request<pb::ReconcileRequest>,
     ) -> Result<Response<pb::ReconcileResponse>, Status> {
         handle!(self, request, reconciliation::reconcile)
+    }
+
+    async fn enforce_closure(
+        &self,
+        request: Request<pb::EnforceClosureRequest>,
+    ) -> Result<Response<pb::Filing>, Status> {
+        handle!(self, request, closures::enforce)
+    }
+
+    async fn list_closure_reports(
+        &self,
+        request: Request<pb::ListClosureReportsRequest>,
+    ) -> Result<Response<pb::ListClosureReportsResponse>, Status> {
+        handle!(self, request, closures::list_reports)
     }
 }

@@ -164,6 +164,14 @@ async fn prepare(
     step: Step,
 ) -> Result<Prepared, FilingError> {
     check_order(filing.state, step)?;
+    // An account an enforced closure suspended resumes only once its rectification order is
+    // verified: asked when the RESUME travels and again when it is decided.
+    if filing.kind == FilingKind::Resume
+        && matches!(step, Step::Submit | Step::Accept)
+        && let Some(account) = filing.target_account.as_deref()
+    {
+        super::closures::resumable(api, account).await?;
+    }
     // the unit's principal leader as its record names them (or their designated deputy),
     // not any leader; asked of the registry only when the step is the leader's to take.
     let leader_step = matches!(step, Step::Consent | Step::Withdraw)

@@ -39,6 +39,8 @@ pub mod filing {
         pub updated_by: String,
         pub updated_by_org: String,
         pub version: i64,
+        pub enforced: bool,
+        pub grounds: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -146,6 +148,35 @@ pub mod roster_entry {
         pub display_name: String,
         pub verified_subject: String,
         pub line: i32,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `closure_reports`: suspensions and cancellations reported to the government offices.
+pub mod closure_report {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "closure_reports")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        pub id: String,
+        pub filing_id: String,
+        pub kind: i32,
+        pub account_id: String,
+        pub account_display_name: String,
+        pub organization_id: String,
+        pub org_path: String,
+        pub government_id: String,
+        pub enforced: bool,
+        pub grounds: String,
+        pub reason: String,
+        pub applied_at: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

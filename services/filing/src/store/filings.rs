@@ -53,6 +53,8 @@ fn to_domain(model: row::Model) -> Result<Filing, DbErr> {
         created: stamp(model.created_at, model.created_by, model.created_by_org),
         updated: stamp(model.updated_at, model.updated_by, model.updated_by_org),
         version: model.version,
+        enforced: model.enforced,
+        grounds: (!model.grounds.is_empty()).then_some(model.grounds),
     })
 }
 
@@ -90,6 +92,8 @@ fn to_row(filing: &Filing) -> Result<row::ActiveModel, DbErr> {
         updated_by: Set(filing.updated.actor.clone()),
         updated_by_org: Set(filing.updated.actor_organization.clone()),
         version: Set(filing.version),
+        enforced: Set(filing.enforced),
+        grounds: Set(filing.grounds.clone().unwrap_or_default()),
     })
 }
 
@@ -252,4 +256,20 @@ pub async fn overdue_unnotified(
         .into_iter()
         .map(|model| model.id)
         .collect())
+}
+
+/// The latest SUSPEND filing of `account` applied to the ledger, if any.
+pub async fn last_applied_suspension(
+    conn: &impl ConnectionTrait,
+    account: &str,
+) -> Result<Option<Filing>, DbErr> {
+    row::Entity::find()
+        .filter(row::Column::Kind.eq(FilingKind::Suspend as i32))
+        .filter(row::Column::TargetAccountId.eq(account))
+        .filter(row::Column::ApplicationState.eq(ApplicationState::Applied as i32))
+        .order_by_desc(row::Column::Seq)
+        .one(conn)
+        .await?
+        .map(to_domain)
+        .transpose()
 }

@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
         migrations.push(Box::new(DueTimes));
         migrations.push(Box::new(ApplyJobs));
         migrations.push(Box::new(DeliveryJobs));
+        migrations.push(Box::new(EnforcedClosures));
         migrations
     }
 }
@@ -364,5 +365,66 @@ impl MigrationTrait for DeliveryJobs {
             )
             .await
             .map(drop)
+    }
+}
+
+/// Enforced closures and the closure reports to the government offices.
+struct EnforcedClosures;
+
+impl MigrationName for EnforcedClosures {
+    fn name(&self) -> &str {
+        "m20261206_000008_enforced_closures"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for EnforcedClosures {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // One column per statement: SQLite adds one at a time.
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("filings")
+                    .add_column(boolean("enforced").default(false))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter()
+                    .table("filings")
+                    .add_column(string_len("grounds", 63).default(""))
+                    .to_owned(),
+            )
+            .await?;
+        let mut reports = Table::create();
+        reports
+            .table("closure_reports")
+            .if_not_exists()
+            .col(big_pk_auto("seq"))
+            .col(string_len_uniq("id", 63))
+            // One report per applied filing.
+            .col(string_len_uniq("filing_id", 63))
+            .col(integer("kind"))
+            .col(string_len("account_id", 63))
+            .col(string_len("account_display_name", 200))
+            .col(string_len("organization_id", 63))
+            .col(string_len("org_path", 1000))
+            .col(string_len("government_id", 63))
+            .col(boolean("enforced"))
+            .col(string_len("grounds", 63))
+            .col(text("reason"))
+            .col(timestamp_with_time_zone("applied_at"));
+        manager.create_table(reports.to_owned()).await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("closure_reports_org_path")
+                    .table("closure_reports")
+                    .col("org_path")
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await
     }
 }

@@ -1,6 +1,7 @@
 //! The filing service's tables: entities, migrations and the queries handlers use. Rows convert
 //! to domain types here, so nothing above this module sees a row.
 
+pub mod closures;
 pub mod entity;
 pub mod filings;
 pub mod migration;

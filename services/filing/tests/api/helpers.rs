@@ -138,6 +138,10 @@ impl Suite {
                 },
                 None => NationalConfig::default(),
             },
+            // No inspection service here: enforced closures are tested in inspection's suite,
+            // which runs filing beside it.
+            inspection_endpoint: String::new(),
+            inspection_timeout_ms: 3_000,
         };
 
         let manual_clock = options.clock_at.map(ManualClock::new);

@@ -4,6 +4,7 @@
 //! ([`rectification`]).
 
 pub mod check;
+pub mod closure;
 pub mod detect;
 pub mod feed;
 pub mod finding;

@@ -7,6 +7,7 @@ use govmedia_proto::{common::v1 as common, inspection::v1 as pb};
 use crate::{
     domain::{
         Check, Evidence, Finding, HotEvent, Post, Scheme, SpotCheck, Stamp,
+        closure::Recommendation,
         detect::Spec,
         finding::WordingHit,
         rectification::{Order, Round},
@@ -535,5 +536,30 @@ fn round(round: &Round) -> pb::RectificationRound {
         decision: round.decision.map_or(0, |decision| decision as i32),
         comment: round.comment.clone(),
         decided: round.decided.as_ref().map(stamp),
+    }
+}
+
+/// A closure recommendation.
+pub fn recommendation(recommendation: &Recommendation) -> pb::ClosureRecommendation {
+    pb::ClosureRecommendation {
+        account: account_name(&recommendation.account),
+        organization: organization_name(&recommendation.organization),
+        reasons: recommendation
+            .reasons
+            .iter()
+            .map(|reason| pb::ClosureReason {
+                ground: reason.ground as i32,
+                explanation: reason.explanation.clone(),
+                count: i32::try_from(reason.count).unwrap_or(i32::MAX),
+                threshold: i32::try_from(reason.threshold).unwrap_or(i32::MAX),
+                orders: reason.orders.iter().map(|id| order_name(id)).collect(),
+                findings: reason.findings.iter().map(|id| finding_name(id)).collect(),
+            })
+            .collect(),
+        grounds: recommendation
+            .grounds
+            .iter()
+            .map(|id| order_name(id))
+            .collect(),
     }
 }

@@ -69,6 +69,8 @@ pub struct InspectionApi {
     calendars: Arc<Regional<Calendar>>,
     /// Deadlines of rectification orders.
     rectification: RectificationConfig,
+    /// When an account is recommended for closure.
+    closure: crate::domain::closure::Thresholds,
 }
 
 impl InspectionApi {
@@ -100,6 +102,7 @@ impl InspectionApi {
             rectifier: Arc::default(),
             calendars,
             rectification: config.rectification.clone(),
+            closure: config.closure.thresholds(),
         }
     }
 
@@ -714,5 +717,12 @@ impl InspectionService for InspectionApi {
         request: Request<pb::ListRectificationOrdersRequest>,
     ) -> Result<Response<pb::ListRectificationOrdersResponse>, Status> {
         handle!(self, request, rectification::list)
+    }
+
+    async fn list_closure_recommendations(
+        &self,
+        request: Request<pb::ListClosureRecommendationsRequest>,
+    ) -> Result<Response<pb::ListClosureRecommendationsResponse>, Status> {
+        handle!(self, request, rectification::recommendations)
     }
 }

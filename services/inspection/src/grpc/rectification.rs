@@ -25,7 +25,7 @@ use serde_json::json;
 use super::{InspectionApi, checks, convert, stamp, unvalidated, validation};
 use crate::{
     domain::{
-        Account, Stamp,
+        Account, Stamp, closure,
         rectification::{
             Attachment, Change, MAX_DEADLINE_DAYS, MAX_FINDINGS, Opening, Order, OrderError,
             OrderState, Recheck, Schedule,
@@ -739,4 +739,87 @@ pub(crate) async fn recheck(
     audit(&mut unit, &order, Change::Rechecked, &response);
     unit.commit(()).await?;
     Ok(Outcome::Done)
+}
+
+pub(super) async fn recommendations(
+    api: &InspectionApi,
+    principal: &Principal,
+    req: pb::ListClosureRecommendationsRequest,
+) -> Result<pb::ListClosureRecommendationsResponse, InspectionError> {
+    let mut v = Violations::new();
+    let organization = validate::resource_id(
+        &mut v,
+        "organization",
+        &req.organization,
+        "organizations",
+        false,
+    );
+    let account = validate::resource_id(&mut v, "account", &req.account, "accounts", false);
+    let page = Page::parse(
+        &mut v,
+        req.page_size,
+        &req.page_token,
+        fingerprint(&[
+            "ListClosureRecommendations",
+            &req.organization,
+            &req.account,
+        ]),
+    );
+    v.finish()?;
+    let scope = api.scope(principal, organization.as_deref()).await?;
+    if let Some(account) = &account {
+        api.account(principal, account).await?;
+    }
+    let after: Option<String> = page.after_json()?;
+    let thresholds = api.closure;
+    let since = closure::period_start(api.writer.clock().now(), thresholds.repeat_quarters);
+    let orders = store::rectification::closure_candidates(
+        api.conn(),
+        &scope.path,
+        account.as_deref(),
+        since,
+    )
+    .await?;
+    let found = store::findings::first_found_since(
+        api.conn(),
+        &scope.path,
+        account.as_deref(),
+        since,
+        (
+            u64::from(thresholds.repeat_findings),
+            closure::MAX_LISTED as u64,
+        ),
+    )
+    .await?;
+    // Every account with an order or with findings enough, by id.
+    let mut accounts: std::collections::BTreeMap<String, (String, Vec<Order>, Vec<String>)> =
+        std::collections::BTreeMap::new();
+    for order in orders {
+        accounts
+            .entry(order.account.clone())
+            .or_insert_with(|| (order.organization.clone(), Vec::new(), Vec::new()))
+            .1
+            .push(order);
+    }
+    for (account, organization, ids) in found {
+        accounts
+            .entry(account)
+            .or_insert_with(|| (organization, Vec::new(), Vec::new()))
+            .2 = ids;
+    }
+    let mut rows: Vec<closure::Recommendation> = accounts
+        .into_iter()
+        .filter(|(id, _)| after.as_ref().is_none_or(|after| id > after))
+        .filter_map(|(id, (organization, orders, findings))| {
+            closure::recommend(&id, &organization, &orders, &findings, thresholds, since)
+        })
+        .take(usize::try_from(page.fetch_limit()).unwrap_or(usize::MAX))
+        .collect();
+    let next = page.finish(&mut rows, |row| {
+        serde_json::to_string(&row.account).unwrap_or_default()
+    });
+    Ok(pb::ListClosureRecommendationsResponse {
+        recommendations: rows.iter().map(convert::recommendation).collect(),
+        next_page_token: next,
+    })
 }

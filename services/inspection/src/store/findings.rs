@@ -153,3 +153,51 @@ pub async fn list(
         })
         .collect()
 }
+
+/// The accounts under `path` (or only `account`) with at least `min` findings first found at or
+/// after `since`, by account id: each with its organization and its findings' ids, oldest
+/// first, at most `listed` of them.
+pub async fn first_found_since(
+    conn: &impl ConnectionTrait,
+    path: &str,
+    account: Option<&str>,
+    since: chrono::DateTime<chrono::Utc>,
+    (min, listed): (u64, u64),
+) -> Result<Vec<(String, String, Vec<String>)>, DbErr> {
+    let mut counts = row::Entity::find()
+        .select_only()
+        .column(row::Column::AccountId)
+        .column(row::Column::OrganizationId)
+        .column_as(row::Column::Id.count(), "found")
+        .filter(under(row::Column::OrgPath, path))
+        .filter(row::Column::CreatedAt.gte(since));
+    if let Some(account) = account {
+        counts = counts.filter(row::Column::AccountId.eq(account));
+    }
+    let counts = counts
+        .group_by(row::Column::AccountId)
+        .group_by(row::Column::OrganizationId)
+        .having(sea_orm::sea_query::ExprTrait::gte(
+            row::Column::Id.count(),
+            i64::try_from(min).unwrap_or(i64::MAX),
+        ))
+        .order_by_asc(row::Column::AccountId)
+        .into_tuple::<(String, String, i64)>()
+        .all(conn)
+        .await?;
+    let mut accounts = Vec::with_capacity(counts.len());
+    for (account, organization, _) in counts {
+        let ids = row::Entity::find()
+            .select_only()
+            .column(row::Column::Id)
+            .filter(row::Column::AccountId.eq(account.as_str()))
+            .filter(row::Column::CreatedAt.gte(since))
+            .order_by_asc(row::Column::Seq)
+            .limit(listed)
+            .into_tuple::<String>()
+            .all(conn)
+            .await?;
+        accounts.push((account, organization, ids));
+    }
+    Ok(accounts)
+}

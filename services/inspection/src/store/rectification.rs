@@ -190,3 +190,30 @@ pub async fn list(
         })
         .collect()
 }
+
+/// The orders under `path` (or only of `account`) that a closure recommendation may rest on:
+/// those not verified, and those opened at or after `since`.
+pub async fn closure_candidates(
+    conn: &impl ConnectionTrait,
+    path: &str,
+    account: Option<&str>,
+    since: DateTime<Utc>,
+) -> Result<Vec<Order>, DbErr> {
+    let mut query = row::Entity::find()
+        .filter(under(row::Column::OrgPath, path))
+        .filter(
+            sea_orm::Condition::any()
+                .add(row::Column::State.ne(OrderState::Verified as i32))
+                .add(row::Column::CreatedAt.gte(since)),
+        );
+    if let Some(account) = account {
+        query = query.filter(row::Column::AccountId.eq(account));
+    }
+    query
+        .order_by_asc(row::Column::Seq)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(order_of)
+        .collect()
+}

@@ -34,6 +34,8 @@ pub struct Suite {
     pub inspection: SocketAddr,
     /// The routing service, when the suite runs one.
     pub routing: Option<SocketAddr>,
+    /// The filing service, when the suite runs one.
+    pub filing: Option<SocketAddr>,
     pub gateway: SocketAddr,
     pub inspection_db: Db,
     pub bus: EventBus,
@@ -64,11 +66,13 @@ pub const NOW: &str = "2026-11-30T10:00:00+08:00";
 impl Suite {
     /// A suite behind a gateway, its clock at `start`, its accounts opened then.
     pub async fn spawn(backend: Backend, start: &str) -> Suite {
-        Self::spawn_with(backend, start, false).await
+        Self::spawn_with(backend, start, Peers::default()).await
     }
 
-    /// [`Suite::spawn`], with a routing service that inspection reads when `routing`.
-    pub async fn spawn_with(backend: Backend, start: &str, routing: bool) -> Suite {
+    /// [`Suite::spawn`], with the other services of `peers` that inspection reads (and that
+    /// read it).
+    pub async fn spawn_with(backend: Backend, start: &str, peers: Peers) -> Suite {
+        let Peers { routing, filing } = peers;
         let backends = TestBackends::new(backend).await;
         let keys =
             Arc::new(TokenKeys::hs256(DEV_JWT_SECRET, "govmedia", "govmedia").expect("keys"));
@@ -92,10 +96,14 @@ impl Suite {
             .expect("migrate inspection");
         let (registry_listener, inspection_listener) = (port0().await, port0().await);
         let routing_listener = if routing { Some(port0().await) } else { None };
+        let filing_listener = if filing { Some(port0().await) } else { None };
         let mut suite = Suite {
             registry: registry_listener.local_addr().expect("addr"),
             inspection: inspection_listener.local_addr().expect("addr"),
             routing: routing_listener
+                .as_ref()
+                .map(|listener| listener.local_addr().expect("addr")),
+            filing: filing_listener
                 .as_ref()
                 .map(|listener| listener.local_addr().expect("addr")),
             gateway: "127.0.0.1:1".parse().expect("addr"),
@@ -143,6 +151,32 @@ impl Suite {
                     .expect("routing server");
             });
         }
+        if let Some(listener) = filing_listener {
+            let filing_db = Db::connect(&suite.backends.database_for("filing"), "filing")
+                .await
+                .expect("filing db");
+            filing_db
+                .migrate::<govmedia_filing::Migrator>()
+                .await
+                .expect("migrate filing");
+            let config = govmedia_filing::FilingConfig {
+                listen: listener.local_addr().expect("addr"),
+                registry_endpoint: format!("http://{}", suite.registry),
+                system_organization: "qinghai".into(),
+                inspection_endpoint: format!("http://{}", suite.inspection),
+                reminder_interval_ms: 50,
+                apply_interval_ms: 50,
+                apply_retry_initial_ms: 20,
+                ..Default::default()
+            };
+            let context = suite.context(filing_db, "filing");
+            let shutdown = suite.shutdown.clone();
+            tokio::spawn(async move {
+                govmedia_filing::serve(context, config, listener, shutdown)
+                    .await
+                    .expect("filing server");
+            });
+        }
         let config = suite.config();
         let context = suite.context(inspection_db, "inspection");
         let shutdown = suite.shutdown.clone();
@@ -170,7 +204,10 @@ impl Suite {
                 .map(|addr| format!("http://{addr}"))
                 .unwrap_or_default(),
             vendor_endpoint: String::new(),
-            filing_endpoint: String::new(),
+            filing_endpoint: self
+                .filing
+                .map(|addr| format!("http://{addr}"))
+                .unwrap_or_default(),
             // The daily run is not due in a test (its clock stays before 23:59); runs asked
             // for are taken at once.
             monitoring: govmedia_inspection::config::MonitoringConfig {
@@ -227,6 +264,11 @@ impl Suite {
             config
                 .upstreams
                 .insert("routing".into(), format!("http://{routing}"));
+        }
+        if let Some(filing) = self.filing {
+            config
+                .upstreams
+                .insert("filing".into(), format!("http://{filing}"));
         }
         let context = self.context(gateway_db, "gateway");
         let (shutdown, keys) = (self.shutdown.clone(), self.keys.clone());
@@ -474,6 +516,34 @@ impl Suite {
             .count(self.inspection_db.conn())
             .await
             .expect("count")
+    }
+}
+
+/// The services besides the registry and inspection that a suite runs.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Peers {
+    /// Routing: citizens' messages, approved drafts, published replies.
+    pub routing: bool,
+    /// Filing: rosters, enforced closures and closure reports.
+    pub filing: bool,
+}
+
+/// A filing client for `subject` of `organization` with `roles`, through the gateway.
+pub type Filings = govmedia_proto::filing::v1::filing_service_client::FilingServiceClient<
+    InterceptedService<Channel, Credentials>,
+>;
+
+impl Suite {
+    /// A filing client for `subject` of `organization` with `roles`, through the gateway.
+    pub async fn filing_as(&self, subject: &str, organization: &str, roles: &[Role]) -> Filings {
+        let token = self
+            .keys
+            .issue(subject, organization, roles, Duration::from_secs(600))
+            .expect("token");
+        govmedia_proto::filing::v1::filing_service_client::FilingServiceClient::with_interceptor(
+            self.channel().await,
+            Credentials::bearer(&token).expect("creds"),
+        )
     }
 }
 

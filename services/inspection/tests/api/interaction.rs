@@ -13,7 +13,15 @@ backend_test!(
 );
 
 async fn from_routing(backend: Backend) {
-    let suite = Suite::spawn_with(backend, NOW, true).await;
+    let suite = Suite::spawn_with(
+        backend,
+        NOW,
+        Peers {
+            routing: true,
+            ..Peers::default()
+        },
+    )
+    .await;
     let mut routing = suite.routing_collector().await;
     for i in 0..4 {
         routing
@@ -105,7 +113,15 @@ backend_test!(
 );
 
 async fn rude_reply(backend: Backend) {
-    let suite = Suite::spawn_with(backend, NOW, true).await;
+    let suite = Suite::spawn_with(
+        backend,
+        NOW,
+        Peers {
+            routing: true,
+            ..Peers::default()
+        },
+    )
+    .await;
     let mut dispatcher = suite.routing_collector().await;
     let taken = dispatcher
         .submit_message(rpb::SubmitMessageRequest {

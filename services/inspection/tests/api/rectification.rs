@@ -2,9 +2,11 @@
 //! warned, answered, re-checked under the order's scheme version, rejected, overdue, answered
 //! late and verified; and every refusal on the way changes nothing.
 
+use std::time::Duration;
+
 use govmedia_kit::auth::Role;
-use govmedia_proto::inspection::v1 as pb;
-use govmedia_test_support::{Backend, backend_test, next_event};
+use govmedia_proto::{filing::v1 as fpb, inspection::v1 as pb, registry::v1 as rpb};
+use govmedia_test_support::{Backend, backend_test, eventually, next_event};
 use prost::{Message, Name};
 use tonic::Code;
 
@@ -335,7 +337,10 @@ async fn order_lifecycle(backend: Backend) {
     let overdue = changed(&suite, &order.name, pb::RectificationChange::Overdue).await;
     assert!(overdue.rounds[1].overdue_time.is_some());
     let mut supervisor = suite.supervisor().await;
-    assert_eq!(list(&mut supervisor, true).await, std::slice::from_ref(&order.name));
+    assert_eq!(
+        list(&mut supervisor, true).await,
+        std::slice::from_ref(&order.name)
+    );
     assert!(get(&mut supervisor, &order.name).await.overdue);
 
     // A late answer is taken and marked late; verified with a comment, the order closes.
@@ -471,4 +476,248 @@ async fn bad_answers(backend: Backend) {
     let unchanged = get(&mut supervisor, &order.name).await;
     assert_eq!(unchanged.etag, order.etag);
     assert_eq!(unchanged.state, pb::RectificationState::Open as i32);
+}
+
+/// Answers `order` as Golmud's operator and waits for its re-check.
+async fn answer_and_recheck(suite: &Suite, order: &str, text: &str) {
+    let mut operator = suite
+        .client("li.operator", "golmud", &[Role::Operator])
+        .await;
+    operator
+        .answer_rectification_order(answer(order, text))
+        .await
+        .expect("answer");
+    changed(suite, order, pb::RectificationChange::Rechecked).await;
+}
+
+async fn reject(supervisor: &mut Inspection, order: &str) {
+    supervisor
+        .reject_rectification_order(pb::RejectRectificationOrderRequest {
+            name: order.into(),
+            comment: "仍未整改到位".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("reject");
+}
+
+fn enforcement(kind: fpb::FilingKind, grounds: &str) -> fpb::EnforceClosureRequest {
+    fpb::EnforceClosureRequest {
+        filing_id: String::new(),
+        account: "accounts/golmud-wechat".into(),
+        kind: kind as i32,
+        grounds: grounds.into(),
+        reason: "整改通知两次退回仍未整改到位，依规关停".into(),
+        request_id: String::new(),
+    }
+}
+
+backend_test!(
+    an_account_still_failing_is_suspended_by_its_department_and_resumes_once_verified,
+    enforced_closure
+);
+
+async fn enforced_closure(backend: Backend) {
+    let suite = Suite::spawn_with(
+        backend,
+        NOW,
+        Peers {
+            filing: true,
+            ..Peers::default()
+        },
+    )
+    .await;
+    let (finding, _, _) = findings(&suite).await;
+    let mut supervisor = suite.supervisor().await;
+    let order = supervisor
+        .open_rectification_order(opening(&[&finding], 5, ""))
+        .await
+        .expect("open")
+        .into_inner()
+        .name;
+    let recommendations = |client: &mut Inspection| {
+        let mut client = client.clone();
+        async move {
+            client
+                .list_closure_recommendations(pb::ListClosureRecommendationsRequest {
+                    account: "accounts/golmud-wechat".into(),
+                    ..Default::default()
+                })
+                .await
+                .expect("recommendations")
+                .into_inner()
+                .recommendations
+        }
+    };
+    let mut department = suite
+        .filing_as("ma.supervisor", "golmud-office", &[Role::Supervisor])
+        .await;
+
+    // Rejected once: not yet a case for closure, and a closure on that order is refused.
+    answer_and_recheck(&suite, &order, "已删除").await;
+    reject(&mut supervisor, &order).await;
+    assert!(recommendations(&mut supervisor).await.is_empty());
+    assert_error(
+        department
+            .enforce_closure(enforcement(fpb::FilingKind::Suspend, &order))
+            .await,
+        Code::FailedPrecondition,
+        "CLOSURE_NOT_RECOMMENDED",
+    );
+
+    // Rejected twice: still failing after rectification.
+    answer_and_recheck(&suite, &order, "已再次删除").await;
+    reject(&mut supervisor, &order).await;
+    let recommended = recommendations(&mut supervisor).await;
+    assert_eq!(recommended.len(), 1, "{recommended:?}");
+    assert_eq!(
+        recommended[0].reasons[0].ground,
+        pb::ClosureGround::StillFailing as i32
+    );
+    assert_eq!(recommended[0].reasons[0].count, 2);
+    assert_eq!(recommended[0].grounds, std::slice::from_ref(&order));
+
+    // Only the management department of Golmud's level enforces, with a closure kind and
+    // grounds; the unit itself, the province and another city cannot.
+    let mut unit = suite
+        .filing_as("li.operator", "golmud", &[Role::Operator])
+        .await;
+    assert_error(
+        unit.enforce_closure(enforcement(fpb::FilingKind::Suspend, &order))
+            .await,
+        Code::PermissionDenied,
+        "ROLE_NOT_ALLOWED",
+    );
+    let mut province = suite
+        .filing_as("zhao.supervisor", "qinghai-office", &[Role::Supervisor])
+        .await;
+    assert_error(
+        province
+            .enforce_closure(enforcement(fpb::FilingKind::Suspend, &order))
+            .await,
+        Code::PermissionDenied,
+        "STEP_NOT_ALLOWED",
+    );
+    let mut xining = suite
+        .filing_as("sun.supervisor", "xining-office", &[Role::Supervisor])
+        .await;
+    assert_error(
+        xining
+            .enforce_closure(enforcement(fpb::FilingKind::Suspend, &order))
+            .await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
+    assert_invalid(
+        department
+            .enforce_closure(enforcement(fpb::FilingKind::Change, &order))
+            .await,
+        "kind",
+    );
+    assert_invalid(
+        department
+            .enforce_closure(enforcement(fpb::FilingKind::Suspend, ""))
+            .await,
+        "grounds",
+    );
+
+    // Enforced: accepted at once without the unit's leader, applied, reported.
+    let filing = department
+        .enforce_closure(enforcement(fpb::FilingKind::Suspend, &order))
+        .await
+        .expect("enforce")
+        .into_inner();
+    assert!(filing.enforced);
+    assert_eq!(filing.grounds, order);
+    assert_eq!(filing.state, fpb::FilingState::Accepted as i32);
+    assert_eq!(
+        filing
+            .timeline
+            .iter()
+            .map(|entry| entry.action)
+            .collect::<Vec<_>>(),
+        [fpb::FilingAction::Enforced as i32],
+        "no consent, no submission"
+    );
+    let mut ledger = suite.ledger(None).await;
+    eventually(
+        "the suspension to reach the ledger",
+        Duration::from_secs(20),
+        || {
+            let mut ledger = ledger.clone();
+            async move {
+                let account = ledger
+                    .get_account(rpb::GetAccountRequest {
+                        name: "accounts/golmud-wechat".into(),
+                    })
+                    .await
+                    .ok()?
+                    .into_inner();
+                (account.status == rpb::AccountStatus::Suspended as i32).then_some(())
+            }
+        },
+    )
+    .await;
+    let account = ledger
+        .get_account(rpb::GetAccountRequest {
+            name: "accounts/golmud-wechat".into(),
+        })
+        .await
+        .expect("account")
+        .into_inner();
+    assert_eq!(account.last_filing, filing.name);
+    let reports = department
+        .list_closure_reports(fpb::ListClosureReportsRequest::default())
+        .await
+        .expect("reports")
+        .into_inner()
+        .reports;
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0].government, "organizations/golmud");
+    assert_eq!(reports[0].filing, filing.name);
+    assert!(reports[0].enforced);
+    assert_eq!(reports[0].grounds, order);
+
+    // The unit files to resume: refused while the order is not verified, nothing changes.
+    let resume = unit
+        .create_filing(fpb::CreateFilingRequest {
+            filing_id: "resume-golmud-wechat".into(),
+            filing: Some(fpb::Filing {
+                organization: "organizations/golmud".into(),
+                kind: fpb::FilingKind::Resume as i32,
+                target_account: "accounts/golmud-wechat".into(),
+                reason: "整改到位，申请恢复".into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        })
+        .await
+        .expect("a draft")
+        .into_inner();
+    let submit = || fpb::SubmitFilingRequest {
+        name: resume.name.clone(),
+        ..Default::default()
+    };
+    assert_error(
+        unit.submit_filing(submit()).await,
+        Code::FailedPrecondition,
+        "RECTIFICATION_NOT_VERIFIED",
+    );
+    // Rectified at last and verified: the RESUME travels.
+    answer_and_recheck(&suite, &order, "原文已彻底删除，建立三审三校制度").await;
+    let mut supervisor = suite.supervisor().await;
+    supervisor
+        .verify_rectification_order(pb::VerifyRectificationOrderRequest {
+            name: order.clone(),
+            comment: "平台确认原文已删除".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("verify");
+    let submitted = unit
+        .submit_filing(submit())
+        .await
+        .expect("submit")
+        .into_inner();
+    assert_eq!(submitted.state, fpb::FilingState::Submitted as i32);
 }
