@@ -1,9 +1,10 @@
-//! Tables for people: the one way a service writes a report as a workbook. One sheet, a frozen
-//! header row with each column named in Chinese and English, every value written as text (ids
+//! Tables for people: the one way a service writes a report as a workbook. One sheet (or one
+//! per section of a report), a frozen header row with each column named in Chinese and English, every value written as text (ids
 //! with leading zeros and long digit strings must not turn into numbers); and the matching
 //! media types.
 
-use rust_xlsxwriter::{Format, Workbook, XlsxError};
+pub use rust_xlsxwriter::XlsxError;
+use rust_xlsxwriter::{Format, Workbook};
 
 /// Media type of an XLSX workbook.
 pub const XLSX_MEDIA_TYPE: &str =
@@ -32,6 +33,37 @@ pub fn xlsx<R: AsRef<[String]>>(
     rows: impl IntoIterator<Item = R>,
 ) -> Result<Vec<u8>, XlsxError> {
     let mut workbook = Workbook::new();
+    add_sheet(&mut workbook, sheet, columns, rows)?;
+    workbook.save_to_buffer()
+}
+
+/// One sheet of a workbook of several ([`xlsx_sheets`]).
+#[derive(Clone, Debug)]
+pub struct Sheet<'a> {
+    /// Its name (at most 31 characters, as Excel allows).
+    pub name: &'a str,
+    /// Its columns.
+    pub columns: &'a [Column],
+    /// Its rows, each as many values as there are columns.
+    pub rows: Vec<Vec<String>>,
+}
+
+/// A workbook of `sheets`, each laid out as [`xlsx`] lays out its one: for a report with
+/// sections (a bulletin), one sheet per section.
+pub fn xlsx_sheets(sheets: &[Sheet<'_>]) -> Result<Vec<u8>, XlsxError> {
+    let mut workbook = Workbook::new();
+    for sheet in sheets {
+        add_sheet(&mut workbook, sheet.name, sheet.columns, &sheet.rows)?;
+    }
+    workbook.save_to_buffer()
+}
+
+fn add_sheet<R: AsRef<[String]>>(
+    workbook: &mut Workbook,
+    sheet: &str,
+    columns: &[Column],
+    rows: impl IntoIterator<Item = R>,
+) -> Result<(), XlsxError> {
     let worksheet = workbook.add_worksheet();
     worksheet.set_name(sheet)?;
     let header = Format::new().set_bold().set_text_wrap();
@@ -52,7 +84,7 @@ pub fn xlsx<R: AsRef<[String]>>(
             worksheet.write_string_with_format(row, col, value, &text)?;
         }
     }
-    workbook.save_to_buffer()
+    Ok(())
 }
 
 #[cfg(test)]

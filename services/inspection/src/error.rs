@@ -83,6 +83,22 @@ pub enum InspectionError {
         /// Its current etag.
         current: String,
     },
+    /// FAILED_PRECONDITION: what was asked exists only once the period is over.
+    #[error("{what} exists only once {period} is over")]
+    PeriodNotOver {
+        /// What was asked, e.g. `the PUBLIC bulletin`.
+        what: String,
+        /// The period, `YYYY-Qn`.
+        period: String,
+    },
+    /// INTERNAL: a document could not be written.
+    #[error("writing {what}: {error}")]
+    Document {
+        /// Which.
+        what: &'static str,
+        /// Why.
+        error: String,
+    },
     /// INTERNAL or UNAVAILABLE: the database failed.
     #[error("database: {0}")]
     Store(#[from] DbErr),
@@ -162,6 +178,16 @@ impl From<InspectionError> for ApiError {
             .with_metadata("resource", resource)
             .with_metadata("etag", current)
             .localized("记录已被他人修改，请重新读取后再试"),
+            InspectionError::PeriodNotOver { what, period } => ApiError::new(
+                ErrorCode::FailedPrecondition,
+                ErrorReason::PeriodNotOver,
+                format!("{what} exists only once {period} is over; ask for the INTERNAL edition (a draft) meanwhile"),
+            )
+            .with_metadata("period", period)
+            .localized("本季度尚未结束，只能生成内部版草稿，不能公开发布"),
+            InspectionError::Document { what, error } => {
+                ApiError::internal(&format!("writing {what}"), &error)
+            }
             InspectionError::Store(error) => {
                 govmedia_kit::db::api_error("the inspection database", &error)
             }

@@ -6,6 +6,7 @@
 //! |---|---|
 //! | `CheckCompleted` | RunCheck, monitoring runs, StartSpotCheck (one per account checked) |
 //! | `FindingRaised` | RunCheck (a finding found for the first time), CreateFinding |
+//! | `CriticismNoticeIssued` | IssueCriticismNotice |
 //! | `RectificationOrderChanged` | every change of a rectification order: opened, answered, re-checked, rejected, verified, warned, overdue, due time set |
 
 use govmedia_kit::{error::ApiError, unit::Unit};
@@ -47,6 +48,20 @@ pub async fn rectification_changed(
         &pb::RectificationOrderChanged {
             order: Some(order.clone()),
             change: change as i32,
+        },
+    )
+    .await
+}
+
+/// Publishes `CriticismNoticeIssued`.
+pub async fn criticism_notice_issued(
+    unit: &mut Unit,
+    notice: &pb::CriticismNotice,
+) -> Result<(), ApiError> {
+    unit.publish(
+        &notice.name,
+        &pb::CriticismNoticeIssued {
+            notice: Some(notice.clone()),
         },
     )
     .await

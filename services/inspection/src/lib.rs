@@ -13,6 +13,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod bulletin;
 pub mod collector;
 pub mod config;
 pub mod domain;

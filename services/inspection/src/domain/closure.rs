@@ -2,9 +2,12 @@
 //! failing repeatedly, is to be suspended or cancelled by the supervising department. The rules
 //! are counted here from an account's orders and findings; the thresholds are settings.
 
-use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 
-use super::rectification::{Change, Order, OrderState};
+use super::{
+    period::Quarter,
+    rectification::{Change, Order, OrderState},
+};
 
 govmedia_kit::numbered! {
     /// Why an account is recommended for closure (`ClosureGround`).
@@ -63,17 +66,9 @@ pub struct Recommendation {
 /// The first instant (Asia/Shanghai) of the calendar quarter `quarters - 1` quarters before
 /// `now`'s: the start of a period of `quarters` quarters that ends with the current one.
 pub fn period_start(now: DateTime<Utc>, quarters: u32) -> DateTime<Utc> {
-    let shanghai = chrono::FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset");
-    let local = now.with_timezone(&shanghai).date_naive();
-    let current = local.year() * 4 + (local.month0() / 3) as i32;
-    let first = current - quarters.saturating_sub(1) as i32;
-    let date =
-        NaiveDate::from_ymd_opt(first.div_euclid(4), (first.rem_euclid(4) * 3 + 1) as u32, 1)
-            .unwrap_or(NaiveDate::MIN);
-    shanghai
-        .from_local_datetime(&date.and_time(chrono::NaiveTime::MIN))
-        .single()
-        .map_or(DateTime::<Utc>::MIN_UTC, |start| start.with_timezone(&Utc))
+    Quarter::of(now)
+        .back(i32::try_from(quarters.saturating_sub(1)).unwrap_or(0))
+        .start()
 }
 
 /// Whether `account` of `organization` is recommended for closure under `thresholds`, from its

@@ -3,12 +3,15 @@
 //! ([`scheme`]), what a finding rests on ([`finding`]) and how a rectification order runs
 //! ([`rectification`]).
 
+pub mod bulletin;
 pub mod check;
 pub mod closure;
 pub mod detect;
 pub mod feed;
 pub mod finding;
 pub mod hot;
+pub mod notice;
+pub mod period;
 pub mod post;
 pub mod rectification;
 pub mod run;

@@ -7,9 +7,11 @@ use govmedia_proto::{common::v1 as common, inspection::v1 as pb};
 use crate::{
     domain::{
         Check, Evidence, Finding, HotEvent, Post, Scheme, SpotCheck, Stamp,
+        bulletin::Bulletin,
         closure::Recommendation,
         detect::Spec,
         finding::WordingHit,
+        notice::Notice,
         rectification::{Order, Round},
         scheme::{Item, ItemKind, ItemResult, Mode, Selector, Weight},
     },
@@ -561,5 +563,95 @@ pub fn recommendation(recommendation: &Recommendation) -> pb::ClosureRecommendat
             .iter()
             .map(|id| order_name(id))
             .collect(),
+    }
+}
+
+/// `criticismNotices/{id}`.
+pub fn notice_name(id: &str) -> String {
+    format!("criticismNotices/{id}")
+}
+
+/// A criticism notice.
+pub fn notice(notice: &Notice) -> pb::CriticismNotice {
+    pb::CriticismNotice {
+        name: notice_name(&notice.id),
+        organization: organization_name(&notice.organization),
+        period: notice.period.clone(),
+        title: notice.title.clone(),
+        text: notice.text.clone(),
+        findings: notice.findings.iter().map(|id| finding_name(id)).collect(),
+        orders: notice.orders.iter().map(|id| order_name(id)).collect(),
+        issued: Some(stamp(&notice.issued)),
+    }
+}
+
+/// A compiled bulletin.
+pub fn bulletin(bulletin: &Bulletin) -> pb::Bulletin {
+    let r = bulletin.rectification;
+    let count = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+    pb::Bulletin {
+        organization: organization_name(&bulletin.organization),
+        display_name: bulletin.display_name.clone(),
+        period: bulletin.quarter.to_string(),
+        edition: bulletin.edition as i32,
+        draft: bulletin.draft,
+        as_of: Some(to_proto(bulletin.as_of)),
+        accounts_checked: count(bulletin.checked),
+        passed: count(bulletin.passed),
+        failed: count(bulletin.failed),
+        incomplete: count(bulletin.incomplete),
+        pass_rate: bulletin.pass_rate(),
+        vetoes: bulletin
+            .vetoes
+            .iter()
+            .map(|veto| pb::BulletinVeto {
+                category: veto.category as i32,
+                title: veto.category.zh().to_owned(),
+                accounts: count(veto.accounts),
+            })
+            .collect(),
+        deductions: bulletin
+            .deductions
+            .iter()
+            .map(|d| pb::BulletinDeduction {
+                item: d.item.clone(),
+                title: d.title.clone(),
+                accounts: count(d.accounts),
+                points: d.points,
+            })
+            .collect(),
+        rectification: Some(pb::BulletinRectification {
+            opened: count(r.opened),
+            verified: count(r.verified),
+            in_progress: count(r.in_progress),
+            overdue: count(r.overdue),
+        }),
+        criticised: bulletin
+            .criticised
+            .iter()
+            .map(|unit| pb::BulletinCriticised {
+                organization: organization_name(&unit.organization),
+                display_name: unit.display_name.clone(),
+                notices: unit.notices.clone(),
+            })
+            .collect(),
+        failing: bulletin
+            .failing
+            .iter()
+            .map(|account| pb::BulletinAccount {
+                account: account_name(&account.account),
+                display_name: account.display_name.clone(),
+                organization: organization_name(&account.organization),
+                organization_display_name: account.organization_display_name.clone(),
+                categories: account.categories.iter().map(|c| *c as i32).collect(),
+                problems: account.problems.clone(),
+                check: if account.check.is_empty() {
+                    String::new()
+                } else {
+                    check_name(&account.check)
+                },
+            })
+            .collect(),
+        notes: bulletin.notes.clone(),
     }
 }

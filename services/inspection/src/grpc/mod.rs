@@ -5,12 +5,14 @@
 //! The registry is asked before the unit of work opens (a write transaction is never held
 //! across a network call).
 
+mod bulletins;
 mod checks;
 pub mod convert;
 mod feeds;
 mod findings;
 mod hot_events;
 mod lexicons;
+mod notices;
 mod posts;
 mod rectification;
 mod runs;
@@ -724,5 +726,40 @@ impl InspectionService for InspectionApi {
         request: Request<pb::ListClosureRecommendationsRequest>,
     ) -> Result<Response<pb::ListClosureRecommendationsResponse>, Status> {
         handle!(self, request, rectification::recommendations)
+    }
+
+    async fn issue_criticism_notice(
+        &self,
+        request: Request<pb::IssueCriticismNoticeRequest>,
+    ) -> Result<Response<pb::CriticismNotice>, Status> {
+        handle!(self, request, notices::issue)
+    }
+
+    async fn get_criticism_notice(
+        &self,
+        request: Request<pb::GetCriticismNoticeRequest>,
+    ) -> Result<Response<pb::CriticismNotice>, Status> {
+        handle!(self, request, notices::get)
+    }
+
+    async fn list_criticism_notices(
+        &self,
+        request: Request<pb::ListCriticismNoticesRequest>,
+    ) -> Result<Response<pb::ListCriticismNoticesResponse>, Status> {
+        handle!(self, request, notices::list)
+    }
+
+    async fn get_bulletin(
+        &self,
+        request: Request<pb::GetBulletinRequest>,
+    ) -> Result<Response<pb::Bulletin>, Status> {
+        handle!(self, request, bulletins::get)
+    }
+
+    async fn export_bulletin(
+        &self,
+        request: Request<pb::ExportBulletinRequest>,
+    ) -> Result<Response<pb::ExportBulletinResponse>, Status> {
+        handle!(self, request, bulletins::export)
     }
 }

@@ -33,13 +33,7 @@ const CHECKED_TOGETHER: usize = 100;
 
 /// A `YYYY-Qn` period.
 fn is_period(value: &str) -> bool {
-    let bytes = value.as_bytes();
-    bytes.len() == 7
-        && value[..4]
-            .parse::<u16>()
-            .is_ok_and(|year| (2000..=2100).contains(&year))
-        && &bytes[4..6] == b"-Q"
-        && (b'1'..=b'4').contains(&bytes[6])
+    crate::domain::period::Quarter::parse(value).is_some()
 }
 
 pub(super) async fn start(

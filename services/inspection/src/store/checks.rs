@@ -130,3 +130,36 @@ pub async fn last_per_account(
         .all(conn)
         .await
 }
+
+/// Each account's latest check created in `[start, end)` under `path`, by sequence.
+pub async fn latest_between(
+    conn: &impl ConnectionTrait,
+    path: &str,
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Check>, DbErr> {
+    let seqs: Vec<Option<i64>> = row::Entity::find()
+        .select_only()
+        .column_as(row::Column::Seq.max(), "latest")
+        .filter(under(row::Column::OrgPath, path))
+        .filter(row::Column::CreatedAt.gte(start))
+        .filter(row::Column::CreatedAt.lt(end))
+        .group_by(row::Column::AccountId)
+        .into_tuple::<Option<i64>>()
+        .all(conn)
+        .await?;
+    let mut seqs: Vec<i64> = seqs.into_iter().flatten().collect();
+    seqs.sort_unstable();
+    let mut checks = Vec::with_capacity(seqs.len());
+    for chunk in seqs.chunks(ROWS_PER_INSERT) {
+        let rows = row::Entity::find()
+            .filter(row::Column::Seq.is_in(chunk.iter().copied()))
+            .order_by_asc(row::Column::Seq)
+            .all(conn)
+            .await?;
+        for model in rows {
+            checks.push(check_of(model)?);
+        }
+    }
+    Ok(checks)
+}

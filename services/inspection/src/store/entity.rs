@@ -331,3 +331,31 @@ pub mod rectification_citation {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+/// `criticism_notices`.
+pub mod criticism_notice {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "criticism_notices")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub seq: i64,
+        pub id: String,
+        pub organization_id: String,
+        pub org_path: String,
+        pub period: String,
+        pub title: String,
+        pub body: String,
+        pub findings: String,
+        pub orders: String,
+        pub created_at: DateTimeUtc,
+        pub created_by: String,
+        pub created_by_org: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

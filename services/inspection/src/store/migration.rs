@@ -308,7 +308,7 @@ struct RectificationTables;
 
 impl MigrationName for RectificationTables {
     fn name(&self) -> &str {
-        "m20261206_000004_rectification_tables"
+        "m20261206_000004_rectification_and_notice_tables"
     }
 }
 
@@ -354,9 +354,31 @@ impl MigrationTrait for RectificationTables {
                     .to_owned(),
             )
             .await?;
+        let mut notices = Table::create();
+        notices
+            .table("criticism_notices")
+            .if_not_exists()
+            .col(big_pk_auto("seq"))
+            .col(string_len_uniq("id", 63))
+            .col(string_len("organization_id", 63))
+            .col(string_len("org_path", 1000))
+            .col(string_len("period", 7))
+            .col(string_len("title", 800))
+            .col(text("body"))
+            // JSON: the finding and order ids, read and written whole.
+            .col(text("findings"))
+            .col(text("orders"));
+        stamp_columns(&mut notices, "created");
+        manager.create_table(notices.to_owned()).await?;
         govmedia_kit::schema::create_indexes(
             manager,
             &[
+                (
+                    "criticism_notices_org_path",
+                    "criticism_notices",
+                    &["org_path"][..],
+                    false,
+                ),
                 (
                     "rectification_orders_org_path",
                     "rectification_orders",

@@ -8,6 +8,7 @@ pub mod findings;
 pub mod hot_events;
 pub mod lexicons;
 pub mod migration;
+pub mod notices;
 pub mod posts;
 pub mod rectification;
 pub mod runs;

@@ -217,3 +217,22 @@ pub async fn closure_candidates(
         .map(order_of)
         .collect()
 }
+
+/// The orders opened in `[start, end)` on accounts under `path`, oldest first.
+pub async fn opened_between(
+    conn: &impl ConnectionTrait,
+    path: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<Vec<Order>, DbErr> {
+    row::Entity::find()
+        .filter(under(row::Column::OrgPath, path))
+        .filter(row::Column::CreatedAt.gte(start))
+        .filter(row::Column::CreatedAt.lt(end))
+        .order_by_asc(row::Column::Seq)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(order_of)
+        .collect()
+}

@@ -3,6 +3,7 @@
 //! PostgreSQL + Redis (see govmedia-test-support).
 
 mod bad_input;
+mod bulletins;
 mod checks;
 mod feeds;
 mod helpers;

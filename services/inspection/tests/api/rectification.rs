@@ -17,7 +17,7 @@ use crate::helpers::*;
 const WRONG: &str = "我市召开专题会议，深入学习贯彻以习近平总书记为核心的党中央决策部署。";
 
 /// Publishes the wrong wording on both accounts and checks them; returns the two findings.
-async fn findings(suite: &Suite) -> (String, String, pb::Check) {
+pub async fn findings(suite: &Suite) -> (String, String, pb::Check) {
     let mut collector = suite.collector().await;
     let response = stream(
         &mut collector,
