@@ -13,9 +13,9 @@
 
 #![forbid(unsafe_code)]
 
-pub mod bulletin;
 pub mod collector;
 pub mod config;
+pub mod documents;
 pub mod domain;
 pub mod error;
 pub mod events;

@@ -450,6 +450,62 @@ impl Sources {
         Ok(listings)
     }
 
+    /// The suspensions and cancellations applied in `[start, end)` to accounts of the subtree
+    /// of `organization`, as the filing service reported them to the government offices
+    /// why not, when it cannot tell.
+    pub async fn closures(
+        &self,
+        organization: &str,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<crate::domain::rollup::Closures, String> {
+        const WHAT: &str = "备案服务";
+        let (channel, credentials) = reach(self.filing.as_ref(), WHAT, "filing_endpoint")?;
+        let mut client = FilingServiceClient::with_interceptor(channel, credentials);
+        let mut closures = crate::domain::rollup::Closures::default();
+        let mut page_token = String::new();
+        loop {
+            let page = client
+                .list_closure_reports(fpb::ListClosureReportsRequest {
+                    organization: format!("organizations/{organization}"),
+                    page_size: 500,
+                    page_token,
+                })
+                .await
+                .map_err(|status| unanswered(WHAT, &status))?
+                .into_inner();
+            let mut older = false;
+            for report in page.reports {
+                let applied = report
+                    .applied_time
+                    .as_ref()
+                    .and_then(govmedia_kit::clock::from_proto);
+                match applied {
+                    Some(at) if at >= end => continue,
+                    Some(at) if at < start => {
+                        // Newest first: the rest are older still.
+                        older = true;
+                        break;
+                    }
+                    None => continue,
+                    Some(_) => {}
+                }
+                match fpb::FilingKind::try_from(report.kind) {
+                    Ok(fpb::FilingKind::Suspend) => closures.suspended += 1,
+                    Ok(fpb::FilingKind::Cancel) => closures.cancelled += 1,
+                    _ => continue,
+                }
+                if report.enforced {
+                    closures.enforced += 1;
+                }
+            }
+            if older || page.next_page_token.is_empty() {
+                return Ok(closures);
+            }
+            page_token = page.next_page_token;
+        }
+    }
+
     async fn signals(&self, account: &Account) -> Result<Vec<VendorSignal>, String> {
         const WHAT: &str = "代运营机构服务";
         let (channel, credentials) = reach(self.vendor.as_ref(), WHAT, "vendor_endpoint")?;

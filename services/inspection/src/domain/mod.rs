@@ -14,6 +14,7 @@ pub mod notice;
 pub mod period;
 pub mod post;
 pub mod rectification;
+pub mod rollup;
 pub mod run;
 pub mod sample;
 pub mod scheme;

@@ -9,7 +9,7 @@ use govmedia_registry_client::strip;
 
 use super::{InspectionApi, convert, unvalidated};
 use crate::{
-    bulletin,
+    documents,
     domain::{
         bulletin::{Bulletin, Edition, Sources, compile},
         detect,
@@ -195,16 +195,18 @@ pub(super) async fn export(
     );
     Ok(match format {
         pb::BulletinFormat::Xlsx => pb::ExportBulletinResponse {
-            content: bulletin::xlsx(&bulletin).map_err(|error| InspectionError::Document {
-                what: "the bulletin workbook",
-                error: error.to_string(),
+            content: documents::bulletin_xlsx(&bulletin).map_err(|error| {
+                InspectionError::Document {
+                    what: "the bulletin workbook",
+                    error: error.to_string(),
+                }
             })?,
             media_type: XLSX_MEDIA_TYPE.to_owned(),
             file_name: format!("{stem}.xlsx"),
         },
         pb::BulletinFormat::Html | pb::BulletinFormat::Unspecified => pb::ExportBulletinResponse {
-            content: bulletin::html(&bulletin).into_bytes(),
-            media_type: bulletin::HTML_MEDIA_TYPE.to_owned(),
+            content: documents::bulletin_html(&bulletin).into_bytes(),
+            media_type: documents::HTML_MEDIA_TYPE.to_owned(),
             file_name: format!("{stem}.html"),
         },
     })

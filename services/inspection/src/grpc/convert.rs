@@ -13,6 +13,7 @@ use crate::{
         finding::WordingHit,
         notice::Notice,
         rectification::{Order, Round},
+        rollup::Rollup,
         scheme::{Item, ItemKind, ItemResult, Mode, Selector, Weight},
     },
     store::lexicons::Record,
@@ -653,5 +654,59 @@ pub fn bulletin(bulletin: &Bulletin) -> pb::Bulletin {
             })
             .collect(),
         notes: bulletin.notes.clone(),
+    }
+}
+
+/// An annual rollup.
+pub fn rollup(rollup: &Rollup) -> pb::AnnualRollup {
+    let count = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+    let [passed, failed, incomplete] = rollup.checks;
+    let o = rollup.orders;
+    pb::AnnualRollup {
+        organization: organization_name(&rollup.organization),
+        display_name: rollup.display_name.clone(),
+        year: rollup.year,
+        complete: rollup.complete,
+        as_of: Some(to_proto(rollup.as_of)),
+        accounts_checked: count(rollup.accounts_checked),
+        checks: count(rollup.check_count()),
+        checks_passed: count(passed),
+        checks_failed: count(failed),
+        checks_incomplete: count(incomplete),
+        findings: rollup
+            .findings
+            .iter()
+            .map(|(category, n)| pb::RollupCategory {
+                category: *category as i32,
+                title: category.zh().to_owned(),
+                findings: count(*n),
+            })
+            .collect(),
+        findings_total: count(rollup.finding_count()),
+        orders: Some(pb::RollupOrders {
+            opened: count(o.opened),
+            verified: count(o.verified),
+            in_progress: count(o.in_progress),
+            overdue: count(o.overdue),
+            late_answers: count(o.late_answers),
+            rejected_answers: count(o.rejected_answers),
+        }),
+        closures: Some(match &rollup.closures {
+            Ok(c) => pb::RollupClosures {
+                available: true,
+                unavailable_reason: String::new(),
+                suspended: count(c.suspended),
+                cancelled: count(c.cancelled),
+                enforced: count(c.enforced),
+            },
+            Err(why) => pb::RollupClosures {
+                available: false,
+                unavailable_reason: why.clone(),
+                ..Default::default()
+            },
+        }),
+        notices: rollup.notices.iter().map(|n| notice_name(&n.id)).collect(),
+        notice_titles: rollup.notices.iter().map(|n| n.title.clone()).collect(),
+        summary: rollup.summary(),
     }
 }

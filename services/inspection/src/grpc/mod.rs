@@ -15,6 +15,7 @@ mod lexicons;
 mod notices;
 mod posts;
 mod rectification;
+mod rollups;
 mod runs;
 mod schemes;
 mod spot_checks;
@@ -761,5 +762,19 @@ impl InspectionService for InspectionApi {
         request: Request<pb::ExportBulletinRequest>,
     ) -> Result<Response<pb::ExportBulletinResponse>, Status> {
         handle!(self, request, bulletins::export)
+    }
+
+    async fn get_annual_rollup(
+        &self,
+        request: Request<pb::GetAnnualRollupRequest>,
+    ) -> Result<Response<pb::AnnualRollup>, Status> {
+        handle!(self, request, rollups::get)
+    }
+
+    async fn export_annual_rollup(
+        &self,
+        request: Request<pb::ExportAnnualRollupRequest>,
+    ) -> Result<Response<pb::ExportAnnualRollupResponse>, Status> {
+        handle!(self, request, rollups::export)
     }
 }

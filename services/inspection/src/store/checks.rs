@@ -163,3 +163,45 @@ pub async fn latest_between(
     }
     Ok(checks)
 }
+
+/// The checks created in `[start, end)` under `path`: how many accounts they were of, and how
+/// many passed, failed and were incomplete.
+pub async fn outcomes_between(
+    conn: &impl ConnectionTrait,
+    path: &str,
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+) -> Result<(u32, [u32; 3]), DbErr> {
+    let in_range = || {
+        row::Entity::find()
+            .select_only()
+            .filter(under(row::Column::OrgPath, path))
+            .filter(row::Column::CreatedAt.gte(start))
+            .filter(row::Column::CreatedAt.lt(end))
+    };
+    let accounts = in_range()
+        .column(row::Column::AccountId)
+        .group_by(row::Column::AccountId)
+        .into_tuple::<String>()
+        .all(conn)
+        .await?
+        .len();
+    let by_outcome = in_range()
+        .column(row::Column::Outcome)
+        .column_as(row::Column::Id.count(), "checks")
+        .group_by(row::Column::Outcome)
+        .into_tuple::<(i32, i64)>()
+        .all(conn)
+        .await?;
+    let mut counts = [0u32; 3];
+    for (outcome, n) in by_outcome {
+        let slot = match Verdict::from_i32(outcome) {
+            Some(Verdict::Pass) => 0,
+            Some(Verdict::Fail) => 1,
+            Some(Verdict::Incomplete) => 2,
+            None => return Err(corrupt("outcome", outcome)),
+        };
+        counts[slot] = u32::try_from(n).unwrap_or(u32::MAX);
+    }
+    Ok((u32::try_from(accounts).unwrap_or(u32::MAX), counts))
+}

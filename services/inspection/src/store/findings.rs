@@ -201,3 +201,32 @@ pub async fn first_found_since(
     }
     Ok(accounts)
 }
+
+/// The findings first found in `[start, end)` under `path`, counted by category, in category
+/// order.
+pub async fn categories_between(
+    conn: &impl ConnectionTrait,
+    path: &str,
+    start: chrono::DateTime<chrono::Utc>,
+    end: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<(Category, u32)>, DbErr> {
+    let rows = row::Entity::find()
+        .select_only()
+        .column(row::Column::Category)
+        .column_as(row::Column::Id.count(), "found")
+        .filter(under(row::Column::OrgPath, path))
+        .filter(row::Column::CreatedAt.gte(start))
+        .filter(row::Column::CreatedAt.lt(end))
+        .group_by(row::Column::Category)
+        .order_by_asc(row::Column::Category)
+        .into_tuple::<(i32, i64)>()
+        .all(conn)
+        .await?;
+    rows.into_iter()
+        .map(|(category, n)| {
+            Category::from_i32(category)
+                .map(|category| (category, u32::try_from(n).unwrap_or(u32::MAX)))
+                .ok_or_else(|| corrupt("category", category))
+        })
+        .collect()
+}

@@ -307,4 +307,19 @@ async fn notices_and_bulletin(backend: Backend) {
         .into_inner();
     assert_eq!(&workbook.content[..2], b"PK");
     assert!(workbook.file_name.ends_with("-internal.xlsx"));
+
+    // Without a filing service the rollup says it cannot count closures, and says why.
+    let rollup = supervisor
+        .get_annual_rollup(pb::GetAnnualRollupRequest {
+            organization: "organizations/golmud-edu".into(),
+            year: 2026,
+        })
+        .await
+        .expect("rollup")
+        .into_inner();
+    assert!(rollup.complete);
+    let closures = rollup.closures.expect("closures");
+    assert!(!closures.available && closures.unavailable_reason.contains("filing_endpoint"));
+    assert_eq!(rollup.notices, [issued.name.clone()]);
+    assert!(rollup.summary.contains("关停注销情况暂无法统计"));
 }

@@ -2,11 +2,9 @@
 //! warned, answered, re-checked under the order's scheme version, rejected, overdue, answered
 //! late and verified; and every refusal on the way changes nothing.
 
-use std::time::Duration;
-
 use govmedia_kit::auth::Role;
 use govmedia_proto::{filing::v1 as fpb, inspection::v1 as pb, registry::v1 as rpb};
-use govmedia_test_support::{Backend, backend_test, eventually, next_event};
+use govmedia_test_support::{Backend, backend_test, next_event};
 use prost::{Message, Name};
 use tonic::Code;
 
@@ -639,25 +637,14 @@ async fn enforced_closure(backend: Backend) {
         [fpb::FilingAction::Enforced as i32],
         "no consent, no submission"
     );
-    let mut ledger = suite.ledger(None).await;
-    eventually(
-        "the suspension to reach the ledger",
-        Duration::from_secs(20),
-        || {
-            let mut ledger = ledger.clone();
-            async move {
-                let account = ledger
-                    .get_account(rpb::GetAccountRequest {
-                        name: "accounts/golmud-wechat".into(),
-                    })
-                    .await
-                    .ok()?
-                    .into_inner();
-                (account.status == rpb::AccountStatus::Suspended as i32).then_some(())
-            }
-        },
-    )
+    // Applied: the filing service says so once the ledger took it and the report is written.
+    next_event(&suite.bus, "filing", "enforce-test", |envelope| {
+        envelope.subject == filing.name
+            && fpb::FilingChanged::decode(envelope.payload.as_slice())
+                .is_ok_and(|changed| changed.action == fpb::FilingAction::Applied as i32)
+    })
     .await;
+    let mut ledger = suite.ledger(None).await;
     let account = ledger
         .get_account(rpb::GetAccountRequest {
             name: "accounts/golmud-wechat".into(),
@@ -665,6 +652,7 @@ async fn enforced_closure(backend: Backend) {
         .await
         .expect("account")
         .into_inner();
+    assert_eq!(account.status, rpb::AccountStatus::Suspended as i32);
     assert_eq!(account.last_filing, filing.name);
     let reports = department
         .list_closure_reports(fpb::ListClosureReportsRequest::default())
@@ -720,4 +708,65 @@ async fn enforced_closure(backend: Backend) {
         .expect("submit")
         .into_inner();
     assert_eq!(submitted.state, fpb::FilingState::Submitted as i32);
+
+    // The unit's year, for its disclosure report: the closure comes from filing's reports.
+    let mut operator = suite
+        .client("li.operator", "golmud", &[Role::Operator])
+        .await;
+    let rollup_request = |year: i32| pb::GetAnnualRollupRequest {
+        organization: "organizations/golmud".into(),
+        year,
+    };
+    let rollup = operator
+        .get_annual_rollup(rollup_request(2026))
+        .await
+        .expect("rollup")
+        .into_inner();
+    let checks = operator
+        .list_checks(pb::ListChecksRequest {
+            organization: "organizations/golmud".into(),
+            page_size: 100,
+            ..Default::default()
+        })
+        .await
+        .expect("checks")
+        .into_inner()
+        .checks;
+    assert_eq!(rollup.checks, checks.len() as i32);
+    assert!(!rollup.complete);
+    let orders = rollup.orders.expect("orders");
+    assert_eq!(
+        (orders.opened, orders.verified, orders.rejected_answers),
+        (1, 1, 2)
+    );
+    let closures = rollup.closures.expect("closures");
+    assert!(closures.available, "{closures:?}");
+    assert_eq!((closures.suspended, closures.enforced), (1, 1));
+    assert!(
+        rollup.summary.contains("强制关停注销1个"),
+        "{}",
+        rollup.summary
+    );
+    assert_invalid(
+        operator.get_annual_rollup(rollup_request(2027)).await,
+        "year",
+    );
+    let mut stranger = suite
+        .client("wu.operator", "xining-edu", &[Role::Operator])
+        .await;
+    assert_error(
+        stranger.get_annual_rollup(rollup_request(2026)).await,
+        Code::PermissionDenied,
+        "OUTSIDE_JURISDICTION",
+    );
+    let workbook = operator
+        .export_annual_rollup(pb::ExportAnnualRollupRequest {
+            organization: "organizations/golmud".into(),
+            year: 2026,
+        })
+        .await
+        .expect("workbook")
+        .into_inner();
+    assert_eq!(&workbook.content[..2], b"PK");
+    assert_eq!(workbook.file_name, "rollup-golmud-2026.xlsx");
 }

@@ -1,15 +1,19 @@
-//! The quarterly bulletin as documents: one HTML file that opens in any browser without
+//! Reports as documents. The quarterly bulletin: one HTML file that opens in any browser without
 //! network access (inline CSS and SVG charts, no script, a Content-Security-Policy that forbids
 //! every outside resource), and an XLSX workbook of the kit's bilingual tables, one sheet per
 //! section. Every number of the HTML sits in an element marked `data-metric` (and, for the
 //! category and deduction rows, `data-category` or `data-item`), so a reader — or a test in a
-//! real browser — finds the same numbers GetBulletin gives.
+//! real browser — finds the same numbers GetBulletin gives. The annual rollup: a
+//! workbook of the kit's bilingual sheets.
 
 use std::fmt::Write;
 
 use govmedia_kit::table::{Column, Sheet, XlsxError, xlsx_sheets};
 
-use crate::domain::bulletin::{Bulletin, Edition};
+use crate::domain::{
+    bulletin::{Bulletin, Edition},
+    rollup::Rollup,
+};
 
 /// Media type of the HTML document.
 pub const HTML_MEDIA_TYPE: &str = "text/html; charset=utf-8";
@@ -85,7 +89,7 @@ fn bars(caption: &str, rows: &[(String, f64, &str)]) -> String {
 }
 
 /// The bulletin as one HTML document.
-pub fn html(bulletin: &Bulletin) -> String {
+pub fn bulletin_html(bulletin: &Bulletin) -> String {
     let internal = bulletin.edition == Edition::Internal;
     let title = title(bulletin);
     let mut page = String::with_capacity(16 * 1024);
@@ -380,7 +384,7 @@ const FAILING: &[Column] = &[
 
 /// The bulletin as a workbook: 概况 Summary, 单项否决 Vetoes, 扣分 Deductions, 通报批评
 /// Criticised, 不合格账号 Failing (the problems column only in the internal edition).
-pub fn xlsx(bulletin: &Bulletin) -> Result<Vec<u8>, XlsxError> {
+pub fn bulletin_xlsx(bulletin: &Bulletin) -> Result<Vec<u8>, XlsxError> {
     let r = bulletin.rectification;
     let summary = vec![
         vec!["通报 Bulletin".to_owned(), title(bulletin)],
@@ -503,6 +507,150 @@ pub fn xlsx(bulletin: &Bulletin) -> Result<Vec<u8>, XlsxError> {
                         row.push(account.problems.join("；"));
                     }
                     row
+                })
+                .collect(),
+        },
+    ];
+    xlsx_sheets(&sheets)
+}
+
+const ROLLUP_FINDINGS: &[Column] = &[
+    Column {
+        key: "category",
+        zh: "问题类别",
+        en: "Category",
+    },
+    Column {
+        key: "category_code",
+        zh: "类别代码",
+        en: "Category code",
+    },
+    Column {
+        key: "findings",
+        zh: "问题数",
+        en: "Findings",
+    },
+];
+
+const ROLLUP_NOTICES: &[Column] = &[
+    Column {
+        key: "notice",
+        zh: "通报代码",
+        en: "Notice",
+    },
+    Column {
+        key: "period",
+        zh: "季度",
+        en: "Quarter",
+    },
+    Column {
+        key: "organization",
+        zh: "被通报单位",
+        en: "Unit",
+    },
+    Column {
+        key: "title",
+        zh: "标题",
+        en: "Title",
+    },
+];
+
+/// The annual rollup as a workbook: 年度汇总 Summary (with the paragraph for the disclosure
+/// report), 问题分类 Findings, 通报批评 Notices.
+pub fn rollup_xlsx(rollup: &Rollup) -> Result<Vec<u8>, XlsxError> {
+    let [passed, failed, incomplete] = rollup.checks;
+    let o = rollup.orders;
+    let mut summary = vec![
+        vec!["单位 Unit".to_owned(), rollup.display_name.clone()],
+        vec!["年度 Year".to_owned(), rollup.year.to_string()],
+        vec![
+            "全年 Complete".to_owned(),
+            if rollup.complete {
+                "是 yes"
+            } else {
+                "否 no (截至统计日 so far)"
+            }
+            .to_owned(),
+        ],
+        vec!["统计截至 As of".to_owned(), rollup.as_of.to_rfc3339()],
+        vec![
+            "检查账号数 Accounts checked".to_owned(),
+            rollup.accounts_checked.to_string(),
+        ],
+        vec![
+            "检查次数 Checks".to_owned(),
+            rollup.check_count().to_string(),
+        ],
+        vec!["合格 Passed".to_owned(), passed.to_string()],
+        vec!["不合格 Failed".to_owned(), failed.to_string()],
+        vec!["未能完成评估 Incomplete".to_owned(), incomplete.to_string()],
+        vec![
+            "发现问题 Findings".to_owned(),
+            rollup.finding_count().to_string(),
+        ],
+        vec!["整改通知 Orders opened".to_owned(), o.opened.to_string()],
+        vec!["整改到位 Verified".to_owned(), o.verified.to_string()],
+        vec!["整改中 In progress".to_owned(), o.in_progress.to_string()],
+        vec!["逾期未整改 Overdue".to_owned(), o.overdue.to_string()],
+        vec![
+            "逾期回复 Late answers".to_owned(),
+            o.late_answers.to_string(),
+        ],
+        vec![
+            "退回整改 Rejected answers".to_owned(),
+            o.rejected_answers.to_string(),
+        ],
+    ];
+    match &rollup.closures {
+        Ok(c) => {
+            summary.push(vec!["关停 Suspended".to_owned(), c.suspended.to_string()]);
+            summary.push(vec!["注销 Cancelled".to_owned(), c.cancelled.to_string()]);
+            summary.push(vec![
+                "强制关停注销 Enforced".to_owned(),
+                c.enforced.to_string(),
+            ]);
+        }
+        Err(why) => summary.push(vec!["关停注销 Closures".to_owned(), why.clone()]),
+    }
+    summary.push(vec![
+        "通报批评 Notices".to_owned(),
+        rollup.notices.len().to_string(),
+    ]);
+    summary.push(vec!["年度报告表述 Summary".to_owned(), rollup.summary()]);
+    let sheets = [
+        Sheet {
+            name: "年度汇总 Summary",
+            columns: SUMMARY,
+            rows: summary,
+        },
+        Sheet {
+            name: "问题分类 Findings",
+            columns: ROLLUP_FINDINGS,
+            rows: rollup
+                .findings
+                .iter()
+                .map(|(category, n)| {
+                    vec![
+                        category.zh().to_owned(),
+                        category.as_str().to_owned(),
+                        n.to_string(),
+                    ]
+                })
+                .collect(),
+        },
+        Sheet {
+            name: "通报批评 Notices",
+            columns: ROLLUP_NOTICES,
+            rows: rollup
+                .notices
+                .iter()
+                .map(|notice| {
+                    vec![
+                        format!("criticismNotices/{}", notice.id),
+                        notice.period.clone(),
+                        format!("organizations/{}", notice.organization),
+                        notice.title.clone(),
+                    ]
                 })
                 .collect(),
         },
