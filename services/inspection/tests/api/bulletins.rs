@@ -320,6 +320,6 @@ async fn notices_and_bulletin(backend: Backend) {
     assert!(rollup.complete);
     let closures = rollup.closures.expect("closures");
     assert!(!closures.available && closures.unavailable_reason.contains("filing_endpoint"));
-    assert_eq!(rollup.notices, [issued.name.clone()]);
+    assert_eq!(rollup.notices, std::slice::from_ref(&issued.name));
     assert!(rollup.summary.contains("关停注销情况暂无法统计"));
 }
