@@ -68,6 +68,59 @@ pub struct InspectionConfig {
     pub rectification: RectificationConfig,
     /// When an account is recommended for closure, the `[inspection.closure]` table.
     pub closure: ClosureConfig,
+    /// When an account is to be merged or closed, the `[inspection.consolidation]`
+    /// table.
+    pub consolidation: ConsolidationConfig,
+}
+
+/// The thresholds of consolidation: below how much attention or use an account counts
+/// as little used.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsolidationConfig {
+    /// The window the numbers cover, in days before now.
+    pub window_days: u32,
+    /// Followers (counted only when the ledger has a count).
+    pub min_followers: i64,
+    /// Posts in the window.
+    pub min_posts: u32,
+    /// Reads per post.
+    pub min_reads_per_post: i64,
+    /// Likes, comments and shares per post.
+    pub min_interactions_per_post: i64,
+    /// Citizens' messages received in the window (counted only when routing answers).
+    pub min_messages: i64,
+    /// How many of these must be low for an account to count as little used.
+    pub low_signals: u32,
+}
+
+impl Default for ConsolidationConfig {
+    fn default() -> Self {
+        Self {
+            window_days: 90,
+            min_followers: 500,
+            min_posts: 6,
+            min_reads_per_post: 100,
+            min_interactions_per_post: 1,
+            min_messages: 1,
+            low_signals: 2,
+        }
+    }
+}
+
+impl ConsolidationConfig {
+    /// The thresholds.
+    pub fn thresholds(&self) -> crate::domain::consolidation::Thresholds {
+        crate::domain::consolidation::Thresholds {
+            window_days: self.window_days,
+            min_followers: self.min_followers,
+            min_posts: self.min_posts,
+            min_reads_per_post: self.min_reads_per_post,
+            min_interactions_per_post: self.min_interactions_per_post,
+            min_messages: self.min_messages,
+            low_signals: self.low_signals,
+        }
+    }
 }
 
 /// The thresholds of closure recommendations.
@@ -197,6 +250,7 @@ impl Default for InspectionConfig {
             feeds: FeedConfig::default(),
             rectification: RectificationConfig::default(),
             closure: ClosureConfig::default(),
+            consolidation: ConsolidationConfig::default(),
         }
     }
 }
@@ -394,6 +448,16 @@ impl InspectionConfig {
             || !(1..=20).contains(&closure.repeat_quarters)
         {
             problems.push("inspection.closure.rejected_rounds must be 1-20, repeat_findings 1-10000, repeat_quarters 1-20".to_owned());
+        }
+        let consolidation = &self.consolidation;
+        if !(1..=366).contains(&consolidation.window_days)
+            || !(1..=5).contains(&consolidation.low_signals)
+            || consolidation.min_followers < 0
+            || consolidation.min_reads_per_post < 0
+            || consolidation.min_interactions_per_post < 0
+            || consolidation.min_messages < 0
+        {
+            problems.push("inspection.consolidation.window_days must be 1-366, low_signals 1-5, the minimums not negative".to_owned());
         }
         let feeds = &self.feeds;
         if feeds.interval_ms < 1_000 || feeds.max_backoff_ms < feeds.interval_ms {

@@ -170,6 +170,24 @@ impl Sources {
         prefetched
     }
 
+    /// The citizens' messages received by each account of the subtree of `organization` over
+    /// the `days` before `as_of`, by account id (consolidation's use figure).
+    pub async fn messages_received(
+        &self,
+        organization: &str,
+        as_of: DateTime<Utc>,
+        days: i64,
+    ) -> Result<BTreeMap<String, i64>, String> {
+        Ok(self
+            .case_statistics(organization, as_of, days)
+            .await?
+            .into_iter()
+            .filter_map(|(key, counts)| {
+                Some((key.strip_prefix("accounts/")?.to_owned(), counts.received))
+            })
+            .collect())
+    }
+
     /// Asks what the applicable items of `scheme` (`applies`, in item order) need to know
     /// about `account` at `as_of`, unless `prefetched` holds it; `posts` are its posts of the
     /// lookback, newest first.

@@ -1801,6 +1801,7 @@ mod tests {
             status: Some(AccountStatus::Active),
             opened: Some(at(1)),
             homepage: String::new(),
+            followers: None,
         }
     }
 

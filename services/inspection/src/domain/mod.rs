@@ -6,6 +6,7 @@
 pub mod bulletin;
 pub mod check;
 pub mod closure;
+pub mod consolidation;
 pub mod detect;
 pub mod feed;
 pub mod finding;
@@ -159,6 +160,9 @@ pub struct Account {
     pub opened: Option<DateTime<Utc>>,
     /// Its homepage or service link in the ledger (empty when none).
     pub homepage: String,
+    /// Its followers as the ledger last heard them from a collector; none when it has no count
+    /// (the ledger keeps 0 until one is reported).
+    pub followers: Option<i64>,
 }
 
 /// `AccountKind::PUBLISHING`, the kind the update rules are about.

@@ -668,6 +668,7 @@ mod tests {
             status: Some(AccountStatus::Active),
             opened: None,
             homepage: String::new(),
+            followers: None,
         }
     }
 

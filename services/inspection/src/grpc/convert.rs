@@ -9,6 +9,7 @@ use crate::{
         Check, Evidence, Finding, HotEvent, Post, Scheme, SpotCheck, Stamp,
         bulletin::Bulletin,
         closure::Recommendation,
+        consolidation::Candidate,
         detect::Spec,
         finding::WordingHit,
         notice::Notice,
@@ -708,5 +709,31 @@ pub fn rollup(rollup: &Rollup) -> pb::AnnualRollup {
         notices: rollup.notices.iter().map(|n| notice_name(&n.id)).collect(),
         notice_titles: rollup.notices.iter().map(|n| n.title.clone()).collect(),
         summary: rollup.summary(),
+    }
+}
+
+/// A consolidation candidate.
+pub fn candidate(candidate: &Candidate) -> pb::ConsolidationCandidate {
+    let usage = candidate.usage;
+    pb::ConsolidationCandidate {
+        account: account_name(&candidate.subject.account),
+        display_name: candidate.subject.display_name.clone(),
+        organization: organization_name(&candidate.subject.organization),
+        platform: candidate.subject.platform,
+        kind: candidate.subject.kind,
+        advice: candidate.advice as i32,
+        merge_into: candidate
+            .merge_into
+            .as_deref()
+            .map(account_name)
+            .unwrap_or_default(),
+        figures: Some(pb::ConsolidationFigures {
+            followers: usage.followers,
+            posts: i32::try_from(usage.posts).unwrap_or(i32::MAX),
+            reads: usage.reads,
+            interactions: usage.interactions,
+            messages: usage.messages,
+        }),
+        reasons: candidate.reasons.clone(),
     }
 }

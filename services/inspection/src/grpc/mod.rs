@@ -7,6 +7,7 @@
 
 mod bulletins;
 mod checks;
+mod consolidation;
 pub mod convert;
 mod feeds;
 mod findings;
@@ -74,6 +75,8 @@ pub struct InspectionApi {
     rectification: RectificationConfig,
     /// When an account is recommended for closure.
     closure: crate::domain::closure::Thresholds,
+    /// When an account is to be merged or closed.
+    consolidation: crate::domain::consolidation::Thresholds,
 }
 
 impl InspectionApi {
@@ -106,6 +109,7 @@ impl InspectionApi {
             calendars,
             rectification: config.rectification.clone(),
             closure: config.closure.thresholds(),
+            consolidation: config.consolidation.thresholds(),
         }
     }
 
@@ -362,6 +366,7 @@ impl InspectionApi {
                         .as_ref()
                         .and_then(govmedia_kit::clock::from_proto),
                     homepage: entry.homepage_url,
+                    followers: (entry.follower_count > 0).then_some(entry.follower_count),
                 });
             }
             if pages.send(page).await.is_err() || next.is_empty() {
@@ -432,6 +437,7 @@ impl InspectionApi {
                 .open_time
                 .as_ref()
                 .and_then(govmedia_kit::clock::from_proto),
+            followers: (ledger.follower_count > 0).then_some(ledger.follower_count),
             homepage: ledger.homepage_url,
         };
         Ok(account)
@@ -776,5 +782,12 @@ impl InspectionService for InspectionApi {
         request: Request<pb::ExportAnnualRollupRequest>,
     ) -> Result<Response<pb::ExportAnnualRollupResponse>, Status> {
         handle!(self, request, rollups::export)
+    }
+
+    async fn list_consolidation_candidates(
+        &self,
+        request: Request<pb::ListConsolidationCandidatesRequest>,
+    ) -> Result<Response<pb::ListConsolidationCandidatesResponse>, Status> {
+        handle!(self, request, consolidation::list)
     }
 }

@@ -286,3 +286,48 @@ pub async fn latest_per_account(
         .all(conn)
         .await
 }
+
+/// Per account under `path`: the posts published in `[since, until)`, their reads and their
+/// likes, comments and shares.
+pub async fn activity_between(
+    conn: &impl ConnectionTrait,
+    path: &str,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<std::collections::BTreeMap<String, (u32, i64, i64)>, DbErr> {
+    // SUM of a bigint is numeric on PostgreSQL: cast back so both backends answer a bigint.
+    let rows = row::Entity::find()
+        .select_only()
+        .column(row::Column::AccountId)
+        .column_as(row::Column::Id.count(), "posts")
+        .column_as(
+            sea_orm::sea_query::Expr::cust("CAST(COALESCE(SUM(reads), 0) AS BIGINT)"),
+            "reads",
+        )
+        .column_as(
+            sea_orm::sea_query::Expr::cust(
+                "CAST(COALESCE(SUM(likes + comments + shares), 0) AS BIGINT)",
+            ),
+            "interactions",
+        )
+        .filter(super::under(row::Column::OrgPath, path))
+        .filter(row::Column::PublishedAt.gte(since))
+        .filter(row::Column::PublishedAt.lt(until))
+        .group_by(row::Column::AccountId)
+        .into_tuple::<(String, i64, i64, i64)>()
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(account, posts, reads, interactions)| {
+            (
+                account,
+                (
+                    u32::try_from(posts).unwrap_or(u32::MAX),
+                    reads,
+                    interactions,
+                ),
+            )
+        })
+        .collect())
+}

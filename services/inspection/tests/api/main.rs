@@ -5,6 +5,7 @@
 mod bad_input;
 mod bulletins;
 mod checks;
+mod consolidation;
 mod feeds;
 mod helpers;
 mod intake;
