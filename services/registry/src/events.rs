@@ -114,9 +114,12 @@ impl EventHandler for FilingOutcomes {
             HandlerError::permanent(format!("FilingChanged {} is unreadable: {error}", event.id))
         })?;
         let decision = filing::FilingAction::try_from(changed.action).unwrap_or_default();
+        // An enforced closure is the management department's decision too, taken at once.
         if !matches!(
             decision,
-            filing::FilingAction::Accepted | filing::FilingAction::Rejected
+            filing::FilingAction::Accepted
+                | filing::FilingAction::Rejected
+                | filing::FilingAction::Enforced
         ) {
             return Ok(());
         }

@@ -53,6 +53,11 @@ pub(super) async fn issue(
     req: pb::IssueCriticismNoticeRequest,
 ) -> Result<pb::CriticismNotice, InspectionError> {
     let mut v = Violations::new();
+    let id = if req.notice_id.is_empty() {
+        Some(format!("n{}", uuid::Uuid::now_v7().simple()))
+    } else {
+        validate::id(&mut v, "notice_id", &req.notice_id).map(str::to_owned)
+    };
     let organization = validate::resource_id(
         &mut v,
         "organization",
@@ -83,7 +88,7 @@ pub(super) async fn issue(
     }
     validate::request_id(&mut v, "request_id", &req.request_id);
     v.finish()?;
-    let Some(organization) = organization else {
+    let (Some(organization), Some(id)) = (organization, id) else {
         return Err(unvalidated("organization"));
     };
     if let Some(done) = api
@@ -136,8 +141,11 @@ pub(super) async fn issue(
     if let Some(done) = work.replay().await? {
         return Ok(done);
     }
+    if store::notices::get(work.txn(), &id).await?.is_some() {
+        return Err(InspectionError::AlreadyExists(convert::notice_name(&id)));
+    }
     let notice = Notice {
-        id: format!("n{}", uuid::Uuid::now_v7().simple()),
+        id,
         organization: unit.id.clone(),
         path: unit.path.clone(),
         period: req.period.clone(),

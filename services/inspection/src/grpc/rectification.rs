@@ -118,6 +118,11 @@ pub(super) async fn open(
     req: pb::OpenRectificationOrderRequest,
 ) -> Result<pb::RectificationOrder, InspectionError> {
     let mut v = Violations::new();
+    let id = if req.order_id.is_empty() {
+        Some(format!("o{}", uuid::Uuid::now_v7().simple()))
+    } else {
+        validate::id(&mut v, "order_id", &req.order_id).map(str::to_owned)
+    };
     if req.findings.is_empty() {
         v.add(
             "findings",
@@ -169,7 +174,7 @@ pub(super) async fn open(
                 .ok_or_else(|| InspectionError::NotFound(convert::finding_name(id)))?,
         );
     }
-    let Some(first) = findings.first() else {
+    let (Some(first), Some(id)) = (findings.first(), id) else {
         return Err(unvalidated("findings"));
     };
     let mut v = Violations::new();
@@ -196,6 +201,9 @@ pub(super) async fn open(
     if let Some(done) = unit.replay().await? {
         return Ok(done);
     }
+    if store::rectification::get(unit.txn(), &id).await?.is_some() {
+        return Err(InspectionError::AlreadyExists(convert::order_name(&id)));
+    }
     if let Some((finding, order)) = store::rectification::citing(unit.txn(), &ids)
         .await?
         .into_iter()
@@ -210,7 +218,7 @@ pub(super) async fn open(
     let schedule = api.schedule(&account.path, created.time, days);
     let order = Order::open(
         Opening {
-            id: format!("o{}", uuid::Uuid::now_v7().simple()),
+            id,
             account: account.id.clone(),
             organization: account.organization.clone(),
             path: account.path.clone(),

@@ -20,6 +20,7 @@ fn notice(organization: &str, findings: &[&str], period: &str) -> pb::IssueCriti
         findings: findings.iter().map(|f| (*f).to_owned()).collect(),
         orders: vec![],
         request_id: String::new(),
+        notice_id: String::new(),
     }
 }
 
@@ -70,6 +71,7 @@ async fn notices_and_bulletin(backend: Backend) {
             requirement: "删除错误表述".into(),
             deadline_working_days: 5,
             request_id: String::new(),
+            order_id: "golmud-wechat-2026-1".into(),
         })
         .await
         .expect("order")

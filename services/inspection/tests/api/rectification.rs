@@ -4,7 +4,9 @@
 
 use govmedia_kit::auth::Role;
 use govmedia_proto::{filing::v1 as fpb, inspection::v1 as pb, registry::v1 as rpb};
-use govmedia_test_support::{Backend, backend_test, next_event};
+use std::time::Duration;
+
+use govmedia_test_support::{Backend, backend_test, eventually, next_event};
 use prost::{Message, Name};
 use tonic::Code;
 
@@ -50,6 +52,7 @@ fn opening(findings: &[&str], days: i32, request_id: &str) -> pb::OpenRectificat
         requirement: "删除错误表述，公开更正，并说明审核把关整改措施".into(),
         deadline_working_days: days,
         request_id: request_id.into(),
+        order_id: String::new(),
     }
 }
 
@@ -654,6 +657,30 @@ async fn enforced_closure(backend: Backend) {
         .into_inner();
     assert_eq!(account.status, rpb::AccountStatus::Suspended as i32);
     assert_eq!(account.last_filing, filing.name);
+    // The registry writes the department's decision into the account's audit trail.
+    eventually(
+        "the enforced decision in the audit trail",
+        Duration::from_secs(20),
+        || {
+            let mut ledger = ledger.clone();
+            async move {
+                let records = ledger
+                    .list_audit_records(rpb::ListAuditRecordsRequest {
+                        resource: "accounts/golmud-wechat".into(),
+                        ..Default::default()
+                    })
+                    .await
+                    .ok()?
+                    .into_inner()
+                    .records;
+                records
+                    .iter()
+                    .any(|record| record.details.contains("\"decision\":\"ENFORCED\""))
+                    .then_some(())
+            }
+        },
+    )
+    .await;
     let reports = department
         .list_closure_reports(fpb::ListClosureReportsRequest::default())
         .await
