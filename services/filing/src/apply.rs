@@ -242,7 +242,8 @@ fn closure_report(
         })
         .unwrap_or_else(|| filing.organization.clone());
     ClosureReport {
-        id: format!("c-{}", filing.id),
+        // One report per filing: its name is the filing's.
+        id: filing.id.clone(),
         filing: filing.id.clone(),
         kind: filing.kind,
         account: account.to_owned(),

@@ -125,7 +125,7 @@ td.n {{ text-align: right; }}
         edition_zh = if internal { "内部版" } else { "公开版" },
         as_of = bulletin
             .as_of
-            .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("+08:00"))
+            .with_timezone(&govmedia_kit::calendar::SHANGHAI)
             .format("%Y-%m-%d %H:%M (+08:00)"),
     );
     if bulletin.draft {

@@ -416,6 +416,18 @@ impl MigrationTrait for EnforcedClosures {
             .col(text("reason"))
             .col(timestamp_with_time_zone("applied_at"));
         manager.create_table(reports.to_owned()).await?;
+        // The RESUME gate looks up an account's last applied suspension.
+        manager
+            .create_index(
+                Index::create()
+                    .name("filings_target_account")
+                    .table("filings")
+                    .col("target_account_id")
+                    .col("seq")
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
         manager
             .create_index(
                 Index::create()

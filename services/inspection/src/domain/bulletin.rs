@@ -248,12 +248,15 @@ pub fn compile(sources: Sources<'_>) -> Bulletin {
         })
         .collect();
     deductions.sort_by(|a, b| b.accounts.cmp(&a.accounts).then(a.item.cmp(&b.item)));
+    // Where the orders stood when the quarter ended (or now, while it runs): a published
+    // bulletin does not change because an order fell overdue afterwards.
+    let until = sources.now.min(sources.quarter.end());
     let mut rectification = Rectification::default();
     for order in sources.orders {
         rectification.opened += 1;
         match order.state {
             OrderState::Verified => rectification.verified += 1,
-            OrderState::Open if order.overdue(sources.now) => rectification.overdue += 1,
+            OrderState::Open if order.overdue(until) => rectification.overdue += 1,
             OrderState::Open | OrderState::Answered => rectification.in_progress += 1,
         }
     }

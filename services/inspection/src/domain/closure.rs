@@ -107,9 +107,11 @@ pub fn recommend(
     }
     let count = findings.len() as u32;
     if count >= thresholds.repeat_findings.max(1) {
+        // A verified order is history, not grounds: closing on it would let the account resume
+        // at once.
         let orders: Vec<String> = orders
             .iter()
-            .filter(|order| order.created.time >= since)
+            .filter(|order| order.created.time >= since && order.state != OrderState::Verified)
             .map(|order| order.id.clone())
             .collect();
         reasons.push(Reason {
@@ -261,6 +263,12 @@ mod tests {
         assert_eq!(recommended.reasons[0].ground, Ground::RepeatedFindings);
         assert_eq!(recommended.reasons[0].count, 3);
         assert_eq!(recommended.grounds, ["o-new"], "only orders of the period");
+        // A verified order of the period is no grounds: the account would resume at once.
+        let mut verified = order("o-done", "2026-10-12T10:00:00+08:00", 0);
+        verified.state = OrderState::Verified;
+        let only_verified = recommend("a", "golmud", &[verified], &findings, THRESHOLDS, since)
+            .expect("recommended");
+        assert!(only_verified.grounds.is_empty());
         // Without an order of the period there is nothing to name as grounds yet.
         let bare = recommend("a", "golmud", &[old], &findings, THRESHOLDS, since).expect("rec");
         assert!(bare.grounds.is_empty());

@@ -80,13 +80,14 @@ pub struct Candidate {
     pub reasons: Vec<String>,
 }
 
-/// The low signals of `usage` under `t`, in words.
-fn low(usage: &Usage, t: &Thresholds) -> Vec<String> {
+/// The low signals of `usage` under `t`, in words; the post count among them only when
+/// `posts` (a silent account's reason says so itself).
+fn low(usage: &Usage, t: &Thresholds, posts: bool) -> Vec<String> {
     let mut reasons = Vec::new();
     if let Some(followers) = usage.followers.filter(|f| *f < t.min_followers) {
         reasons.push(format!("粉丝 {followers} 人，低于 {}", t.min_followers));
     }
-    if usage.posts < t.min_posts {
+    if posts && usage.posts < t.min_posts {
         reasons.push(format!(
             "近 {} 天发布 {} 条，低于 {}",
             t.window_days, usage.posts, t.min_posts
@@ -144,7 +145,7 @@ pub fn candidates(accounts: &[(Subject, Usage)], t: &Thresholds) -> Vec<Candidat
                 .filter(|busiest| *busiest != subject.account && group.len() > 1);
             if usage.posts == 0 {
                 let mut reasons = vec![format!("近 {} 天无更新，单位无力维护", t.window_days)];
-                reasons.extend(low(usage, t).into_iter().filter(|r| !r.contains("发布")));
+                reasons.extend(low(usage, t, false));
                 out.push(Candidate {
                     subject: subject.clone(),
                     advice: Advice::Close,
@@ -154,7 +155,7 @@ pub fn candidates(accounts: &[(Subject, Usage)], t: &Thresholds) -> Vec<Candidat
                 });
                 continue;
             }
-            let reasons = low(usage, t);
+            let reasons = low(usage, t, true);
             if let Some(into) = other
                 && reasons.len() as u32 >= t.low_signals.max(1)
             {

@@ -1,7 +1,8 @@
 //! Calendar quarters in Asia/Shanghai time (`YYYY-Qn`): what spot checks, criticism notices and
 //! bulletins are for. A quarter begins at 00:00 (+08:00) of its first day.
 
-use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use govmedia_kit::calendar::SHANGHAI;
 
 /// A calendar quarter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -10,10 +11,6 @@ pub struct Quarter {
     pub year: i32,
     /// 1-4.
     pub quarter: u32,
-}
-
-fn shanghai() -> FixedOffset {
-    FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset")
 }
 
 impl Quarter {
@@ -31,7 +28,7 @@ impl Quarter {
 
     /// The quarter `instant` falls in (Asia/Shanghai).
     pub fn of(instant: DateTime<Utc>) -> Quarter {
-        let date = instant.with_timezone(&shanghai()).date_naive();
+        let date = instant.with_timezone(&SHANGHAI).date_naive();
         Quarter {
             year: date.year(),
             quarter: date.month0() / 3 + 1,
@@ -51,7 +48,7 @@ impl Quarter {
     pub fn start(self) -> DateTime<Utc> {
         let date = NaiveDate::from_ymd_opt(self.year, (self.quarter - 1) * 3 + 1, 1)
             .unwrap_or(NaiveDate::MIN);
-        shanghai()
+        SHANGHAI
             .from_local_datetime(&date.and_time(chrono::NaiveTime::MIN))
             .single()
             .map_or(DateTime::<Utc>::MIN_UTC, |start| start.with_timezone(&Utc))

@@ -91,6 +91,10 @@ pub struct Recheck {
     pub outcome: Verdict,
     /// The order's findings it found again (ids).
     pub still_found: Vec<String>,
+    /// The order's findings it could not judge (ids): their detector is not in the scheme or
+    /// its item was not evaluated or does not apply now, or they are a supervisor's own.
+    #[serde(default)]
+    pub not_rechecked: Vec<String>,
     /// When it was recorded.
     pub time: DateTime<Utc>,
 }
@@ -218,9 +222,10 @@ pub enum OrderError {
         /// The round.
         round: u32,
     },
-    /// The re-check still finds cited findings and no comment says why the order is verified.
+    /// The re-check still finds cited findings, or could not judge them, and no comment says
+    /// why the order is verified.
     #[error(
-        "the re-check still finds {count} of the order's findings: say in a comment why the rectification stands"
+        "the re-check still finds, or could not judge, {count} of the order's findings: say in a comment why the rectification stands"
     )]
     CommentRequired {
         /// How many.
@@ -342,29 +347,38 @@ impl Order {
         Ok(())
     }
 
+    /// Whether round `round`'s answer still waits for its re-check: the order is ANSWERED in
+    /// that round and nothing is recorded yet (a round decided meanwhile is not re-checked).
+    pub fn awaits_recheck(&self, round: u32) -> bool {
+        self.state == OrderState::Answered
+            && self.round() == round
+            && self.current().recheck.is_none()
+    }
+
     /// Records the re-check of round `round`'s answer, once; false when there is nothing to
-    /// record (no such round, no answer in it, or recorded already).
+    /// record (see [`Order::awaits_recheck`]).
     pub fn record_recheck(&mut self, round: u32, recheck: Recheck) -> bool {
-        let Some(entry) = self.rounds.iter_mut().find(|r| r.round == round) else {
-            return false;
-        };
-        if entry.answer.is_none() || entry.recheck.is_some() {
+        if !self.awaits_recheck(round) {
             return false;
         }
-        entry.recheck = Some(recheck);
+        self.current_mut().recheck = Some(recheck);
         self.version += 1;
         true
     }
 
     /// Refuses a decider of the account's own unit, or the person who answered the round.
     fn judge_not_own(&self, decider: &Stamp) -> Result<(), OrderError> {
-        let answered_by = self
+        let answered = self
             .current()
             .answer
             .as_ref()
-            .map(|answer| answer.answered.actor.as_str());
+            .map(|answer| &answer.answered);
+        // Nor the answerer's own organization: a colleague of the person who answered.
         if decider.actor_organization == self.organization
-            || answered_by == Some(decider.actor.as_str())
+            || answered.is_some_and(|answered| {
+                answered.actor == decider.actor
+                    || answered.actor_organization == decider.actor_organization
+            })
         {
             return Err(OrderError::OwnAnswer);
         }
@@ -381,10 +395,9 @@ impl Order {
         let Some(recheck) = &round.recheck else {
             return Err(OrderError::RecheckPending { round: round.round });
         };
-        if !recheck.still_found.is_empty() && comment.trim().is_empty() {
-            return Err(OrderError::CommentRequired {
-                count: recheck.still_found.len(),
-            });
+        let open = recheck.still_found.len() + recheck.not_rechecked.len();
+        if open > 0 && comment.trim().is_empty() {
+            return Err(OrderError::CommentRequired { count: open });
         }
         let current = self.current_mut();
         current.decision = Some(Change::Verified);
@@ -519,6 +532,7 @@ mod tests {
                 Verdict::Fail
             },
             still_found: still_found.iter().map(|s| (*s).to_owned()).collect(),
+            not_rechecked: vec![],
             time: at("2026-09-29T12:00:00+08:00"),
         }
     }
@@ -574,6 +588,23 @@ mod tests {
             order.verify(
                 String::new(),
                 stamp("li", "golmud-office", "2026-09-29T10:00:00+08:00")
+            ),
+            Err(OrderError::OwnAnswer)
+        );
+        // Nor a colleague of the answerer from another organization than the unit.
+        let mut by_parent = self::order(5);
+        by_parent
+            .answer(
+                "已删除".into(),
+                vec![],
+                vec![],
+                stamp("zhou", "golmud-gov", "2026-09-29T09:00:00+08:00"),
+            )
+            .expect("answer");
+        assert_eq!(
+            by_parent.verify(
+                String::new(),
+                stamp("ma", "golmud-gov", "2026-09-29T10:00:00+08:00")
             ),
             Err(OrderError::OwnAnswer)
         );
@@ -651,6 +682,50 @@ mod tests {
             ),
             Err(OrderError::InvalidTransition { .. })
         ));
+    }
+
+    #[test]
+    fn findings_the_recheck_could_not_judge_need_a_comment_too() {
+        let mut order = order(5);
+        order
+            .answer(
+                "已整改".into(),
+                vec![],
+                vec![],
+                stamp("li", "golmud", "2026-09-29T09:00:00+08:00"),
+            )
+            .expect("answer");
+        let mut unjudged = recheck(&[]);
+        unjudged.not_rechecked = vec!["f2".into()];
+        assert!(order.record_recheck(1, unjudged));
+        let supervisor = stamp("ma", "golmud-office", "2026-09-29T10:00:00+08:00");
+        assert_eq!(
+            order.verify(String::new(), supervisor.clone()),
+            Err(OrderError::CommentRequired { count: 1 })
+        );
+        order
+            .verify("人工核实已整改".into(), supervisor)
+            .expect("verified with a word");
+        // A round decided before its re-check is not re-checked any more.
+        let mut rejected = self::order(5);
+        rejected
+            .answer(
+                "已整改".into(),
+                vec![],
+                vec![],
+                stamp("li", "golmud", "2026-09-29T09:00:00+08:00"),
+            )
+            .expect("answer");
+        rejected
+            .reject(
+                "未整改".into(),
+                stamp("ma", "golmud-office", "2026-09-29T10:00:00+08:00"),
+                5,
+                Schedule::default(),
+            )
+            .expect("reject");
+        assert!(!rejected.awaits_recheck(1));
+        assert!(!rejected.record_recheck(1, recheck(&[])));
     }
 
     #[test]

@@ -116,8 +116,13 @@ async fn bulletin_of(
         .chain(notices.iter().map(|notice| notice.organization.as_str()));
     for id in named {
         if !units.contains_key(id) {
-            let unit = asker.organization(id).await?;
-            units.insert(id.to_owned(), unit.display_name);
+            // A unit the registry will not show now (moved, say) keeps its id for a name.
+            let name = match asker.organization(id).await {
+                Ok(unit) => unit.display_name,
+                Err(error) if id == region.id => return Err(error.into()),
+                Err(_) => id.to_owned(),
+            };
+            units.insert(id.to_owned(), name);
         }
     }
     let display_name = units.get(&region.id).cloned().unwrap_or_default();

@@ -528,7 +528,11 @@ fn round(round: &Round) -> pb::RectificationRound {
             late: answer.late,
         }),
         recheck: round.recheck.as_ref().map(|recheck| pb::Recheck {
-            check: check_name(&recheck.check),
+            check: if recheck.check.is_empty() {
+                String::new()
+            } else {
+                check_name(&recheck.check)
+            },
             outcome: recheck.outcome as i32,
             still_found: recheck
                 .still_found
@@ -536,6 +540,11 @@ fn round(round: &Round) -> pb::RectificationRound {
                 .map(|id| finding_name(id))
                 .collect(),
             time: Some(to_proto(recheck.time)),
+            not_rechecked: recheck
+                .not_rechecked
+                .iter()
+                .map(|id| finding_name(id))
+                .collect(),
         }),
         decision: round.decision.map_or(0, |decision| decision as i32),
         comment: round.comment.clone(),

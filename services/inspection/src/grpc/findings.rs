@@ -14,7 +14,6 @@ use crate::{
     domain::{
         Category, Evidence, Finding, Severity,
         finding::{MANUAL, excerpt},
-        within,
     },
     error::InspectionError,
     events, store,
@@ -128,12 +127,8 @@ pub(super) async fn get(
     let finding = store::findings::get(api.conn(), id)
         .await?
         .ok_or_else(|| InspectionError::NotFound(convert::finding_name(id)))?;
-    let root = api.scope(principal, None).await?;
-    if !within(&root.path, &finding.path) {
-        return Err(InspectionError::OutsideJurisdiction(convert::finding_name(
-            id,
-        )));
-    }
+    api.in_reach(principal, &finding.path, convert::finding_name(id))
+        .await?;
     Ok(convert::finding(&finding))
 }
 

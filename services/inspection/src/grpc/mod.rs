@@ -173,7 +173,37 @@ impl InspectionApi {
         if principal.has(auth::Role::System) {
             return Ok(());
         }
-        let management = match self.management.get(principal, "").await {
+        if self.in_management(principal).await? && principal.has(auth::Role::Supervisor) {
+            Ok(())
+        } else {
+            Err(InspectionError::NotManagement {
+                what: what.to_owned(),
+            })
+        }
+    }
+
+    /// PERMISSION_DENIED naming `name` unless `path` lies in `principal`'s jurisdiction.
+    pub(crate) async fn in_reach(
+        &self,
+        principal: &Principal,
+        path: &str,
+        name: String,
+    ) -> Result<(), InspectionError> {
+        let root = self.scope(principal, None).await?;
+        if within(&root.path, path) {
+            Ok(())
+        } else {
+            Err(InspectionError::OutsideJurisdiction(name))
+        }
+    }
+
+    /// Whether the caller's organization is a management department, as the registry says
+    /// (remembered briefly).
+    pub(crate) async fn in_management(
+        &self,
+        principal: &Principal,
+    ) -> Result<bool, InspectionError> {
+        Ok(match self.management.get(principal, "").await {
             Some(known) => known,
             None => {
                 let organization = self
@@ -186,14 +216,7 @@ impl InspectionApi {
                     .await;
                 organization.management_department
             }
-        };
-        if management && principal.has(auth::Role::Supervisor) {
-            Ok(())
-        } else {
-            Err(InspectionError::NotManagement {
-                what: what.to_owned(),
-            })
-        }
+        })
     }
 
     /// What wakes the collector when a feed is added.

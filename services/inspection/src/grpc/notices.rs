@@ -11,7 +11,7 @@ use govmedia_kit::{
 use govmedia_proto::inspection::v1 as pb;
 use serde_json::json;
 
-use super::{InspectionApi, convert, stamp, unvalidated};
+use super::{InspectionApi, convert, stamp, unvalidated, validation};
 use crate::{
     domain::{
         notice::{MAX_CITED, Notice},
@@ -27,25 +27,6 @@ pub const MAX_TITLE: usize = 200;
 
 /// Longest text.
 pub const MAX_TEXT: usize = 4_000;
-
-/// The ids of `names` of `collection`, validated one by one (`field[i]`), each once.
-fn cited(v: &mut Violations, field: &str, names: &[String], collection: &str) -> Vec<String> {
-    if names.len() > MAX_CITED {
-        v.add(field, format!("at most {MAX_CITED} (got {})", names.len()));
-    }
-    let mut ids: Vec<String> = Vec::new();
-    for (i, name) in names.iter().take(MAX_CITED).enumerate() {
-        let item = format!("{field}[{i}]");
-        if let Some(id) = validate::resource_id(v, &item, name, collection, true) {
-            if ids.contains(&id) {
-                v.add(item, "is named twice");
-            } else {
-                ids.push(id);
-            }
-        }
-    }
-    ids
-}
 
 pub(super) async fn issue(
     api: &InspectionApi,
@@ -78,8 +59,15 @@ pub(super) async fn issue(
     }
     validate::text(&mut v, "title", &req.title, MAX_TITLE, true);
     validate::multiline_text(&mut v, "text", &req.text, MAX_TEXT, true);
-    let findings = cited(&mut v, "findings", &req.findings, "findings");
-    let orders = cited(&mut v, "orders", &req.orders, "rectificationOrders");
+    let findings =
+        validation::resource_ids(&mut v, "findings", &req.findings, "findings", MAX_CITED);
+    let orders = validation::resource_ids(
+        &mut v,
+        "orders",
+        &req.orders,
+        "rectificationOrders",
+        MAX_CITED,
+    );
     if req.findings.is_empty() && req.orders.is_empty() {
         v.add(
             "findings",
@@ -102,10 +90,13 @@ pub(super) async fn issue(
         .await?;
     // The registry refuses a unit outside the caller's jurisdiction.
     let unit = api.scope(principal, Some(&organization)).await?;
+    // What lies outside the caller's jurisdiction is as unknown to it as what does not exist.
+    let root = api.scope(principal, None).await?;
     let mut v = Violations::new();
     for (i, id) in findings.iter().enumerate() {
         let finding = store::findings::get(api.conn(), id)
             .await?
+            .filter(|finding| within(&root.path, &finding.path))
             .ok_or_else(|| InspectionError::NotFound(convert::finding_name(id)))?;
         if !within(&unit.path, &finding.path) {
             v.add(
@@ -121,6 +112,7 @@ pub(super) async fn issue(
     for (i, id) in orders.iter().enumerate() {
         let order = store::rectification::get(api.conn(), id)
             .await?
+            .filter(|order| within(&root.path, &order.path))
             .ok_or_else(|| InspectionError::NotFound(convert::order_name(id)))?;
         if !within(&unit.path, &order.path) {
             v.add(
@@ -184,12 +176,8 @@ pub(super) async fn get(
     let notice = store::notices::get(api.conn(), &id)
         .await?
         .ok_or_else(|| InspectionError::NotFound(convert::notice_name(&id)))?;
-    let root = api.scope(principal, None).await?;
-    if !within(&root.path, &notice.path) {
-        return Err(InspectionError::OutsideJurisdiction(convert::notice_name(
-            &id,
-        )));
-    }
+    api.in_reach(principal, &notice.path, convert::notice_name(&id))
+        .await?;
     Ok(convert::notice(&notice))
 }
 

@@ -25,12 +25,12 @@ use serde_json::json;
 use super::{InspectionApi, checks, convert, stamp, unvalidated, validation};
 use crate::{
     domain::{
-        Account, Stamp, closure,
+        Stamp, closure,
         rectification::{
             Attachment, Change, MAX_DEADLINE_DAYS, MAX_FINDINGS, Opening, Order, OrderError,
             OrderState, Recheck, Schedule,
         },
-        scheme::NATIONAL,
+        scheme::{ItemStatus, NATIONAL, Verdict},
         within,
     },
     error::InspectionError,
@@ -102,14 +102,8 @@ async fn within_reach(
     principal: &Principal,
     order: &Order,
 ) -> Result<(), InspectionError> {
-    let root = api.scope(principal, None).await?;
-    if within(&root.path, &order.path) {
-        Ok(())
-    } else {
-        Err(InspectionError::OutsideJurisdiction(convert::order_name(
-            &order.id,
-        )))
-    }
+    api.in_reach(principal, &order.path, convert::order_name(&order.id))
+        .await
 }
 
 pub(super) async fn open(
@@ -128,26 +122,8 @@ pub(super) async fn open(
             "findings",
             "is required: the findings the unit must rectify",
         );
-    } else if req.findings.len() > MAX_FINDINGS {
-        v.add(
-            "findings",
-            format!(
-                "at most {MAX_FINDINGS} findings (got {})",
-                req.findings.len()
-            ),
-        );
     }
-    let mut ids: Vec<String> = Vec::new();
-    for (i, name) in req.findings.iter().take(MAX_FINDINGS).enumerate() {
-        let field = format!("findings[{i}]");
-        if let Some(id) = validate::resource_id(&mut v, &field, name, "findings", true) {
-            if ids.contains(&id) {
-                v.add(field, "is named twice");
-            } else {
-                ids.push(id);
-            }
-        }
-    }
+    let ids = validation::resource_ids(&mut v, "findings", &req.findings, "findings", MAX_FINDINGS);
     validate::multiline_text(&mut v, "requirement", &req.requirement, MAX_COMMENT, true);
     let days = deadline_days(
         &mut v,
@@ -166,11 +142,15 @@ pub(super) async fn open(
     }
     api.management_only(principal, "opening a rectification order")
         .await?;
+    // A finding outside the caller's jurisdiction is as unknown to it as one that does not
+    // exist: nothing about it is said.
+    let root = api.scope(principal, None).await?;
     let mut findings = Vec::with_capacity(ids.len());
     for id in &ids {
         findings.push(
             store::findings::get(api.conn(), id)
                 .await?
+                .filter(|finding| within(&root.path, &finding.path))
                 .ok_or_else(|| InspectionError::NotFound(convert::finding_name(id)))?,
         );
     }
@@ -334,6 +314,11 @@ pub(super) async fn answer(
     let read = load(api.conn(), &id).await?;
     // The registry refuses an account outside the caller's jurisdiction.
     api.account(principal, &read.account).await?;
+    // The unit answers: a management department answers only for its own accounts, so the
+    // office that opens and judges orders never answers them for a unit.
+    if principal.organization != read.organization && api.in_management(principal).await? {
+        return Err(refused(&read, OrderError::OwnAnswer));
+    }
     let (text, links) = (req.text.trim().to_owned(), req.links.clone());
     let response = change(
         api,
@@ -692,47 +677,73 @@ pub(crate) async fn recheck(
     let Some(read) = store::rectification::get(api.conn(), id).await? else {
         return Ok(Outcome::Done);
     };
-    let due = read
-        .rounds
-        .iter()
-        .find(|r| r.round == round)
-        .is_some_and(|r| r.answer.is_some() && r.recheck.is_none());
-    if !due {
+    if !read.awaits_recheck(round) {
         return Ok(Outcome::Done);
     }
     let Some(scheme) = store::rectification::pinned_scheme(api.conn(), id).await? else {
         return Ok(Outcome::Done);
     };
     let own = api.own_principal();
-    let account: Account = api.ledger_account(&own, &read.account).await?;
-    let (shared, judged) = checks::judge_one(api, &account, &scheme).await?;
+    // The detector of each cited finding: a re-check judges a finding by its detector's item.
+    let mut detectors = Vec::with_capacity(read.findings.len());
+    for finding in &read.findings {
+        let detector = store::findings::get(api.conn(), finding)
+            .await?
+            .map(|finding| finding.detector);
+        detectors.push((finding.clone(), detector));
+    }
+    let judged = match api.ledger_account(&own, &read.account).await {
+        Ok(account) => match checks::judge_one(api, &account, &scheme).await {
+            Ok(judged) => Some((account, judged)),
+            Err(error) if permanent(&error) => None,
+            Err(error) => return Err(error),
+        },
+        Err(error) if permanent(&error) => None,
+        Err(error) => return Err(error),
+    };
     let mut unit = api
         .writer
         .begin("RecheckRectification", &own, "", &())
         .await?;
-    let (check, _) = checks::record_one(&mut unit, &account, &scheme, &shared, judged).await?;
-    let mut order = load(unit.txn(), id).await?;
-    let previous = order.version;
-    let still_found: Vec<String> = order
-        .findings
-        .iter()
-        .filter(|finding| {
-            check
-                .items
-                .iter()
-                .any(|item| item.findings.contains(finding))
-        })
-        .cloned()
-        .collect();
-    let recorded = order.record_recheck(
-        round,
-        Recheck {
-            check: check.id.clone(),
-            outcome: check.outcome,
-            still_found,
+    let recheck = match judged {
+        Some((account, (shared, judged))) => {
+            let (check, _) =
+                checks::record_one(&mut unit, &account, &scheme, &shared, judged).await?;
+            let mut recheck = Recheck {
+                check: check.id.clone(),
+                outcome: check.outcome,
+                still_found: Vec::new(),
+                not_rechecked: Vec::new(),
+                time: unit.now(),
+            };
+            for (finding, detector) in &detectors {
+                let item = detector
+                    .as_deref()
+                    .and_then(|detector| check.items.iter().find(|item| item.detector == detector));
+                match item.map(|item| (item.status, item.findings.contains(finding))) {
+                    Some((_, true)) => recheck.still_found.push(finding.clone()),
+                    Some((ItemStatus::Clear | ItemStatus::Triggered, false)) => {}
+                    // Not in the scheme, not evaluated, not applicable now, or manual.
+                    Some((ItemStatus::NotEvaluated | ItemStatus::NotApplicable, false)) | None => {
+                        recheck.not_rechecked.push(finding.clone());
+                    }
+                }
+            }
+            recheck
+        }
+        // The account cannot be checked any more (gone from the ledger, say): the re-check is
+        // recorded as incomplete, every finding unjudged, so the supervisor can still decide.
+        None => Recheck {
+            check: String::new(),
+            outcome: Verdict::Incomplete,
+            still_found: Vec::new(),
+            not_rechecked: read.findings.clone(),
             time: unit.now(),
         },
-    );
+    };
+    let mut order = load(unit.txn(), id).await?;
+    let previous = order.version;
+    let recorded = order.record_recheck(round, recheck);
     if !recorded {
         // Recorded by another replica meanwhile: this check is not kept.
         return Ok(Outcome::Done);
@@ -830,4 +841,18 @@ pub(super) async fn recommendations(
         recommendations: rows.iter().map(convert::recommendation).collect(),
         next_page_token: next,
     })
+}
+
+/// Whether `error` will not go away by trying again (the account or the scheme is gone, the
+/// service may not see it): a re-check then records that it could not judge.
+fn permanent(error: &InspectionError) -> bool {
+    use govmedia_kit::error::ErrorCode;
+    match error {
+        InspectionError::NotFound(_) | InspectionError::OutsideJurisdiction(_) => true,
+        InspectionError::Api(error) => matches!(
+            error.code(),
+            ErrorCode::NotFound | ErrorCode::PermissionDenied | ErrorCode::FailedPrecondition
+        ),
+        _ => false,
+    }
 }

@@ -181,3 +181,29 @@ pub fn http_url(v: &mut Violations, field: &str, value: &str) {
         );
     }
 }
+
+/// The ids of `names`, resource names of `collection`, at most `max` of them, each once;
+/// every bad one a violation `field[i]`.
+pub fn resource_ids(
+    v: &mut Violations,
+    field: &str,
+    names: &[String],
+    collection: &str,
+    max: usize,
+) -> Vec<String> {
+    if names.len() > max {
+        v.add(field, format!("at most {max} (got {})", names.len()));
+    }
+    let mut ids: Vec<String> = Vec::new();
+    for (i, name) in names.iter().take(max).enumerate() {
+        let item = format!("{field}[{i}]");
+        if let Some(id) = govmedia_kit::validate::resource_id(v, &item, name, collection, true) {
+            if ids.contains(&id) {
+                v.add(item, "is named twice");
+            } else {
+                ids.push(id);
+            }
+        }
+    }
+    ids
+}

@@ -19,10 +19,15 @@ use crate::domain::{
 };
 
 fn order_of(model: row::Model) -> Result<Order, DbErr> {
+    let rounds: Vec<crate::domain::rectification::Round> =
+        from_json("order rounds", &model.rounds)?;
+    if rounds.is_empty() {
+        return Err(corrupt("order rounds of", &model.id));
+    }
     Ok(Order {
         state: OrderState::from_i32(model.state).ok_or_else(|| corrupt("state", model.state))?,
         findings: from_json("order findings", &model.findings)?,
-        rounds: from_json("order rounds", &model.rounds)?,
+        rounds,
         created: stamp(model.created_at, model.created_by, model.created_by_org),
         id: model.id,
         account: model.account_id,

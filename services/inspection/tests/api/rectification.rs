@@ -141,8 +141,9 @@ async fn order_lifecycle(backend: Backend) {
         xining
             .open_rectification_order(opening(&[&finding], 3, ""))
             .await,
-        Code::PermissionDenied,
-        "OUTSIDE_JURISDICTION",
+        // Another city's finding is as unknown to Xining as one that does not exist.
+        Code::NotFound,
+        "NOT_FOUND",
     );
     assert_invalid(
         supervisor
@@ -211,8 +212,8 @@ async fn order_lifecycle(backend: Backend) {
         xining
             .open_rectification_order(opening(&[&finding], 3, "open-golmud-1"))
             .await,
-        Code::PermissionDenied,
-        "OUTSIDE_JURISDICTION",
+        Code::NotFound,
+        "NOT_FOUND",
     );
     // A finding is in one open order at a time.
     let twice = assert_error(
