@@ -4,9 +4,13 @@ Chromium, offline) and checks what a reader will see: the page renders (a screen
 content), it asks for nothing outside itself, and every number it shows is the number
 GetBulletin gave.
 
-Usage: check_bulletin.py BULLETIN_JSON BULLETIN_HTML
+It also recounts the bulletin from the region's checks as ListChecks gave them (each account's
+latest check of the quarter) and opens the workbook export.
+
+Usage: check_bulletin.py BULLETIN_JSON BULLETIN_HTML [BULLETIN_XLSX [CHECKS_JSON]]
 """
 
+import datetime
 import html.parser
 import json
 import os
@@ -59,6 +63,32 @@ class Metrics(html.parser.HTMLParser):
         if self.open is not None:
             self.metrics.append(tuple(self.open))
             self.open = None
+
+
+def recount(bulletin, listing):
+    """The bulletin's totals, counted again from the checks: each account's latest check whose
+    time falls in the bulletin's quarter (Asia/Shanghai)."""
+    if listing.get("nextPageToken"):
+        sys.exit("the checks do not fit one page; the recount needs them all")
+    year, quarter = bulletin["period"].split("-Q")
+    shanghai = datetime.timezone(datetime.timedelta(hours=8))
+    latest = {}
+    for check in listing.get("checks", []):  # newest first
+        time = datetime.datetime.fromisoformat(check["created"]["time"].replace("Z", "+00:00"))
+        local = time.astimezone(shanghai)
+        if local.year != int(year) or (local.month - 1) // 3 + 1 != int(quarter):
+            continue
+        latest.setdefault(check["account"], check.get("outcome", "OUTCOME_UNSPECIFIED"))
+    counted = {
+        "accountsChecked": len(latest),
+        "passed": sum(1 for o in latest.values() if o == "OUTCOME_PASS"),
+        "failed": sum(1 for o in latest.values() if o == "OUTCOME_FAIL"),
+        "incomplete": sum(1 for o in latest.values() if o == "OUTCOME_INCOMPLETE"),
+    }
+    wrong = {k: (bulletin.get(k, 0), v) for k, v in counted.items() if bulletin.get(k, 0) != v}
+    if wrong:
+        sys.exit(f"the bulletin disagrees with the checks (bulletin, checks): {wrong}")
+    print(f"the checks recount to the same totals: {counted}")
 
 
 def run(browser, profile, *args):
@@ -118,6 +148,8 @@ def main():
         sys.exit(f"{html_path}:\n  " + "\n  ".join(problems))
     print(f"{html_path}: rendered by {os.path.basename(browser)}, {len(expected)} numbers equal "
           f"GetBulletin's ({get('accountsChecked')} accounts, {get('failed')} failing)")
+    if len(sys.argv) > 4:
+        recount(bulletin, json.load(open(sys.argv[4], encoding="utf-8")))
     if len(sys.argv) > 3:
         workbook = openpyxl.load_workbook(sys.argv[3])
         summary = {row[0]: row[1] for row in workbook.worksheets[0].iter_rows(min_row=2, values_only=True)}

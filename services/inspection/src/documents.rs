@@ -256,7 +256,16 @@ td.n {{ text-align: right; }}
         if internal { "<th>问题</th>" } else { "" }
     );
     for account in &bulletin.failing {
-        let categories: Vec<&str> = account.categories.iter().map(|c| c.zh()).collect();
+        let mut categories: Vec<String> = account
+            .categories
+            .iter()
+            .map(|c| c.zh().to_owned())
+            .collect();
+        if categories.is_empty()
+            && let Some(score) = account.score
+        {
+            categories.push(format!("得分 {score:.2} 未达标"));
+        }
         let _ = write!(
             page,
             r#"<tr data-account="{}"><td>{}</td><td>{}</td><td>{}</td>"#,

@@ -79,7 +79,7 @@ pub struct Criticised {
 }
 
 /// A failing account.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Failing {
     /// The account.
     pub account: String,
@@ -91,6 +91,8 @@ pub struct Failing {
     pub organization_display_name: String,
     /// The categories of the vetoes it failed on.
     pub categories: Vec<Category>,
+    /// Its score, in a scored scheme (an account fails on it when no veto applies).
+    pub score: Option<f64>,
     /// Internal edition: the items it failed on, in words; empty in the public edition.
     pub problems: Vec<String>,
     /// Internal edition: the check counted; empty in the public edition.
@@ -193,6 +195,9 @@ pub fn compile(sources: Sources<'_>) -> Bulletin {
         }
         let mut categories = BTreeSet::new();
         let mut problems = Vec::new();
+        if let Some(score) = check.score {
+            problems.push(format!("得分 {score:.2}"));
+        }
         for item in &check.items {
             if item.status != ItemStatus::Triggered {
                 continue;
@@ -222,6 +227,7 @@ pub fn compile(sources: Sources<'_>) -> Bulletin {
                 organization: check.organization.clone(),
                 organization_display_name: name_of(sources.units, &check.organization).to_owned(),
                 categories: categories.into_iter().collect(),
+                score: check.score,
                 problems: if public { Vec::new() } else { problems },
                 check: if public {
                     String::new()

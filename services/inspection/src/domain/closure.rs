@@ -71,26 +71,32 @@ pub fn period_start(now: DateTime<Utc>, quarters: u32) -> DateTime<Utc> {
         .start()
 }
 
-/// Whether `account` of `organization` is recommended for closure under `thresholds`, from its
-/// `orders` and the `findings` first found on it within the period that begins at `since`.
+/// How many of `order`'s answers were rejected.
+fn rejections(order: &Order) -> u32 {
+    order
+        .rounds
+        .iter()
+        .filter(|round| round.decision == Some(Change::Rejected))
+        .count() as u32
+}
+
+/// Whether `account` of `organization` is recommended for closure under `thresholds` at `now`,
+/// from its `orders` and the `findings` first found on it by the detectors (a supervisor's own
+/// findings do not count) within the period that begins at `since`.
 pub fn recommend(
     account: &str,
     organization: &str,
     orders: &[Order],
     findings: &[String],
     thresholds: Thresholds,
-    since: DateTime<Utc>,
+    (since, now): (DateTime<Utc>, DateTime<Utc>),
 ) -> Option<Recommendation> {
     let mut reasons = Vec::new();
     for order in orders {
         if order.state == OrderState::Verified {
             continue;
         }
-        let rejected = order
-            .rounds
-            .iter()
-            .filter(|round| round.decision == Some(Change::Rejected))
-            .count() as u32;
+        let rejected = rejections(order);
         if rejected >= thresholds.rejected_rounds.max(1) {
             reasons.push(Reason {
                 ground: Ground::StillFailing,
@@ -107,11 +113,16 @@ pub fn recommend(
     }
     let count = findings.len() as u32;
     if count >= thresholds.repeat_findings.max(1) {
-        // A verified order is history, not grounds: closing on it would let the account resume
-        // at once.
+        // Grounds are orders the unit has failed: answered and rejected at least once, or left
+        // past their deadline. A verified order is history (closing on it would let the account
+        // resume at once), and one still within its first deadline gives the unit its chance.
         let orders: Vec<String> = orders
             .iter()
-            .filter(|order| order.created.time >= since && order.state != OrderState::Verified)
+            .filter(|order| {
+                order.created.time >= since
+                    && order.state != OrderState::Verified
+                    && (rejections(order) > 0 || order.overdue(now))
+            })
             .map(|order| order.id.clone())
             .collect();
         reasons.push(Reason {
@@ -218,9 +229,10 @@ mod tests {
     #[test]
     fn an_order_rejected_twice_recommends_closure_until_verified() {
         let since = at("2026-07-01T00:00:00+08:00");
+        let now = at("2026-11-30T10:00:00+08:00");
         let once = order("o1", "2026-11-02T10:00:00+08:00", 1);
         assert_eq!(
-            recommend("a", "golmud", &[once], &[], THRESHOLDS, since),
+            recommend("a", "golmud", &[once], &[], THRESHOLDS, (since, now)),
             None
         );
         let twice = order("o2", "2026-11-02T10:00:00+08:00", 2);
@@ -230,7 +242,7 @@ mod tests {
             std::slice::from_ref(&twice),
             &[],
             THRESHOLDS,
-            since,
+            (since, now),
         )
         .expect("recommended");
         assert_eq!(recommended.reasons.len(), 1);
@@ -240,7 +252,7 @@ mod tests {
         let mut verified = twice;
         verified.state = OrderState::Verified;
         assert_eq!(
-            recommend("a", "golmud", &[verified], &[], THRESHOLDS, since),
+            recommend("a", "golmud", &[verified], &[], THRESHOLDS, (since, now)),
             None
         );
     }
@@ -248,16 +260,19 @@ mod tests {
     #[test]
     fn many_findings_in_the_period_recommend_closure_with_the_orders_of_the_period() {
         let since = at("2026-07-01T00:00:00+08:00");
+        let now = at("2026-11-30T10:00:00+08:00");
         let findings: Vec<String> = (1..=3).map(|i| format!("f{i}")).collect();
         let old = order("o-old", "2026-03-02T10:00:00+08:00", 0);
-        let recent = order("o-new", "2026-10-12T10:00:00+08:00", 0);
+        // Rejected once: the unit had its chance. Just opened, within its deadline: not yet.
+        let recent = order("o-new", "2026-10-12T10:00:00+08:00", 1);
+        let fresh = order("o-fresh", "2026-11-29T10:00:00+08:00", 0);
         let recommended = recommend(
             "a",
             "golmud",
-            &[old.clone(), recent],
+            &[old.clone(), recent, fresh],
             &findings,
             THRESHOLDS,
-            since,
+            (since, now),
         )
         .expect("recommended");
         assert_eq!(recommended.reasons[0].ground, Ground::RepeatedFindings);
@@ -266,14 +281,22 @@ mod tests {
         // A verified order of the period is no grounds: the account would resume at once.
         let mut verified = order("o-done", "2026-10-12T10:00:00+08:00", 0);
         verified.state = OrderState::Verified;
-        let only_verified = recommend("a", "golmud", &[verified], &findings, THRESHOLDS, since)
-            .expect("recommended");
+        let only_verified = recommend(
+            "a",
+            "golmud",
+            &[verified],
+            &findings,
+            THRESHOLDS,
+            (since, now),
+        )
+        .expect("recommended");
         assert!(only_verified.grounds.is_empty());
         // Without an order of the period there is nothing to name as grounds yet.
-        let bare = recommend("a", "golmud", &[old], &findings, THRESHOLDS, since).expect("rec");
+        let bare =
+            recommend("a", "golmud", &[old], &findings, THRESHOLDS, (since, now)).expect("rec");
         assert!(bare.grounds.is_empty());
         assert_eq!(
-            recommend("a", "golmud", &[], &findings[..2], THRESHOLDS, since),
+            recommend("a", "golmud", &[], &findings[..2], THRESHOLDS, (since, now)),
             None
         );
     }

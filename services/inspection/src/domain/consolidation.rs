@@ -107,10 +107,14 @@ fn low(usage: &Usage, t: &Thresholds, posts: bool) -> Vec<String> {
         }
     }
     if let Some(messages) = usage.messages.filter(|m| *m < t.min_messages) {
-        reasons.push(format!(
-            "近 {} 天收到留言 {messages} 件，低于 {}",
-            t.window_days, t.min_messages
-        ));
+        reasons.push(if messages == 0 {
+            format!("近 {} 天未收到留言", t.window_days)
+        } else {
+            format!(
+                "近 {} 天收到留言 {messages} 件，低于 {}",
+                t.window_days, t.min_messages
+            )
+        });
     }
     reasons
 }
@@ -127,9 +131,10 @@ pub fn candidates(accounts: &[(Subject, Usage)], t: &Thresholds) -> Vec<Candidat
     let mut out = Vec::new();
     for (_, mut group) in groups {
         group.sort_by(|a, b| a.0.account.cmp(&b.0.account));
-        // The busiest: most reads, then posts, then followers.
+        // The busiest that publishes at all: most reads, then posts, then followers.
         let busiest = group
             .iter()
+            .filter(|(_, usage)| usage.posts > 0)
             .max_by_key(|(subject, usage)| {
                 (
                     usage.reads,
@@ -143,7 +148,9 @@ pub fn candidates(accounts: &[(Subject, Usage)], t: &Thresholds) -> Vec<Candidat
             let other = busiest
                 .clone()
                 .filter(|busiest| *busiest != subject.account && group.len() > 1);
-            if usage.posts == 0 {
+            // Only a publishing account owes posts; a service or interaction account is judged
+            // by its use alone.
+            if usage.posts == 0 && subject.kind == super::PUBLISHING {
                 let mut reasons = vec![format!("近 {} 天无更新，单位无力维护", t.window_days)];
                 reasons.extend(low(usage, t, false));
                 out.push(Candidate {

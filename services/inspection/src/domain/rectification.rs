@@ -209,7 +209,7 @@ pub struct Order {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum OrderError {
     /// The state does not allow the step.
-    #[error("a {} order cannot be {action}", state.as_str())]
+    #[error("the order is {}; it cannot be {action}", state.as_str())]
     InvalidTransition {
         /// The current state.
         state: OrderState,

@@ -655,6 +655,7 @@ pub fn bulletin(bulletin: &Bulletin) -> pb::Bulletin {
                 organization: organization_name(&account.organization),
                 organization_display_name: account.organization_display_name.clone(),
                 categories: account.categories.iter().map(|c| *c as i32).collect(),
+                score: account.score,
                 problems: account.problems.clone(),
                 check: if account.check.is_empty() {
                     String::new()

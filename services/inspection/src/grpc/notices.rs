@@ -55,6 +55,18 @@ pub(super) async fn issue(
         Some(quarter) if !quarter.begun(now) => {
             v.add("period", format!("{quarter} has not begun"));
         }
+        // The quarter running, or the one just over (its results are published after it):
+        // a notice does not rewrite an older bulletin.
+        Some(quarter) if quarter < Quarter::of(now).back(1) => {
+            v.add(
+                "period",
+                format!(
+                    "must be {} or {}",
+                    Quarter::of(now).back(1),
+                    Quarter::of(now)
+                ),
+            );
+        }
         Some(_) => {}
     }
     validate::text(&mut v, "title", &req.title, MAX_TITLE, true);

@@ -163,9 +163,8 @@ pub(super) async fn open(
             v.add(
                 format!("findings[{i}]"),
                 format!(
-                    "is a finding of {}, not of {}: an order is about one account",
-                    convert::account_name(&finding.account),
-                    convert::account_name(&first.account)
+                    "one account per order: this is {}",
+                    convert::account_name(&finding.account)
                 ),
             );
         }
@@ -312,8 +311,7 @@ pub(super) async fn answer(
         return Ok(done);
     }
     let read = load(api.conn(), &id).await?;
-    // The registry refuses an account outside the caller's jurisdiction.
-    api.account(principal, &read.account).await?;
+    within_reach(api, principal, &read).await?;
     // The unit answers: a management department answers only for its own accounts, so the
     // office that opens and judges orders never answers them for a unit.
     if principal.organization != read.organization && api.in_management(principal).await? {
@@ -791,7 +789,8 @@ pub(super) async fn recommendations(
     }
     let after: Option<String> = page.after_json()?;
     let thresholds = api.closure;
-    let since = closure::period_start(api.writer.clock().now(), thresholds.repeat_quarters);
+    let now = api.writer.clock().now();
+    let since = closure::period_start(now, thresholds.repeat_quarters);
     let orders = store::rectification::closure_candidates(
         api.conn(),
         &scope.path,
@@ -830,7 +829,14 @@ pub(super) async fn recommendations(
         .into_iter()
         .filter(|(id, _)| after.as_ref().is_none_or(|after| id > after))
         .filter_map(|(id, (organization, orders, findings))| {
-            closure::recommend(&id, &organization, &orders, &findings, thresholds, since)
+            closure::recommend(
+                &id,
+                &organization,
+                &orders,
+                &findings,
+                thresholds,
+                (since, now),
+            )
         })
         .take(usize::try_from(page.fetch_limit()).unwrap_or(usize::MAX))
         .collect();

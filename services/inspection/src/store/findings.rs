@@ -170,7 +170,9 @@ pub async fn first_found_since(
         .column(row::Column::OrganizationId)
         .column_as(row::Column::Id.count(), "found")
         .filter(under(row::Column::OrgPath, path))
-        .filter(row::Column::CreatedAt.gte(since));
+        .filter(row::Column::CreatedAt.gte(since))
+        // A supervisor's own findings do not make an account fail repeatedly.
+        .filter(row::Column::Detector.ne(crate::domain::finding::MANUAL));
     if let Some(account) = account {
         counts = counts.filter(row::Column::AccountId.eq(account));
     }
@@ -192,6 +194,7 @@ pub async fn first_found_since(
             .column(row::Column::Id)
             .filter(row::Column::AccountId.eq(account.as_str()))
             .filter(row::Column::CreatedAt.gte(since))
+            .filter(row::Column::Detector.ne(crate::domain::finding::MANUAL))
             .order_by_asc(row::Column::Seq)
             .limit(listed)
             .into_tuple::<String>()

@@ -310,6 +310,18 @@ async fn notices_and_bulletin(backend: Backend) {
     assert_eq!(&workbook.content[..2], b"PK");
     assert!(workbook.file_name.ends_with("-internal.xlsx"));
 
+    // A notice belongs to the quarter running or the one just over: an older quarter's
+    // bulletin is not rewritten.
+    assert_invalid(
+        supervisor
+            .issue_criticism_notice(notice(
+                "organizations/golmud-edu",
+                &[&edu_finding],
+                "2026-Q3",
+            ))
+            .await,
+        "period",
+    );
     // Without a filing service the rollup says it cannot count closures, and says why.
     let rollup = supervisor
         .get_annual_rollup(pb::GetAnnualRollupRequest {
