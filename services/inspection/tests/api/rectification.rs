@@ -230,6 +230,28 @@ async fn order_lifecycle(backend: Backend) {
     let warned = changed(&suite, &order.name, pb::RectificationChange::Warned).await;
     assert!(warned.rounds[0].warned_time.is_some());
 
+    // The office that opened the order does not answer it for the unit, whatever roles its
+    // people hold; nothing changes.
+    let mut office = suite
+        .client(
+            "wu.office",
+            "golmud-office",
+            &[Role::Operator, Role::Supervisor],
+        )
+        .await;
+    assert_error(
+        office
+            .answer_rectification_order(answer(&order.name, "代为回复"))
+            .await,
+        Code::PermissionDenied,
+        "STEP_NOT_ALLOWED",
+    );
+    assert_eq!(
+        get(&mut office, &order.name).await.etag,
+        warned.etag,
+        "a refused answer changes nothing"
+    );
+
     // The unit answers; the service re-checks the account under the order's scheme version.
     let mut operator = suite
         .client("li.operator", "golmud", &[Role::Operator])
