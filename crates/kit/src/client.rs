@@ -11,7 +11,13 @@ use tonic::{
     transport::{Channel, Endpoint},
 };
 
-use crate::{auth::Principal, error::ApiError, identity::Identity, telemetry};
+use crate::{
+    auth::Principal,
+    endpoints::{BadTarget, Endpoints, Target},
+    error::ApiError,
+    identity::Identity,
+    telemetry,
+};
 
 /// Adds `authorization: Bearer <token>` and `traceparent` to outgoing calls.
 #[derive(Clone, Debug)]
@@ -57,14 +63,13 @@ pub async fn connect(uri: &str) -> Result<Channel, tonic::transport::Error> {
         .await
 }
 
-/// A channel to `uri` that connects on first use and reconnects after failures, so a service
+/// A channel to the service at `target` (`http://host:port`, several comma-separated; a name
+/// may resolve to several replicas) that balances its calls over the replicas that serve (see
+/// [`crate::endpoints`]), connects on first use and reconnects after failures, so a service
 /// starts (and keeps serving what it can) while a service it calls is down. Each call times out
-/// after `timeout`.
-pub fn lazy(uri: &str, timeout: Duration) -> Result<Channel, tonic::transport::Error> {
-    Ok(Endpoint::from_shared(uri.to_owned())?
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(timeout)
-        .connect_lazy())
+/// after `timeout`. Needs a Tokio runtime.
+pub fn lazy(target: &str, timeout: Duration) -> Result<Channel, BadTarget> {
+    Ok(Endpoints::watch(Target::parse(target)?).channel(timeout))
 }
 
 /// Another govmedia service as this one calls it on its own account: a lazy channel and this
@@ -88,7 +93,7 @@ impl Peer {
         identity: Arc<Identity>,
         root: &str,
         audience: &'static str,
-    ) -> Result<Self, tonic::transport::Error> {
+    ) -> Result<Self, BadTarget> {
         Ok(Self {
             channel: lazy(endpoint, timeout)?,
             identity,

@@ -369,6 +369,12 @@ pub struct ListenSettings {
     /// After a connection was asked to close (idle, or the server is stopping), its calls in
     /// flight get this long to finish before it is closed regardless, in ms.
     pub drain_timeout_ms: u64,
+    /// When the server is told to stop, it first reports NOT_SERVING and goes on serving for
+    /// this long, new connections included, and only then closes its port and drains: the time
+    /// callers (a Kubernetes endpoint controller, the gateway's and peers' health checks, DNS)
+    /// need to stop sending it new calls, so that none is refused. 0 closes at once (dev, tests),
+    /// in ms.
+    pub shutdown_delay_ms: u64,
     /// How often an idle HTTP/2 connection is pinged to find peers that are gone, in ms; one that
     /// does not answer within the same time is closed.
     pub keepalive_interval_ms: u64,
@@ -383,6 +389,7 @@ impl Default for ListenSettings {
             header_read_timeout_ms: 5_000,
             idle_timeout_ms: 120_000,
             drain_timeout_ms: 30_000,
+            shutdown_delay_ms: 0,
             keepalive_interval_ms: 60_000,
         }
     }

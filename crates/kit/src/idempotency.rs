@@ -2,6 +2,11 @@
 //! transaction as the change, so a repeated request either finds the key and gets the first
 //! response, or runs the change for the first time; never both, never twice.
 //!
+//! The key is claimed first thing in the write's transaction ([`claim`]): a twin of the request
+//! running at the same moment (a retry that reached another replica) waits on the claim until the
+//! first commits, then finds its response, instead of racing it to the change and failing on
+//! whatever unique constraint the change meets first.
+//!
 //! Keys are scoped by method and the whole caller (who vouched for it, its organization and its
 //! subject), so one caller's ids say nothing about another's, even one with the same subject
 //! name in another unit or from another identity provider; they are kept for
@@ -106,28 +111,58 @@ pub async fn lookup<M: Message + Default>(
     }
 }
 
-/// Stores the response under the key at `now` (no-op for an empty key).
-pub async fn remember(
+/// Claims the key for this transaction at `now`: true when it is this request's to run (or the
+/// key is empty), false when a request with the same key committed first (its response, or a
+/// REQUEST_ID_REUSED, is then what [`lookup`] finds). A twin still running holds the claim, and
+/// this waits until it commits or rolls back (PostgreSQL; SQLite runs one write at a time).
+pub async fn claim(
     conn: &impl ConnectionTrait,
     scope: &str,
     request_id: &str,
     fingerprint: &str,
-    response: &impl Message,
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
+) -> Result<bool, DbErr> {
     if request_id.is_empty() {
-        return Ok(());
+        return Ok(true);
     }
-    entity::Entity::insert(entity::ActiveModel {
+    let inserted = entity::Entity::insert(entity::ActiveModel {
         scope: Set(scope.to_owned()),
         request_id: Set(request_id.to_owned()),
         fingerprint: Set(fingerprint.to_owned()),
-        response: Set(response.encode_to_vec()),
+        response: Set(Vec::new()),
         created_at: Set(now),
     })
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::columns([entity::Column::Scope, entity::Column::RequestId])
+            .do_nothing()
+            .to_owned(),
+    )
     .exec_without_returning(conn)
-    .await
-    .map(|_| ())
+    .await?;
+    Ok(inserted > 0)
+}
+
+/// Stores the response under a key this transaction claimed (no-op for an empty key).
+pub async fn remember(
+    conn: &impl ConnectionTrait,
+    scope: &str,
+    request_id: &str,
+    response: &impl Message,
+) -> Result<(), DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+    if request_id.is_empty() {
+        return Ok(());
+    }
+    entity::Entity::update_many()
+        .col_expr(
+            entity::Column::Response,
+            Expr::value(response.encode_to_vec()),
+        )
+        .filter(entity::Column::Scope.eq(scope))
+        .filter(entity::Column::RequestId.eq(request_id))
+        .exec(conn)
+        .await
+        .map(|_| ())
 }
 
 fn reused(request_id: &str) -> ApiError {

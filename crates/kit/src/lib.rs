@@ -20,6 +20,7 @@
 //! | [`table`] | reports as workbooks: Chinese and English headers, values as text |
 //! | [`server`] | health + reflection + one tower stack + graceful shutdown |
 //! | [`client`] | channels and the interceptor carrying bearer token and trace context |
+//! | [`endpoints`] | a peer's replicas, resolved and health-checked, for balanced calls |
 
 #![forbid(unsafe_code)]
 
@@ -31,6 +32,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod deadline;
+pub mod endpoints;
 pub mod error;
 pub mod events;
 pub mod idempotency;

@@ -84,10 +84,21 @@ pub async fn serve<S, B>(
     let (stopping, stop_signal) = watch::channel(false);
     let mut connections = JoinSet::new();
     let mut last_refusal_logged: Option<Instant> = None;
+    // Told to stop: serve on, new connections included, until `stop_at` (see
+    // `ListenSettings::shutdown_delay_ms`), then close the port.
+    let delay = Duration::from_millis(settings.shutdown_delay_ms);
+    let mut stop_at: Option<Instant> = None;
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
-            () = &mut shutdown => break,
+            () = &mut shutdown, if stop_at.is_none() => {
+                if delay.is_zero() {
+                    break;
+                }
+                tracing::info!(delay_ms = settings.shutdown_delay_ms, "stopping: serving on until callers have gone elsewhere");
+                stop_at = Some(Instant::now() + delay);
+            }
+            () = sleep_until(stop_at), if stop_at.is_some() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let Some(slot) = admission.admit(peer.ip()) else {
@@ -125,6 +136,14 @@ pub async fn serve<S, B>(
     drop(listener);
     let _ = stopping.send(true);
     while connections.join_next().await.is_some() {}
+}
+
+/// Sleeps until `at` (never when there is none; the caller guards the branch).
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 fn builder(protocol: Protocol, settings: &ListenSettings) -> auto::Builder<TokioExecutor> {

@@ -63,6 +63,9 @@ pub enum ServerError {
     /// The transport failed.
     #[error("grpc transport: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// A peer's endpoint setting names no usable address.
+    #[error(transparent)]
+    Target(#[from] crate::endpoints::BadTarget),
     /// The service's settings cannot work (one line per problem).
     #[error("configuration: {}", .0.join("; "))]
     Config(Vec<String>),

@@ -204,16 +204,28 @@ where
             .trim_start_matches('/')
             .split_once('/')
             .unwrap_or((path.as_str(), ""));
-        let span = tracing::info_span!(
-            "grpc",
-            otel.name = %path.trim_start_matches('/'),
-            otel.kind = "server",
-            rpc.system = "grpc",
-            rpc.service = %service,
-            rpc.method = %method,
-            rpc.grpc.status_code = tracing::field::Empty,
-            principal = tracing::field::Empty,
-        );
+        macro_rules! grpc_span {
+            ($level:ident) => {
+                tracing::span!(
+                    tracing::Level::$level,
+                    "grpc",
+                    otel.name = %path.trim_start_matches('/'),
+                    otel.kind = "server",
+                    rpc.system = "grpc",
+                    rpc.service = %service,
+                    rpc.method = %method,
+                    rpc.grpc.status_code = tracing::field::Empty,
+                    principal = tracing::field::Empty,
+                )
+            };
+        }
+        // Health checks come every second from every caller of every replica: they are traced
+        // only at debug level, so that they neither fill the trace store nor hide the calls.
+        let span = if path.starts_with("/grpc.health.") {
+            grpc_span!(DEBUG)
+        } else {
+            grpc_span!(INFO)
+        };
         set_parent_from_headers(&span, request.headers());
         let started = Instant::now();
         let future = {

@@ -18,7 +18,7 @@ use crate::{
     audit::{self, AuditEntry},
     auth::Principal,
     clock::Clock,
-    db::{Db, WriteTxn, is_unique_violation},
+    db::{Db, WriteTxn},
     error::ApiError,
     events::outbox::{self, OutboxSignal},
     idempotency,
@@ -87,17 +87,24 @@ impl Writer {
             .begin_write()
             .await
             .map_err(|error| ApiError::unavailable("the database", &error))?;
+        let now = self.clock.now();
+        let scope = idempotency::scope(method, principal);
+        let fingerprint = idempotency::fingerprint(&principal.subject, request);
+        let claimed = idempotency::claim(&*txn, &scope, request_id, &fingerprint, now)
+            .await
+            .map_err(|error| crate::db::api_error("claiming the idempotency key", &error))?;
         Ok(Unit {
             txn,
-            now: self.clock.now(),
+            now,
             db: self.db.clone(),
             signal: self.signal.clone(),
             stream: self.stream,
             method,
-            scope: idempotency::scope(method, principal),
+            scope,
             principal: principal.clone(),
             request_id: request_id.to_owned(),
-            fingerprint: idempotency::fingerprint(&principal.subject, request),
+            fingerprint,
+            claimed,
             events: Vec::new(),
             audits: Vec::new(),
         })
@@ -116,6 +123,8 @@ pub struct Unit {
     principal: Principal,
     request_id: String,
     fingerprint: String,
+    /// Whether this unit holds the key (false: a twin with the same key committed first).
+    claimed: bool,
     /// Events published, written at commit.
     events: Vec<outbox::Pending>,
     audits: Vec<AuditEntry>,
@@ -125,6 +134,10 @@ impl Unit {
     /// The first response when this request (same key, same body, same caller) already ran;
     /// INVALID_ARGUMENT (REQUEST_ID_REUSED) when the key was used for something else.
     pub async fn replay<M: Message + Default>(&self) -> Result<Option<M>, ApiError> {
+        if self.claimed {
+            // The key is this unit's own claim: no earlier request ran under it.
+            return Ok(None);
+        }
         idempotency::lookup(&*self.txn, &self.scope, &self.request_id, &self.fingerprint).await
     }
 
@@ -189,30 +202,26 @@ impl Unit {
     /// Stores the idempotency key with `response`, commits, and wakes the outbox relay. When a
     /// concurrent twin of this request committed first, returns the twin's response instead.
     pub async fn commit<M: Message + Default>(self, response: M) -> Result<M, ApiError> {
-        let stored = idempotency::remember(
-            &*self.txn,
-            &self.scope,
-            &self.request_id,
-            &self.fingerprint,
-            &response,
-            self.now,
-        )
-        .await;
-        match stored {
-            Ok(()) => {}
-            Err(error) if is_unique_violation(&error) => {
-                drop(self.txn);
-                return idempotency::lookup(
-                    self.db.conn(),
-                    &self.scope,
-                    &self.request_id,
-                    &self.fingerprint,
+        if !self.claimed {
+            // A twin committed first: its answer is this request's answer.
+            drop(self.txn);
+            return idempotency::lookup(
+                self.db.conn(),
+                &self.scope,
+                &self.request_id,
+                &self.fingerprint,
+            )
+            .await?
+            .ok_or_else(|| {
+                ApiError::internal(
+                    "replaying a concurrent request",
+                    &"the key's first request left no response",
                 )
-                .await?
-                .ok_or_else(|| ApiError::internal("replaying a concurrent request", &error));
-            }
-            Err(error) => return Err(ApiError::internal("storing the idempotency key", &error)),
+            });
         }
+        idempotency::remember(&*self.txn, &self.scope, &self.request_id, &response)
+            .await
+            .map_err(|error| ApiError::internal("storing the idempotency key", &error))?;
         let published = !self.events.is_empty();
         if published {
             outbox::insert(&*self.txn, self.events)

@@ -118,7 +118,7 @@ impl RegistryClient {
         timeout: Duration,
         identity: Arc<Identity>,
         root: &str,
-    ) -> Result<Self, tonic::transport::Error> {
+    ) -> Result<Self, govmedia_kit::endpoints::BadTarget> {
         Ok(Self {
             channel: client::lazy(endpoint, timeout)?,
             identity,

@@ -5,6 +5,7 @@ use std::{
     net::{Ipv4Addr, SocketAddr},
 };
 
+use govmedia_kit::endpoints::problem as endpoint_problem;
 use govmedia_kit::regional::Regional;
 use serde::{Deserialize, Serialize};
 
@@ -215,19 +216,15 @@ impl FilingConfig {
                     .to_owned(),
             );
         }
-        if !(self.registry_endpoint.starts_with("http://")
-            || self.registry_endpoint.starts_with("https://"))
-        {
-            problems.push("filing.registry_endpoint must be an http:// or https:// URL".to_owned());
-        }
-        if !(self.inspection_endpoint.is_empty()
-            || self.inspection_endpoint.starts_with("http://")
-            || self.inspection_endpoint.starts_with("https://"))
-        {
-            problems.push(
-                "filing.inspection_endpoint must be an http:// or https:// URL (or empty)"
-                    .to_owned(),
-            );
+        problems.extend(endpoint_problem(
+            "filing.registry_endpoint",
+            &self.registry_endpoint,
+        ));
+        if !self.inspection_endpoint.is_empty() {
+            problems.extend(endpoint_problem(
+                "filing.inspection_endpoint",
+                &self.inspection_endpoint,
+            ));
         }
         for (name, value) in [
             ("registry_timeout_ms", self.registry_timeout_ms),

@@ -10,16 +10,16 @@ use std::{
 };
 
 use govmedia_kit::auth;
+use govmedia_kit::endpoints::Target;
 use govmedia_proto::{MethodRule, common::v1::MethodClass};
 use prost_reflect::DescriptorPool;
-use tonic::transport::{Channel, Endpoint};
 
 use crate::{
     config::GatewayConfig,
     credentials::{self, Authenticator, Caller, Minter},
     domain::{deadline, gcra::Quota},
     error::GatewayError,
-    grpc::upstream::{Received, Upstream, UpstreamError},
+    grpc::origin::Origin,
     metrics::Metrics,
     ratelimit::{LocalBudgets, RateLimiter},
 };
@@ -50,47 +50,11 @@ struct Inner {
     key_failure_quota: Quota,
     metrics: Metrics,
     pool: DescriptorPool,
+    /// Methods whose request is a stream of messages (never taken whole, never sent twice).
+    client_streams: std::collections::HashSet<String>,
     health: RwLock<BTreeMap<String, bool>>,
-}
-
-/// Where an upstream is, parsed once (forwarding a call puts its path behind these), the one
-/// connection raw calls to it go out on, and the channel for the calls the gateway makes
-/// itself (JSON transcoding, health).
-#[derive(Debug)]
-pub struct Origin {
-    scheme: http::uri::Scheme,
-    authority: http::uri::Authority,
-    connection: Upstream,
-    channel: Channel,
-}
-
-impl Origin {
-    /// The channel for calls the gateway makes itself.
-    pub fn channel(&self) -> &Channel {
-        &self.channel
-    }
-
-    /// Forwards a call to this upstream (see [`Upstream::send`]).
-    pub async fn send(
-        &self,
-        request: http::Request<axum::body::Body>,
-    ) -> Result<http::Response<Received>, UpstreamError> {
-        self.connection.send(request).await
-    }
-
-    /// The upstream's address for a call to `path_and_query`.
-    pub fn uri(&self, path_and_query: Option<&http::uri::PathAndQuery>) -> http::Uri {
-        let mut parts = http::uri::Parts::default();
-        parts.scheme = Some(self.scheme.clone());
-        parts.authority = Some(self.authority.clone());
-        parts.path_and_query = Some(
-            path_and_query
-                .cloned()
-                .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/")),
-        );
-        // Scheme, authority and path each parsed already: the parts always make a URI.
-        http::Uri::from_parts(parts).unwrap_or_default()
-    }
+    /// Set when the gateway is told to stop: it reports NOT_SERVING from then on.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 /// A call that may go through.
@@ -130,30 +94,13 @@ impl Gateway {
         metrics: Metrics,
     ) -> Result<Gateway, BuildError> {
         let mut upstreams = HashMap::new();
+        let timeout = Duration::from_millis(config.max_timeout_ms);
         for (service, uri) in &config.upstreams {
-            let parsed: http::Uri = uri
-                .parse()
+            let origin = Target::parse(uri)
+                .map_err(|error| error.0)
+                .and_then(|target| Origin::new(target, timeout))
                 .map_err(|error| BuildError(format!("upstream {service} = {uri:?}: {error}")))?;
-            let (Some("http"), Some(authority)) = (parsed.scheme_str(), parsed.authority()) else {
-                return Err(BuildError(format!(
-                    "upstream {service} = {uri:?} is not http://host:port"
-                )));
-            };
-            let endpoint = Endpoint::from_shared(uri.clone())
-                .map_err(|error| BuildError(format!("upstream {service} = {uri:?}: {error}")))?
-                .connect_timeout(Duration::from_secs(2))
-                .tcp_nodelay(true)
-                .http2_keep_alive_interval(Duration::from_secs(30))
-                .keep_alive_while_idle(true);
-            upstreams.insert(
-                service.clone(),
-                Origin {
-                    scheme: http::uri::Scheme::HTTP,
-                    authority: authority.clone(),
-                    connection: Upstream::new(authority.to_string()),
-                    channel: endpoint.connect_lazy(),
-                },
-            );
+            upstreams.insert(service.clone(), origin);
         }
         let mut pool = DescriptorPool::new();
         for set in [
@@ -163,6 +110,12 @@ impl Gateway {
             pool.decode_file_descriptor_set(set)
                 .map_err(|error| BuildError(format!("descriptors: {error}")))?;
         }
+        let client_streams = pool
+            .services()
+            .flat_map(|service| service.methods().collect::<Vec<_>>())
+            .filter(|method| method.is_client_streaming())
+            .map(|method| format!("/{}/{}", method.parent_service().full_name(), method.name()))
+            .collect();
         let limits = &config.rate_limit;
         let failures = &config.auth_failures;
         Ok(Gateway(Arc::new(Inner {
@@ -189,7 +142,9 @@ impl Gateway {
             upstreams,
             metrics,
             pool,
+            client_streams,
             health: RwLock::new(BTreeMap::new()),
+            stopping: std::sync::atomic::AtomicBool::new(false),
         })))
     }
 
@@ -226,6 +181,23 @@ impl Gateway {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         health.insert(service.to_owned(), serving);
+    }
+
+    /// Whether the request of the method at `path` is a single message (not a client stream).
+    pub fn single_request(&self, path: &str) -> bool {
+        !self.0.client_streams.contains(path)
+    }
+
+    /// Marks the gateway as stopping: its health is NOT_SERVING from now on.
+    pub fn set_stopping(&self) {
+        self.0
+            .stopping
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Whether the gateway was told to stop.
+    pub fn stopping(&self) -> bool {
+        self.0.stopping.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Every upstream service's last known health.

@@ -1,17 +1,20 @@
-//! The suite's health as the gateway sees it: every upstream service is checked periodically
-//! over grpc.health.v1, and the result is served by the gateway's own health service (per
-//! service, and `""` for the whole suite) and at `GET /healthz`.
+//! The suite's health as the gateway sees it: a service serves when at least one of its replicas
+//! answers SERVING to the kit's endpoint watcher (which asks each replica every second), and the
+//! result is served by the gateway's own health service (per service, and `""` for the whole
+//! suite) and at `GET /healthz`. A gateway told to stop reports NOT_SERVING at once, while it
+//! still serves, so that callers go to another gateway before its port closes.
 
 use std::{collections::BTreeSet, time::Duration};
 
 use govmedia_kit::CancellationToken;
-use tonic_health::{
-    ServingStatus,
-    pb::{HealthCheckRequest, health_check_response, health_client::HealthClient},
-    server::HealthReporter,
-};
+use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::gate::{Gateway, package_of};
+
+/// The gateway's own health, apart from the suite's: SERVING while this gateway takes calls,
+/// NOT_SERVING from the moment it is told to stop. Kubernetes probes ask for it (a gateway is
+/// not restarted, nor taken out of its Service, because a service behind it is down).
+pub const SELF: &str = "govmedia.gateway";
 
 /// The full names of the govmedia services in a package, e.g. `registry`.
 pub fn services_of(package: &str) -> BTreeSet<String> {
@@ -23,22 +26,12 @@ pub fn services_of(package: &str) -> BTreeSet<String> {
         .collect()
 }
 
-async fn check(channel: tonic::transport::Channel, service: &str) -> bool {
-    let request = HealthCheckRequest {
-        service: service.to_owned(),
-    };
-    matches!(
-        tokio::time::timeout(Duration::from_secs(1), HealthClient::new(channel).check(request)).await,
-        Ok(Ok(response)) if response.get_ref().status == health_check_response::ServingStatus::Serving as i32
-    )
-}
-
 /// One round: checks every upstream service and publishes the outcome.
 pub async fn refresh(gateway: &Gateway, reporter: &HealthReporter) -> bool {
     let mut all = true;
     for (package, origin) in gateway.upstreams() {
+        let serving = origin.endpoints().resolved().await.serving > 0;
         for service in services_of(package) {
-            let serving = check(origin.channel().clone(), &service).await;
             gateway.set_health(&service, serving);
             reporter
                 .set_service_status(
@@ -55,8 +48,18 @@ pub async fn refresh(gateway: &Gateway, reporter: &HealthReporter) -> bool {
     }
     reporter
         .set_service_status(
+            SELF,
+            if gateway.stopping() {
+                ServingStatus::NotServing
+            } else {
+                ServingStatus::Serving
+            },
+        )
+        .await;
+    reporter
+        .set_service_status(
             "",
-            if all {
+            if all && !gateway.stopping() {
                 ServingStatus::Serving
             } else {
                 ServingStatus::NotServing
@@ -81,6 +84,10 @@ pub fn spawn_watcher(
                 () = tokio::time::sleep(interval) => {}
             }
         }
+        gateway.set_stopping();
+        reporter
+            .set_service_status(SELF, ServingStatus::NotServing)
+            .await;
         reporter
             .set_service_status("", ServingStatus::NotServing)
             .await;

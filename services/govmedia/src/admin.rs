@@ -2,7 +2,7 @@
 //! They open the production database when `GOVMEDIA_DATABASE_URL` is set (migrations must have
 //! run), else the SQLite file of `govmedia dev` in the data directory.
 
-use std::{collections::BTreeSet, path::Path};
+use std::{collections::BTreeSet, path::Path, time::Duration};
 
 use anyhow::Context as _;
 use govmedia_gateway::apikeys;
@@ -22,7 +22,7 @@ async fn open(settings: &Settings, data_dir: &Path, schema: &str) -> anyhow::Res
         services::find_schema(schema).with_context(|| format!("unknown service {schema:?}"))?;
     if settings.database.url.is_some() {
         let db = crate::serve::open(settings, schema).await?;
-        let pending = (found.pending)(db.clone()).await?;
+        let pending = (found.pending)(db.clone(), found.name).await?;
         anyhow::ensure!(pending == 0, "run `govmedia migrate {schema}` first");
         return Ok(db);
     }
@@ -305,5 +305,38 @@ pub async fn replay_event(
     let requested = govmedia_kit::events::consumer::replay(&db, event_id).await?;
     anyhow::ensure!(requested, "{service} has no dead letter {event_id}");
     println!("{event_id}: the {service} consumer handles it again at its next round");
+    Ok(())
+}
+
+/// `govmedia probe`: SERVING or an error that says what was answered instead.
+pub async fn probe(addr: &str, service: &str) -> anyhow::Result<()> {
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
+    const WITHIN: Duration = Duration::from_secs(3);
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .with_context(|| format!("{addr:?} is not host:port"))?
+        .connect_timeout(WITHIN)
+        .timeout(WITHIN)
+        .connect()
+        .await
+        .with_context(|| format!("cannot connect to {addr}"))?;
+    let answer = HealthClient::new(channel)
+        .check(HealthCheckRequest {
+            service: service.to_owned(),
+        })
+        .await
+        .map_err(|status| {
+            anyhow::anyhow!("{addr} answered {:?}: {}", status.code(), status.message())
+        })?
+        .into_inner()
+        .status;
+    let status = ServingStatus::try_from(answer).unwrap_or(ServingStatus::Unknown);
+    anyhow::ensure!(
+        status == ServingStatus::Serving,
+        "{addr} is {}",
+        status.as_str_name()
+    );
+    println!("SERVING");
     Ok(())
 }

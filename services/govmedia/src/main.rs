@@ -97,6 +97,16 @@ enum Command {
         #[command(subcommand)]
         command: JobsCommand,
     },
+    /// Asks a govmedia port's grpc.health.v1 whether it serves; exits 0 only when it does (the
+    /// container image's health check).
+    Probe {
+        /// `host:port` of the gRPC port.
+        #[arg(long, default_value = "127.0.0.1:50061")]
+        addr: String,
+        /// The gRPC service to ask about; the whole server when empty.
+        #[arg(long, default_value = "")]
+        service: String,
+    },
     /// The services' identity keys.
     Keys {
         #[command(subcommand)]
@@ -308,6 +318,7 @@ fn main() -> ExitCode {
                     }
                 }
             }),
+            Command::Probe { addr, service } => runtime.block_on(admin::probe(&addr, &service)),
             Command::Keys { command } => match command {
                 KeysCommand::Generate { out } => admin::generate_keys(&out),
                 KeysCommand::Sign {

@@ -38,7 +38,7 @@ async fn prepare(db: &Db, schema: &Schema, migrate: bool) -> anyhow::Result<()> 
             .await
             .context("running migrations");
     }
-    let pending = (schema.pending)(db.clone())
+    let pending = (schema.pending)(db.clone(), schema.name)
         .await
         .context("reading the migration state")?;
     anyhow::ensure!(
@@ -77,7 +77,13 @@ pub async fn run(settings: Settings, name: &str, migrate: bool) -> anyhow::Resul
     let schema = services::find_schema(name)
         .with_context(|| format!("unknown service {name:?}; known: {}", services::names()))?;
     let _telemetry = telemetry::init(&format!("govmedia-{name}"), &settings.telemetry)?;
-    let tokens = Arc::new(TokenKeys::from_settings(&settings.auth, false)?);
+    // Only the gateway checks the tokens of people and outside systems; a service behind it
+    // never holds the secret that signs them.
+    let tokens = if name == govmedia_gateway::NAME {
+        Some(Arc::new(TokenKeys::from_settings(&settings.auth, false)?))
+    } else {
+        None
+    };
     settings.calendar.load()?;
     settings.check_listen()?;
     settings
@@ -96,7 +102,7 @@ pub async fn run(settings: Settings, name: &str, migrate: bool) -> anyhow::Resul
     prepare(&db, &schema, migrate).await?;
     let context = context(&settings, db, name).await?;
     let shutdown = CancellationToken::new();
-    let mut serving = if name == govmedia_gateway::NAME {
+    let mut serving = if let Some(tokens) = tokens {
         let grpc = server::bind(settings.gateway.listen).await?;
         let http = server::bind(settings.gateway.http_listen).await?;
         tracing::info!(service = name, addr = %grpc.local_addr()?, http = %http.local_addr()?, "serving");
@@ -162,7 +168,7 @@ pub async fn migrate(settings: Settings, names: &[String]) -> anyhow::Result<()>
     };
     for schema in selected {
         let db = open(&settings, schema.name).await?;
-        let pending = (schema.pending)(db.clone()).await?;
+        let pending = (schema.pending)(db.clone(), schema.name).await?;
         (schema.migrate)(db)
             .await
             .with_context(|| format!("migrating {}", schema.name))?;

@@ -22,18 +22,54 @@ pub struct Schema {
     pub name: &'static str,
     /// Runs its migrations.
     pub migrate: fn(Db) -> BoxFuture<'static, Result<(), DbErr>>,
-    /// How many of its migrations have not run yet.
-    pub pending: fn(Db) -> BoxFuture<'static, Result<usize, DbErr>>,
+    /// How many of its migrations have not run yet (the second argument is its name).
+    pub pending: fn(Db, &'static str) -> BoxFuture<'static, Result<usize, DbErr>>,
 }
 
-fn schema<M: MigratorTrait>(name: &'static str) -> Schema {
+fn schema<M: MigratorTrait + 'static>(name: &'static str) -> Schema {
     Schema {
         name,
         migrate: |db| Box::pin(async move { db.migrate::<M>().await }),
-        pending: |db| {
-            Box::pin(async move { M::get_pending_migrations(db.conn()).await.map(|p| p.len()) })
-        },
+        pending: |db, name| Box::pin(pending::<M>(db, name)),
     }
+}
+
+/// How many of `M`'s migrations the database has not run. Migrations the database ran and this
+/// binary does not know (a newer release migrated it: expand first, contract later) do not stop
+/// it, so that during a rolling upgrade a replica of the release before can still (re)start.
+async fn pending<M: MigratorTrait + 'static>(db: Db, name: &'static str) -> Result<usize, DbErr> {
+    use sea_orm::{ConnectionTrait as _, Statement};
+    let query = Statement::from_string(
+        db.conn().get_database_backend(),
+        format!("SELECT version FROM {}", M::migration_table_name()),
+    );
+    let Ok(rows) = db.conn().query_all_raw(query).await else {
+        // No migration table yet: nothing ran.
+        return M::get_pending_migrations(db.conn()).await.map(|p| p.len());
+    };
+    let applied: std::collections::BTreeSet<String> = rows
+        .iter()
+        .filter_map(|row| row.try_get::<String>("", "version").ok())
+        .collect();
+    let known: Vec<String> = M::migrations()
+        .iter()
+        .map(|migration| migration.name().to_owned())
+        .collect();
+    let ahead = applied
+        .iter()
+        .filter(|version| !known.contains(version))
+        .count();
+    if ahead > 0 {
+        tracing::info!(
+            service = name,
+            ahead,
+            "the database holds migrations newer than this release (it was upgraded); running on it"
+        );
+    }
+    Ok(known
+        .iter()
+        .filter(|version| !applied.contains(*version))
+        .count())
 }
 
 /// Every schema.

@@ -355,42 +355,19 @@ impl InspectionConfig {
                     .to_owned(),
             );
         }
-        for (name, endpoint, example, optional) in [
-            (
-                "registry_endpoint",
-                &self.registry_endpoint,
-                "http://127.0.0.1:50061",
-                false,
-            ),
-            (
-                "routing_endpoint",
-                &self.routing_endpoint,
-                "http://127.0.0.1:50064",
-                true,
-            ),
-            (
-                "vendor_endpoint",
-                &self.vendor_endpoint,
-                "http://127.0.0.1:50063",
-                true,
-            ),
-            (
-                "filing_endpoint",
-                &self.filing_endpoint,
-                "http://127.0.0.1:50062",
-                true,
-            ),
+        for (name, endpoint, optional) in [
+            ("registry_endpoint", &self.registry_endpoint, false),
+            ("routing_endpoint", &self.routing_endpoint, true),
+            ("vendor_endpoint", &self.vendor_endpoint, true),
+            ("filing_endpoint", &self.filing_endpoint, true),
         ] {
             if optional && endpoint.is_empty() {
                 continue;
             }
-            match endpoint.parse::<tonic::transport::Uri>() {
-                Ok(uri) if uri.scheme_str().is_some() && uri.host().is_some() => {}
-                _ => problems.push(format!(
-                    "inspection.{name} {endpoint:?} is not a URL like {example}{}",
-                    if optional { " (or empty)" } else { "" }
-                )),
-            }
+            problems.extend(govmedia_kit::endpoints::problem(
+                &format!("inspection.{name}"),
+                endpoint,
+            ));
         }
         if self.registry_timeout_ms == 0 || self.peer_timeout_ms == 0 || self.probe_timeout_ms == 0
         {

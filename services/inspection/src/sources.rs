@@ -86,7 +86,7 @@ fn peer(
     config: &InspectionConfig,
     identity: &Arc<Identity>,
     name: &'static str,
-) -> Result<Option<Peer>, tonic::transport::Error> {
+) -> Result<Option<Peer>, govmedia_kit::endpoints::BadTarget> {
     if endpoint.is_empty() {
         return Ok(None);
     }
@@ -131,7 +131,7 @@ impl Sources {
     pub fn new(
         config: &InspectionConfig,
         identity: &Arc<Identity>,
-    ) -> Result<Self, tonic::transport::Error> {
+    ) -> Result<Self, govmedia_kit::endpoints::BadTarget> {
         Ok(Sources {
             routing: peer(&config.routing_endpoint, config, identity, "routing")?,
             vendor: peer(&config.vendor_endpoint, config, identity, "vendor")?,

@@ -261,13 +261,10 @@ impl RoutingConfig {
                     .to_owned(),
             );
         }
-        match self.registry_endpoint.parse::<tonic::transport::Uri>() {
-            Ok(uri) if uri.scheme_str().is_some() && uri.host().is_some() => {}
-            _ => problems.push(format!(
-                "routing.registry_endpoint {:?} is not a URL like http://127.0.0.1:50061",
-                self.registry_endpoint
-            )),
-        }
+        problems.extend(govmedia_kit::endpoints::problem(
+            "routing.registry_endpoint",
+            &self.registry_endpoint,
+        ));
         if let Err(problem) = self.vault() {
             problems.push(problem);
         }

@@ -185,24 +185,11 @@ impl VendorConfig {
                     .to_owned(),
             );
         }
-        for (name, endpoint, example) in [
-            (
-                "registry_endpoint",
-                &self.registry_endpoint,
-                "http://127.0.0.1:50061",
-            ),
-            (
-                "filing_endpoint",
-                &self.filing_endpoint,
-                "http://127.0.0.1:50062",
-            ),
+        for (name, endpoint) in [
+            ("vendor.registry_endpoint", &self.registry_endpoint),
+            ("vendor.filing_endpoint", &self.filing_endpoint),
         ] {
-            match endpoint.parse::<tonic::transport::Uri>() {
-                Ok(uri) if uri.scheme_str().is_some() && uri.host().is_some() => {}
-                _ => problems.push(format!(
-                    "vendor.{name} {endpoint:?} is not a URL like {example}"
-                )),
-            }
+            problems.extend(govmedia_kit::endpoints::problem(name, endpoint));
         }
         for (name, value) in [
             ("registry_timeout_ms", self.registry_timeout_ms),

@@ -313,8 +313,11 @@ pub async fn process<H: EventHandler>(
             }
         }
     }
-    .instrument(span)
+    .instrument(span.clone())
     .await;
+    // One line per delivery at debug level: which replica applied which event, and which
+    // recognised a redelivered one as done (the replica proof counts these).
+    span.in_scope(|| tracing::debug!(outcome = ?outcome, "event handled"));
     if outcome != Outcome::Failed {
         subscriber
             .ack(&spec.stream, &spec.group, &delivery.entry_id)

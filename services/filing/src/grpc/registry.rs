@@ -36,7 +36,7 @@ impl Registry {
     pub fn new(
         config: &FilingConfig,
         identity: Arc<Identity>,
-    ) -> Result<Self, tonic::transport::Error> {
+    ) -> Result<Self, govmedia_kit::endpoints::BadTarget> {
         Ok(Self(RegistryClient::new(
             &config.registry_endpoint,
             Duration::from_millis(config.registry_timeout_ms),

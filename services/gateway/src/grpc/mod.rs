@@ -2,6 +2,7 @@
 //! and reflection over every govmedia service are answered here; every other call is admitted
 //! and forwarded by [`proxy`].
 
+pub mod origin;
 pub mod proxy;
 pub mod relay;
 pub mod upstream;

@@ -11,7 +11,9 @@ use govmedia_kit::{error::ApiError, telemetry};
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use http_body::Body as _;
 
-use super::relay;
+use govmedia_proto::common::v1::MethodClass;
+
+use super::{origin::Outgoing, relay};
 use crate::{
     domain::deadline,
     error::GatewayError,
@@ -103,9 +105,13 @@ async fn forward_inner(
     parts.headers = metadata.into_headers();
     parts.version = http::Version::HTTP_2;
     parts.uri = admission.origin.uri(parts.uri.path_and_query());
-    let upstream_request = Request::from_parts(parts, body);
-
-    match tokio::time::timeout_at(ends.at, admission.origin.send(upstream_request)).await {
+    let read = matches!(admission.rule.class, MethodClass::Read);
+    let single = gateway.single_request(path);
+    let sent = async {
+        let outgoing = Outgoing::take(body, single).await?;
+        admission.origin.send(parts, outgoing, read).await
+    };
+    match tokio::time::timeout_at(ends.at, sent).await {
         Err(_) => Err(GatewayError::DeadlineExceeded(deadline)),
         Ok(Err(error)) => Err(GatewayError::UpstreamUnavailable {
             service: admission.service.to_owned(),

@@ -75,6 +75,30 @@ pub enum UpstreamError {
     /// The HTTP/2 connection failed or refused the call.
     #[error("{0}")]
     Http2(#[from] h2::Error),
+    /// The upstream's name resolves to no address.
+    #[error("{0} resolves to no address")]
+    NoAddress(String),
+    /// The caller's request broke off before it was whole.
+    #[error("the request broke off: {0}")]
+    Caller(String),
+}
+
+impl UpstreamError {
+    /// Whether the service may have seen the call. It has not when no connection could be
+    /// made, when the stream was refused (REFUSED_STREAM: the server took none of it), or when it
+    /// was beyond the last stream a GOAWAY said the server would process.
+    pub fn reached_service(&self) -> bool {
+        match self {
+            UpstreamError::Connect(..)
+            | UpstreamError::ConnectTimeout(_)
+            | UpstreamError::NoAddress(_)
+            | UpstreamError::Caller(_) => false,
+            UpstreamError::Http2(error) => {
+                !(error.reason() == Some(h2::Reason::REFUSED_STREAM)
+                    || (error.is_go_away() && error.is_remote()))
+            }
+        }
+    }
 }
 
 /// One upstream service's connection, made when first needed and replaced when it ends.

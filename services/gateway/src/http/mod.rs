@@ -84,7 +84,7 @@ fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
 
 async fn healthz(State(gateway): State<Gateway>) -> Response {
     let services = gateway.health();
-    let serving = !services.is_empty() && services.values().all(|ok| *ok);
+    let serving = !gateway.stopping() && !services.is_empty() && services.values().all(|ok| *ok);
     let body = serde_json::json!({
         "status": if serving { "SERVING" } else { "NOT_SERVING" },
         // Where rate budgets are kept right now: shared in Redis, or this replica's own while

@@ -350,13 +350,24 @@ fn serve_refuses_to_start_unsafely() {
         "{no_database:?}"
     );
 
-    let dev_secret = govmedia(&["serve", "registry"])
+    // The gateway, which checks the tokens of people and systems, refuses the development
+    // secret; a service behind it never reads the secret at all.
+    let dev_secret = govmedia(&["serve", "gateway"])
         .env("GOVMEDIA_JWT_SECRET", DEV_JWT_SECRET)
         .env("GOVMEDIA_DATABASE_URL", "sqlite::memory:")
         .output()
         .expect("run");
     assert!(!dev_secret.status.success());
     assert!(String::from_utf8_lossy(&dev_secret.stderr).contains("development JWT secret"));
+    let no_secret = govmedia(&["serve", "gateway"])
+        .envs(identity_of(keys.path(), "gateway"))
+        .env("GOVMEDIA_DATABASE_URL", "sqlite::memory:")
+        .output()
+        .expect("run");
+    assert!(
+        String::from_utf8_lossy(&no_secret.stderr).contains("GOVMEDIA_JWT_SECRET"),
+        "{no_secret:?}"
+    );
 
     let unknown = govmedia(&["serve", "bulletin"]).output().expect("run");
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown service"));
@@ -470,6 +481,22 @@ async fn migrate_then_serve(backend: Backend) {
         .output()
         .expect("run");
     assert!(String::from_utf8_lossy(&again.stdout).contains("registry: 0 migration(s) applied"));
+
+    // A newer release migrated the database further (expand first, contract later): this
+    // release still starts on it, as a replica of it must during a rolling upgrade.
+    {
+        use sea_orm::ConnectionTrait as _;
+        let db = govmedia_kit::db::Db::connect(&backends.database, "registry")
+            .await
+            .expect("database");
+        db.conn()
+            .execute_unprepared(
+                "INSERT INTO seaql_migrations (version, applied_at) \
+                 VALUES ('m29990101_000001_a_later_release', 0)",
+            )
+            .await
+            .expect("a later release's migration");
+    }
 
     let mut server = Running::start(with_backends(&["serve", "registry"]));
     let addr = address_in(&server.wait_for("serving"));

@@ -471,7 +471,7 @@ impl InspectionApi {
 pub fn registry(
     config: &InspectionConfig,
     identity: Arc<Identity>,
-) -> Result<RegistryClient, tonic::transport::Error> {
+) -> Result<RegistryClient, govmedia_kit::endpoints::BadTarget> {
     RegistryClient::new(
         &config.registry_endpoint,
         Duration::from_millis(config.registry_timeout_ms),

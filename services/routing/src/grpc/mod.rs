@@ -123,7 +123,7 @@ impl RoutingApi {
 pub fn registry(
     config: &RoutingConfig,
     identity: Arc<Identity>,
-) -> Result<RegistryClient, tonic::transport::Error> {
+) -> Result<RegistryClient, govmedia_kit::endpoints::BadTarget> {
     RegistryClient::new(
         &config.registry_endpoint,
         Duration::from_millis(config.registry_timeout_ms),

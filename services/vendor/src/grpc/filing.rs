@@ -49,7 +49,7 @@ impl Filings {
     pub fn new(
         config: &VendorConfig,
         identity: Arc<Identity>,
-    ) -> Result<Self, tonic::transport::Error> {
+    ) -> Result<Self, govmedia_kit::endpoints::BadTarget> {
         Ok(Self(Peer::new(
             &config.filing_endpoint,
             Duration::from_millis(config.filing_timeout_ms),

@@ -114,7 +114,7 @@ impl VendorApi {
 pub fn registry(
     config: &VendorConfig,
     identity: Arc<Identity>,
-) -> Result<RegistryClient, tonic::transport::Error> {
+) -> Result<RegistryClient, govmedia_kit::endpoints::BadTarget> {
     RegistryClient::new(
         &config.registry_endpoint,
         Duration::from_millis(config.registry_timeout_ms),
