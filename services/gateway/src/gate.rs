@@ -95,11 +95,22 @@ impl Gateway {
     ) -> Result<Gateway, BuildError> {
         let mut upstreams = HashMap::new();
         let timeout = Duration::from_millis(config.max_timeout_ms);
+        // Every unusable upstream is named, by its setting, before any is used.
+        let problems: Vec<String> = config
+            .upstreams
+            .iter()
+            .filter_map(|(service, uri)| {
+                govmedia_kit::endpoints::problem(&format!("gateway.upstreams.{service}"), uri)
+            })
+            .collect();
+        if !problems.is_empty() {
+            return Err(BuildError(problems.join("; ")));
+        }
         for (service, uri) in &config.upstreams {
             let origin = Target::parse(uri)
                 .map_err(|error| error.0)
                 .and_then(|target| Origin::new(target, timeout))
-                .map_err(|error| BuildError(format!("upstream {service} = {uri:?}: {error}")))?;
+                .map_err(|error| BuildError(format!("gateway.upstreams.{service}: {error}")))?;
             upstreams.insert(service.clone(), origin);
         }
         let mut pool = DescriptorPool::new();

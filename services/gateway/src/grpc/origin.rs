@@ -166,6 +166,7 @@ impl Origin {
         head: http::request::Parts,
         body: Outgoing,
         read: bool,
+        until: tokio::time::Instant,
     ) -> Result<Response<Received>, UpstreamError> {
         let offered = self.endpoints.resolved().await.offered;
         if offered.is_empty() {
@@ -182,7 +183,17 @@ impl Origin {
         loop {
             let address = self.pick(&offered, &tried);
             tried.push(address);
-            let request = Request::from_parts(copy_head(&head), Body::from(whole.clone()));
+            let mut again = copy_head(&head);
+            if tried.len() > 1 {
+                // The replica is told the time that is left, not the call's whole deadline.
+                let left = until.saturating_duration_since(tokio::time::Instant::now());
+                if let Ok(value) =
+                    http::HeaderValue::try_from(crate::domain::deadline::format(left))
+                {
+                    again.headers.insert("grpc-timeout", value);
+                }
+            }
+            let request = Request::from_parts(again, Body::from(whole.clone()));
             let error = match self.connection(address).send(request).await {
                 Ok(response) => return Ok(response),
                 Err(error) => error,

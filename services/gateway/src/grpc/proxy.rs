@@ -109,7 +109,7 @@ async fn forward_inner(
     let single = gateway.single_request(path);
     let sent = async {
         let outgoing = Outgoing::take(body, single).await?;
-        admission.origin.send(parts, outgoing, read).await
+        admission.origin.send(parts, outgoing, read, ends.at).await
     };
     match tokio::time::timeout_at(ends.at, sent).await {
         Err(_) => Err(GatewayError::DeadlineExceeded(deadline)),

@@ -368,6 +368,32 @@ fn serve_refuses_to_start_unsafely() {
         String::from_utf8_lossy(&no_secret.stderr).contains("GOVMEDIA_JWT_SECRET"),
         "{no_secret:?}"
     );
+    // Every unusable upstream is named by its setting, all at once.
+    let upstreams = tempfile::tempdir().expect("dir");
+    let bad_upstreams = govmedia(&["serve", "gateway", "--migrate"])
+        .envs(identity_of(keys.path(), "gateway"))
+        .env(
+            "GOVMEDIA_JWT_SECRET",
+            "a-production-secret-of-at-least-32-bytes",
+        )
+        .env(
+            "GOVMEDIA_DATABASE_URL",
+            format!(
+                "sqlite://{}?mode=rwc",
+                upstreams.path().join("gateway.db").display()
+            ),
+        )
+        .env("GOVMEDIA_GATEWAY__UPSTREAMS__REGISTRY", "https://x:1")
+        .env("GOVMEDIA_GATEWAY__UPSTREAMS__FILING", "http://a:1,")
+        .output()
+        .expect("run");
+    assert!(!bad_upstreams.status.success());
+    let stderr = String::from_utf8_lossy(&bad_upstreams.stderr);
+    assert!(
+        stderr.contains("gateway.upstreams.registry")
+            && stderr.contains("gateway.upstreams.filing"),
+        "{stderr}"
+    );
 
     let unknown = govmedia(&["serve", "bulletin"]).output().expect("run");
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown service"));
