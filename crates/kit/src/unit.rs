@@ -143,6 +143,9 @@ impl Unit {
 
     /// After a write lost a race on a unique constraint: the response of a twin request with the
     /// same key that committed first, if that is what happened. Ends the unit (rolled back).
+    /// Since the key is claimed at [`Writer::begin`], a twin with the same key cannot commit
+    /// while this unit holds the claim, so for a unit that holds it this finds nothing and the
+    /// race was with another request: the handler answers with its own error (ALREADY_EXISTS).
     pub async fn into_replay<M: Message + Default>(self) -> Result<Option<M>, ApiError> {
         drop(self.txn);
         idempotency::lookup(

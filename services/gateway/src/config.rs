@@ -48,7 +48,8 @@ pub struct GatewayConfig {
     pub api_key_lookups_per_minute: u32,
     /// Look-ups allowed at once beyond the rate.
     pub api_key_lookup_burst: u32,
-    /// How often upstream health is checked, in ms.
+    /// How often the gateway's health service republishes each upstream's health, in ms (the
+    /// replicas themselves are asked every second by the kit's endpoint watcher).
     pub health_interval_ms: u64,
     /// The most of one call's response the gateway holds while its caller reads, in bytes. The
     /// gateway reads every response as fast as its service sends it, so that a caller who

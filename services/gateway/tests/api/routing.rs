@@ -1,4 +1,7 @@
-use std::time::Duration;
+use std::{
+    sync::atomic::{AtomicUsize, Ordering},
+    time::Duration,
+};
 
 use govmedia_kit::auth::Role;
 use govmedia_proto::registry::v1 as pb;
@@ -386,4 +389,120 @@ async fn the_callers_trace_crosses_the_gateway(backend: Backend) {
 backend_test!(
     the_callers_trace_crosses_the_gateway_on,
     the_callers_trace_crosses_the_gateway
+);
+
+/// A replica that says it serves but refuses every call with REFUSED_STREAM, as an HTTP/2 server
+/// does with a stream it will not process (one that is stopping, or full): the gateway knows
+/// such a call never reached it. Counts the calls it refused.
+async fn refusing_replica() -> (std::net::SocketAddr, std::sync::Arc<AtomicUsize>) {
+    use prost::Message as _;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let refused = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = refused.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let Ok(mut connection) = h2::server::handshake(socket).await else {
+                    return;
+                };
+                while let Some(Ok((request, mut respond))) = connection.accept().await {
+                    if request.uri().path() != "/grpc.health.v1.Health/Check" {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        respond.send_reset(h2::Reason::REFUSED_STREAM);
+                        continue;
+                    }
+                    let message = tonic_health::pb::HealthCheckResponse {
+                        status: tonic_health::pb::health_check_response::ServingStatus::Serving
+                            as i32,
+                    }
+                    .encode_to_vec();
+                    let mut framed = vec![0u8];
+                    framed.extend(u32::try_from(message.len()).expect("len").to_be_bytes());
+                    framed.extend(message);
+                    let head = http::Response::builder()
+                        .header("content-type", "application/grpc")
+                        .body(())
+                        .expect("response");
+                    let Ok(mut send) = respond.send_response(head, false) else {
+                        continue;
+                    };
+                    let _ = send.send_data(bytes::Bytes::from(framed), false);
+                    let mut trailers = http::HeaderMap::new();
+                    trailers.insert("grpc-status", http::HeaderValue::from_static("0"));
+                    let _ = send.send_trailers(trailers);
+                }
+            });
+        }
+    });
+    (addr, refused)
+}
+
+/// Of two replicas that both report SERVING, one refuses every stream: the gateway sends each
+/// call it refused to the other, a write as well as a read (the refusing one never saw it), so no
+/// caller sees the refusal and the write happens once.
+async fn a_call_a_replica_refused_goes_to_another(backend: Backend) {
+    let suite = Suite::spawn(backend, |_| {}).await;
+    let (refusing, refused) = refusing_replica().await;
+    let live = suite.registry;
+    let (addr, _) = suite
+        .extra_gateway(|config| {
+            config.upstreams.insert(
+                "registry".into(),
+                format!("http://{refusing},http://{live}"),
+            );
+        })
+        .await;
+    let channel = govmedia_kit::client::connect(&format!("http://{addr}"))
+        .await
+        .expect("connect");
+    let token = suite.token("sup", "qinghai", &[Role::Supervisor]);
+    let mut client = pb::registry_service_client::RegistryServiceClient::with_interceptor(
+        channel,
+        govmedia_kit::client::Credentials::bearer(&token).expect("creds"),
+    );
+    for _ in 0..6 {
+        client
+            .get_organization(pb::GetOrganizationRequest {
+                name: "organizations/qinghai".into(),
+            })
+            .await
+            .expect("a read refused by one replica is answered by the other");
+    }
+    let mut created = Vec::new();
+    for index in 0..4 {
+        created.push(
+            client
+                .create_organization(pb::CreateOrganizationRequest {
+                    organization_id: format!("qinghai-resent-{index}"),
+                    organization: Some(pb::Organization {
+                        parent: "organizations/qinghai".into(),
+                        display_name: format!("青海省重发验证部门{index}"),
+                        level: govmedia_proto::common::v1::AdministrativeLevel::Provincial as i32,
+                        kind: pb::OrganizationKind::Department as i32,
+                        ..Default::default()
+                    }),
+                    request_id: format!("resent-{index}"),
+                })
+                .await
+                .expect("a write refused by one replica is made by the other")
+                .into_inner(),
+        );
+    }
+    // Turn by turn, half the calls went to the refusing replica first.
+    assert!(
+        refused.load(Ordering::SeqCst) >= 2,
+        "the refusing replica was never tried: {}",
+        refused.load(Ordering::SeqCst)
+    );
+    for organization in created {
+        assert_eq!(organization.etag, "1", "{organization:?}");
+    }
+}
+backend_test!(
+    a_call_a_replica_refused_goes_to_another_on,
+    a_call_a_replica_refused_goes_to_another
 );

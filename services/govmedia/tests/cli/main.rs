@@ -538,6 +538,22 @@ async fn migrate_then_serve(backend: Backend) {
         .into_inner()
         .status;
     assert_eq!(status, ServingStatus::Serving as i32);
+    // The container's health check: SERVING exits 0; a service the port does not serve, or a
+    // port nobody serves, does not.
+    let probe = govmedia(&["probe", "--addr", &addr]).output().expect("run");
+    assert!(probe.status.success(), "{probe:?}");
+    let unknown = govmedia(&["probe", "--addr", &addr, "--service", "govmedia.nothing"])
+        .output()
+        .expect("run");
+    assert!(!unknown.status.success(), "{unknown:?}");
+    let closed = govmedia(&["probe", "--addr", "127.0.0.1:1"])
+        .output()
+        .expect("run");
+    assert!(!closed.status.success(), "{closed:?}");
+    assert!(
+        String::from_utf8_lossy(&closed.stderr).contains("cannot connect to 127.0.0.1:1"),
+        "{closed:?}"
+    );
     // A caller's own token, even one signed with the suite's secret, is refused by a service:
     // it takes only identities the gateway or another service signed.
     let dev_token = TokenKeys::hs256(DEV_JWT_SECRET, "govmedia", "govmedia")
